@@ -1,0 +1,185 @@
+/**
+ * Storage keys. Every key deltalog writes starts with a format-version byte and a record-type
+ * byte, so record kinds never collide and the format can grow. Entry keys then carry the user
+ * key, escaped and terminated, and the sequence as 8 big-endian bytes, which makes the byte
+ * order of encoded keys equal (user key, sequence) order: one key's entries are contiguous and
+ * no two keys' entries interleave. The full layout is in docs/format.md.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { corruption, type CorruptionError } from '../errors.js'
+import { readU64, U64_BYTES, writeU64 } from './u64.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** The on-disk format this code reads and writes: the first byte of every key. */
+export const FORMAT_VERSION = 0x01
+
+/** The second byte of every key: which kind of record follows. */
+export const RecordType = {
+  /** The allocator's SeqBlock; one record. */
+  SeqBlock: 0x01,
+  /** A log entry, keyed by (user key, sequence). */
+  Entry: 0x02,
+  /** Reserved for the global-order index (sequence → user key). */
+  SequenceIndex: 0x03,
+  /** Reserved for metadata records. */
+  Meta: 0x04,
+} as const
+
+export type RecordType = (typeof RecordType)[keyof typeof RecordType]
+
+/** A decoded entry key. */
+export interface EntryKey {
+  readonly key: Uint8Array
+  readonly sequence: number
+}
+
+/** A half-open range of storage keys, `[gte, lt)`. */
+export interface KeyRange {
+  readonly gte: Uint8Array
+  readonly lt: Uint8Array
+}
+
+// The escape scheme: 0x00 → 0x01 0x01, 0x01 → 0x01 0x02, every other byte as itself, then a
+// 0x00 terminator. Escaped bytes start at 0x01, so the terminator sorts before any continuation
+// and a key sorts before every longer key it is a prefix of.
+const TERMINATOR = 0x00
+const ESCAPE = 0x01
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+/** The two-byte header every storage key of the given type starts with. */
+export const recordPrefix = (type: RecordType): Uint8Array => Uint8Array.of(FORMAT_VERSION, type)
+
+/** The single key under which the allocator's SeqBlock lives. */
+export const seqBlockKey: Uint8Array = recordPrefix(RecordType.SeqBlock)
+
+/** A string key means its UTF-8 bytes; byte keys are taken as they are. */
+export const keyBytes = (key: string | Uint8Array): Uint8Array =>
+  typeof key === 'string' ? new TextEncoder().encode(key) : key
+
+const escapedLength = (key: Uint8Array): number => {
+  let n = key.length
+  for (const b of key) if (b <= ESCAPE) n++
+  return n
+}
+
+const writeEscaped = (target: Uint8Array, offset: number, key: Uint8Array): number => {
+  let at = offset
+  for (const b of key) {
+    if (b <= ESCAPE) {
+      target[at++] = ESCAPE
+      target[at++] = b + 1
+    } else {
+      target[at++] = b
+    }
+  }
+  return at
+}
+
+// -------------------------------------------------------------------------------------
+// codecs
+// -------------------------------------------------------------------------------------
+
+/**
+ * Encodes the storage key of the entry with the given user key and sequence:
+ * `version | Entry | escape(key) | 0x00 | sequence u64 BE`.
+ *
+ * Laws (checked by properties in test/codec/keys.test.ts):
+ * - round trip: `decodeEntryKey(encodeEntryKey(k, s))` is `right({ key: k, sequence: s })`;
+ * - order: comparing two encoded keys byte by byte orders them as (k, s) pairs, keys compared
+ *   by raw bytes first, then sequences numerically.
+ */
+export const encodeEntryKey = (key: Uint8Array, sequence: number): Uint8Array => {
+  const out = new Uint8Array(2 + escapedLength(key) + 1 + U64_BYTES)
+  out[0] = FORMAT_VERSION
+  out[1] = RecordType.Entry
+  const end = writeEscaped(out, 2, key)
+  out[end] = TERMINATOR
+  writeU64(out, end + 1, sequence)
+  return out
+}
+
+/** Decodes an entry key; anything that `encodeEntryKey` cannot have produced is `CORRUPTION`. */
+export const decodeEntryKey = (bytes: Uint8Array): E.Either<CorruptionError, EntryKey> => {
+  if (bytes[0] !== FORMAT_VERSION || bytes[1] !== RecordType.Entry) {
+    return E.left(corruption('not an entry key of this format version'))
+  }
+  const key: number[] = []
+  let at = 2
+  for (;;) {
+    const b = bytes[at]
+    if (b === undefined) return E.left(corruption('entry key has no terminator'))
+    if (b === TERMINATOR) break
+    if (b === ESCAPE) {
+      const next = bytes[at + 1]
+      if (next !== 0x01 && next !== 0x02) {
+        return E.left(corruption('entry key has an invalid escape sequence'))
+      }
+      key.push(next - 1)
+      at += 2
+    } else {
+      key.push(b)
+      at += 1
+    }
+  }
+  if (bytes.length !== at + 1 + U64_BYTES) {
+    return E.left(corruption(`entry key has ${bytes.length - at - 1} sequence bytes, not 8`))
+  }
+  const sequence = readU64(bytes, at + 1)
+  return O.isNone(sequence)
+    ? E.left(corruption('entry key sequence is beyond the safe integer range'))
+    : E.right({ key: Uint8Array.from(key), sequence: sequence.value })
+}
+
+// -------------------------------------------------------------------------------------
+// ranges
+// -------------------------------------------------------------------------------------
+
+/**
+ * The smallest byte string greater than every string that starts with `prefix`: drop trailing
+ * 0xFF bytes and increment the last remaining one. Storage keys always start with the version
+ * byte, which is not 0xFF, so a successor always exists.
+ */
+export const prefixSuccessor = (prefix: Uint8Array): Uint8Array => {
+  let end = prefix.length
+  while (end > 0 && prefix[end - 1] === 0xff) end--
+  const out = prefix.slice(0, end)
+  if (end > 0) out[end - 1] = (out[end - 1] ?? 0) + 1
+  return out
+}
+
+/** Every storage key of one record type. */
+export const recordRange = (type: RecordType): KeyRange => {
+  const gte = recordPrefix(type)
+  return { gte, lt: prefixSuccessor(gte) }
+}
+
+/**
+ * The entries of one user key with sequences in `[from, to)`. `to` defaults to past every
+ * possible sequence.
+ */
+export const entryRange = (key: Uint8Array, from = 0, to?: number): KeyRange => {
+  const gte = encodeEntryKey(key, from)
+  if (to !== undefined) return { gte, lt: encodeEntryKey(key, to) }
+  // Everything of this key: up to, not including, the terminator's successor.
+  return { gte, lt: prefixSuccessor(gte.subarray(0, gte.length - U64_BYTES)) }
+}
+
+/**
+ * The entries of every user key that starts with `prefix`. Because the escape scheme is a prefix
+ * code, a key starts with `prefix` exactly when its encoding starts with the unterminated
+ * encoding of `prefix`.
+ */
+export const entryPrefixRange = (prefix: Uint8Array): KeyRange => {
+  const gte = new Uint8Array(2 + escapedLength(prefix))
+  gte[0] = FORMAT_VERSION
+  gte[1] = RecordType.Entry
+  writeEscaped(gte, 2, prefix)
+  return { gte, lt: prefixSuccessor(gte) }
+}

@@ -1,0 +1,134 @@
+import { fc, test } from '@fast-check/vitest'
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { describe, expect, it } from 'vitest'
+import { decodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
+import { buildDelta, toBatch, type EntryRecord } from '../../src/delta/delta.js'
+import { allocate, load, type AllocatorState } from '../../src/sequence/allocator.js'
+import { MAX_SEQUENCE, decodeSeqBlock, nextBase } from '../../src/sequence/seqBlock.js'
+import { arbKeyBytes, right } from '../arbitraries.js'
+
+const record = (key: string, value: string): EntryRecord => ({
+  key: keyBytes(key),
+  value: keyBytes(value),
+})
+
+const arbRecord: fc.Arbitrary<EntryRecord> = fc.record({
+  key: arbKeyBytes,
+  value: fc.uint8Array({ maxLength: 8 }),
+})
+const arbAppends = fc.array(fc.array(arbRecord, { maxLength: 6 }), { maxLength: 6 })
+
+/** An allocator somewhere in its life: a small block size and some numbers already used. */
+const arbState: fc.Arbitrary<AllocatorState> = fc
+  .tuple(fc.integer({ min: 1, max: 8 }), fc.nat({ max: 20 }), fc.boolean())
+  .map(([blockSize, used, restarted]) => {
+    const a = right(allocate(right(load(O.none, blockSize)), used))
+    return restarted ? right(load(a.state.current, blockSize)) : a.state
+  })
+
+describe('Delta', () => {
+  it('gives each append a contiguous range in input order and carries the first block', () => {
+    const state = right(load(O.none, 4))
+    const built = right(
+      buildDelta(state, [[record('a', '1'), record('b', '2')], [], [record('a', '3')]]),
+    )
+    expect(built.ranges).toEqual([
+      { startSequence: 0, count: 2 },
+      { startSequence: 2, count: 0 },
+      { startSequence: 2, count: 1 },
+    ])
+    expect(built.delta.entries.map((e) => e.sequence)).toEqual([0, 1, 2])
+    expect(built.delta.seqBlock).toEqual(O.some({ baseSequence: 0, blockSize: 4 }))
+    // The next commit fits in the block: no record.
+    const next = right(buildDelta(built.state, [[record('c', '4')]]))
+    expect(next.delta.seqBlock).toEqual(O.none)
+    expect(next.ranges).toEqual([{ startSequence: 3, count: 1 }])
+  })
+
+  it('writes nothing and allocates nothing for no appends', () => {
+    const state = right(load(O.none))
+    const built = right(buildDelta(state, []))
+    expect(built.delta).toEqual({ entries: [], seqBlock: O.none })
+    expect(built.state).toEqual(state)
+    expect(toBatch(built.delta)).toEqual([])
+  })
+
+  it('reports an overflow and leaves the caller with its old state', () => {
+    const state = right(load(O.some({ baseSequence: MAX_SEQUENCE - 2, blockSize: 1 })))
+    const result = buildDelta(state, [[record('a', '1'), record('a', '2')]])
+    expect(E.isLeft(result) && result.left.code).toBe('SEQUENCE_OVERFLOW')
+  })
+
+  it('turns a Delta into one batch: the SeqBlock record and a put per entry', () => {
+    const built = right(buildDelta(right(load(O.none, 16)), [[record('k', 'v')]]))
+    const batch = toBatch(built.delta)
+    expect(batch).toHaveLength(2)
+    const [blockOp, entryOp] = batch
+    expect(blockOp?.type === 'put' && blockOp.key).toEqual(seqBlockKey)
+    expect(blockOp?.type === 'put' && decodeSeqBlock(blockOp.value)).toEqual(
+      E.right({ baseSequence: 0, blockSize: 16 }),
+    )
+    expect(entryOp?.type === 'put' && decodeEntryKey(entryOp.key)).toEqual(
+      E.right({ key: keyBytes('k'), sequence: 0 }),
+    )
+    expect(entryOp?.type === 'put' && entryOp.value).toEqual(keyBytes('v'))
+  })
+
+  test.prop([arbState, arbAppends])(
+    'entries are contiguous, ascending, and in input order; ranges tile them',
+    (state, appends) => {
+      const built = right(buildDelta(state, appends))
+      const entries = built.delta.entries
+      expect(entries.map((e) => ({ key: e.key, value: e.value }))).toEqual(appends.flat())
+      entries.forEach((e, i) => expect(e.sequence).toBe(state.nextSequence + i))
+      let expectedStart = state.nextSequence
+      built.ranges.forEach((range, i) => {
+        expect(range).toEqual({ startSequence: expectedStart, count: appends[i]?.length })
+        expectedStart += range.count
+      })
+      expect(built.state.nextSequence).toBe(state.nextSequence + entries.length)
+    },
+  )
+
+  test.prop([arbState, arbAppends])(
+    'an entry beyond the last persisted block only appears with that block in the Delta',
+    (state, appends) => {
+      const built = right(buildDelta(state, appends))
+      // Everything the caller has persisted so far is `state.current`.
+      const persistedEnd = O.isSome(state.current) ? nextBase(state.current.value) : 0
+      const beyond = built.delta.entries.filter((e) => e.sequence >= persistedEnd)
+      if (beyond.length === 0) {
+        expect(built.delta.seqBlock).toEqual(O.none)
+      } else {
+        expect(O.isSome(built.delta.seqBlock)).toBe(true)
+        const block = O.toUndefined(built.delta.seqBlock)
+        for (const e of beyond) {
+          expect(e.sequence).toBeGreaterThanOrEqual(block?.baseSequence ?? Infinity)
+          expect(e.sequence).toBeLessThan(block === undefined ? -1 : nextBase(block))
+        }
+        // And the batch carries the block's record.
+        expect(toBatch(built.delta).some((op) => op.type === 'put' && op.key === seqBlockKey)).toBe(
+          true,
+        )
+      }
+    },
+  )
+
+  test.prop([arbState, arbAppends])(
+    'toBatch holds exactly the Delta, decodably',
+    (state, appends) => {
+      const { delta } = right(buildDelta(state, appends))
+      const batch = toBatch(delta)
+      const entryOps = batch.filter((op) => op.type === 'put' && op.key !== seqBlockKey)
+      expect(batch.length).toBe(delta.entries.length + (O.isSome(delta.seqBlock) ? 1 : 0))
+      entryOps.forEach((op, i) => {
+        const entry = delta.entries[i]
+        expect(op.type === 'put' && decodeEntryKey(op.key)).toEqual(
+          E.right({ key: entry?.key, sequence: entry?.sequence }),
+        )
+        expect(op.type === 'put' && op.value).toBe(entry?.value)
+      })
+    },
+  )
+})
