@@ -12,6 +12,7 @@
 export interface CorruptionError {
   readonly code: 'CORRUPTION'
   readonly message: string
+  readonly cause?: unknown
 }
 
 /** A sequence number would leave the range of safe JavaScript integers (2^53 − 1). */
@@ -25,6 +26,27 @@ export interface InvalidArgumentError {
   readonly code: 'INVALID_ARGUMENT'
   readonly field: string
   readonly message: string
+  readonly cause?: unknown
+}
+
+/** The storage failed to do what was asked; `cause` keeps the underlying error. */
+export interface IoError {
+  readonly code: 'IO_ERROR'
+  readonly message: string
+  readonly cause: unknown
+}
+
+/** Another open handle — in this process or another — holds the store's lock. */
+export interface LockedError {
+  readonly code: 'LOCKED'
+  readonly message: string
+  readonly cause?: unknown
+}
+
+/** The store or log was closed; no further calls are accepted. */
+export interface ClosedError {
+  readonly code: 'CLOSED'
+  readonly message: string
 }
 
 /** Every error the pure core can produce. */
@@ -32,6 +54,16 @@ export type CoreError = CorruptionError | SequenceOverflowError | InvalidArgumen
 
 /** The stable codes of {@link CoreError}. */
 export type CoreErrorCode = CoreError['code']
+
+/** Every error a storage adapter can produce. */
+export type StorageError =
+  IoError | CorruptionError | LockedError | ClosedError | InvalidArgumentError
+
+/** Every error value deltalog reports, whatever layer it comes from. */
+export type DeltalogErrorValue = CoreError | StorageError
+
+/** The stable string codes, as catalogued in docs/errors.md. */
+export type ErrorCode = DeltalogErrorValue['code']
 
 // -------------------------------------------------------------------------------------
 // constructors
@@ -49,3 +81,44 @@ export const invalidArgument = (field: string, message: string): InvalidArgument
   field,
   message: `${field}: ${message}`,
 })
+
+export const ioError = (message: string, cause: unknown): IoError => ({
+  code: 'IO_ERROR',
+  message,
+  cause,
+})
+
+export const locked = (message: string, cause?: unknown): LockedError =>
+  cause === undefined ? { code: 'LOCKED', message } : { code: 'LOCKED', message, cause }
+
+export const closed = (what: string): ClosedError => ({
+  code: 'CLOSED',
+  message: `${what} is closed`,
+})
+
+// -------------------------------------------------------------------------------------
+// Promise boundary
+// -------------------------------------------------------------------------------------
+
+/**
+ * The one error class deltalog throws or rejects with, at the Promise boundary only. `code` is
+ * the stable code of the error value it carries (see docs/errors.md); `error` is that value.
+ */
+export class DeltalogError extends Error {
+  readonly code: ErrorCode
+  readonly error: DeltalogErrorValue
+
+  constructor(error: DeltalogErrorValue) {
+    super(
+      error.message,
+      'cause' in error && error.cause !== undefined ? { cause: error.cause } : undefined,
+    )
+    this.name = 'DeltalogError'
+    this.code = error.code
+    this.error = error
+  }
+}
+
+/** Turns an error value into the exception the Promise API rejects with. */
+export const toDeltalogError = (error: DeltalogErrorValue): DeltalogError =>
+  new DeltalogError(error)

@@ -3,14 +3,24 @@
  * core (allocator, Delta, key codec) is exported too, for tools and tests that build on it.
  */
 export {
+  DeltalogError,
+  closed,
   corruption,
+  ioError,
+  locked,
   invalidArgument,
   sequenceOverflow,
   type CoreError,
   type CoreErrorCode,
+  type ClosedError,
   type CorruptionError,
+  type DeltalogErrorValue,
+  type ErrorCode,
   type InvalidArgumentError,
+  type IoError,
+  type LockedError,
   type SequenceOverflowError,
+  type StorageError,
 } from './errors.js'
 export {
   MAX_SEQUENCE,
@@ -56,4 +66,18 @@ export {
   type EntryKey,
   type KeyRange,
 } from './codec/keys.js'
-export type { Batch, BatchOp, DelOp, PutOp } from './storage/port.js'
+export {
+  iterate,
+  type Batch,
+  type BatchOp,
+  type Capabilities,
+  type DelOp,
+  type IterateOptions,
+  type KeyValue,
+  type PutOp,
+  type Storage,
+  type StorageIterator,
+  type WriteOptions,
+} from './storage/port.js'
+export { openMemoryStorage } from './storage/memory.js'
+export { openRocksStorage, type RocksStorageOptions } from './storage/rocksdb.js'

@@ -1,7 +1,16 @@
 /**
- * The Storage port: the few primitives the engine needs from a key-value store. This module
- * holds only the port's data types; adapters implement them.
+ * The Storage port: the few primitives the engine needs from an ordered key-value store, so that
+ * the engine never knows which store it runs on. Adapters (memory, RocksDB, crash-simulating)
+ * implement the `Storage` interface; everything else here — validation, the async-iterable view
+ * of an iteration — is written once and shared by all of them.
  */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import { invalidArgument, toDeltalogError, type InvalidArgumentError } from '../errors.js'
+import type { StorageError } from '../errors.js'
+
+export type { StorageError } from '../errors.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -23,5 +32,185 @@ export interface DelOp {
 /** One operation of an atomic batch. */
 export type BatchOp = PutOp | DelOp
 
-/** An ordered list of operations that a store applies all together or not at all. */
+/**
+ * An ordered list of operations that a store applies all together or not at all; operations on
+ * the same key take effect in list order.
+ */
 export type Batch = ReadonlyArray<BatchOp>
+
+/** A stored pair, as iteration yields it. */
+export interface KeyValue {
+  readonly key: Uint8Array
+  readonly value: Uint8Array
+}
+
+/**
+ * `sync: true` makes this write, and every write before it, durable before the write resolves
+ * (prefix order, like RocksDB's write-ahead log). An empty batch with `sync: true` only syncs.
+ */
+export interface WriteOptions {
+  readonly sync: boolean
+}
+
+/**
+ * A range of keys and how to walk it. Bounds compare raw bytes; omitted bounds are open.
+ * `limit` caps the number of pairs (no cap when omitted).
+ */
+export interface IterateOptions {
+  readonly gt?: Uint8Array
+  readonly gte?: Uint8Array
+  readonly lt?: Uint8Array
+  readonly lte?: Uint8Array
+  readonly reverse?: boolean
+  readonly limit?: number
+}
+
+/** What an adapter offers, so tests and the engine can adapt. */
+export interface Capabilities {
+  /** Data survives `close()` and a new open of the same location. */
+  readonly persistent: boolean
+  /** `sync: true` really reaches stable storage (an fsync). */
+  readonly sync: boolean
+}
+
+/**
+ * One open iteration. It reads a consistent view taken when it was created: a batch written
+ * later is invisible to it, never half-visible. Pairs come in chunks so that a native store
+ * needs one round trip per chunk, not per pair.
+ */
+export interface StorageIterator {
+  /** The next chunk in order (never empty), or `none` at the end of the range. */
+  readonly next: () => TE.TaskEither<StorageError, O.Option<ReadonlyArray<KeyValue>>>
+  /** Releases the iteration; idempotent, and never fails. */
+  readonly close: () => Promise<void>
+}
+
+/** An ordered key-value store. After `close()` every call fails with `CLOSED`. */
+export interface Storage {
+  readonly capabilities: Capabilities
+  /** The value under `key`, or `none`. */
+  readonly get: (key: Uint8Array) => TE.TaskEither<StorageError, O.Option<Uint8Array>>
+  /** Applies `batch` atomically. An invalid operation anywhere fails the whole batch. */
+  readonly write: (batch: Batch, options: WriteOptions) => TE.TaskEither<StorageError, void>
+  /** Opens an iteration over a consistent view of the store as it is now. */
+  readonly iterator: (options: IterateOptions) => E.Either<StorageError, StorageIterator>
+  /** How many iterations hold resources right now: a diagnostic for leak checks. */
+  readonly openIterators: () => number
+  /** Waits for calls in flight, releases every resource; closing twice is harmless. */
+  readonly close: () => TE.TaskEither<StorageError, void>
+}
+
+// -------------------------------------------------------------------------------------
+// validation (shared by every adapter)
+// -------------------------------------------------------------------------------------
+
+const isBytes = (u: unknown): u is Uint8Array => u instanceof Uint8Array
+
+/** A key is a non-empty byte array. */
+export const validateKey = (
+  key: unknown,
+  field = 'key',
+): E.Either<InvalidArgumentError, Uint8Array> =>
+  !isBytes(key)
+    ? E.left(invalidArgument(field, 'must be a Uint8Array'))
+    : key.length === 0
+      ? E.left(invalidArgument(field, 'must not be empty'))
+      : E.right(key)
+
+/** Checks every operation of a batch before any is applied. */
+export const validateBatch = (batch: unknown): E.Either<InvalidArgumentError, Batch> => {
+  if (!Array.isArray(batch)) return E.left(invalidArgument('batch', 'must be an array'))
+  for (const [i, op] of (batch as ReadonlyArray<unknown>).entries()) {
+    const error = validateOp(op, `batch[${i}]`)
+    if (O.isSome(error)) return E.left(error.value)
+  }
+  return E.right(batch as Batch)
+}
+
+/** The error of one batch operation, or `none` when it is well formed. */
+export const validateOp = (op: unknown, field: string): O.Option<InvalidArgumentError> => {
+  if (typeof op !== 'object' || op === null) {
+    return O.some(invalidArgument(field, 'must be an operation'))
+  }
+  const { type, key, value } = op as { type?: unknown; key?: unknown; value?: unknown }
+  if (type !== 'put' && type !== 'del') {
+    return O.some(invalidArgument(`${field}.type`, `must be 'put' or 'del'`))
+  }
+  const badKey = validateKey(key, `${field}.key`)
+  if (E.isLeft(badKey)) return O.some(badKey.left)
+  if (type === 'put' && !isBytes(value)) {
+    return O.some(invalidArgument(`${field}.value`, 'must be a Uint8Array'))
+  }
+  return O.none
+}
+
+/** Checks iteration bounds and limit. */
+export const validateIterateOptions = (
+  options: IterateOptions,
+): E.Either<InvalidArgumentError, IterateOptions> => {
+  for (const bound of ['gt', 'gte', 'lt', 'lte'] as const) {
+    const value = options[bound]
+    if (value !== undefined && !isBytes(value)) {
+      return E.left(invalidArgument(bound, 'must be a Uint8Array'))
+    }
+  }
+  if (options.gt !== undefined && options.gte !== undefined) {
+    return E.left(invalidArgument('gt', 'cannot be combined with gte'))
+  }
+  if (options.lt !== undefined && options.lte !== undefined) {
+    return E.left(invalidArgument('lt', 'cannot be combined with lte'))
+  }
+  const { limit } = options
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+    return E.left(invalidArgument('limit', 'must be a non-negative safe integer'))
+  }
+  return E.right(options)
+}
+
+// -------------------------------------------------------------------------------------
+// destructors
+// -------------------------------------------------------------------------------------
+
+/**
+ * Walks a range as an async iterable of pairs. The consistent view is taken now, when `iterate`
+ * is called, not at the first `next()`. Errors are thrown as `DeltalogError`; leaving the loop
+ * early (`break`, `return`, a throw) releases the underlying iterator.
+ */
+export const iterate = (
+  storage: Storage,
+  options: IterateOptions = {},
+): AsyncIterableIterator<KeyValue> => {
+  const opened = storage.iterator(options)
+  let chunk: ReadonlyArray<KeyValue> = []
+  let at = 0
+  let done = false
+  const finish = async (): Promise<IteratorResult<KeyValue>> => {
+    done = true
+    if (E.isRight(opened)) await opened.right.close()
+    return { done: true, value: undefined }
+  }
+  const self: AsyncIterableIterator<KeyValue> = {
+    [Symbol.asyncIterator]: () => self,
+    next: async () => {
+      if (done) return { done: true, value: undefined }
+      if (E.isLeft(opened)) {
+        done = true
+        throw toDeltalogError(opened.left)
+      }
+      if (at >= chunk.length) {
+        const result = await opened.right.next()()
+        if (E.isLeft(result)) {
+          await finish()
+          throw toDeltalogError(result.left)
+        }
+        if (O.isNone(result.right)) return finish()
+        chunk = result.right.value
+        at = 0
+      }
+      const value = chunk[at++]
+      return value === undefined ? finish() : { done: false, value }
+    },
+    return: finish,
+  }
+  return self
+}
