@@ -23,9 +23,9 @@ export const RecordType = {
   SeqBlock: 0x01,
   /** A log entry, keyed by (user key, sequence). */
   Entry: 0x02,
-  /** Reserved for the global-order index (sequence → user key). */
+  /** The commit index: one record per commit, giving global sequence order. */
   SequenceIndex: 0x03,
-  /** Reserved for metadata records. */
+  /** Named metadata records, such as the truncation watermark. */
   Meta: 0x04,
 } as const
 
@@ -183,3 +183,20 @@ export const entryPrefixRange = (prefix: Uint8Array): KeyRange => {
   writeEscaped(gte, 2, prefix)
   return { gte, lt: prefixSuccessor(gte) }
 }
+
+// -------------------------------------------------------------------------------------
+// metadata
+// -------------------------------------------------------------------------------------
+
+/** The key of a named metadata record: `version | Meta | UTF-8 name`. */
+export const metaKey = (name: string): Uint8Array => {
+  const nameBytes = new TextEncoder().encode(name)
+  const out = new Uint8Array(2 + nameBytes.length)
+  out[0] = FORMAT_VERSION
+  out[1] = RecordType.Meta
+  out.set(nameBytes, 2)
+  return out
+}
+
+/** The metadata record holding the truncation watermark: entries below it are removed. */
+export const truncatedBeforeKey: Uint8Array = metaKey('truncatedBefore')

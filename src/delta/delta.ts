@@ -7,6 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
+import { encodeCommitIndexKey, encodeRuns, toRuns } from '../codec/commitIndex.js'
 import { encodeEntryKey, seqBlockKey } from '../codec/keys.js'
 import { allocate, type AllocatorError, type AllocatorState } from '../sequence/allocator.js'
 import { encodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
@@ -82,15 +83,23 @@ export const buildDelta = (
 
 /**
  * The storage operations of one atomic batch for a Delta: the SeqBlock record (when there is
- * one) and a put per entry. The storage layer executes this list as it is.
+ * one), a put per entry, and the commit's index record, which gives global sequence order. The
+ * storage layer executes this list as it is.
  */
 export const toBatch = (delta: Delta): Batch => {
   const ops: BatchOp[] = []
   if (O.isSome(delta.seqBlock)) {
     ops.push({ type: 'put', key: seqBlockKey, value: encodeSeqBlock(delta.seqBlock.value) })
   }
+  const first = delta.entries[0]
+  if (first === undefined) return ops
   for (const entry of delta.entries) {
     ops.push({ type: 'put', key: encodeEntryKey(entry.key, entry.sequence), value: entry.value })
   }
+  ops.push({
+    type: 'put',
+    key: encodeCommitIndexKey(first.sequence),
+    value: encodeRuns(toRuns(delta.entries.map((e) => e.key))),
+  })
   return ops
 }

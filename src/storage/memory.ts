@@ -16,6 +16,7 @@ import {
   validateBatch,
   validateIterateOptions,
   validateKey,
+  validateKeys,
   type Batch,
   type IterateOptions,
   type KeyValue,
@@ -106,6 +107,15 @@ export const openMemoryStorage = (): Storage => {
         pipe(
           validateKey(key),
           E.map((k) => O.map((v: Uint8Array) => v.slice())(O.fromNullable(table.get(k)))),
+        ),
+      ),
+    getMany: (keys) =>
+      ifOpen(() =>
+        pipe(
+          validateKeys(keys),
+          E.map((ks) =>
+            ks.map((k) => O.map((v: Uint8Array) => v.slice())(O.fromNullable(table.get(k)))),
+          ),
         ),
       ),
     write: (batch) =>

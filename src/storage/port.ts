@@ -90,6 +90,10 @@ export interface Storage {
   readonly capabilities: Capabilities
   /** The value under `key`, or `none`. */
   readonly get: (key: Uint8Array) => TE.TaskEither<StorageError, O.Option<Uint8Array>>
+  /** The values under several keys, in the order asked, `none` where missing. */
+  readonly getMany: (
+    keys: ReadonlyArray<Uint8Array>,
+  ) => TE.TaskEither<StorageError, ReadonlyArray<O.Option<Uint8Array>>>
   /** Applies `batch` atomically. An invalid operation anywhere fails the whole batch. */
   readonly write: (batch: Batch, options: WriteOptions) => TE.TaskEither<StorageError, void>
   /** Opens an iteration over a consistent view of the store as it is now. */
@@ -116,6 +120,18 @@ export const validateKey = (
     : key.length === 0
       ? E.left(invalidArgument(field, 'must not be empty'))
       : E.right(key)
+
+/** Checks every key of a multi-get. */
+export const validateKeys = (
+  keys: unknown,
+): E.Either<InvalidArgumentError, ReadonlyArray<Uint8Array>> => {
+  if (!Array.isArray(keys)) return E.left(invalidArgument('keys', 'must be an array'))
+  for (const [i, key] of (keys as ReadonlyArray<unknown>).entries()) {
+    const valid = validateKey(key, `keys[${i}]`)
+    if (E.isLeft(valid)) return valid
+  }
+  return E.right(keys as ReadonlyArray<Uint8Array>)
+}
 
 /** Checks every operation of a batch before any is applied. */
 export const validateBatch = (batch: unknown): E.Either<InvalidArgumentError, Batch> => {

@@ -24,6 +24,7 @@ import {
   validateBatch,
   validateIterateOptions,
   validateKey,
+  validateKeys,
   type KeyValue,
   type Storage,
   type StorageIterator,
@@ -222,6 +223,18 @@ const makeStorage = (db: NativeDb, path: string): Storage => {
         )
         return E.map((values: ReadonlyArray<Buffer | undefined> | undefined) =>
           O.fromNullable(values?.[0]),
+        )(result)
+      }),
+    getMany: (keys) => () =>
+      guarded(async () => {
+        const valid = validateKeys(keys)
+        if (E.isLeft(valid)) return valid
+        if (valid.right.length === 0) return E.right([])
+        const result = await call<ReadonlyArray<Buffer | undefined>>('getMany', (cb) =>
+          db.getMany(valid.right.map(toBuffer), { asBuffer: true, fillCache: true }, cb),
+        )
+        return E.map((values: ReadonlyArray<Buffer | undefined> | undefined) =>
+          valid.right.map((_, i) => O.fromNullable(values?.[i])),
         )(result)
       }),
     write: (batch, options) => () =>

@@ -2,7 +2,8 @@ import { fc, test } from '@fast-check/vitest'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
-import { decodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
+import { decodeCommitIndexKey, decodeRuns } from '../../src/codec/commitIndex.js'
+import { RecordType, decodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
 import { buildDelta, toBatch, type EntryRecord } from '../../src/delta/delta.js'
 import { allocate, load, type AllocatorState } from '../../src/sequence/allocator.js'
 import { MAX_SEQUENCE, decodeSeqBlock, nextBase } from '../../src/sequence/seqBlock.js'
@@ -60,11 +61,15 @@ describe('Delta', () => {
     expect(E.isLeft(result) && result.left.code).toBe('SEQUENCE_OVERFLOW')
   })
 
-  it('turns a Delta into one batch: the SeqBlock record and a put per entry', () => {
+  it('turns a Delta into one batch: the SeqBlock record, a put per entry, the index', () => {
     const built = right(buildDelta(right(load(O.none, 16)), [[record('k', 'v')]]))
     const batch = toBatch(built.delta)
-    expect(batch).toHaveLength(2)
-    const [blockOp, entryOp] = batch
+    expect(batch).toHaveLength(3)
+    const [blockOp, entryOp, indexOp] = batch
+    expect(indexOp?.type === 'put' && decodeCommitIndexKey(indexOp.key)).toEqual(E.right(0))
+    expect(indexOp?.type === 'put' && decodeRuns(indexOp.value)).toEqual(
+      E.right([{ key: keyBytes('k'), count: 1 }]),
+    )
     expect(blockOp?.type === 'put' && blockOp.key).toEqual(seqBlockKey)
     expect(blockOp?.type === 'put' && decodeSeqBlock(blockOp.value)).toEqual(
       E.right({ baseSequence: 0, blockSize: 16 }),
@@ -120,8 +125,26 @@ describe('Delta', () => {
     (state, appends) => {
       const { delta } = right(buildDelta(state, appends))
       const batch = toBatch(delta)
-      const entryOps = batch.filter((op) => op.type === 'put' && op.key !== seqBlockKey)
-      expect(batch.length).toBe(delta.entries.length + (O.isSome(delta.seqBlock) ? 1 : 0))
+      const entryOps = batch.filter((op) => op.key[1] === RecordType.Entry)
+      const indexOps = batch.filter((op) => op.key[1] === RecordType.SequenceIndex)
+      expect(batch.length).toBe(
+        delta.entries.length +
+          (O.isSome(delta.seqBlock) ? 1 : 0) +
+          (delta.entries.length > 0 ? 1 : 0),
+      )
+      // The index lists every entry's key in sequence order, from the first sequence.
+      if (delta.entries.length > 0) {
+        const [indexOp] = indexOps
+        expect(indexOp?.type === 'put' && decodeCommitIndexKey(indexOp.key)).toEqual(
+          E.right(delta.entries[0]?.sequence),
+        )
+        const runs = indexOp?.type === 'put' ? right(decodeRuns(indexOp.value)) : []
+        expect(runs.flatMap((r) => Array.from({ length: r.count }, () => r.key))).toEqual(
+          delta.entries.map((e) => e.key),
+        )
+      } else {
+        expect(indexOps).toEqual([])
+      }
       entryOps.forEach((op, i) => {
         const entry = delta.entries[i]
         expect(op.type === 'put' && decodeEntryKey(op.key)).toEqual(

@@ -9,6 +9,7 @@ import {
   validateBatch,
   validateIterateOptions,
   validateKey,
+  validateKeys,
   validateOp,
   type Storage,
   type StorageIterator,
@@ -46,6 +47,12 @@ const openBroken = (flaws: Flaws): Storage => {
         E.map((k: Uint8Array) => O.map((v: Uint8Array) => v.slice())(O.fromNullable(table.get(k))))(
           validateKey(key),
         ),
+      ),
+    getMany: (keys) =>
+      guard(() =>
+        E.map((ks: ReadonlyArray<Uint8Array>) =>
+          ks.map((k) => O.map((v: Uint8Array) => v.slice())(O.fromNullable(table.get(k)))),
+        )(validateKeys(keys)),
       ),
     write: (batch) =>
       guard(() => {

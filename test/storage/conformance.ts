@@ -200,6 +200,21 @@ export const checks: ReadonlyArray<Check> = [
     },
   },
   {
+    name: 'reads several keys at once, in the order asked',
+    run: async (storage) => {
+      await write(storage, [put(text('a'), text('1')), put(text('c'), text('3'))])
+      const values = await run(storage.getMany([text('c'), text('b'), text('a'), text('c')]))
+      expect(values.map((v) => O.toUndefined(O.map(hex)(v)))).toEqual([
+        hex(text('3')),
+        undefined,
+        hex(text('1')),
+        hex(text('3')),
+      ])
+      expect(await run(storage.getMany([]))).toEqual([])
+      expectCode(await failure(storage.getMany([text('a'), new Uint8Array(0)])), 'INVALID_ARGUMENT')
+    },
+  },
+  {
     name: 'applies puts and deletes of one key in batch order',
     run: async (storage) => {
       const k = text('k')
@@ -359,6 +374,7 @@ export const checks: ReadonlyArray<Check> = [
       await run(storage.close())
       await run(storage.close())
       expectCode(await failure(storage.get(text('c1'))), 'CLOSED')
+      expectCode(await failure(storage.getMany([text('c1')])), 'CLOSED')
       expectCode(
         await failure(storage.write([put(text('x'), text('y'))], { sync: true })),
         'CLOSED',
