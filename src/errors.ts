@@ -49,6 +49,22 @@ export interface ClosedError {
   readonly message: string
 }
 
+/**
+ * A storage write failed earlier, so the log stopped accepting appends: the allocator may not
+ * hand out numbers whose block it could not persist. Reads keep working; reopen to recover.
+ */
+export interface WriterFailedError {
+  readonly code: 'WRITER_FAILED'
+  readonly message: string
+  readonly cause: unknown
+}
+
+/** `append` waited longer than `appendTimeoutMs` for room among the pending appends. */
+export interface BackpressureError {
+  readonly code: 'BACKPRESSURE'
+  readonly message: string
+}
+
 /** Every error the pure core can produce. */
 export type CoreError = CorruptionError | SequenceOverflowError | InvalidArgumentError
 
@@ -59,8 +75,11 @@ export type CoreErrorCode = CoreError['code']
 export type StorageError =
   IoError | CorruptionError | LockedError | ClosedError | InvalidArgumentError
 
+/** Errors of the log engine itself. */
+export type LogError = WriterFailedError | BackpressureError
+
 /** Every error value deltalog reports, whatever layer it comes from. */
-export type DeltalogErrorValue = CoreError | StorageError
+export type DeltalogErrorValue = CoreError | StorageError | LogError
 
 /** The stable string codes, as catalogued in docs/errors.md. */
 export type ErrorCode = DeltalogErrorValue['code']
@@ -90,6 +109,17 @@ export const ioError = (message: string, cause: unknown): IoError => ({
 
 export const locked = (message: string, cause?: unknown): LockedError =>
   cause === undefined ? { code: 'LOCKED', message } : { code: 'LOCKED', message, cause }
+
+export const writerFailed = (cause: DeltalogErrorValue): WriterFailedError => ({
+  code: 'WRITER_FAILED',
+  message: `the log stopped accepting appends after a failed write (${cause.code}: ${cause.message}); reopen it to recover`,
+  cause,
+})
+
+export const backpressure = (waitedMs: number): BackpressureError => ({
+  code: 'BACKPRESSURE',
+  message: `append waited ${waitedMs} ms for room among pending appends`,
+})
 
 export const closed = (what: string): ClosedError => ({
   code: 'CLOSED',

@@ -21,6 +21,9 @@ export {
   type LockedError,
   type SequenceOverflowError,
   type StorageError,
+  type WriterFailedError,
+  type BackpressureError,
+  type LogError,
 } from './errors.js'
 export {
   MAX_SEQUENCE,
@@ -81,3 +84,18 @@ export {
 } from './storage/port.js'
 export { openMemoryStorage } from './storage/memory.js'
 export { openRocksStorage, type RocksStorageOptions } from './storage/rocksdb.js'
+export {
+  DEFAULTS,
+  openLog,
+  openLogTE,
+  type AppendRecord,
+  type AppendResult,
+  type CountOptions,
+  type FollowOptions,
+  type KeysOptions,
+  type Log,
+  type LogEntry,
+  type LogTE,
+  type OpenOptions,
+  type ScanOptions,
+} from './log/log.js'

@@ -1,0 +1,445 @@
+/**
+ * The log: keyed streams in one global sequence order. `openLogTE` builds the engine from
+ * TaskEither-returning parts; `openLog` is the Promise facade derived from it, which rejects
+ * with `DeltalogError` and nothing else.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import { keyBytes, seqBlockKey, truncatedBeforeKey } from '../codec/keys.js'
+import { readU64 } from '../codec/u64.js'
+import type { AppendRange, EntryRecord } from '../delta/delta.js'
+import {
+  corruption,
+  invalidArgument,
+  locked,
+  toDeltalogError,
+  type DeltalogErrorValue,
+  type InvalidArgumentError,
+} from '../errors.js'
+import { load } from '../sequence/allocator.js'
+import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
+import type { Storage } from '../storage/port.js'
+import { openRocksStorage } from '../storage/rocksdb.js'
+import {
+  AppendRecord,
+  CountOptions,
+  decodeStrict,
+  FollowOptions,
+  KeysOptions,
+  OpenOptions,
+  ScanOptions,
+  type Durability,
+  type Visibility,
+} from './options.js'
+import {
+  countEntries,
+  endOnClose,
+  listKeys,
+  scanAll,
+  scanKey,
+  type LogEntry,
+  type ReadContext,
+  type SequenceRange,
+} from './read.js'
+import { makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
+
+export type { LogEntry } from './read.js'
+export type { AppendRecord, CountOptions, FollowOptions, KeysOptions, OpenOptions, ScanOptions }
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** Documented defaults of the open options. */
+export const DEFAULTS = {
+  durability: 'sync' as Durability,
+  blockSize: 4096,
+  maxKeyBytes: 4 * 1024,
+  maxValueBytes: 16 * 1024 * 1024,
+  maxPendingBytes: 64 * 1024 * 1024,
+} as const
+
+/** What `append` resolves to: the contiguous range `[startSequence, startSequence + count)`. */
+export type AppendResult = AppendRange
+
+/** The engine, every effect a TaskEither or an async iterable that throws `DeltalogError`. */
+export interface LogTE {
+  readonly append: (records: unknown) => TE.TaskEither<DeltalogErrorValue, AppendResult>
+  readonly flush: () => TE.TaskEither<DeltalogErrorValue, void>
+  readonly nextSequence: () => number
+  readonly durableSequence: () => number
+  readonly scan: (options?: unknown) => AsyncIterableIterator<LogEntry>
+  readonly count: (options?: unknown) => TE.TaskEither<DeltalogErrorValue, number>
+  readonly follow: (options?: unknown) => AsyncIterableIterator<LogEntry>
+  readonly keys: (options?: unknown) => AsyncIterableIterator<Uint8Array>
+  readonly truncateBefore: (sequence: unknown) => TE.TaskEither<DeltalogErrorValue, void>
+  readonly close: () => TE.TaskEither<DeltalogErrorValue, void>
+}
+
+/** An open log. Every rejection is a `DeltalogError` carrying a stable `code`. */
+export interface Log {
+  /** Appends records as one commit; resolves with their contiguous range of sequences. */
+  readonly append: (records: ReadonlyArray<AppendRecord>) => Promise<AppendResult>
+  /** Resolves when every earlier append is durable. */
+  readonly flush: () => Promise<void>
+  /** The next sequence the allocator will hand out. */
+  readonly nextSequence: () => number
+  /** Exclusive watermark: every sequence below it is durable. */
+  readonly durableSequence: () => number
+  /** Entries of one key, or of all keys in global order; `from` inclusive, `to` exclusive. */
+  readonly scan: (options?: ScanOptions) => AsyncIterableIterator<LogEntry>
+  /** The exact number of entries in a range. */
+  readonly count: (options?: CountOptions) => Promise<number>
+  /** Existing entries from `from` (default: the current end), then new ones as they commit. */
+  readonly follow: (options?: FollowOptions) => AsyncIterableIterator<LogEntry>
+  /** The distinct keys with entries, in byte order. */
+  readonly keys: (options?: KeysOptions) => AsyncIterableIterator<Uint8Array>
+  /** Removes every entry below `sequence`, atomically and durably. */
+  readonly truncateBefore: (sequence: number) => Promise<void>
+  /** Commits what is queued, syncs, releases the store; idempotent. */
+  readonly close: () => Promise<void>
+}
+
+// Storages in use by an open log, so that two logs never share one writer's store.
+const inUse = new WeakSet<Storage>()
+
+// -------------------------------------------------------------------------------------
+// helpers
+// -------------------------------------------------------------------------------------
+
+/** Fires every waiter once per `fire()`; a waiter takes the promise before it looks. */
+const makeSignal = (): { readonly wait: () => Promise<void>; readonly fire: () => void } => {
+  let release: () => void = () => undefined
+  let next = new Promise<void>((resolve) => (release = resolve))
+  return {
+    wait: () => next,
+    fire: () => {
+      const done = release
+      next = new Promise<void>((resolve) => (release = resolve))
+      done()
+    },
+  }
+}
+
+/** An async iterable that fails on its first `next()` with an error value. */
+async function* failing<A>(error: DeltalogErrorValue): AsyncGenerator<A> {
+  yield* []
+  throw toDeltalogError(error)
+}
+
+const toRange = (from: number | undefined, to: number | undefined): SequenceRange => ({
+  lower: from ?? 0,
+  upper: to,
+})
+
+const readStoredState = (
+  storage: Storage,
+): TE.TaskEither<DeltalogErrorValue, { block: O.Option<SeqBlock>; truncatedBefore: number }> =>
+  pipe(
+    storage.getMany([seqBlockKey, truncatedBeforeKey]),
+    TE.chainEitherKW(([block, truncated]) =>
+      pipe(
+        E.Do,
+        E.bind('block', () =>
+          block === undefined || O.isNone(block)
+            ? E.right(O.none)
+            : E.map((b: SeqBlock) => O.some(b))(decodeSeqBlock(block.value)),
+        ),
+        E.bind('truncatedBefore', () =>
+          truncated === undefined || O.isNone(truncated)
+            ? E.right(0)
+            : truncated.value.length === 8
+              ? E.fromOption(() => corruption('truncation watermark out of range'))(
+                  readU64(truncated.value, 0),
+                )
+              : E.left(corruption('truncation watermark is not 8 bytes')),
+        ),
+      ),
+    ),
+  )
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+/** Opens a log as a TaskEither: the engine that the Promise facade wraps. */
+export const openLogTE = (input: unknown): TE.TaskEither<DeltalogErrorValue, LogTE> =>
+  pipe(
+    TE.fromEither(decodeStrict(OpenOptions, 'options', input)),
+    TE.chainW((options): TE.TaskEither<DeltalogErrorValue, LogTE> => {
+      if ((options.path === undefined) === (options.storage === undefined)) {
+        return TE.left(invalidArgument('options.path', 'give exactly one of path and storage'))
+      }
+      const opened: TE.TaskEither<DeltalogErrorValue, Storage> =
+        options.path !== undefined
+          ? openRocksStorage(options.path)
+          : options.storage !== undefined
+            ? TE.right(options.storage)
+            : TE.left(invalidArgument('options.storage', 'is missing'))
+      return pipe(
+        opened,
+        TE.chainW((storage) => {
+          if (inUse.has(storage)) {
+            return TE.left(locked('the storage is already in use by an open log'))
+          }
+          inUse.add(storage)
+          return pipe(
+            start(storage, options),
+            TE.orElseFirstW(() =>
+              TE.fromTask(async () => {
+                inUse.delete(storage)
+                // A store this call opened is closed again; a caller's store stays theirs.
+                if (options.path !== undefined) await storage.close()()
+              }),
+            ),
+          )
+        }),
+      )
+    }),
+  )
+
+const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogErrorValue, LogTE> =>
+  pipe(
+    readStoredState(storage),
+    TE.chainW((stored) =>
+      pipe(
+        TE.fromEither(load(stored.block, options.blockSize ?? DEFAULTS.blockSize)),
+        // Whatever recovery found is made durable, so the durable watermark starts at the end.
+        TE.chainFirstW(() => storage.write([], { sync: true })),
+        TE.map((allocator) => makeLog(storage, options, allocator, stored.truncatedBefore)),
+      ),
+    ),
+  )
+
+const makeLog = (
+  storage: Storage,
+  options: OpenOptions,
+  allocator: ReturnType<typeof load> extends E.Either<unknown, infer A> ? A : never,
+  truncatedBefore: number,
+): LogTE => {
+  const maxKeyBytes = options.maxKeyBytes ?? DEFAULTS.maxKeyBytes
+  const maxValueBytes = options.maxValueBytes ?? DEFAULTS.maxValueBytes
+  const changed = makeSignal()
+  let isClosed = false
+  let closing: Promise<E.Either<DeltalogErrorValue, void>> | undefined
+  const writer = makeWriter(
+    {
+      storage,
+      durability: options.durability ?? DEFAULTS.durability,
+      maxPendingBytes: options.maxPendingBytes ?? DEFAULTS.maxPendingBytes,
+      appendTimeoutMs: options.appendTimeoutMs,
+      syncIntervalMs: options.syncIntervalMs,
+      onChange: changed.fire,
+    },
+    { allocator, truncatedBefore },
+  )
+  const ctx: ReadContext = {
+    storage,
+    truncatedBefore: writer.truncatedBefore,
+    isClosed: () => isClosed,
+  }
+
+  const validateRecords = (
+    input: unknown,
+  ): E.Either<InvalidArgumentError, { records: ReadonlyArray<EntryRecord>; bytes: number }> => {
+    if (!Array.isArray(input)) return E.left(invalidArgument('records', 'must be an array'))
+    const records: EntryRecord[] = []
+    let bytes = 0
+    for (const [i, item] of (input as ReadonlyArray<unknown>).entries()) {
+      if (typeof item !== 'object' || item === null) {
+        return E.left(invalidArgument(`records[${i}]`, 'must be { key, value }'))
+      }
+      const unknownField = Object.keys(item).find((k) => k !== 'key' && k !== 'value')
+      if (unknownField !== undefined) {
+        return E.left(invalidArgument(`records[${i}].${unknownField}`, 'is not a record field'))
+      }
+      const decoded = AppendRecord.decode(item)
+      if (E.isLeft(decoded)) {
+        const field = BytesField((item as Record<string, unknown>)['key']) ? 'value' : 'key'
+        return E.left(invalidArgument(`records[${i}].${field}`, 'must be a string or Uint8Array'))
+      }
+      const key = keyBytes(decoded.right.key)
+      const value = keyBytes(decoded.right.value)
+      if (key.length === 0) return E.left(invalidArgument(`records[${i}].key`, 'must not be empty'))
+      if (key.length > maxKeyBytes) {
+        return E.left(
+          invalidArgument(
+            `records[${i}].key`,
+            `is ${key.length} bytes; maxKeyBytes is ${maxKeyBytes}`,
+          ),
+        )
+      }
+      if (value.length > maxValueBytes) {
+        return E.left(
+          invalidArgument(
+            `records[${i}].value`,
+            `is ${value.length} bytes; maxValueBytes is ${maxValueBytes}`,
+          ),
+        )
+      }
+      // Copy caller-owned bytes: a caller mutating its array after append must not change
+      // what gets written.
+      records.push({
+        key: typeof decoded.right.key === 'string' ? key : key.slice(),
+        value: typeof decoded.right.value === 'string' ? value : value.slice(),
+      })
+      bytes += key.length + value.length + RECORD_OVERHEAD_BYTES
+    }
+    return E.right({ records, bytes })
+  }
+
+  const durableUpper = (visibility: Visibility | undefined, to: number | undefined) =>
+    visibility === 'durable' ? Math.min(to ?? Infinity, writer.durableSequence()) : to
+
+  const scan = (input: unknown): AsyncIterableIterator<LogEntry> => {
+    if (isClosed) return failing(closedError())
+    const decoded = decodeStrict(ScanOptions, 'options', input)
+    if (E.isLeft(decoded)) return failing(decoded.left)
+    const o = decoded.right
+    const upper = durableUpper(o.visibility, o.to)
+    const range = toRange(o.from, upper === Infinity ? undefined : upper)
+    const reverse = o.reverse ?? false
+    return endOnClose(
+      ctx,
+      o.key === undefined
+        ? scanAll(ctx, range, reverse, o.limit)
+        : scanKey(ctx, keyBytes(o.key), range, reverse, o.limit),
+    )
+  }
+
+  async function* follow(input: unknown): AsyncGenerator<LogEntry> {
+    if (isClosed) throw toDeltalogError(closedError())
+    const o = orThrowInvalid(decodeStrict(FollowOptions, 'options', input))
+    const key = o.key === undefined ? undefined : keyBytes(o.key)
+    const signal = o.signal
+    let position = o.from ?? writer.nextSequence()
+    const stopped = new Promise<void>((resolve) => {
+      if (signal === undefined) return
+      if (signal.aborted) resolve()
+      else signal.addEventListener('abort', () => resolve(), { once: true })
+    })
+    const ended = (): boolean => isClosed || signal?.aborted === true
+    while (!ended()) {
+      // Take the wake-up before reading, so a commit landing during the read is not missed.
+      const wake = changed.wait()
+      const upper = o.visibility === 'durable' ? writer.durableSequence() : undefined
+      const range = { lower: position, upper }
+      let progressed = false
+      const entries =
+        key === undefined
+          ? scanAll(ctx, range, false, undefined)
+          : scanKey(ctx, key, range, false, undefined)
+      for await (const entry of endOnClose(ctx, entries)) {
+        if (ended()) return
+        position = entry.sequence + 1
+        progressed = true
+        yield entry
+      }
+      if (!progressed) await Promise.race([wake, stopped])
+    }
+  }
+
+  const closedError = () => ({ code: 'CLOSED' as const, message: 'log is closed' })
+
+  return {
+    append: (records) => () => {
+      const valid = validateRecords(records)
+      if (E.isLeft(valid)) return Promise.resolve(valid)
+      if (valid.right.records.length === 0) {
+        return Promise.resolve(
+          isClosed
+            ? E.left(closedError())
+            : E.right({ startSequence: writer.nextSequence(), count: 0 }),
+        )
+      }
+      return writer.append(valid.right.records, valid.right.bytes)
+    },
+    flush: () => () => writer.flush(),
+    nextSequence: writer.nextSequence,
+    durableSequence: writer.durableSequence,
+    scan,
+    count: (input) => () => {
+      if (isClosed) return Promise.resolve(E.left(closedError()))
+      const decoded = decodeStrict(CountOptions, 'options', input)
+      if (E.isLeft(decoded)) return Promise.resolve(decoded)
+      const o = decoded.right
+      return countEntries(
+        ctx,
+        o.key === undefined ? undefined : keyBytes(o.key),
+        toRange(o.from, o.to),
+      ).then(E.right, (error: unknown) => E.left(errorValue(error)))
+    },
+    follow,
+    keys: (input) => {
+      if (isClosed) return failing(closedError())
+      const decoded = decodeStrict(KeysOptions, 'options', input)
+      if (E.isLeft(decoded)) return failing(decoded.left)
+      const prefix = decoded.right.prefix
+      return endOnClose(ctx, listKeys(ctx, prefix === undefined ? undefined : keyBytes(prefix)))
+    },
+    truncateBefore: (sequence) => () => {
+      if (!Number.isSafeInteger(sequence) || (sequence as number) < 0) {
+        return Promise.resolve(
+          E.left(invalidArgument('sequence', 'must be a non-negative safe integer')),
+        )
+      }
+      return writer.truncateBefore(sequence as number).then(E.map(() => undefined))
+    },
+    close: () => () => {
+      closing ??= (async () => {
+        const drained = await writer.close()
+        isClosed = true
+        changed.fire()
+        const released = await storage.close()()
+        inUse.delete(storage)
+        return E.isLeft(drained) ? drained : released
+      })()
+      return closing
+    },
+  }
+}
+
+const BytesField = (u: unknown): boolean => typeof u === 'string' || u instanceof Uint8Array
+
+const orThrowInvalid = <A>(result: E.Either<InvalidArgumentError, A>): A => {
+  if (E.isLeft(result)) throw toDeltalogError(result.left)
+  return result.right
+}
+
+const errorValue = (error: unknown): DeltalogErrorValue =>
+  typeof error === 'object' && error !== null && 'error' in error
+    ? (error as { error: DeltalogErrorValue }).error
+    : { code: 'IO_ERROR', message: String(error), cause: error }
+
+// -------------------------------------------------------------------------------------
+// Promise facade
+// -------------------------------------------------------------------------------------
+
+const toPromise = async <A>(task: TE.TaskEither<DeltalogErrorValue, A>): Promise<A> => {
+  const result = await task()
+  if (E.isLeft(result)) throw toDeltalogError(result.left)
+  return result.right
+}
+
+/**
+ * Opens a log: `{ path }` for a RocksDB directory (created when missing), or `{ storage }` for
+ * any Storage adapter. Rejects with `DeltalogError`: `INVALID_ARGUMENT` for bad options,
+ * `LOCKED` when the directory is open elsewhere, `CORRUPTION` for unreadable state.
+ */
+export const openLog = async (options: OpenOptions): Promise<Log> => {
+  const log = await toPromise(openLogTE(options))
+  return {
+    append: (records) => toPromise(log.append(records)),
+    flush: () => toPromise(log.flush()),
+    nextSequence: log.nextSequence,
+    durableSequence: log.durableSequence,
+    scan: (options) => log.scan(options),
+    count: (options) => toPromise(log.count(options)),
+    follow: (options) => log.follow(options),
+    keys: (options) => log.keys(options),
+    truncateBefore: (sequence) => toPromise(log.truncateBefore(sequence)),
+    close: () => toPromise(log.close()),
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Validation of everything a caller hands the log: open options, records, and the options of
+ * scan, count, follow and keys. io-ts describes each shape; unknown fields are refused rather
+ * than ignored, and every failure is an `INVALID_ARGUMENT` value that names the field.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as t from 'io-ts'
+import { invalidArgument, type InvalidArgumentError } from '../errors.js'
+import type { Storage } from '../storage/port.js'
+
+// -------------------------------------------------------------------------------------
+// codecs
+// -------------------------------------------------------------------------------------
+
+/** A non-negative safe integer: a sequence, a count, a size. */
+export const Natural = new t.Type<number, number, unknown>(
+  'non-negative safe integer',
+  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0,
+  (u, c) =>
+    typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c),
+  (n) => n,
+)
+
+/** A positive safe integer. */
+export const Positive = new t.Type<number, number, unknown>(
+  'positive safe integer',
+  (u): u is number => Natural.is(u) && u > 0,
+  (u, c) => (Natural.is(u) && u > 0 ? t.success(u) : t.failure(u, c)),
+  (n) => n,
+)
+
+/** Bytes, or a string meaning its UTF-8 bytes. */
+export const BytesLike = new t.Type<string | Uint8Array, string | Uint8Array, unknown>(
+  'string | Uint8Array',
+  (u): u is string | Uint8Array => typeof u === 'string' || u instanceof Uint8Array,
+  (u, c) => (typeof u === 'string' || u instanceof Uint8Array ? t.success(u) : t.failure(u, c)),
+  (b) => b,
+)
+
+const isStorage = (u: unknown): u is Storage =>
+  typeof u === 'object' &&
+  u !== null &&
+  ['get', 'getMany', 'write', 'iterator', 'close', 'openIterators'].every(
+    (m) => typeof (u as Record<string, unknown>)[m] === 'function',
+  )
+
+const StorageLike = new t.Type<Storage, Storage, unknown>(
+  'Storage',
+  isStorage,
+  (u, c) => (isStorage(u) ? t.success(u) : t.failure(u, c)),
+  (s) => s,
+)
+
+const AbortSignalLike = new t.Type<AbortSignal, AbortSignal, unknown>(
+  'AbortSignal',
+  (u): u is AbortSignal => u instanceof AbortSignal,
+  (u, c) => (u instanceof AbortSignal ? t.success(u) : t.failure(u, c)),
+  (s) => s,
+)
+
+export const Durability = t.keyof({ sync: null, buffered: null })
+export type Durability = t.TypeOf<typeof Durability>
+
+export const Visibility = t.keyof({ all: null, durable: null })
+export type Visibility = t.TypeOf<typeof Visibility>
+
+/** How to open a log. Exactly one of `path` and `storage`. */
+export const OpenOptions = t.partial({
+  /** A directory for a RocksDB database, created when missing. */
+  path: t.string,
+  /** Any Storage adapter instead of a directory. */
+  storage: StorageLike,
+  /** `sync` (default): appends resolve after fsync. `buffered`: after the write. */
+  durability: Durability,
+  /** In buffered mode, sync in the background at this interval. */
+  syncIntervalMs: Positive,
+  /** Sequence numbers reserved per SeqBlock record (default 4096). */
+  blockSize: Positive,
+  /** Largest key in bytes (default 4 KiB). */
+  maxKeyBytes: Positive,
+  /** Largest value in bytes (default 16 MiB). */
+  maxValueBytes: Positive,
+  /** Bytes of appends that may wait for a commit before `append` waits (default 64 MiB). */
+  maxPendingBytes: Positive,
+  /** How long `append` may wait for room before it rejects with `BACKPRESSURE`. */
+  appendTimeoutMs: Positive,
+})
+export type OpenOptions = t.TypeOf<typeof OpenOptions>
+
+export const AppendRecord = t.type({ key: BytesLike, value: BytesLike })
+export type AppendRecord = t.TypeOf<typeof AppendRecord>
+
+export const ScanOptions = t.partial({
+  key: BytesLike,
+  from: Natural,
+  to: Natural,
+  limit: Natural,
+  reverse: t.boolean,
+  visibility: Visibility,
+})
+export type ScanOptions = t.TypeOf<typeof ScanOptions>
+
+export const CountOptions = t.partial({ key: BytesLike, from: Natural, to: Natural })
+export type CountOptions = t.TypeOf<typeof CountOptions>
+
+export const FollowOptions = t.partial({
+  key: BytesLike,
+  from: Natural,
+  signal: AbortSignalLike,
+  visibility: Visibility,
+})
+export type FollowOptions = t.TypeOf<typeof FollowOptions>
+
+export const KeysOptions = t.partial({ prefix: BytesLike })
+export type KeysOptions = t.TypeOf<typeof KeysOptions>
+
+// -------------------------------------------------------------------------------------
+// destructors
+// -------------------------------------------------------------------------------------
+
+const describeFailure = (where: string, errors: t.Errors): InvalidArgumentError => {
+  const first = errors[0]
+  if (first === undefined) return invalidArgument(where, 'is invalid')
+  const path = first.context
+    .map((c) => c.key)
+    .filter((k) => k !== '')
+    .join('.')
+  const expected = first.context[first.context.length - 1]?.type.name ?? 'a valid value'
+  return invalidArgument(path === '' ? where : `${where}.${path}`, `must be ${expected}`)
+}
+
+/**
+ * Decodes `input` with a codec of known fields, refusing fields it does not know. `where` names
+ * the argument in error messages (e.g. `options`).
+ */
+export const decodeStrict = <A>(
+  codec: t.Decoder<unknown, A> & { readonly props: Record<string, unknown> },
+  where: string,
+  input: unknown,
+): E.Either<InvalidArgumentError, A> => {
+  const given: unknown = input ?? {}
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    return E.left(invalidArgument(where, 'must be an object'))
+  }
+  const unknownField = Object.keys(given).find((k) => !(k in codec.props))
+  if (unknownField !== undefined) {
+    return E.left(invalidArgument(`${where}.${unknownField}`, 'is not a known option'))
+  }
+  // An explicit `undefined` means "not given", as with any optional argument.
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined))
+  return pipe(
+    codec.decode(defined),
+    E.mapLeft((errors) => describeFailure(where, errors)),
+  )
+}

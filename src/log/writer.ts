@@ -1,0 +1,358 @@
+/**
+ * The single writer: a queue of appends, flushes and truncations, and group commit. While one
+ * commit is in flight, new requests queue; the next commit takes every queued append as ONE
+ * Delta — one atomic batch, one fsync — and still gives each caller its own contiguous range.
+ *
+ * The allocator state advances only after a batch is written. When a write fails, its appends
+ * are rejected with the cause and the writer stops (`WRITER_FAILED`): a number from a block
+ * whose record was not persisted can never be handed out or persisted later.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { encodeCommitIndexKey, decodeCommitIndexKey, decodeRuns } from '../codec/commitIndex.js'
+import { encodeEntryKey, recordPrefix, RecordType, truncatedBeforeKey } from '../codec/keys.js'
+import { writeU64 } from '../codec/u64.js'
+import { buildDelta, toBatch, type AppendRange, type EntryRecord } from '../delta/delta.js'
+import {
+  backpressure,
+  closed,
+  writerFailed,
+  type DeltalogErrorValue,
+  type StorageError,
+} from '../errors.js'
+import type { AllocatorState } from '../sequence/allocator.js'
+import { iterate, type BatchOp, type Storage } from '../storage/port.js'
+import type { Durability } from './options.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+type Settle<A> = (result: E.Either<DeltalogErrorValue, A>) => void
+
+type Request =
+  | {
+      readonly kind: 'append'
+      readonly records: ReadonlyArray<EntryRecord>
+      readonly bytes: number
+      readonly settle: Settle<AppendRange>
+    }
+  | { readonly kind: 'flush'; readonly settle: Settle<void> }
+  | { readonly kind: 'truncate'; readonly before: number; readonly settle: Settle<number> }
+
+export interface WriterConfig {
+  readonly storage: Storage
+  readonly durability: Durability
+  readonly maxPendingBytes: number
+  readonly appendTimeoutMs: number | undefined
+  readonly syncIntervalMs: number | undefined
+  /** Called after every commit, sync or truncation that changed what readers may see. */
+  readonly onChange: () => void
+}
+
+export interface WriterStart {
+  readonly allocator: AllocatorState
+  readonly truncatedBefore: number
+}
+
+/** The writer's view for readers: watermarks and the truncation point. */
+export interface Writer {
+  /** The next sequence the allocator hands out. */
+  readonly nextSequence: () => number
+  /** Every sequence below this is durable. */
+  readonly durableSequence: () => number
+  /** Entries below this were removed by `truncateBefore`. */
+  readonly truncatedBefore: () => number
+  readonly append: (
+    records: ReadonlyArray<EntryRecord>,
+    bytes: number,
+  ) => Promise<E.Either<DeltalogErrorValue, AppendRange>>
+  readonly flush: () => Promise<E.Either<DeltalogErrorValue, void>>
+  readonly truncateBefore: (before: number) => Promise<E.Either<DeltalogErrorValue, number>>
+  /** Commits everything already queued, syncs, and refuses new requests with `CLOSED`. */
+  readonly close: () => Promise<E.Either<DeltalogErrorValue, void>>
+}
+
+// Each pending record counts its bytes plus this, so that many empty records still add up.
+export const RECORD_OVERHEAD_BYTES = 32
+
+// Deletions per batch when removing truncated entries.
+const DELETE_BATCH = 4096
+
+const u64 = (n: number): Uint8Array => {
+  const bytes = new Uint8Array(8)
+  writeU64(bytes, 0, n)
+  return bytes
+}
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => {
+  const { storage } = config
+  let allocator = start.allocator
+  let durableEnd = allocator.nextSequence
+  let truncatedBefore = start.truncatedBefore
+  let failure: O.Option<DeltalogErrorValue> = O.none
+  let isClosed = false
+  let committing = false
+  let pendingBytes = 0
+  const queue: Request[] = []
+  const waitingForRoom: Array<{
+    readonly bytes: number
+    readonly admit: () => void
+    readonly refuse: (error: DeltalogErrorValue) => void
+  }> = []
+  const idle: Array<() => void> = []
+
+  const refusal = (): O.Option<DeltalogErrorValue> =>
+    isClosed ? O.some(closed('log')) : O.map(writerFailed)(failure)
+
+  const admitWaiting = (): void => {
+    while (waitingForRoom.length > 0) {
+      const next = waitingForRoom[0]
+      if (
+        next === undefined ||
+        (pendingBytes > 0 && pendingBytes + next.bytes > config.maxPendingBytes)
+      ) {
+        return
+      }
+      waitingForRoom.shift()
+      next.admit()
+    }
+  }
+
+  const stop = (cause: DeltalogErrorValue): void => {
+    failure = O.some(cause)
+    const error = writerFailed(cause)
+    for (const request of queue.splice(0)) {
+      if (request.kind === 'append') pendingBytes -= request.bytes
+      request.settle(E.left(error))
+    }
+    for (const waiter of waitingForRoom.splice(0)) waiter.refuse(error)
+  }
+
+  /** Writes one group of appends and flushes as a single batch. */
+  const commitGroup = async (group: ReadonlyArray<Request>): Promise<void> => {
+    const appends = group.flatMap((r) => (r.kind === 'append' ? [r] : []))
+    const flushes = group.flatMap((r) => (r.kind === 'flush' ? [r] : []))
+    const built = buildDelta(
+      allocator,
+      appends.map((a) => a.records),
+    )
+    const release = (): void => {
+      for (const a of appends) pendingBytes -= a.bytes
+      admitWaiting()
+    }
+    if (E.isLeft(built)) {
+      // Nothing was allocated: the allocator keeps its state and the appends fail alone.
+      release()
+      for (const a of appends) a.settle(built)
+      if (flushes.length > 0) await syncOnly(flushes)
+      return
+    }
+    const batch = toBatch(built.right.delta)
+    if (batch.length === 0) {
+      release()
+      for (const a of appends)
+        a.settle(E.right({ startSequence: allocator.nextSequence, count: 0 }))
+      if (flushes.length > 0) await syncOnly(flushes)
+      return
+    }
+    const sync = config.durability === 'sync' || flushes.length > 0
+    const written = await storage.write(batch, { sync })()
+    release()
+    if (E.isLeft(written)) {
+      for (const r of group) r.settle(E.left(written.left))
+      stop(written.left)
+      return
+    }
+    allocator = built.right.state
+    if (sync) durableEnd = allocator.nextSequence
+    built.right.ranges.forEach((range, i) => appends[i]?.settle(E.right(range)))
+    for (const f of flushes) f.settle(E.right(undefined))
+    config.onChange()
+  }
+
+  const syncOnly = async (flushes: ReadonlyArray<Request & { kind: 'flush' }>): Promise<void> => {
+    if (durableEnd >= allocator.nextSequence) {
+      for (const f of flushes) f.settle(E.right(undefined))
+      return
+    }
+    const target = allocator.nextSequence
+    const synced = await storage.write([], { sync: true })()
+    if (E.isLeft(synced)) {
+      for (const f of flushes) f.settle(E.left(synced.left))
+      stop(synced.left)
+      return
+    }
+    durableEnd = Math.max(durableEnd, target)
+    for (const f of flushes) f.settle(E.right(undefined))
+    config.onChange()
+  }
+
+  const truncate = async (request: Request & { kind: 'truncate' }): Promise<void> => {
+    // Numbers not yet handed out cannot be truncated: later appends must stay visible.
+    const before = Math.min(request.before, allocator.nextSequence)
+    if (before <= truncatedBefore) return request.settle(E.right(truncatedBefore))
+    // The watermark is the atomic, durable point: one synced put. Readers hide entries below it
+    // from now on; the deletions after it only reclaim space.
+    const marked = await storage.write(
+      [{ type: 'put', key: truncatedBeforeKey, value: u64(before) }],
+      {
+        sync: true,
+      },
+    )()
+    if (E.isLeft(marked)) {
+      request.settle(E.left(marked.left))
+      stop(marked.left)
+      return
+    }
+    truncatedBefore = before
+    durableEnd = Math.max(durableEnd, allocator.nextSequence)
+    config.onChange()
+    const removed = await removeBelow(before)
+    request.settle(E.isLeft(removed) ? removed : E.right(before))
+  }
+
+  /** Deletes entries and whole commit index records below `before`, in bounded batches. */
+  const removeBelow = async (before: number): Promise<E.Either<StorageError, void>> => {
+    let ops: BatchOp[] = []
+    const flushOps = async (): Promise<E.Either<StorageError, void>> => {
+      if (ops.length === 0) return E.right(undefined)
+      const result = await storage.write(ops, { sync: false })()
+      ops = []
+      return result
+    }
+    try {
+      for await (const { key, value } of iterate(storage, {
+        gte: recordPrefix(RecordType.SequenceIndex),
+        lt: encodeCommitIndexKey(before),
+      })) {
+        const first = decodeCommitIndexKey(key)
+        const runs = decodeRuns(value)
+        if (E.isLeft(first)) return first
+        if (E.isLeft(runs)) return runs
+        let sequence = first.right
+        for (const run of runs.right) {
+          for (let i = 0; i < run.count; i++, sequence++) {
+            if (sequence < before) ops.push({ type: 'del', key: encodeEntryKey(run.key, sequence) })
+          }
+        }
+        if (sequence <= before) ops.push({ type: 'del', key })
+        if (ops.length >= DELETE_BATCH) {
+          const result = await flushOps()
+          if (E.isLeft(result)) return result
+        }
+      }
+    } catch (error) {
+      const value = (error as { error?: StorageError }).error
+      return E.left(value ?? closed('storage'))
+    }
+    return flushOps()
+  }
+
+  const pump = async (): Promise<void> => {
+    if (committing) return
+    committing = true
+    try {
+      while (queue.length > 0 && O.isNone(failure)) {
+        // Appends and flushes up to the next truncation form one group, one batch.
+        const cut = queue.findIndex((r) => r.kind === 'truncate')
+        if (cut === 0) {
+          await truncate(queue.shift() as Request & { kind: 'truncate' })
+        } else {
+          await commitGroup(queue.splice(0, cut === -1 ? queue.length : cut))
+        }
+      }
+    } finally {
+      committing = false
+      if (queue.length === 0 && waitingForRoom.length === 0) {
+        for (const done of idle.splice(0)) done()
+      }
+    }
+  }
+
+  const enqueue = <A>(
+    make: (settle: Settle<A>) => Request,
+  ): Promise<E.Either<DeltalogErrorValue, A>> =>
+    new Promise((resolve) => {
+      queue.push(make(resolve))
+      void pump()
+    })
+
+  const timer =
+    config.syncIntervalMs === undefined
+      ? undefined
+      : setInterval(() => {
+          if (O.isNone(refusal()) && durableEnd < allocator.nextSequence) {
+            void enqueue<void>((settle) => ({ kind: 'flush', settle }))
+          }
+        }, config.syncIntervalMs)
+  timer?.unref()
+
+  return {
+    nextSequence: () => allocator.nextSequence,
+    durableSequence: () => durableEnd,
+    truncatedBefore: () => truncatedBefore,
+    append: (records, bytes) =>
+      new Promise((resolve) => {
+        const refused = refusal()
+        if (O.isSome(refused)) return resolve(E.left(refused.value))
+        // Admission is synchronous, so a request is queued the moment room is made for it.
+        const admit = (): void => {
+          pendingBytes += bytes
+          queue.push({ kind: 'append', records, bytes, settle: resolve })
+          void pump()
+        }
+        const mustWait =
+          waitingForRoom.length > 0 ||
+          (pendingBytes > 0 && pendingBytes + bytes > config.maxPendingBytes)
+        if (!mustWait) return admit()
+        const waiter = {
+          bytes,
+          admit,
+          refuse: (error: DeltalogErrorValue) => resolve(E.left(error)),
+        }
+        waitingForRoom.push(waiter)
+        if (config.appendTimeoutMs !== undefined) {
+          const waitedMs = config.appendTimeoutMs
+          setTimeout(() => {
+            const at = waitingForRoom.indexOf(waiter)
+            if (at < 0) return
+            waitingForRoom.splice(at, 1)
+            admitWaiting()
+            resolve(E.left(backpressure(waitedMs)))
+          }, waitedMs).unref()
+        }
+      }),
+    flush: () => {
+      const refused = refusal()
+      return O.isSome(refused)
+        ? Promise.resolve(E.left(refused.value))
+        : enqueue<void>((settle) => ({ kind: 'flush', settle }))
+    },
+    truncateBefore: (before) => {
+      const refused = refusal()
+      return O.isSome(refused)
+        ? Promise.resolve(E.left(refused.value))
+        : enqueue<number>((settle) => ({ kind: 'truncate', before, settle }))
+    },
+    close: async () => {
+      if (timer !== undefined) clearInterval(timer)
+      if (!isClosed) {
+        isClosed = true
+        if (committing || queue.length > 0 || waitingForRoom.length > 0) {
+          await new Promise<void>((resolve) => idle.push(resolve))
+        }
+        if (O.isNone(failure) && durableEnd < allocator.nextSequence) {
+          const synced = await storage.write([], { sync: true })()
+          if (E.isLeft(synced)) return synced
+          durableEnd = allocator.nextSequence
+        }
+      }
+      return E.right(undefined)
+    },
+  }
+}
