@@ -317,35 +317,53 @@ const makeLog = (
     )
   }
 
-  async function* follow(input: unknown): AsyncGenerator<LogEntry> {
-    if (isClosed) throw toDeltalogError(closedError())
-    const o = orThrowInvalid(decodeStrict(FollowOptions, 'options', input))
-    const key = o.key === undefined ? undefined : keyBytes(o.key)
-    const signal = o.signal
-    let position = o.from ?? writer.nextSequence()
-    const stopped = new Promise<void>((resolve) => {
-      if (signal === undefined) return
-      if (signal.aborted) resolve()
-      else signal.addEventListener('abort', () => resolve(), { once: true })
-    })
+  // Options are checked and the start position fixed when `follow` is called, not at the
+  // first `next()`: "the current end" means the end when the caller asked.
+  const follow = (input: unknown): AsyncIterableIterator<LogEntry> => {
+    if (isClosed) return failing(closedError())
+    const decoded = decodeStrict(FollowOptions, 'options', input)
+    if (E.isLeft(decoded)) return failing(decoded.left)
+    const o = decoded.right
+    return tail(
+      o.key === undefined ? undefined : keyBytes(o.key),
+      o.from ?? writer.nextSequence(),
+      o.visibility ?? 'all',
+      o.signal,
+    )
+  }
+
+  async function* tail(
+    key: Uint8Array | undefined,
+    from: number,
+    visibility: Visibility,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<LogEntry> {
+    let position = from
+    let onAbort: () => void = () => undefined
+    const aborted = new Promise<void>((resolve) => (onAbort = resolve))
+    signal?.addEventListener('abort', onAbort, { once: true })
     const ended = (): boolean => isClosed || signal?.aborted === true
-    while (!ended()) {
-      // Take the wake-up before reading, so a commit landing during the read is not missed.
-      const wake = changed.wait()
-      const upper = o.visibility === 'durable' ? writer.durableSequence() : undefined
-      const range = { lower: position, upper }
-      let progressed = false
-      const entries =
-        key === undefined
-          ? scanAll(ctx, range, false, undefined)
-          : scanKey(ctx, key, range, false, undefined)
-      for await (const entry of endOnClose(ctx, entries)) {
-        if (ended()) return
-        position = entry.sequence + 1
-        progressed = true
-        yield entry
+    try {
+      while (!ended()) {
+        // Take the wake-up before reading, so a commit landing during the read is not missed.
+        const wake = changed.wait()
+        const upper = visibility === 'durable' ? writer.durableSequence() : undefined
+        const range = { lower: position, upper }
+        let progressed = false
+        const entries =
+          key === undefined
+            ? scanAll(ctx, range, false, undefined)
+            : scanKey(ctx, key, range, false, undefined)
+        for await (const entry of endOnClose(ctx, entries)) {
+          if (ended()) return
+          position = entry.sequence + 1
+          progressed = true
+          yield entry
+        }
+        if (!progressed) await Promise.race([wake, aborted])
       }
-      if (!progressed) await Promise.race([wake, stopped])
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
     }
   }
 
@@ -410,11 +428,6 @@ const makeLog = (
 }
 
 const BytesField = (u: unknown): boolean => typeof u === 'string' || u instanceof Uint8Array
-
-const orThrowInvalid = <A>(result: E.Either<InvalidArgumentError, A>): A => {
-  if (E.isLeft(result)) throw toDeltalogError(result.left)
-  return result.right
-}
 
 const errorValue = (error: unknown): DeltalogErrorValue =>
   typeof error === 'object' && error !== null && 'error' in error

@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log, type LogEntry } from '../../src/log/log.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
+import { runTypeScript, sourceEntry } from '../child.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 import { instrument, reopenableMemory } from './storages.js'
 
@@ -291,19 +291,15 @@ describe('reopen', () => {
     const dir = await tempDir()
     const path = join(dir, 'db')
     const script = join(dir, 'writer.mts')
-    const entry = new URL('../../src/index.ts', import.meta.url).pathname
     await writeFile(
       script,
-      `import { openLog } from ${JSON.stringify(entry)}\n` +
+      `import { openLog } from ${JSON.stringify(sourceEntry)}\n` +
         `const log = await openLog({ path: ${JSON.stringify(path)}, blockSize: 8 })\n` +
         `const r = await log.append(Array.from({ length: 11 }, (_, i) => ({ key: 'k', value: 'v' + i })))\n` +
         `console.log(JSON.stringify(r))\n` +
         `process.exit(0)\n`,
     )
-    const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    })
+    const child = runTypeScript(script)
     expect(child.stderr).toBe('')
     expect(JSON.parse(child.stdout)).toEqual({ startSequence: 0, count: 11 })
     const log = await openLog({ path, blockSize: 8 })

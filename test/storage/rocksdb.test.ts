@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
+import { runTypeScript } from '../child.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 import { registerConformance } from './conformance.js'
 
@@ -42,10 +42,7 @@ describe('rocksdb adapter', () => {
           `const r = await openRocksStorage(${JSON.stringify(path)})()\n` +
           `console.log(JSON.stringify(r._tag === 'Left' ? r.left.code : 'opened'))\n`,
       )
-      const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
-        encoding: 'utf8',
-        timeout: 20_000,
-      })
+      const child = runTypeScript(script)
       expect(child.stderr).toBe('')
       expect(JSON.parse(child.stdout)).toBe('LOCKED')
     } finally {
