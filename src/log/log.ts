@@ -43,7 +43,7 @@ import {
   type ReadContext,
   type SequenceRange,
 } from './read.js'
-import { makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
+import { makeWriter, RECORD_OVERHEAD_BYTES, type Mutant } from './writer.js'
 
 export type { LogEntry } from './read.js'
 export type { AppendRecord, CountOptions, FollowOptions, KeysOptions, OpenOptions, ScanOptions }
@@ -174,6 +174,19 @@ const readStoredState = (
 
 /** Opens a log as a TaskEither: the engine that the Promise facade wraps. */
 export const openLogTE = (input: unknown): TE.TaskEither<DeltalogErrorValue, LogTE> =>
+  openLogWith(input, undefined)
+
+/**
+ * Opens a log whose writer is one of the deliberately broken mutants. For the mutation tests
+ * only; not exported from the package.
+ */
+export const openMutantLog = async (options: OpenOptions, mutant: Mutant): Promise<Log> =>
+  facade(await toPromise(openLogWith(options, mutant)))
+
+const openLogWith = (
+  input: unknown,
+  mutant: Mutant | undefined,
+): TE.TaskEither<DeltalogErrorValue, LogTE> =>
   pipe(
     TE.fromEither(decodeStrict(OpenOptions, 'options', input)),
     TE.chainW((options): TE.TaskEither<DeltalogErrorValue, LogTE> => {
@@ -194,7 +207,7 @@ export const openLogTE = (input: unknown): TE.TaskEither<DeltalogErrorValue, Log
           }
           inUse.add(storage)
           return pipe(
-            start(storage, options),
+            start(storage, options, mutant),
             TE.orElseFirstW(() =>
               TE.fromTask(async () => {
                 inUse.delete(storage)
@@ -208,7 +221,11 @@ export const openLogTE = (input: unknown): TE.TaskEither<DeltalogErrorValue, Log
     }),
   )
 
-const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogErrorValue, LogTE> =>
+const start = (
+  storage: Storage,
+  options: OpenOptions,
+  mutant: Mutant | undefined,
+): TE.TaskEither<DeltalogErrorValue, LogTE> =>
   pipe(
     readStoredState(storage),
     TE.chainW((stored) =>
@@ -216,7 +233,7 @@ const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogEr
         TE.fromEither(load(stored.block, options.blockSize ?? DEFAULTS.blockSize)),
         // Whatever recovery found is made durable, so the durable watermark starts at the end.
         TE.chainFirstW(() => storage.write([], { sync: true })),
-        TE.map((allocator) => makeLog(storage, options, allocator, stored.truncatedBefore)),
+        TE.map((allocator) => makeLog(storage, options, allocator, stored.truncatedBefore, mutant)),
       ),
     ),
   )
@@ -226,6 +243,7 @@ const makeLog = (
   options: OpenOptions,
   allocator: ReturnType<typeof load> extends E.Either<unknown, infer A> ? A : never,
   truncatedBefore: number,
+  mutant: Mutant | undefined,
 ): LogTE => {
   const maxKeyBytes = options.maxKeyBytes ?? DEFAULTS.maxKeyBytes
   const maxValueBytes = options.maxValueBytes ?? DEFAULTS.maxValueBytes
@@ -240,6 +258,7 @@ const makeLog = (
       appendTimeoutMs: options.appendTimeoutMs,
       syncIntervalMs: options.syncIntervalMs,
       onChange: changed.fire,
+      ...(mutant === undefined ? {} : { mutant }),
     },
     { allocator, truncatedBefore },
   )
@@ -449,8 +468,11 @@ const toPromise = async <A>(task: TE.TaskEither<DeltalogErrorValue, A>): Promise
  * any Storage adapter. Rejects with `DeltalogError`: `INVALID_ARGUMENT` for bad options,
  * `LOCKED` when the directory is open elsewhere, `CORRUPTION` for unreadable state.
  */
-export const openLog = async (options: OpenOptions): Promise<Log> => {
-  const log = await toPromise(openLogTE(options))
+export const openLog = async (options: OpenOptions): Promise<Log> =>
+  facade(await toPromise(openLogTE(options)))
+
+/** The Promise API over the engine. */
+const facade = (log: LogTE): Log => {
   return {
     append: (records) => toPromise(log.append(records)),
     flush: () => toPromise(log.flush()),

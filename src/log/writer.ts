@@ -40,6 +40,16 @@ type Request =
   | { readonly kind: 'flush'; readonly settle: Settle<void> }
   | { readonly kind: 'truncate'; readonly before: number; readonly settle: Settle<number> }
 
+/**
+ * Deliberately broken writers, for the mutation tests only: each breaks one rule, and the
+ * crash-simulation suite must catch every one. No public option reaches them.
+ * - `seqBlockSeparate`: writes the SeqBlock in its own batch after the entries;
+ * - `seqBlockNever`: never writes the SeqBlock;
+ * - `noRollback`: keeps the allocator's advance and goes on after a failed write;
+ * - `ackBeforeSync`: acknowledges sync-mode appends before their batch is synced.
+ */
+export type Mutant = 'seqBlockSeparate' | 'seqBlockNever' | 'noRollback' | 'ackBeforeSync'
+
 export interface WriterConfig {
   readonly storage: Storage
   readonly durability: Durability
@@ -48,6 +58,7 @@ export interface WriterConfig {
   readonly syncIntervalMs: number | undefined
   /** Called after every commit, sync or truncation that changed what readers may see. */
   readonly onChange: () => void
+  readonly mutant?: Mutant
 }
 
 export interface WriterStart {
@@ -90,7 +101,7 @@ const u64 = (n: number): Uint8Array => {
 // -------------------------------------------------------------------------------------
 
 export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => {
-  const { storage } = config
+  const { storage, mutant } = config
   let allocator = start.allocator
   let durableEnd = allocator.nextSequence
   let truncatedBefore = start.truncatedBefore
@@ -152,7 +163,14 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       if (flushes.length > 0) await syncOnly(flushes)
       return
     }
-    const batch = toBatch(built.right.delta)
+    const delta = built.right.delta
+    const blockOps = O.isSome(delta.seqBlock)
+      ? toBatch({ entries: [], seqBlock: delta.seqBlock })
+      : []
+    const batch =
+      mutant === 'seqBlockSeparate' || mutant === 'seqBlockNever'
+        ? toBatch({ entries: delta.entries, seqBlock: O.none })
+        : toBatch(delta)
     if (batch.length === 0) {
       release()
       for (const a of appends)
@@ -160,16 +178,29 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       if (flushes.length > 0) await syncOnly(flushes)
       return
     }
-    const sync = config.durability === 'sync' || flushes.length > 0
-    const written = await storage.write(batch, { sync })()
+    // A batch that carries a new SeqBlock is always synced, in buffered mode too: a number
+    // acknowledged from a block is then never handed out again, whatever a crash takes. It
+    // costs one fsync per block of numbers.
+    const sync =
+      mutant === 'ackBeforeSync'
+        ? flushes.length > 0
+        : config.durability === 'sync' || flushes.length > 0 || O.isSome(delta.seqBlock)
+    let written = await storage.write(batch, { sync })()
+    if (mutant === 'seqBlockSeparate' && E.isRight(written) && blockOps.length > 0) {
+      written = await storage.write(blockOps, { sync })()
+    }
     release()
     if (E.isLeft(written)) {
       for (const r of group) r.settle(E.left(written.left))
+      if (mutant === 'noRollback') {
+        allocator = built.right.state
+        return
+      }
       stop(written.left)
       return
     }
     allocator = built.right.state
-    if (sync) durableEnd = allocator.nextSequence
+    if (sync || mutant === 'ackBeforeSync') durableEnd = allocator.nextSequence
     built.right.ranges.forEach((range, i) => appends[i]?.settle(E.right(range)))
     for (const f of flushes) f.settle(E.right(undefined))
     config.onChange()

@@ -162,20 +162,47 @@ describe('durability', () => {
     const storage = instrument(openMemoryStorage())
     const log = await openLog({ storage, durability: 'buffered' })
     cleanup.push(() => log.close())
+    // The first commit carries the first SeqBlock, and a batch with a block is always synced.
+    await log.append([{ key: 'k', value: 'first' }])
+    expect(storage.writes.at(-1)?.options.sync).toBe(true)
     const start = log.durableSequence()
+    expect(start).toBe(1)
     await log.append([{ key: 'k', value: 'v' }])
     expect(storage.writes.at(-1)?.options.sync).toBe(false)
     expect(log.durableSequence()).toBe(start)
-    expect(show(await collect(log.scan({ key: 'k' })))).toEqual(['0:k=v'])
-    expect(await collect(log.scan({ key: 'k', visibility: 'durable' }))).toEqual([])
+    expect(show(await collect(log.scan({ key: 'k' })))).toEqual(['0:k=first', '1:k=v'])
+    expect(show(await collect(log.scan({ key: 'k', visibility: 'durable' })))).toEqual([
+      '0:k=first',
+    ])
     await log.flush()
     expect(storage.writes.at(-1)?.options.sync).toBe(true)
     expect(log.durableSequence()).toBe(log.nextSequence())
-    expect(show(await collect(log.scan({ key: 'k', visibility: 'durable' })))).toEqual(['0:k=v'])
+    expect(show(await collect(log.scan({ key: 'k', visibility: 'durable' })))).toEqual([
+      '0:k=first',
+      '1:k=v',
+    ])
     // A flush with nothing new to sync writes nothing.
     const writes = storage.writes.length
     await log.flush()
     expect(storage.writes.length).toBe(writes)
+  })
+
+  it('syncs every batch that carries a new SeqBlock, in buffered mode too', async () => {
+    const storage = instrument(openMemoryStorage())
+    const log = await openLog({ storage, durability: 'buffered', blockSize: 3 })
+    cleanup.push(() => log.close())
+    const opened = storage.writes.length
+    for (let i = 0; i < 7; i++) await log.append([{ key: 'k', value: `${i}` }])
+    // Blocks start at 0, 3 and 6: those three commits synced, the other four did not.
+    expect(storage.writes.slice(opened).map((w) => w.options.sync)).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+    ])
   })
 
   it('buffered mode with syncIntervalMs syncs in the background', async () => {
@@ -492,11 +519,12 @@ describe('follow', () => {
 
   it('with durable visibility yields only entries below the durable watermark', async () => {
     const log = await memoryLog({ durability: 'buffered' })
+    await log.append([{ key: 'first', value: 'synced with the first block' }])
     const controller = new AbortController()
     const seen: number[] = []
     const done = (async () => {
       for await (const e of log.follow({
-        from: 0,
+        from: 1,
         visibility: 'durable',
         signal: controller.signal,
       })) {
@@ -513,7 +541,7 @@ describe('follow', () => {
     expect(seen).toEqual([])
     await log.flush()
     await done
-    expect(seen).toEqual([0, 1])
+    expect(seen).toEqual([1, 2])
   })
 
   it('lets a slow follower catch up from storage with nothing lost', async () => {

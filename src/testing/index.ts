@@ -1,0 +1,13 @@
+/**
+ * deltalog/testing: the crash-simulation toolkit. A crash-simulating Storage adapter to run
+ * deltalog — or any code written against the Storage port — through simulated process kills,
+ * power losses and I/O faults, reproducibly from a seed. See docs/crash-testing.md.
+ */
+export {
+  openCrashStorage,
+  seededRandom,
+  type CrashMode,
+  type CrashStorage,
+  type FaultKind,
+  type WrittenBatch,
+} from './crashStorage.js'

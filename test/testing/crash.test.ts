@@ -1,0 +1,16 @@
+// The engine under simulated crashes and faults: the model-based crash property must hold.
+import fc from 'fast-check'
+import { describe, it } from 'vitest'
+import { openLog } from '../../src/log/log.js'
+import { openCrashStorage } from '../../src/testing/crashStorage.js'
+import { numRuns } from '../budget.js'
+import { crashProperty } from './crashModel.js'
+
+describe('the log under crashes and faults', () => {
+  it('keeps every invariant through crashes, faults and reopens', async () => {
+    await fc.assert(
+      crashProperty((storage, options) => openLog({ storage, ...options }), openCrashStorage),
+      { numRuns: numRuns(150) },
+    )
+  })
+})
