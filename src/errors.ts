@@ -65,6 +65,33 @@ export interface BackpressureError {
   readonly message: string
 }
 
+/** What an event-store append expected of its stream. */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number
+
+/** An event-store append's expectation did not hold; nothing was written. */
+export interface WrongExpectedRevisionError {
+  readonly code: 'WRONG_EXPECTED_REVISION'
+  readonly message: string
+  readonly streamId: string
+  readonly expected: ExpectedRevision
+  readonly actual: number | 'no_stream'
+}
+
+/** An event id is already used by another event; nothing was written. */
+export interface EventIdConflictError {
+  readonly code: 'EVENT_ID_CONFLICT'
+  readonly message: string
+  readonly id: string
+}
+
+/** A stored event's data did not pass the codec given for its type. */
+export interface DecodeFailedError {
+  readonly code: 'DECODE_FAILED'
+  readonly message: string
+  readonly streamId: string
+  readonly revision: number
+}
+
 /** Every error the pure core can produce. */
 export type CoreError = CorruptionError | SequenceOverflowError | InvalidArgumentError
 
@@ -78,8 +105,11 @@ export type StorageError =
 /** Errors of the log engine itself. */
 export type LogError = WriterFailedError | BackpressureError
 
+/** Errors of the event store. */
+export type EventStoreError = WrongExpectedRevisionError | EventIdConflictError | DecodeFailedError
+
 /** Every error value deltalog reports, whatever layer it comes from. */
-export type DeltalogErrorValue = CoreError | StorageError | LogError
+export type DeltalogErrorValue = CoreError | StorageError | LogError | EventStoreError
 
 /** The stable string codes, as catalogued in docs/errors.md. */
 export type ErrorCode = DeltalogErrorValue['code']

@@ -24,6 +24,11 @@ export {
   type WriterFailedError,
   type BackpressureError,
   type LogError,
+  type DecodeFailedError,
+  type EventIdConflictError,
+  type EventStoreError,
+  type ExpectedRevision,
+  type WrongExpectedRevisionError,
 } from './errors.js'
 export {
   MAX_SEQUENCE,
@@ -99,3 +104,14 @@ export {
   type OpenOptions,
   type ScanOptions,
 } from './log/log.js'
+export {
+  openEventStore,
+  type AppendOptions,
+  type AppendResult as EventAppendResult,
+  type EventStore,
+  type OpenEventStoreOptions,
+  type ReadAllFilter,
+  type ReadEvent,
+  type SubscriptionMessage,
+} from './eventstore/store.js'
+export type { EventInput, Json } from './eventstore/envelope.js'

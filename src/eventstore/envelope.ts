@@ -1,0 +1,218 @@
+/**
+ * Events as the log stores them. The event store owns three key spaces in the log:
+ * `e/<streamId>` holds a stream's events (so a stream read is one key scan), `m/<streamId>`
+ * its metadata (the soft-delete point), `c/<name>` checkpoints, and `i/<eventId>` the index of
+ * caller-supplied event ids that makes retries idempotent. Values are JSON envelopes; each has
+ * exactly one codec here, and a decode failure is a `CORRUPTION` value.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { corruption, invalidArgument, type CorruptionError } from '../errors.js'
+import type { InvalidArgumentError } from '../errors.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** JSON-serializable data: what `data` and `metadata` may hold. */
+export type Json =
+  null | boolean | number | string | ReadonlyArray<Json> | { readonly [k: string]: Json }
+
+/** An event to append. */
+export interface EventInput {
+  readonly type: string
+  readonly data?: Json
+  readonly metadata?: Json
+  /** A unique id; a retry with the same ids at the same revisions is a no-op. */
+  readonly id?: string
+}
+
+/** An event as stored: the input plus what the store assigned. */
+export interface StoredEvent {
+  readonly type: string
+  readonly data: Json
+  readonly metadata: Json
+  readonly id: string
+  /** Whether the caller chose `id` (only those are indexed for idempotency). */
+  readonly idGiven: boolean
+  readonly revision: number
+  readonly recordedAt: number
+}
+
+/** A stream's soft-delete point: revisions below it are hidden from reads. */
+export interface StreamMeta {
+  readonly deletedBefore: number
+}
+
+/** Where an indexed event id points. */
+export interface IdEntry {
+  readonly streamId: string
+  readonly revision: number
+}
+
+// -------------------------------------------------------------------------------------
+// keys
+// -------------------------------------------------------------------------------------
+
+export const EVENTS = 'e/'
+export const META = 'm/'
+export const CHECKPOINTS = 'c/'
+export const IDS = 'i/'
+
+export const eventsKey = (streamId: string): string => EVENTS + streamId
+export const metaKey = (streamId: string): string => META + streamId
+export const checkpointKey = (name: string): string => CHECKPOINTS + name
+export const idKey = (id: string): string => IDS + id
+
+// -------------------------------------------------------------------------------------
+// validation
+// -------------------------------------------------------------------------------------
+
+const isJson = (u: unknown, depth = 0): u is Json => {
+  if (depth > 100) return false
+  if (u === null || typeof u === 'boolean' || typeof u === 'string') return true
+  if (typeof u === 'number') return Number.isFinite(u)
+  if (Array.isArray(u)) return u.every((x) => isJson(x, depth + 1))
+  if (typeof u === 'object') {
+    const proto = Object.getPrototypeOf(u) as unknown
+    if (proto !== Object.prototype && proto !== null) return false
+    return Object.values(u as Record<string, unknown>).every((x) => isJson(x, depth + 1))
+  }
+  return false
+}
+
+const JsonValue = new t.Type<Json, Json, unknown>(
+  'JSON value',
+  isJson,
+  (u, c) => (isJson(u) ? t.success(u) : t.failure(u, c)),
+  (j) => j,
+)
+
+const NonEmptyString = new t.Type<string, string, unknown>(
+  'non-empty string',
+  (u): u is string => typeof u === 'string' && u.length > 0,
+  (u, c) => (typeof u === 'string' && u.length > 0 ? t.success(u) : t.failure(u, c)),
+  (s) => s,
+)
+
+const EventInputCodec = t.intersection([
+  t.type({ type: NonEmptyString }),
+  t.partial({ data: JsonValue, metadata: JsonValue, id: NonEmptyString }),
+])
+
+const EVENT_FIELDS = new Set(['type', 'data', 'metadata', 'id'])
+
+/** Checks one event; `field` names it in the error (e.g. `events[2]`). */
+export const validateEvent = (
+  u: unknown,
+  field: string,
+): E.Either<InvalidArgumentError, EventInput> => {
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) {
+    return E.left(invalidArgument(field, 'must be an event object'))
+  }
+  const extra = Object.keys(u).find((k) => !EVENT_FIELDS.has(k))
+  if (extra !== undefined)
+    return E.left(invalidArgument(`${field}.${extra}`, 'is not an event field'))
+  const decoded = EventInputCodec.decode(u)
+  if (E.isRight(decoded)) return E.right(decoded.right)
+  const record = u as Record<string, unknown>
+  const bad = !NonEmptyString.is(record['type'])
+    ? 'type'
+    : 'id' in record && !NonEmptyString.is(record['id'])
+      ? 'id'
+      : 'data' in record && !isJson(record['data'])
+        ? 'data'
+        : 'metadata'
+  const what = bad === 'type' || bad === 'id' ? 'a non-empty string' : 'JSON-serializable'
+  return E.left(invalidArgument(`${field}.${bad}`, `must be ${what}`))
+}
+
+/** Checks a stream id: a non-empty string. */
+export const validateStreamId = (
+  u: unknown,
+  field = 'streamId',
+): E.Either<InvalidArgumentError, string> =>
+  NonEmptyString.is(u) ? E.right(u) : E.left(invalidArgument(field, 'must be a non-empty string'))
+
+// -------------------------------------------------------------------------------------
+// codecs
+// -------------------------------------------------------------------------------------
+
+const text = new TextEncoder()
+const untext = new TextDecoder('utf-8', { fatal: true })
+
+const StoredEventCodec = t.type({
+  t: t.string,
+  d: JsonValue,
+  m: JsonValue,
+  id: t.string,
+  g: t.boolean,
+  r: t.number,
+  at: t.number,
+})
+
+const StreamMetaCodec = t.type({ deletedBefore: t.number })
+const IdEntryCodec = t.type({ s: t.string, r: t.number })
+const CheckpointCodec = t.type({ position: t.number })
+
+const decodeJson = <A>(
+  codec: t.Decoder<unknown, A>,
+  what: string,
+  bytes: Uint8Array,
+): E.Either<CorruptionError, A> => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(untext.decode(bytes))
+  } catch {
+    return E.left(corruption(`${what} is not valid JSON`))
+  }
+  return E.mapLeft(() => corruption(`${what} has an unexpected shape`))(codec.decode(parsed))
+}
+
+/**
+ * Encodes a stored event as a JSON envelope.
+ *
+ * Law (checked in test/eventstore/envelope.test.ts): `decodeEvent(encodeEvent(e))` is
+ * `right(e)` for every stored event.
+ */
+export const encodeEvent = (e: StoredEvent): Uint8Array =>
+  text.encode(
+    JSON.stringify({
+      t: e.type,
+      d: e.data,
+      m: e.metadata,
+      id: e.id,
+      g: e.idGiven,
+      r: e.revision,
+      at: e.recordedAt,
+    }),
+  )
+
+export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, StoredEvent> =>
+  E.map((v: t.TypeOf<typeof StoredEventCodec>) => ({
+    type: v.t,
+    data: v.d,
+    metadata: v.m,
+    id: v.id,
+    idGiven: v.g,
+    revision: v.r,
+    recordedAt: v.at,
+  }))(decodeJson(StoredEventCodec, 'event envelope', bytes))
+
+export const encodeMeta = (m: StreamMeta): Uint8Array => text.encode(JSON.stringify(m))
+export const decodeMeta = (bytes: Uint8Array): E.Either<CorruptionError, StreamMeta> =>
+  decodeJson(StreamMetaCodec, 'stream metadata', bytes)
+
+export const encodeIdEntry = (i: IdEntry): Uint8Array =>
+  text.encode(JSON.stringify({ s: i.streamId, r: i.revision }))
+export const decodeIdEntry = (bytes: Uint8Array): E.Either<CorruptionError, IdEntry> =>
+  E.map((v: t.TypeOf<typeof IdEntryCodec>) => ({ streamId: v.s, revision: v.r }))(
+    decodeJson(IdEntryCodec, 'event id index', bytes),
+  )
+
+export const encodeCheckpoint = (position: number): Uint8Array =>
+  text.encode(JSON.stringify({ position }))
+export const decodeCheckpoint = (bytes: Uint8Array): E.Either<CorruptionError, number> =>
+  E.map((v: t.TypeOf<typeof CheckpointCodec>) => v.position)(
+    decodeJson(CheckpointCodec, 'checkpoint', bytes),
+  )

@@ -1,0 +1,507 @@
+import { join } from 'node:path'
+import * as t from 'io-ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { DeltalogError } from '../../src/errors.js'
+import {
+  openEventStore,
+  type EventStore,
+  type ReadEvent,
+  type SubscriptionMessage,
+} from '../../src/eventstore/store.js'
+import { openLog } from '../../src/log/log.js'
+import { openMemoryStorage } from '../../src/storage/memory.js'
+import { instrument } from '../log/storages.js'
+import { makeTempDir, removeDir } from '../tmpdir.js'
+
+const cleanup: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f()
+})
+
+const memoryStore = async (options: Record<string, unknown> = {}): Promise<EventStore> => {
+  const store = await openEventStore({ storage: openMemoryStorage(), ...options })
+  cleanup.push(() => store.close())
+  return store
+}
+
+const collect = async <A>(it: AsyncIterable<A>): Promise<A[]> => {
+  const out: A[] = []
+  for await (const x of it) out.push(x)
+  return out
+}
+const brief = (e: ReadEvent): string => `${e.streamId}#${e.revision}:${e.type}`
+const code = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p
+  } catch (error) {
+    expect(error).toBeInstanceOf(DeltalogError)
+    return (error as DeltalogError).code
+  }
+  throw new Error('expected a rejection')
+}
+const tick = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+describe('appending and reading', () => {
+  it('assigns dense revisions from 0 and increasing positions, and reads events back whole', async () => {
+    const store = await memoryStore()
+    const first = await store.appendToStream(
+      'order-42',
+      [
+        { type: 'OrderPlaced', data: { total: 10 }, metadata: { correlationId: 'c1' }, id: 'e-1' },
+        { type: 'ItemAdded', data: { sku: 'x' } },
+      ],
+      { expectedRevision: 'no_stream' },
+    )
+    expect(first.nextExpectedRevision).toBe(1)
+    const second = await store.appendToStream('order-42', [{ type: 'Paid' }], {
+      expectedRevision: 1,
+    })
+    expect(second.nextExpectedRevision).toBe(2)
+    expect(second.position).toBeGreaterThan(first.position)
+    const events = await collect(store.readStream('order-42'))
+    expect(events.map((e) => e.revision)).toEqual([0, 1, 2])
+    const [placed] = events
+    expect(placed).toMatchObject({
+      streamId: 'order-42',
+      type: 'OrderPlaced',
+      data: { total: 10 },
+      metadata: { correlationId: 'c1' },
+      id: 'e-1',
+    })
+    expect(placed?.recordedAt).toBeInstanceOf(Date)
+    expect(events[1]?.id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(events[2]?.position).toBe(second.position)
+  })
+
+  it('reads a stream from a revision, backwards, and with maxCount', async () => {
+    const store = await memoryStore()
+    for (let i = 0; i < 10; i++) {
+      await store.appendToStream('s', [{ type: `E${i}` }])
+      await store.appendToStream('other', [{ type: 'noise' }])
+    }
+    const revisions = async (o: Parameters<EventStore['readStream']>[1]) =>
+      (await collect(store.readStream('s', o))).map((e) => e.revision)
+    expect(await revisions({ fromRevision: 7 })).toEqual([7, 8, 9])
+    expect(await revisions({ fromRevision: 3, maxCount: 2 })).toEqual([3, 4])
+    expect(await revisions({ direction: 'backwards', maxCount: 3 })).toEqual([9, 8, 7])
+    expect(await revisions({ direction: 'backwards', fromRevision: 2 })).toEqual([2, 1, 0])
+    expect(await revisions({ fromRevision: 10 })).toEqual([])
+    expect(await collect(store.readStream('missing'))).toEqual([])
+  })
+
+  it('reads all streams in position order, both directions, with filters', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('order-1', [{ type: 'Placed' }])
+    await store.appendToStream('cart-1', [{ type: 'Added' }])
+    await store.appendToStream('order-2', [{ type: 'Placed' }, { type: 'Paid' }])
+    const all = await collect(store.readAll())
+    expect(all.map(brief)).toEqual([
+      'order-1#0:Placed',
+      'cart-1#0:Added',
+      'order-2#0:Placed',
+      'order-2#1:Paid',
+    ])
+    expect(
+      (await collect(store.readAll({ direction: 'backwards', maxCount: 2 }))).map(brief),
+    ).toEqual(['order-2#1:Paid', 'order-2#0:Placed'])
+    expect(
+      (
+        await collect(store.readAll({ filter: { streamPrefix: 'order-', eventTypes: ['Placed'] } }))
+      ).map(brief),
+    ).toEqual(['order-1#0:Placed', 'order-2#0:Placed'])
+    const from = all[2]?.position ?? 0
+    expect((await collect(store.readAll({ fromPosition: from }))).map(brief)).toEqual([
+      'order-2#0:Placed',
+      'order-2#1:Paid',
+    ])
+    expect(
+      (await collect(store.readAll({ fromPosition: from, direction: 'backwards' }))).map(brief),
+    ).toEqual(['order-2#0:Placed', 'cart-1#0:Added', 'order-1#0:Placed'])
+  })
+
+  it('aggregates a stream with evolve', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('acct', [
+      { type: 'Deposited', data: { amount: 50 } },
+      { type: 'Withdrawn', data: { amount: 20 } },
+      { type: 'Deposited', data: { amount: 5 } },
+    ])
+    const balance = await store.aggregateStream('acct', {
+      initialState: 0,
+      evolve: (total: number, e) =>
+        total + (e.type === 'Deposited' ? 1 : -1) * (e.data as { amount: number }).amount,
+    })
+    expect(balance).toBe(35)
+  })
+
+  it('commits concurrent appends to many streams in far fewer log writes', async () => {
+    const storage = instrument(openMemoryStorage())
+    storage.writeDelayMs = 5
+    const store = await openEventStore({ storage })
+    cleanup.push(() => store.close())
+    const before = storage.writes.length
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.appendToStream(`s-${i % 10}`, [{ type: 'E' }])),
+    )
+    expect(storage.writes.length - before).toBeLessThan(20)
+    expect(new Set(results.map((r) => r.position)).size).toBe(100)
+    for (let s = 0; s < 10; s++) {
+      expect((await collect(store.readStream(`s-${s}`))).map((e) => e.revision)).toEqual(
+        Array.from({ length: 10 }, (_, i) => i),
+      )
+    }
+  })
+})
+
+describe('optimistic concurrency', () => {
+  it('rejects a wrong expectation with expected and actual, writing nothing', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }])
+    const attempts: Array<[Parameters<EventStore['appendToStream']>[2], unknown]> = [
+      [{ expectedRevision: 'no_stream' }, 0],
+      [{ expectedRevision: 3 }, 0],
+    ]
+    for (const [options, actual] of attempts) {
+      try {
+        await store.appendToStream('s', [{ type: 'B' }], options)
+        throw new Error('expected a rejection')
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'WRONG_EXPECTED_REVISION' })
+        expect((error as DeltalogError).error).toMatchObject({
+          streamId: 's',
+          expected: options?.expectedRevision,
+          actual,
+        })
+      }
+    }
+    expect(
+      await code(
+        store.appendToStream('new', [{ type: 'A' }], { expectedRevision: 'stream_exists' }),
+      ),
+    ).toBe('WRONG_EXPECTED_REVISION')
+    expect((await collect(store.readAll())).map(brief)).toEqual(['s#0:A'])
+  })
+
+  it('lets exactly one of many concurrent writers with the same expectation win', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }])
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        store.appendToStream('s', [{ type: `W${i}` }], { expectedRevision: 0 }),
+      ),
+    )
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    expect(await collect(store.readStream('s'))).toHaveLength(2)
+  })
+
+  it('appends to several streams atomically: all or nothing', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('b', [{ type: 'B0' }])
+    expect(
+      await code(
+        store.appendMulti([
+          { streamId: 'a', events: [{ type: 'A0' }], expectedRevision: 'no_stream' },
+          { streamId: 'b', events: [{ type: 'B1' }], expectedRevision: 'no_stream' },
+        ]),
+      ),
+    ).toBe('WRONG_EXPECTED_REVISION')
+    expect(await collect(store.readStream('a'))).toEqual([])
+    const results = await store.appendMulti([
+      { streamId: 'a', events: [{ type: 'A0' }], expectedRevision: 'no_stream' },
+      { streamId: 'b', events: [{ type: 'B1' }, { type: 'B2' }], expectedRevision: 0 },
+    ])
+    expect(results.map((r) => r.nextExpectedRevision)).toEqual([0, 2])
+  })
+})
+
+describe('idempotent retries', () => {
+  it('returns the original result for a retry and writes nothing', async () => {
+    const store = await memoryStore()
+    const events = [
+      { type: 'A', id: 'id-1' },
+      { type: 'B', id: 'id-2' },
+    ]
+    const original = await store.appendToStream('s', events, { expectedRevision: 'no_stream' })
+    await store.appendToStream('s', [{ type: 'C' }])
+    const retry = await store.appendToStream('s', events, { expectedRevision: 'no_stream' })
+    expect(retry).toEqual(original)
+    expect((await collect(store.readStream('s'))).map((e) => e.type)).toEqual(['A', 'B', 'C'])
+  })
+
+  it('refuses an id used by another event with EVENT_ID_CONFLICT', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A', id: 'id-1' }])
+    expect(await code(store.appendToStream('t', [{ type: 'A', id: 'id-1' }]))).toBe(
+      'EVENT_ID_CONFLICT',
+    )
+    expect(
+      await code(
+        store.appendToStream('s', [
+          { type: 'A', id: 'id-1' },
+          { type: 'B', id: 'id-9' },
+        ]),
+      ),
+    ).toBe('EVENT_ID_CONFLICT')
+    expect(
+      await code(
+        store.appendToStream('u', [
+          { type: 'A', id: 'x' },
+          { type: 'B', id: 'x' },
+        ]),
+      ),
+    ).toBe('EVENT_ID_CONFLICT')
+    expect(await collect(store.readAll())).toHaveLength(1)
+  })
+})
+
+describe('validation', () => {
+  it.each([
+    [[], 'events'],
+    [[{ type: '' }], 'events[0].type'],
+    [[{ type: 'A', data: () => 1 }], 'events[0].data'],
+    [[{ type: 'A', data: new Date() }], 'events[0].data'],
+    [[{ type: 'A', metadata: Number.NaN }], 'events[0].metadata'],
+    [[{ type: 'A', colour: 'red' }], 'events[0].colour'],
+    [[{ type: 'A', id: 5 }], 'events[0].id'],
+  ])('rejects events %j naming %s, writing nothing', async (events, field) => {
+    const store = await memoryStore()
+    await expect(store.appendToStream('s', events as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining(field) as unknown,
+    })
+    expect(await collect(store.readAll())).toEqual([])
+  })
+
+  it('rejects a bad stream id, expectation and options', async () => {
+    const store = await memoryStore()
+    expect(await code(store.appendToStream('', [{ type: 'A' }]))).toBe('INVALID_ARGUMENT')
+    expect(await code(store.appendToStream('s', [{ type: 'A' }], { expectedRevision: -1 }))).toBe(
+      'INVALID_ARGUMENT',
+    )
+    expect(
+      await code(
+        store.appendToStream('s', [{ type: 'A' }], { expectedRevision: 'maybe' as never }),
+      ),
+    ).toBe('INVALID_ARGUMENT')
+    expect(await code(collect(store.readStream('s', { direction: 'sideways' as never })))).toBe(
+      'INVALID_ARGUMENT',
+    )
+    expect(await code(collect(store.readAll({ maxCount: -2 })))).toBe('INVALID_ARGUMENT')
+    expect(await code(openEventStore({ path: 'x', storage: openMemoryStorage() }))).toBe(
+      'INVALID_ARGUMENT',
+    )
+    expect(await code(openEventStore({ storage: openMemoryStorage(), extra: 1 } as never))).toBe(
+      'INVALID_ARGUMENT',
+    )
+  })
+
+  it('checks data with io-ts codecs on append and decodes it on read', async () => {
+    const DateFromNumber = new t.Type<Date, number, unknown>(
+      'DateFromNumber',
+      (u): u is Date => u instanceof Date,
+      (u, c) => (typeof u === 'number' ? t.success(new Date(u)) : t.failure(u, c)),
+      (d) => d.getTime(),
+    )
+    const codecs = { Scheduled: t.type({ at: DateFromNumber }) }
+    const storage = openMemoryStorage()
+    const log = await openLog({ storage })
+    const store = await openEventStore({ log, codecs })
+    expect(
+      await code(store.appendToStream('s', [{ type: 'Scheduled', data: { at: 'soon' } }])),
+    ).toBe('INVALID_ARGUMENT')
+    await store.appendToStream('s', [{ type: 'Scheduled', data: { at: 1000 } }])
+    const [event] = await collect(store.readStream('s'))
+    expect((event?.data as { at: Date }).at).toEqual(new Date(1000))
+    // An event stored before the codec existed, that does not decode, fails the read.
+    const plain = await openEventStore({ log })
+    await plain.appendToStream('t', [{ type: 'Scheduled', data: { at: 'never' } }])
+    expect(await code(collect(store.readStream('t')))).toBe('DECODE_FAILED')
+    await store.close()
+    await plain.close()
+    // A store on a shared log leaves it open.
+    expect(log.nextSequence()).toBeGreaterThan(0)
+    await log.close()
+  })
+})
+
+describe('soft delete', () => {
+  it('hides earlier events; the stream continues with later revisions', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }, { type: 'B' }])
+    await store.deleteStream('s')
+    expect(await collect(store.readStream('s'))).toEqual([])
+    expect((await collect(store.readAll())).length).toBe(0)
+    expect(await code(store.appendToStream('s', [{ type: 'X' }], { expectedRevision: 1 }))).toBe(
+      'WRONG_EXPECTED_REVISION',
+    )
+    const next = await store.appendToStream('s', [{ type: 'C' }], { expectedRevision: 'no_stream' })
+    expect(next.nextExpectedRevision).toBe(2)
+    expect((await collect(store.readStream('s'))).map(brief)).toEqual(['s#2:C'])
+    expect((await collect(store.readStream('s', { direction: 'backwards' }))).map(brief)).toEqual([
+      's#2:C',
+    ])
+    // Deleting a stream that does not exist is harmless.
+    await store.deleteStream('never')
+  })
+})
+
+describe('checkpoints', () => {
+  it('saves and loads positions; refuses one past the head', async () => {
+    const store = await memoryStore()
+    expect(await store.checkpoints.load('p')).toBeUndefined()
+    const r = await store.appendToStream('s', [{ type: 'A' }])
+    await store.checkpoints.save('p', r.position)
+    expect(await store.checkpoints.load('p')).toBe(r.position)
+    expect(await code(store.checkpoints.save('p', r.position + 1000))).toBe('INVALID_ARGUMENT')
+    expect(await code(store.checkpoints.save('', 0))).toBe('INVALID_ARGUMENT')
+  })
+
+  it('saves a checkpoint in the same atomic commit as an append', async () => {
+    const storage = instrument(openMemoryStorage())
+    const store = await openEventStore({ storage })
+    cleanup.push(() => store.close())
+    const source = await store.appendToStream('orders', [{ type: 'Placed' }])
+    const before = storage.writes.length
+    await store.appendToStream('totals', [{ type: 'Counted', data: { n: 1 } }], {
+      checkpoint: { name: 'projector', position: source.position },
+    })
+    expect(storage.writes.length - before).toBe(1)
+    expect(await store.checkpoints.load('projector')).toBe(source.position)
+    // A failing append saves no checkpoint.
+    expect(
+      await code(
+        store.appendToStream('totals', [{ type: 'Counted' }], {
+          expectedRevision: 7,
+          checkpoint: { name: 'other', position: source.position },
+        }),
+      ),
+    ).toBe('WRONG_EXPECTED_REVISION')
+    expect(await store.checkpoints.load('other')).toBeUndefined()
+  })
+})
+
+describe('subscriptions', () => {
+  const take = async (it: AsyncIterable<SubscriptionMessage>, n: number, stop: AbortController) => {
+    const out: string[] = []
+    for await (const m of it) {
+      out.push(m.type === 'event' ? brief(m.event) : 'caughtUp')
+      if (out.length === n) stop.abort()
+    }
+    return out
+  }
+
+  it('delivers history, one caught-up marker, then live events, filtered', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('order-1', [{ type: 'Placed' }])
+    await store.appendToStream('cart-1', [{ type: 'Added' }])
+    const stop = new AbortController()
+    const got = take(
+      store.subscribeToAll({ filter: { streamPrefix: 'order' }, signal: stop.signal }),
+      4,
+      stop,
+    )
+    await tick()
+    await store.appendToStream('cart-1', [{ type: 'Added' }])
+    await store.appendToStream('order-2', [{ type: 'Placed' }])
+    await store.appendToStream('order-1', [{ type: 'Paid' }])
+    expect(await got).toEqual([
+      'order-1#0:Placed',
+      'caughtUp',
+      'order-2#0:Placed',
+      'order-1#1:Paid',
+    ])
+  })
+
+  it('starts after the given position (exclusive)', async () => {
+    const store = await memoryStore()
+    const a = await store.appendToStream('s', [{ type: 'A' }])
+    await store.appendToStream('s', [{ type: 'B' }])
+    const stop = new AbortController()
+    expect(
+      await take(store.subscribeToAll({ fromPosition: a.position, signal: stop.signal }), 2, stop),
+    ).toEqual(['s#1:B', 'caughtUp'])
+  })
+
+  it('subscribes to one stream after a revision', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }, { type: 'B' }])
+    const stop = new AbortController()
+    const got = take(
+      store.subscribeToStream('s', { fromRevision: 0, signal: stop.signal }),
+      3,
+      stop,
+    )
+    await tick()
+    await store.appendToStream('t', [{ type: 'X' }])
+    await store.appendToStream('s', [{ type: 'C' }])
+    expect(await got).toEqual(['s#1:B', 'caughtUp', 's#2:C'])
+  })
+
+  it('is woken by commits, not by a timer', async () => {
+    const store = await memoryStore()
+    const stop = new AbortController()
+    const it = store.subscribeToAll({ signal: stop.signal })
+    expect((await it.next()).value).toEqual({ type: 'caughtUp' })
+    const next = it.next()
+    await tick()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'setImmediate'] })
+    try {
+      await store.appendToStream('s', [{ type: 'A' }])
+      const message = (await next).value as SubscriptionMessage
+      expect(message.type === 'event' && brief(message.event)).toBe('s#0:A')
+    } finally {
+      vi.useRealTimers()
+      stop.abort()
+    }
+  })
+
+  it('ends when the store closes', async () => {
+    const store = await openEventStore({ storage: openMemoryStorage() })
+    const it = store.subscribeToAll()
+    await it.next()
+    const next = it.next()
+    await tick()
+    await store.close()
+    expect((await next).done).toBe(true)
+  })
+
+  it('lets a slow subscriber catch up from storage with nothing lost', async () => {
+    const store = await memoryStore()
+    const stop = new AbortController()
+    const it = store.subscribeToAll({ signal: stop.signal })
+    expect((await it.next()).value).toEqual({ type: 'caughtUp' })
+    for (let i = 0; i < 300; i++) await store.appendToStream(`s${i % 5}`, [{ type: 'E' }])
+    let n = 0
+    for await (const m of { [Symbol.asyncIterator]: () => it }) {
+      expect(m.type).toBe('event')
+      if (++n === 300) break
+    }
+    stop.abort()
+    expect(n).toBe(300)
+  })
+})
+
+describe('on disk', () => {
+  it('reopens with streams, revisions and checkpoints intact, and refuses a second open', async () => {
+    const dir = await makeTempDir('es')
+    cleanup.push(() => removeDir(dir))
+    const path = join(dir, 'events')
+    const store = await openEventStore({ path })
+    const r = await store.appendToStream('s', [{ type: 'A', id: 'a' }], {
+      expectedRevision: 'no_stream',
+    })
+    await store.checkpoints.save('p', r.position)
+    expect(await code(openEventStore({ path }))).toBe('LOCKED')
+    await store.close()
+    const again = await openEventStore({ path })
+    cleanup.push(() => again.close())
+    expect(
+      await again.appendToStream('s', [{ type: 'A', id: 'a' }], { expectedRevision: 'no_stream' }),
+    ).toEqual(r)
+    expect(
+      (await again.appendToStream('s', [{ type: 'B' }], { expectedRevision: 0 }))
+        .nextExpectedRevision,
+    ).toBe(1)
+    expect(await again.checkpoints.load('p')).toBe(r.position)
+  })
+})
