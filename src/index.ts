@@ -47,6 +47,7 @@ export {
 } from './sequence/allocator.js'
 export {
   buildDelta,
+  placeDelta,
   toBatch,
   type AppendRange,
   type BuiltDelta,
@@ -97,5 +98,6 @@ export {
   type LogEntry,
   type LogTE,
   type OpenOptions,
+  type PlacedRecord,
   type ScanOptions,
 } from './log/log.js'
