@@ -23,6 +23,8 @@ export {
   type StorageError,
   type WriterFailedError,
   type BackpressureError,
+  type NotEmptyError,
+  notEmpty,
   type LogError,
 } from './errors.js'
 export {
