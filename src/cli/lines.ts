@@ -83,7 +83,8 @@ export const encodeEntryLine = (entry: LogEntry): string => {
 
 /**
  * Reads one NDJSON line: `{ sequence?, key | keyBase64, value | valueBase64 }`. With
- * `base64Strings`, `key` and `value` strings are base64 too. `where` names the line in errors.
+ * `base64Strings`, a `value` string is base64 too (`append --ndjson --base64`). `where`
+ * names the line in errors.
  */
 export const decodeLine = (
   line: string,
@@ -115,7 +116,7 @@ export const decodeLine = (
     E.chain((shape) =>
       pipe(
         E.Do,
-        E.bind('key', () => bytesField('key', shape.key, shape.keyBase64, base64Strings, where)),
+        E.bind('key', () => bytesField('key', shape.key, shape.keyBase64, false, where)),
         E.bind('value', () =>
           bytesField('value', shape.value, shape.valueBase64, base64Strings, where),
         ),
