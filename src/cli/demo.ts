@@ -127,6 +127,8 @@ export const demo = async (args: DemoArgs): Promise<Outcome> => {
     )
     return E.right(0)
   }
-  await write(`${violations.map((v) => `violation: ${v}`).join('\n')}\nFAILED\n`)
+  const listed = violations.slice(0, 20).map((v) => `violation: ${v}`)
+  if (violations.length > listed.length) listed.push(`… and ${violations.length - 20} more`)
+  await write(`${listed.join('\n')}\nFAILED\n`)
   return E.right(1)
 }

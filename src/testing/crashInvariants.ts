@@ -90,8 +90,9 @@ const parseValue = (value: string): ParsedValue | undefined => {
  * 1. sequences strictly increase: the recovered log is in strictly increasing order, the
  *    writer started above every sequence persisted before, and its acknowledged ranges are
  *    disjoint;
- * 2. nothing acknowledged is lost: every acknowledged record is there with its value, and every
- *    entry recovered before is still there;
+ * 2. the log holds a prefix of the history: every acknowledged record is there with its value,
+ *    what survived of the writer's commits has no holes, and every entry recovered before is
+ *    still there;
  * 3. every append is all-or-nothing: each append's records are all present, at contiguous
  *    sequences in their order, or none is;
  * 4. the allocator resumes past every persisted sequence: the reopened log's next sequence is
@@ -139,6 +140,15 @@ export const checkRound = (history: History, round: Round): RoundReport => {
         fail(`sequence ${ack.start + i} holds ${entry.value}, not ${expected}`)
       }
     }
+  }
+  // The writer hands out one contiguous range from where it opened, and durability is in
+  // commit order: what survived of it is a prefix of that range, without holes.
+  const fresh = round.recovered.filter((e) => e.sequence >= round.openedAt)
+  const hole = fresh.findIndex((e, i) => e.sequence !== round.openedAt + i)
+  if (hole >= 0) {
+    fail(
+      `sequence ${fresh[hole]?.sequence} survived but ${round.openedAt + hole} did not: not a prefix of the writer's commits`,
+    )
   }
   const olderKept = round.recovered.filter((e) => e.sequence <= history.maxPersisted).length
   if (olderKept !== history.recovered) {

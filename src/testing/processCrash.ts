@@ -119,7 +119,13 @@ const runWriter = (
     let stderr = ''
     const onLine = (line: string): void => {
       if (line === '') return
-      const message = Message.decode(JSON.parse(line))
+      let json: unknown
+      try {
+        json = JSON.parse(line)
+      } catch {
+        return
+      }
+      const message = Message.decode(json)
       if (E.isLeft(message)) return
       const m = message.right
       if (m.type === 'ready') {
@@ -192,6 +198,11 @@ export const runProcessCrashes = async (
   let skipped = 0
   const rounds: RoundSummary[] = []
   const violations: string[] = []
+  // Appends are told apart by the run that wrote them, so every run must be this loop's own.
+  const before = await recover(options.dir)
+  if (before.entries.length > 0) {
+    throw new Error(`${options.dir} already holds a log; the crash loop needs an empty directory`)
+  }
   for (let round = 1; round <= options.kills; round++) {
     const runMs = minRunMs + random.int(maxRunMs - minRunMs + 1)
     const run = await runWriter(options, round, random.int(0x7fff_ffff), runMs)
