@@ -330,9 +330,18 @@ const makeLog = (
       sequences.push(sequence)
       records.push(record)
     }
-    return E.map(({ records: valid }: { records: ReadonlyArray<EntryRecord> }) => ({
-      entries: valid.map((r, i) => ({ ...r, sequence: sequences[i] ?? 0 })),
-    }))(validateRecords(records))
+    return pipe(
+      validateRecords(records),
+      // The records checked are the caller's entries: name them so.
+      E.mapLeft((e) => ({
+        ...e,
+        field: e.field.replace(/^records/, 'entries'),
+        message: e.message.replace(/^records/, 'entries'),
+      })),
+      E.map(({ records: valid }) => ({
+        entries: valid.map((r, i) => ({ ...r, sequence: sequences[i] ?? 0 })),
+      })),
+    )
   }
 
   const durableUpper = (visibility: Visibility | undefined, to: number | undefined) =>

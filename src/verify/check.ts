@@ -26,6 +26,7 @@ import { printable } from '../codec/printable.js'
 import { readU64 } from '../codec/u64.js'
 import { decodeSeqBlock, nextBase, type SeqBlock } from '../sequence/seqBlock.js'
 import type { KeyValue } from '../storage/port.js'
+import { compareBytes } from '../storage/range.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -79,8 +80,7 @@ export interface Lookup extends EntryKey {
 // helpers
 // -------------------------------------------------------------------------------------
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i])
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => compareBytes(a, b) === 0
 
 const violate = (state: CheckState, ...messages: ReadonlyArray<string>): CheckState => ({
   ...state,

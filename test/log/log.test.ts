@@ -658,6 +658,9 @@ describe('appendAt', () => {
     expect(await code(log.appendAt([{ sequence: -1, key: 'a', value: 'x' }]))).toBe(
       'INVALID_ARGUMENT',
     )
+    await expect(log.appendAt([{ sequence: 9, key: '', value: 'x' }])).rejects.toThrow(
+      'entries[0].key: must not be empty',
+    )
     expect(await log.count()).toBe(1)
     expect(log.nextSequence()).toBe(1)
   })
