@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeEntryKey, keyBytes } from '../../src/codec/keys.js'
+import { encodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
 import { openLog } from '../../src/log/log.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { right } from '../arbitraries.js'
@@ -224,6 +224,26 @@ describe('errors', () => {
         'deltalog: INVALID_ARGUMENT: --db: missing does not exist',
       )
     }
+  })
+
+  it('reports a corrupt log in one line, and verify names the problem', async () => {
+    ok(['append', '--db', 'bad-block', '--key', 'k', '--value', 'v'])
+    const storage = right(await openRocksStorage(join(dir, 'bad-block'))())
+    const put = await storage.write([{ type: 'put', key: seqBlockKey, value: Uint8Array.of(1) }], {
+      sync: true,
+    })()
+    expect(E.isRight(put)).toBe(true)
+    await storage.close()()
+    for (const command of ['stats', 'scan', 'export']) {
+      expect(usageError([command, '--db', 'bad-block'])).toBe(
+        'deltalog: CORRUPTION: SeqBlock must be 16 bytes, got 1',
+      )
+    }
+    const verified = run(['verify', '--db', 'bad-block'])
+    expect(verified.status).toBe(1)
+    expect(verified.stdout).toContain(
+      'violation: the SeqBlock does not decode: SeqBlock must be 16 bytes, got 1',
+    )
   })
 
   it('reports a directory another process holds as LOCKED', async () => {
