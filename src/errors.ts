@@ -92,6 +92,12 @@ export interface DecodeFailedError {
   readonly revision: number
 }
 
+/** An operation that needs an empty log found one that already holds entries or numbers. */
+export interface NotEmptyError {
+  readonly code: 'NOT_EMPTY'
+  readonly message: string
+}
+
 /** Every error the pure core can produce. */
 export type CoreError = CorruptionError | SequenceOverflowError | InvalidArgumentError
 
@@ -103,7 +109,7 @@ export type StorageError =
   IoError | CorruptionError | LockedError | ClosedError | InvalidArgumentError
 
 /** Errors of the log engine itself. */
-export type LogError = WriterFailedError | BackpressureError
+export type LogError = WriterFailedError | BackpressureError | NotEmptyError
 
 /** Errors of the event store. */
 export type EventStoreError = WrongExpectedRevisionError | EventIdConflictError | DecodeFailedError
@@ -150,6 +156,8 @@ export const backpressure = (waitedMs: number): BackpressureError => ({
   code: 'BACKPRESSURE',
   message: `append waited ${waitedMs} ms for room among pending appends`,
 })
+
+export const notEmpty = (message: string): NotEmptyError => ({ code: 'NOT_EMPTY', message })
 
 export const closed = (what: string): ClosedError => ({
   code: 'CLOSED',

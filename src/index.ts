@@ -23,6 +23,8 @@ export {
   type StorageError,
   type WriterFailedError,
   type BackpressureError,
+  type NotEmptyError,
+  notEmpty,
   type LogError,
   type DecodeFailedError,
   type EventIdConflictError,
@@ -52,6 +54,7 @@ export {
 } from './sequence/allocator.js'
 export {
   buildDelta,
+  placeDelta,
   toBatch,
   type AppendRange,
   type BuiltDelta,
@@ -102,6 +105,7 @@ export {
   type LogEntry,
   type LogTE,
   type OpenOptions,
+  type PlacedRecord,
   type ScanOptions,
 } from './log/log.js'
 export {

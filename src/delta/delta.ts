@@ -9,8 +9,20 @@ import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { encodeCommitIndexKey, encodeRuns, toRuns } from '../codec/commitIndex.js'
 import { encodeEntryKey, seqBlockKey } from '../codec/keys.js'
-import { allocate, type AllocatorError, type AllocatorState } from '../sequence/allocator.js'
-import { encodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
+import { invalidArgument } from '../errors.js'
+import {
+  allocate,
+  remaining,
+  type AllocatorError,
+  type AllocatorState,
+} from '../sequence/allocator.js'
+import {
+  MAX_SEQUENCE,
+  encodeSeqBlock,
+  nextBase,
+  seqBlock,
+  type SeqBlock,
+} from '../sequence/seqBlock.js'
 import type { Batch, BatchOp } from '../storage/port.js'
 
 // -------------------------------------------------------------------------------------
@@ -77,13 +89,71 @@ export const buildDelta = (
   )
 }
 
+/**
+ * Builds the Delta that writes entries at sequences the caller chose, as an import reproducing
+ * another log does. The sequences must strictly ascend, starting at or above the allocator's
+ * next sequence; gaps between them are allowed. When they pass the current block, ONE new block
+ * starting at the current block's `nextBase` (0 when there is none) covers them all, so the
+ * stored SeqBlock's `nextBase` stays above every persisted sequence, and the allocator goes on
+ * after the last of them. On error the caller keeps its old state.
+ */
+export const placeDelta = (
+  state: AllocatorState,
+  entries: ReadonlyArray<Entry>,
+): E.Either<AllocatorError, Omit<BuiltDelta, 'ranges'>> => {
+  let floor = state.nextSequence
+  for (const [i, entry] of entries.entries()) {
+    if (!Number.isSafeInteger(entry.sequence) || entry.sequence < floor) {
+      return E.left(
+        invalidArgument(
+          `entries[${i}].sequence`,
+          `must be a safe integer of at least ${floor}, got ${entry.sequence}`,
+        ),
+      )
+    }
+    floor = entry.sequence + 1
+  }
+  const last = entries[entries.length - 1]
+  if (last === undefined) return E.right({ delta: { entries, seqBlock: O.none }, state })
+  const end = last.sequence + 1
+  if (end - state.nextSequence <= remaining(state)) {
+    return E.right({
+      delta: { entries, seqBlock: O.none },
+      state: { ...state, nextSequence: end },
+    })
+  }
+  const base = O.isSome(state.current) ? nextBase(state.current.value) : 0
+  const size = Math.max(end - base, Math.min(state.blockSize, MAX_SEQUENCE - base))
+  return E.map((block: SeqBlock) => ({
+    delta: { entries, seqBlock: O.some(block) },
+    state: { ...state, current: O.some(block), nextSequence: end },
+  }))(seqBlock(base, size))
+}
+
 // -------------------------------------------------------------------------------------
 // destructors
 // -------------------------------------------------------------------------------------
 
+/** Splits entries in sequence order into runs of consecutive sequences. */
+const contiguous = (entries: ReadonlyArray<Entry>): ReadonlyArray<ReadonlyArray<Entry>> => {
+  const groups: Entry[][] = []
+  let current: Entry[] = []
+  for (const entry of entries) {
+    const previous = current[current.length - 1]
+    if (previous !== undefined && entry.sequence !== previous.sequence + 1) {
+      groups.push(current)
+      current = []
+    }
+    current.push(entry)
+  }
+  if (current.length > 0) groups.push(current)
+  return groups
+}
+
 /**
  * The storage operations of one atomic batch for a Delta: the SeqBlock record (when there is
- * one), a put per entry, and the commit's index record, which gives global sequence order. The
+ * one), a put per entry, and the commit index records, which give global sequence order: one
+ * for each run of consecutive sequences, so one for every Delta the allocator built. The
  * storage layer executes this list as it is.
  */
 export const toBatch = (delta: Delta): Batch => {
@@ -91,15 +161,17 @@ export const toBatch = (delta: Delta): Batch => {
   if (O.isSome(delta.seqBlock)) {
     ops.push({ type: 'put', key: seqBlockKey, value: encodeSeqBlock(delta.seqBlock.value) })
   }
-  const first = delta.entries[0]
-  if (first === undefined) return ops
-  for (const entry of delta.entries) {
-    ops.push({ type: 'put', key: encodeEntryKey(entry.key, entry.sequence), value: entry.value })
+  for (const group of contiguous(delta.entries)) {
+    const first = group[0]
+    if (first === undefined) continue
+    for (const entry of group) {
+      ops.push({ type: 'put', key: encodeEntryKey(entry.key, entry.sequence), value: entry.value })
+    }
+    ops.push({
+      type: 'put',
+      key: encodeCommitIndexKey(first.sequence),
+      value: encodeRuns(toRuns(group.map((e) => e.key))),
+    })
   }
-  ops.push({
-    type: 'put',
-    key: encodeCommitIndexKey(first.sequence),
-    value: encodeRuns(toRuns(delta.entries.map((e) => e.key))),
-  })
   return ops
 }

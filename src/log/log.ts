@@ -9,7 +9,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { keyBytes, seqBlockKey, truncatedBeforeKey } from '../codec/keys.js'
 import { readU64 } from '../codec/u64.js'
-import type { AppendRange, EntryRecord } from '../delta/delta.js'
+import type { AppendRange, Entry, EntryRecord } from '../delta/delta.js'
 import {
   corruption,
   invalidArgument,
@@ -61,12 +61,18 @@ export const DEFAULTS = {
   maxPendingBytes: 64 * 1024 * 1024,
 } as const
 
+/** A record with the sequence it must get, for `appendAt`. */
+export interface PlacedRecord extends AppendRecord {
+  readonly sequence: number
+}
+
 /** What `append` resolves to: the contiguous range `[startSequence, startSequence + count)`. */
 export type AppendResult = AppendRange
 
 /** The engine, every effect a TaskEither or an async iterable that throws `DeltalogError`. */
 export interface LogTE {
   readonly append: (records: unknown) => TE.TaskEither<DeltalogErrorValue, AppendResult>
+  readonly appendAt: (entries: unknown) => TE.TaskEither<DeltalogErrorValue, void>
   readonly flush: () => TE.TaskEither<DeltalogErrorValue, void>
   readonly nextSequence: () => number
   readonly durableSequence: () => number
@@ -82,6 +88,12 @@ export interface LogTE {
 export interface Log {
   /** Appends records as one commit; resolves with their contiguous range of sequences. */
   readonly append: (records: ReadonlyArray<AppendRecord>) => Promise<AppendResult>
+  /**
+   * Writes records at the sequences they carry, as one commit: what an import that reproduces
+   * another log needs. The sequences must strictly ascend and lie at or above `nextSequence()`;
+   * gaps are allowed, and the allocator goes on after the last one.
+   */
+  readonly appendAt: (entries: ReadonlyArray<PlacedRecord>) => Promise<void>
   /** Resolves when every earlier append is durable. */
   readonly flush: () => Promise<void>
   /** The next sequence the allocator will hand out. */
@@ -317,6 +329,40 @@ const makeLog = (
     return E.right({ records, bytes })
   }
 
+  const validatePlaced = (
+    input: unknown,
+  ): E.Either<InvalidArgumentError, { entries: ReadonlyArray<Entry> }> => {
+    if (!Array.isArray(input)) return E.left(invalidArgument('entries', 'must be an array'))
+    const items = input as ReadonlyArray<unknown>
+    const sequences: number[] = []
+    const records: unknown[] = []
+    for (const [i, item] of items.entries()) {
+      if (typeof item !== 'object' || item === null) {
+        return E.left(invalidArgument(`entries[${i}]`, 'must be { sequence, key, value }'))
+      }
+      const { sequence, ...record } = item as Record<string, unknown>
+      if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
+        return E.left(
+          invalidArgument(`entries[${i}].sequence`, 'must be a non-negative safe integer'),
+        )
+      }
+      sequences.push(sequence)
+      records.push(record)
+    }
+    return pipe(
+      validateRecords(records),
+      // The records checked are the caller's entries: name them so.
+      E.mapLeft((e) => ({
+        ...e,
+        field: e.field.replace(/^records/, 'entries'),
+        message: e.message.replace(/^records/, 'entries'),
+      })),
+      E.map(({ records: valid }) => ({
+        entries: valid.map((r, i) => ({ ...r, sequence: sequences[i] ?? 0 })),
+      })),
+    )
+  }
+
   const durableUpper = (visibility: Visibility | undefined, to: number | undefined) =>
     visibility === 'durable' ? Math.min(to ?? Infinity, writer.durableSequence()) : to
 
@@ -401,6 +447,12 @@ const makeLog = (
       }
       return writer.append(valid.right.records, valid.right.bytes)
     },
+    appendAt: (entries) => () => {
+      if (isClosed) return Promise.resolve(E.left(closedError()))
+      const valid = validatePlaced(entries)
+      if (E.isLeft(valid)) return Promise.resolve(valid)
+      return writer.appendAt(valid.right.entries)
+    },
     flush: () => () => writer.flush(),
     nextSequence: writer.nextSequence,
     durableSequence: writer.durableSequence,
@@ -475,6 +527,7 @@ export const openLog = async (options: OpenOptions): Promise<Log> =>
 const facade = (log: LogTE): Log => {
   return {
     append: (records) => toPromise(log.append(records)),
+    appendAt: (entries) => toPromise(log.appendAt(entries)),
     flush: () => toPromise(log.flush()),
     nextSequence: log.nextSequence,
     durableSequence: log.durableSequence,

@@ -12,7 +12,14 @@ import * as O from 'fp-ts/lib/Option.js'
 import { encodeCommitIndexKey, decodeCommitIndexKey, decodeRuns } from '../codec/commitIndex.js'
 import { encodeEntryKey, recordPrefix, RecordType, truncatedBeforeKey } from '../codec/keys.js'
 import { writeU64 } from '../codec/u64.js'
-import { buildDelta, toBatch, type AppendRange, type EntryRecord } from '../delta/delta.js'
+import {
+  buildDelta,
+  placeDelta,
+  toBatch,
+  type AppendRange,
+  type Entry,
+  type EntryRecord,
+} from '../delta/delta.js'
 import {
   backpressure,
   closed,
@@ -39,6 +46,11 @@ type Request =
     }
   | { readonly kind: 'flush'; readonly settle: Settle<void> }
   | { readonly kind: 'truncate'; readonly before: number; readonly settle: Settle<number> }
+  | {
+      readonly kind: 'place'
+      readonly entries: ReadonlyArray<Entry>
+      readonly settle: Settle<void>
+    }
 
 /**
  * Deliberately broken writers, for the mutation tests only: each breaks one rule, and the
@@ -80,6 +92,8 @@ export interface Writer {
   ) => Promise<E.Either<DeltalogErrorValue, AppendRange>>
   readonly flush: () => Promise<E.Either<DeltalogErrorValue, void>>
   readonly truncateBefore: (before: number) => Promise<E.Either<DeltalogErrorValue, number>>
+  /** Writes entries at the sequences they carry, ascending and above every one handed out. */
+  readonly appendAt: (entries: ReadonlyArray<Entry>) => Promise<E.Either<DeltalogErrorValue, void>>
   /** Commits everything already queued, syncs, and refuses new requests with `CLOSED`. */
   readonly close: () => Promise<E.Either<DeltalogErrorValue, void>>
 }
@@ -223,6 +237,25 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
     config.onChange()
   }
 
+  /** Writes one Delta of entries at given sequences: one atomic batch with its SeqBlock. */
+  const place = async (request: Request & { kind: 'place' }): Promise<void> => {
+    const built = placeDelta(allocator, request.entries)
+    if (E.isLeft(built)) return request.settle(built)
+    const batch = toBatch(built.right.delta)
+    if (batch.length === 0) return request.settle(E.right(undefined))
+    const sync = config.durability === 'sync'
+    const written = await storage.write(batch, { sync })()
+    if (E.isLeft(written)) {
+      request.settle(written)
+      stop(written.left)
+      return
+    }
+    allocator = built.right.state
+    if (sync) durableEnd = allocator.nextSequence
+    request.settle(E.right(undefined))
+    config.onChange()
+  }
+
   const truncate = async (request: Request & { kind: 'truncate' }): Promise<void> => {
     // Numbers not yet handed out cannot be truncated: later appends must stay visible.
     const before = Math.min(request.before, allocator.nextSequence)
@@ -289,10 +322,15 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
     committing = true
     try {
       while (queue.length > 0 && O.isNone(failure)) {
-        // Appends and flushes up to the next truncation form one group, one batch.
-        const cut = queue.findIndex((r) => r.kind === 'truncate')
-        if (cut === 0) {
-          await truncate(queue.shift() as Request & { kind: 'truncate' })
+        // Appends and flushes up to the next truncation or placement form one group, one batch.
+        const cut = queue.findIndex((r) => r.kind === 'truncate' || r.kind === 'place')
+        const head = queue[0]
+        if (cut === 0 && head?.kind === 'truncate') {
+          queue.shift()
+          await truncate(head)
+        } else if (cut === 0 && head?.kind === 'place') {
+          queue.shift()
+          await place(head)
         } else {
           await commitGroup(queue.splice(0, cut === -1 ? queue.length : cut))
         }
@@ -369,6 +407,12 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       return O.isSome(refused)
         ? Promise.resolve(E.left(refused.value))
         : enqueue<number>((settle) => ({ kind: 'truncate', before, settle }))
+    },
+    appendAt: (entries) => {
+      const refused = refusal()
+      return O.isSome(refused)
+        ? Promise.resolve(E.left(refused.value))
+        : enqueue<void>((settle) => ({ kind: 'place', entries, settle }))
     },
     close: async () => {
       if (timer !== undefined) clearInterval(timer)

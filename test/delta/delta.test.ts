@@ -4,7 +4,13 @@ import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
 import { decodeCommitIndexKey, decodeRuns } from '../../src/codec/commitIndex.js'
 import { RecordType, decodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
-import { buildDelta, toBatch, type EntryRecord } from '../../src/delta/delta.js'
+import {
+  buildDelta,
+  placeDelta,
+  toBatch,
+  type Entry,
+  type EntryRecord,
+} from '../../src/delta/delta.js'
 import { allocate, load, type AllocatorState } from '../../src/sequence/allocator.js'
 import { MAX_SEQUENCE, decodeSeqBlock, nextBase } from '../../src/sequence/seqBlock.js'
 import { arbKeyBytes, right } from '../arbitraries.js'
@@ -154,4 +160,73 @@ describe('Delta', () => {
       })
     },
   )
+
+  describe('placeDelta', () => {
+    /** Entries at ascending sequences from `from`, with gaps, as an import brings them. */
+    const arbPlaced = (from: number): fc.Arbitrary<Entry[]> =>
+      fc.array(fc.tuple(arbRecord, fc.nat({ max: 12 })), { maxLength: 8 }).map((items) => {
+        let sequence = from
+        return items.map(([r, gap]) => {
+          sequence += gap
+          return { ...r, sequence: sequence++ }
+        })
+      })
+    const arbCase = arbState.chain((state) =>
+      fc.tuple(
+        fc.constant(state),
+        fc.nat({ max: 10 }).chain((skip) => arbPlaced(state.nextSequence + skip)),
+      ),
+    )
+
+    test.prop([arbCase])(
+      'keeps the given sequences, covers them with the stored block, and indexes each once',
+      ([state, entries]) => {
+        const built = right(placeDelta(state, entries))
+        expect(built.delta.entries).toEqual(entries)
+        const last = entries[entries.length - 1]
+        expect(built.state.nextSequence).toBe(
+          last === undefined ? state.nextSequence : last.sequence + 1,
+        )
+        // The block the store holds after this batch: the new one, or the one it held.
+        const stored = O.isSome(built.delta.seqBlock) ? built.delta.seqBlock : state.current
+        for (const e of entries) {
+          expect(O.isSome(stored) && e.sequence < nextBase(stored.value)).toBe(true)
+        }
+        if (O.isSome(built.delta.seqBlock) && O.isSome(state.current)) {
+          expect(built.delta.seqBlock.value.baseSequence).toBe(nextBase(state.current.value))
+        }
+        // Every entry is named by exactly one index record, at its own sequence.
+        const named: Array<{ key: Uint8Array; sequence: number }> = []
+        for (const op of toBatch(built.delta)) {
+          if (op.type !== 'put' || op.key[1] !== RecordType.SequenceIndex) continue
+          let sequence = right(decodeCommitIndexKey(op.key))
+          for (const run of right(decodeRuns(op.value))) {
+            for (let i = 0; i < run.count; i++) named.push({ key: run.key, sequence: sequence++ })
+          }
+        }
+        expect(named).toEqual(entries.map((e) => ({ key: e.key, sequence: e.sequence })))
+      },
+    )
+
+    it('refuses sequences that do not ascend or lie below the next sequence', () => {
+      const state = right(allocate(right(load(O.none, 4)), 3)).state
+      const at = (sequence: number): Entry => ({ ...record('k', 'v'), sequence })
+      const below = placeDelta(state, [at(2)])
+      expect(E.isLeft(below) && below.left.message).toBe(
+        'entries[0].sequence: must be a safe integer of at least 3, got 2',
+      )
+      const repeated = placeDelta(state, [at(5), at(5)])
+      expect(E.isLeft(repeated) && repeated.left.code).toBe('INVALID_ARGUMENT')
+    })
+
+    it('reserves one block from the old nextBase up to past the last sequence', () => {
+      const state = right(allocate(right(load(O.none, 4)), 1)).state
+      const built = right(placeDelta(state, [{ ...record('k', 'v'), sequence: 10 }]))
+      expect(built.delta.seqBlock).toEqual(O.some({ baseSequence: 4, blockSize: 7 }))
+      expect(built.state.nextSequence).toBe(11)
+      const inBlock = right(placeDelta(state, [{ ...record('k', 'v'), sequence: 3 }]))
+      expect(inBlock.delta.seqBlock).toEqual(O.none)
+      expect(inBlock.state.nextSequence).toBe(4)
+    })
+  })
 })

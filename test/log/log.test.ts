@@ -646,3 +646,50 @@ describe('close', () => {
     expect(await again.count({ key: 'k' })).toBe(3000)
   })
 })
+
+describe('appendAt', () => {
+  it('writes records at the given sequences, gaps included, and the allocator goes on after', async () => {
+    const memory = reopenableMemory()
+    const log = await openLog({ storage: memory.open(), blockSize: 4 })
+    await log.appendAt([
+      { sequence: 2, key: 'a', value: 'x' },
+      { sequence: 3, key: 'b', value: 'y' },
+      { sequence: 9, key: 'a', value: 'z' },
+    ])
+    expect(log.nextSequence()).toBe(10)
+    expect(show(await collect(log.scan()))).toEqual(['2:a=x', '3:b=y', '9:a=z'])
+    expect(show(await collect(log.scan({ key: 'a' })))).toEqual(['2:a=x', '9:a=z'])
+    expect(await log.count()).toBe(3)
+    expect((await log.append([{ key: 'c', value: 'w' }])).startSequence).toBe(10)
+    await log.close()
+    // The stored block covers every placed sequence: a reopened log resumes above them.
+    const reopened = await openLog({ storage: memory.open(), blockSize: 4 })
+    cleanup.push(() => reopened.close())
+    expect(reopened.nextSequence()).toBeGreaterThan(10)
+    expect(show(await collect(reopened.scan()))).toEqual(['2:a=x', '3:b=y', '9:a=z', '10:c=w'])
+  })
+
+  it('refuses sequences below the next one or out of order, and writes nothing', async () => {
+    const log = await memoryLog()
+    await log.append([{ key: 'a', value: '0' }])
+    expect(await code(log.appendAt([{ sequence: 0, key: 'a', value: 'x' }]))).toBe(
+      'INVALID_ARGUMENT',
+    )
+    expect(
+      await code(
+        log.appendAt([
+          { sequence: 5, key: 'a', value: 'x' },
+          { sequence: 4, key: 'a', value: 'y' },
+        ]),
+      ),
+    ).toBe('INVALID_ARGUMENT')
+    expect(await code(log.appendAt([{ sequence: -1, key: 'a', value: 'x' }]))).toBe(
+      'INVALID_ARGUMENT',
+    )
+    await expect(log.appendAt([{ sequence: 9, key: '', value: 'x' }])).rejects.toThrow(
+      'entries[0].key: must not be empty',
+    )
+    expect(await log.count()).toBe(1)
+    expect(log.nextSequence()).toBe(1)
+  })
+})

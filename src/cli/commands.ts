@@ -1,0 +1,380 @@
+/**
+ * The commands that look inside a log or write to it: append, scan, follow, stats, verify,
+ * export and import. Each takes its decoded options and resolves with the process's exit code,
+ * or with an error value that main.ts prints as one line. Output goes to stdout, progress to
+ * stderr.
+ */
+import { once } from 'node:events'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { seqBlockKey } from '../codec/keys.js'
+import { DeltalogError, invalidArgument, notEmpty, type DeltalogErrorValue } from '../errors.js'
+import { openLogTE, type LogTE } from '../log/log.js'
+import type { LogEntry } from '../log/read.js'
+import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
+import type { Storage } from '../storage/port.js'
+import { openRocksStorage } from '../storage/rocksdb.js'
+import { verifyStorage, type VerifyReport } from '../verify/verify.js'
+import type { AppendArgs, FollowArgs, ReportArgs, ScanArgs } from './args.js'
+import { decodeBase64, decodeEntryLine, decodeLine, encodeEntryLine, formatEntry } from './lines.js'
+import { makeProgress } from './progress.js'
+
+/** What a command resolves with: an exit code, or the error to report. */
+export type Outcome = E.Either<DeltalogErrorValue, number>
+
+// Entries per commit when importing.
+const IMPORT_CHUNK = 1000
+
+// How often `follow` looks for new entries, and how long a command waits for a directory that
+// another process holds (a follower holds it only while it reads).
+const FOLLOW_POLL_MS = 250
+const LOCK_WAIT_MS = 2000
+
+// -------------------------------------------------------------------------------------
+// helpers
+// -------------------------------------------------------------------------------------
+
+/** Writes to stdout, waiting when the pipe is full. */
+export const write = async (text: string): Promise<void> => {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain')
+}
+
+/** The error value carried by anything a read threw. */
+const errorValue = (error: unknown): DeltalogErrorValue =>
+  error instanceof DeltalogError
+    ? error.error
+    : {
+        code: 'IO_ERROR',
+        message: error instanceof Error ? error.message : String(error),
+        cause: error,
+      }
+
+/** Opens the store in `dir`; only commands that write create a missing directory. */
+export const openStore = async (
+  dir: string,
+  create: boolean,
+): Promise<E.Either<DeltalogErrorValue, Storage>> => {
+  if (!create) {
+    const info = await stat(dir).catch(() => undefined)
+    if (info === undefined) return E.left(invalidArgument('--db', `${dir} does not exist`))
+    if (!info.isDirectory()) return E.left(invalidArgument('--db', `${dir} is not a directory`))
+  }
+  let opened = await openRocksStorage(dir, { createIfMissing: create })()
+  for (
+    const since = Date.now();
+    E.isLeft(opened) && opened.left.code === 'LOCKED' && Date.now() - since < LOCK_WAIT_MS;
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    opened = await openRocksStorage(dir, { createIfMissing: create })()
+  }
+  return E.isLeft(opened) && opened.left.code === 'INVALID_ARGUMENT'
+    ? E.left(invalidArgument('--db', `${dir} holds no deltalog log`))
+    : opened
+}
+
+/** Runs `use` on the log in `dir`, closing it whatever happens. */
+const withLog = async (
+  dir: string,
+  create: boolean,
+  use: (log: LogTE, storage: Storage) => Promise<Outcome>,
+): Promise<Outcome> => {
+  const storage = await openStore(dir, create)
+  if (E.isLeft(storage)) return storage
+  const log = await openLogTE({ storage: storage.right })()
+  if (E.isLeft(log)) {
+    await storage.right.close()()
+    return log
+  }
+  let outcome: Outcome
+  try {
+    outcome = await use(log.right, storage.right)
+  } catch (error) {
+    outcome = E.left(errorValue(error))
+  }
+  const closed = await log.right.close()()
+  return E.isLeft(closed) && E.isRight(outcome) ? closed : outcome
+}
+
+/** Every line of stdin, numbered from 1. */
+async function* stdinLines(): AsyncGenerator<{ readonly line: string; readonly number: number }> {
+  let number = 0
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    number++
+    if (line.trim() !== '') yield { line, number }
+  }
+}
+
+/** The bytes under a directory, every file counted. */
+const sizeOnDisk = async (dir: string): Promise<number> => {
+  let total = 0
+  for (const item of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, item.name)
+    if (item.isDirectory()) total += await sizeOnDisk(path)
+    else if (item.isFile()) total += (await stat(path)).size
+  }
+  return total
+}
+
+const printEntries = async (entries: AsyncIterable<LogEntry>, json: boolean): Promise<void> => {
+  for await (const entry of entries) {
+    await write(`${json ? encodeEntryLine(entry) : formatEntry(entry)}\n`)
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// commands
+// -------------------------------------------------------------------------------------
+
+/** `append`: one record from `--value`, or one per line of stdin; prints the range. */
+export const append = async (args: AppendArgs): Promise<Outcome> => {
+  const records: Array<{ key: Uint8Array | string; value: Uint8Array | string }> = []
+  if (args.value !== undefined) {
+    if (args.key === undefined) return E.left(invalidArgument('--key', 'is required'))
+    if (args.ndjson === true) {
+      return E.left(invalidArgument('--ndjson', 'reads stdin; it cannot be combined with --value'))
+    }
+    const value = args.base64 === true ? decodeBase64(args.value, '--value') : E.right(args.value)
+    if (E.isLeft(value)) return value
+    records.push({ key: args.key, value: value.right })
+  } else {
+    for await (const { line, number } of stdinLines()) {
+      const where = `stdin line ${number}`
+      if (args.ndjson === true) {
+        const decoded = decodeLine(line, where, args.base64 === true)
+        if (E.isLeft(decoded)) return decoded
+        const key = decoded.right.key ?? args.key
+        if (key === undefined) return E.left(invalidArgument(where, 'needs a key (or give --key)'))
+        records.push({ key, value: decoded.right.value })
+      } else {
+        if (args.key === undefined) return E.left(invalidArgument('--key', 'is required'))
+        const value = args.base64 === true ? decodeBase64(line, where) : E.right(line)
+        if (E.isLeft(value)) return value
+        records.push({ key: args.key, value: value.right })
+      }
+    }
+  }
+  return withLog(args.db, true, async (log) => {
+    const result = await log.append(records)()
+    if (E.isLeft(result)) return result
+    const { startSequence, count } = result.right
+    await write(
+      args.json === true
+        ? `${JSON.stringify({ startSequence, count })}\n`
+        : count === 0
+          ? 'appended nothing\n'
+          : `appended ${count} record${count === 1 ? '' : 's'}: sequences ${startSequence}..${startSequence + count - 1}\n`,
+    )
+    return E.right(0)
+  })
+}
+
+/** `scan`: entries of one key or of all, as text or NDJSON. */
+export const scan = (args: ScanArgs): Promise<Outcome> =>
+  withLog(args.db, false, async (log) => {
+    await printEntries(
+      log.scan({
+        key: args.key,
+        from: args.from,
+        to: args.to,
+        limit: args.limit,
+        reverse: args.reverse,
+      }),
+      args.json === true,
+    )
+    return E.right(0)
+  })
+
+/**
+ * `follow`: existing entries from `--from` (default: the end), then new ones, until SIGINT or
+ * SIGTERM. A directory has one open handle at a time, so that other processes can append while
+ * it follows, it opens the log only to read what is new and closes it again between polls.
+ */
+export const follow = async (args: FollowArgs): Promise<Outcome> => {
+  const stop = new AbortController()
+  const onSignal = (): void => stop.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  let position = args.from
+  try {
+    while (!stop.signal.aborted) {
+      const read = await withLog(args.db, false, async (log) => {
+        const from = position ?? log.nextSequence()
+        position = from
+        for await (const entry of log.scan({ key: args.key, from })) {
+          await write(`${args.json === true ? encodeEntryLine(entry) : formatEntry(entry)}\n`)
+          position = entry.sequence + 1
+          if (stop.signal.aborted) break
+        }
+        return E.right(0)
+      })
+      // A writer holding the directory only delays the next look.
+      if (E.isLeft(read) && read.left.code !== 'LOCKED') return read
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer)
+          stop.signal.removeEventListener('abort', done)
+          resolve()
+        }
+        const timer = setTimeout(done, FOLLOW_POLL_MS)
+        stop.signal.addEventListener('abort', done, { once: true })
+      })
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  return E.right(0)
+}
+
+/** `stats`: counts, watermarks, the SeqBlock and the size on disk. */
+export const stats = (args: ReportArgs): Promise<Outcome> =>
+  withLog(args.db, false, async (log, storage) => {
+    const entries = await log.count()()
+    if (E.isLeft(entries)) return entries
+    let keys = 0
+    for await (const _ of log.keys()) keys++
+    const stored = await storage.get(seqBlockKey)()
+    if (E.isLeft(stored)) return stored
+    const block = O.isSome(stored.right) ? decodeSeqBlock(stored.right.value) : E.right(undefined)
+    if (E.isLeft(block)) return block
+    const report = {
+      entries: entries.right,
+      keys,
+      nextSequence: log.nextSequence(),
+      durableSequence: log.durableSequence(),
+      seqBlock:
+        block.right === undefined
+          ? null
+          : {
+              baseSequence: block.right.baseSequence,
+              blockSize: block.right.blockSize,
+              nextBase: nextBase(block.right),
+            },
+      sizeOnDisk: await sizeOnDisk(args.db),
+    }
+    if (args.json === true) {
+      await write(`${JSON.stringify(report)}\n`)
+    } else {
+      const seqBlock =
+        report.seqBlock === null
+          ? 'none'
+          : `[${report.seqBlock.baseSequence}, ${report.seqBlock.nextBase}) (size ${report.seqBlock.blockSize})`
+      await write(
+        [
+          `entries           ${report.entries}`,
+          `keys              ${report.keys}`,
+          `next sequence     ${report.nextSequence}`,
+          `durable sequence  ${report.durableSequence}`,
+          `SeqBlock          ${seqBlock}`,
+          `size on disk      ${report.sizeOnDisk} bytes`,
+          '',
+        ].join('\n'),
+      )
+    }
+    return E.right(0)
+  })
+
+/** Prints a verification report; the exit code is 1 when it found violations. */
+export const printReport = async (report: VerifyReport, json: boolean): Promise<number> => {
+  if (json) {
+    await write(
+      `${JSON.stringify({
+        ok: report.violationCount === 0,
+        entries: report.entries,
+        hiddenEntries: report.hiddenEntries,
+        keys: report.keys,
+        indexRecords: report.indexRecords,
+        seqBlock: O.toNullable(report.seqBlock),
+        truncatedBefore: report.truncatedBefore,
+        violationCount: report.violationCount,
+        violations: report.violations,
+      })}\n`,
+    )
+  } else {
+    const lines = [
+      `checked ${report.entries} entries of ${report.keys} keys and ${report.indexRecords} commit index records`,
+      ...report.violations.map((v) => `violation: ${v}`),
+      ...(report.violationCount > report.violations.length
+        ? [`… and ${report.violationCount - report.violations.length} more`]
+        : []),
+      report.violationCount === 0
+        ? 'ok: every check held'
+        : `FAILED: ${report.violationCount} violation${report.violationCount === 1 ? '' : 's'}`,
+    ]
+    await write(`${lines.join('\n')}\n`)
+  }
+  return report.violationCount === 0 ? 0 : 1
+}
+
+/** `verify`: reads the whole store through the Storage port and checks it. */
+export const verify = async (args: ReportArgs): Promise<Outcome> => {
+  const storage = await openStore(args.db, false)
+  if (E.isLeft(storage)) return storage
+  const progress = makeProgress('verify', 'records checked')
+  const report = await verifyStorage(storage.right, progress.update)
+  progress.stop()
+  await storage.right.close()()
+  if (E.isLeft(report)) return report
+  return E.right(await printReport(report.right, args.json === true))
+}
+
+/** `export`: every entry, in global order, as NDJSON. */
+export const exportLog = (args: ReportArgs): Promise<Outcome> =>
+  withLog(args.db, false, async (log) => {
+    await printEntries(log.scan(), true)
+    return E.right(0)
+  })
+
+/** `import`: NDJSON entries from stdin into an empty log, at their own sequences. */
+export const importLog = (args: ReportArgs): Promise<Outcome> =>
+  withLog(args.db, true, async (log) => {
+    const existing = await log.count()()
+    if (E.isLeft(existing)) return existing
+    if (existing.right > 0 || log.nextSequence() > 0) {
+      return E.left(
+        notEmpty(`${args.db} already holds a log (next sequence ${log.nextSequence()})`),
+      )
+    }
+    const progress = makeProgress('import', 'entries')
+    let chunk: LogEntry[] = []
+    let imported = 0
+    let last = -1
+    const commit = async (): Promise<E.Either<DeltalogErrorValue, void>> => {
+      if (chunk.length === 0) return E.right(undefined)
+      const done = await log.appendAt(chunk)()
+      imported += chunk.length
+      chunk = []
+      progress.update(imported)
+      return done
+    }
+    try {
+      for await (const { line, number } of stdinLines()) {
+        const where = `stdin line ${number}`
+        const entry = decodeEntryLine(line, where)
+        if (E.isLeft(entry)) return entry
+        if (entry.right.sequence <= last) {
+          return E.left(
+            invalidArgument(
+              `${where}.sequence`,
+              `must be above the one before (${last}), got ${entry.right.sequence}`,
+            ),
+          )
+        }
+        last = entry.right.sequence
+        chunk.push(entry.right)
+        if (chunk.length >= IMPORT_CHUNK) {
+          const done = await commit()
+          if (E.isLeft(done)) return done
+        }
+      }
+      const done = await commit()
+      if (E.isLeft(done)) return done
+    } finally {
+      progress.stop()
+    }
+    await write(`imported ${imported} entr${imported === 1 ? 'y' : 'ies'}\n`)
+    return E.right(0)
+  })

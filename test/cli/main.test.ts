@@ -1,0 +1,294 @@
+// The deltalog bin as a user runs it: built once with the project's build, then spawned as
+// `node dist/cli/main.js …` with real directories, stdin and exit codes.
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as E from 'fp-ts/lib/Either.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
+import { openLog } from '../../src/log/log.js'
+import { openRocksStorage } from '../../src/storage/rocksdb.js'
+import { right } from '../arbitraries.js'
+import { makeTempDir, removeDir } from '../tmpdir.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const bin = join(root, 'dist/cli/main.js')
+let dir = ''
+
+beforeAll(() => {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root })
+}, 120_000)
+beforeAll(async () => {
+  dir = await makeTempDir('cli')
+})
+afterAll(() => removeDir(dir))
+
+const run = (args: ReadonlyArray<string>, input?: string): SpawnSyncReturns<string> =>
+  spawnSync(process.execPath, [bin, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 60_000,
+    ...(input === undefined ? {} : { input }),
+  })
+
+/** Stderr without the plain progress lines a slow run may print. */
+const errors = (stderr: string): string => stderr.replace(/^(verify|import): \d+.*\n/gm, '')
+
+/** Runs a command that must succeed and returns its stdout. */
+const ok = (args: ReadonlyArray<string>, input?: string): string => {
+  const child = run(args, input)
+  expect(errors(child.stderr)).toBe('')
+  expect(child.status).toBe(0)
+  return child.stdout
+}
+
+/** Runs a command that must fail with a usage error: one line on stderr, exit code 2. */
+const usageError = (args: ReadonlyArray<string>, input?: string): string => {
+  const child = run(args, input)
+  expect(child.status).toBe(2)
+  expect(child.stdout).toBe('')
+  const lines = child.stderr.trimEnd().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(child.stderr).not.toMatch(/\n\s+at /)
+  return lines[0] ?? ''
+}
+
+const jsonLines = (text: string): unknown[] =>
+  text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as unknown)
+
+describe('append, scan, stats, verify', () => {
+  it('appends from --value and from stdin and prints the ranges', () => {
+    expect(ok(['append', '--db', 'a', '--key', 'orders', '--value', 'order-1'])).toBe(
+      'appended 1 record: sequences 0..0\n',
+    )
+    const range: unknown = JSON.parse(
+      ok(['append', '--db', 'a', '--key', 'users', '--json'], 'ann\nbob\n'),
+    )
+    expect(range).toMatchObject({ count: 2 })
+    const ndjson = '{"key":"orders","value":"order-2"}\n{"key":"bin","valueBase64":"AP8="}\n'
+    expect(ok(['append', '--db', 'a', '--ndjson'], ndjson)).toMatch(/^appended 2 records: /)
+    expect(ok(['append', '--db', 'a', '--key', 'b64', '--base64'], 'aGk=\n')).toMatch(
+      /^appended 1 record: /,
+    )
+  })
+
+  it('scans one key or all, as text or NDJSON, with bounds, limit and reverse', () => {
+    const text = ok(['scan', '--db', 'a']).trim().split('\n')
+    expect(text.map((l) => l.split('\t').slice(1))).toEqual([
+      ['orders', 'order-1'],
+      ['users', 'ann'],
+      ['users', 'bob'],
+      ['orders', 'order-2'],
+      ['bin', '\\x00\\xff'],
+      ['b64', 'hi'],
+    ])
+    const orders = jsonLines(ok(['scan', '--db', 'a', '--key', 'orders', '--json']))
+    expect(orders).toMatchObject([
+      { key: 'orders', value: 'order-1', sequence: 0 },
+      { key: 'orders', value: 'order-2' },
+    ])
+    const last = jsonLines(ok(['scan', '--db', 'a', '--json', '--reverse', '--limit', '1']))
+    expect(last).toMatchObject([{ key: 'b64', value: 'hi' }])
+    const bounded = jsonLines(ok(['scan', '--db', 'a', '--json', '--from', '1', '--to', '4097']))
+    expect(bounded).toMatchObject([{ sequence: 4096, key: 'users', value: 'ann' }])
+  })
+
+  it('reports stats as text and JSON', () => {
+    expect(ok(['stats', '--db', 'a'])).toMatch(/^entries +6\nkeys +4\nnext sequence +\d+\n/)
+    const stats = JSON.parse(ok(['stats', '--db', 'a', '--json'])) as Record<string, unknown>
+    expect(stats).toMatchObject({ entries: 6, keys: 4 })
+    expect(stats['nextSequence']).toBe(stats['durableSequence'])
+    expect(stats['seqBlock']).toMatchObject({ nextBase: stats['nextSequence'] })
+    expect(stats['sizeOnDisk']).toBeGreaterThan(0)
+  })
+
+  it('verifies a sound log', () => {
+    expect(ok(['verify', '--db', 'a'])).toMatch(/ok: every check held\n$/)
+    expect(JSON.parse(ok(['verify', '--db', 'a', '--json']))).toMatchObject({
+      ok: true,
+      entries: 6,
+      violations: [],
+    })
+  })
+
+  it('catches an entry written past the SeqBlock through the storage adapter', async () => {
+    ok(['append', '--db', 'corrupt', '--key', 'k', '--value', 'v'])
+    const storage = right(await openRocksStorage(join(dir, 'corrupt'))())
+    const rogue = encodeEntryKey(keyBytes('k'), 1_000_000)
+    expect(
+      E.isRight(
+        await storage.write([{ type: 'put', key: rogue, value: keyBytes('x') }], { sync: true })(),
+      ),
+    ).toBe(true)
+    await storage.close()()
+    const child = run(['verify', '--db', 'corrupt'])
+    expect(child.status).toBe(1)
+    expect(child.stdout).toContain(
+      `violation: entry 1000000 of key "k" lies at or above the SeqBlock's nextBase`,
+    )
+    expect(child.stdout).toContain('violation: 1 of 2 entries are named by no commit index record')
+    expect(child.stdout).toMatch(/FAILED: 2 violations\n$/)
+    const json = run(['verify', '--db', 'corrupt', '--json'])
+    expect(json.status).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, violationCount: 2 })
+  })
+})
+
+describe('export and import', () => {
+  it('reproduces the input: import into an empty directory, then export', () => {
+    const exported = ok(['export', '--db', 'a'])
+    expect(jsonLines(exported)).toHaveLength(6)
+    expect(ok(['import', '--db', 'copy'], exported)).toBe('imported 6 entries\n')
+    expect(ok(['export', '--db', 'copy'])).toBe(exported)
+    expect(ok(['verify', '--db', 'copy'])).toMatch(/ok: every check held/)
+    // The allocator resumes above every imported sequence.
+    const next = JSON.parse(
+      ok(['append', '--db', 'copy', '--key', 'k', '--value', 'v', '--json']),
+    ) as { startSequence: number }
+    const last = jsonLines(exported).at(-1) as { sequence: number }
+    expect(next.startSequence).toBeGreaterThan(last.sequence)
+  })
+
+  it('refuses to import into a log that is not empty', () => {
+    expect(usageError(['import', '--db', 'a'], '{"sequence":0,"key":"k","value":"v"}\n')).toMatch(
+      /^deltalog: NOT_EMPTY: a already holds a log/,
+    )
+  })
+
+  it('names the bad line of an import', () => {
+    const input = '{"sequence":5,"key":"k","value":"v"}\n{"sequence":3,"key":"k","value":"v"}\n'
+    expect(usageError(['import', '--db', 'bad-import'], input)).toBe(
+      'deltalog: INVALID_ARGUMENT: stdin line 2.sequence: must be above the one before (5), got 3',
+    )
+    expect(usageError(['import', '--db', 'bad-import-2'], 'nope\n')).toBe(
+      'deltalog: INVALID_ARGUMENT: stdin line 1: is not valid JSON',
+    )
+  })
+})
+
+describe('follow', () => {
+  it('prints existing entries, then those other processes append, and exits 0 on SIGINT', async () => {
+    const child = spawn(
+      process.execPath,
+      [bin, 'follow', '--db', 'a', '--key', 'orders', '--json', '--from', '0'],
+      { cwd: dir },
+    )
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += `stderr: ${chunk}`))
+    const until = async (predicate: () => boolean): Promise<void> => {
+      while (!predicate()) await new Promise((r) => setTimeout(r, 20))
+    }
+    await until(() => out.split('\n').length > 2)
+    ok(['append', '--db', 'a', '--key', 'orders', '--value', 'live'])
+    await until(() => out.includes('live'))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(jsonLines(out).map((e) => (e as { value: string }).value)).toEqual([
+      'order-1',
+      'order-2',
+      'live',
+    ])
+  })
+})
+
+describe('errors', () => {
+  it('reports bad flags and values in one line with exit code 2', () => {
+    expect(usageError(['scan', '--db', 'a', '--from', 'ten'])).toBe(
+      'deltalog: INVALID_ARGUMENT: --from: must be a non-negative integer, got "ten"',
+    )
+    expect(usageError(['scan', '--db', 'a', '--bogus'])).toBe("deltalog: unknown option '--bogus'")
+    expect(usageError(['scan'])).toBe("deltalog: required option '--db <dir>' not specified")
+    expect(usageError(['frobnicate'])).toBe("deltalog: unknown command 'frobnicate'")
+    expect(usageError(['append', '--db', 'a', '--value', 'v'])).toBe(
+      'deltalog: INVALID_ARGUMENT: --key: is required',
+    )
+    expect(usageError(['append', '--db', 'a', '--key', 'k', '--value', '!', '--base64'])).toBe(
+      'deltalog: INVALID_ARGUMENT: --value: is not valid base64',
+    )
+    expect(usageError(['demo', '--db', 'd', '--kills', '0'])).toBe(
+      'deltalog: INVALID_ARGUMENT: --kills: must be a positive integer, got "0"',
+    )
+  })
+
+  it('reports a missing directory for every command that reads', () => {
+    for (const command of ['scan', 'follow', 'stats', 'verify', 'export']) {
+      expect(usageError([command, '--db', 'missing'])).toBe(
+        'deltalog: INVALID_ARGUMENT: --db: missing does not exist',
+      )
+    }
+  })
+
+  it('reports a corrupt log in one line, and verify names the problem', async () => {
+    ok(['append', '--db', 'bad-block', '--key', 'k', '--value', 'v'])
+    const storage = right(await openRocksStorage(join(dir, 'bad-block'))())
+    const put = await storage.write([{ type: 'put', key: seqBlockKey, value: Uint8Array.of(1) }], {
+      sync: true,
+    })()
+    expect(E.isRight(put)).toBe(true)
+    await storage.close()()
+    for (const command of ['stats', 'scan', 'export']) {
+      expect(usageError([command, '--db', 'bad-block'])).toBe(
+        'deltalog: CORRUPTION: SeqBlock must be 16 bytes, got 1',
+      )
+    }
+    const verified = run(['verify', '--db', 'bad-block'])
+    expect(verified.status).toBe(1)
+    expect(verified.stdout).toContain(
+      'violation: the SeqBlock does not decode: SeqBlock must be 16 bytes, got 1',
+    )
+  })
+
+  it('reports a directory another process holds as LOCKED', async () => {
+    const log = await openLog({ path: join(dir, 'held') })
+    try {
+      expect(usageError(['stats', '--db', 'held'])).toMatch(/^deltalog: LOCKED: /)
+    } finally {
+      await log.close()
+    }
+  })
+
+  it('prints help for every command with exit code 0', () => {
+    for (const command of [
+      'append',
+      'scan',
+      'follow',
+      'stats',
+      'verify',
+      'export',
+      'import',
+      'demo',
+    ]) {
+      const child = run([command, '--help'])
+      expect(child.status).toBe(0)
+      expect(child.stdout).toContain(`Usage: deltalog ${command}`)
+      expect(child.stdout).toContain('--db <dir>')
+    }
+  })
+})
+
+describe('demo', () => {
+  it('survives a few SIGKILLs, prints its summary and exits 0', async () => {
+    const child = run(['demo', '--db', 'demo', '--kills', '2', '--seed', '7'])
+    expect(child.stderr).toBe('')
+    expect(child.status).toBe(0)
+    expect(child.stdout).toMatch(/crashes survived +2\n/)
+    expect(child.stdout).toMatch(/violations +0\n/)
+    expect(child.stdout).toContain('every check held')
+    // The directory it leaves is a log the other commands read.
+    expect(JSON.parse(ok(['verify', '--db', 'demo', '--json']))).toMatchObject({ ok: true })
+    // A second run recreates its own directory, but never one it did not make.
+    expect(run(['demo', '--db', 'demo', '--kills', '1']).status).toBe(0)
+    expect(usageError(['demo', '--db', 'a', '--kills', '1'])).toMatch(
+      /^deltalog: INVALID_ARGUMENT: --db: a is not empty and is no demo directory/,
+    )
+    expect(await readFile(join(dir, 'a', 'CURRENT'), 'utf8')).toMatch(/^MANIFEST/)
+  }, 60_000)
+})
