@@ -54,6 +54,8 @@ export interface IdEntry {
 // keys
 // -------------------------------------------------------------------------------------
 
+/** The entry an event store writes once into its log, so tools know the log holds one. */
+export const MARKER = '$eventstore'
 export const EVENTS = 'e/'
 export const META = 'm/'
 export const CHECKPOINTS = 'c/'

@@ -22,6 +22,7 @@ import { Natural, decodeStrict, Durability, Positive } from '../log/options.js'
 import type { Storage } from '../storage/port.js'
 import {
   EVENTS,
+  MARKER,
   checkpointKey,
   decodeCheckpoint,
   decodeEvent,
@@ -272,6 +273,9 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
     (options.path !== undefined
       ? await openLog({ path: options.path, ...logOptions })
       : await openLog({ storage: options.storage as Storage, ...logOptions }))
+  if ((await lastOf(log, MARKER)) === undefined) {
+    await log.append([{ key: MARKER, value: JSON.stringify({ version: 1 }) }])
+  }
   return makeEventStore(log, owned, options.codecs ?? {})
 }
 

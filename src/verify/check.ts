@@ -9,11 +9,14 @@
  * sequence, of entries and of index records, lies below the stored SeqBlock's `nextBase`; index
  * records ascend without overlapping (global order); every entry an index record names exists;
  * and every entry at or above the truncation watermark is named by an index record — which,
- * with the two checks before, means named by exactly one.
+ * with the two checks before, means named by exactly one. In a log that holds an event store
+ * (it carries the store's marker entry), every event must decode and each stream's revisions
+ * must be dense.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { decodeCommitIndexKey, decodeRuns } from '../codec/commitIndex.js'
+import { decodeEvent, EVENTS, MARKER } from '../eventstore/envelope.js'
 import {
   decodeEntryKey,
   FORMAT_VERSION,
@@ -64,6 +67,9 @@ export interface CheckState {
   /** Entries named by index records (at or above the watermark) that exist. */
   readonly named: number
   readonly lastEntry: O.Option<EntryKey>
+  /** Whether the log holds an event store, and the revision of the last event seen. */
+  readonly eventStore: boolean
+  readonly lastEvent: O.Option<{ readonly key: Uint8Array; readonly revision: number }>
   /** The sequence after the last index record's entries: the next record must start there or later. */
   readonly indexEnd: number
   readonly violationCount: number
@@ -120,6 +126,8 @@ export const startCheck = (
     indexRecords: 0,
     named: 0,
     lastEntry: O.none,
+    eventStore: false,
+    lastEvent: O.none,
     indexEnd: 0,
     violationCount: 0,
     violations: [],
@@ -163,6 +171,10 @@ const checkEntry = (state: CheckState, pair: KeyValue): CheckState => {
     )
   }
   const visible = sequence >= state.truncatedBefore
+  if (sameBytes(key, MARKER_KEY)) next = { ...next, eventStore: true }
+  if (next.eventStore && visible && startsWith(key, EVENTS_PREFIX)) {
+    next = checkEvent(next, key, sequence, pair.value)
+  }
   return {
     ...next,
     keys: sameKey ? next.keys : next.keys + 1,
@@ -170,6 +182,40 @@ const checkEntry = (state: CheckState, pair: KeyValue): CheckState => {
     hiddenEntries: visible ? next.hiddenEntries : next.hiddenEntries + 1,
     lastEntry: O.some(decoded.right),
   }
+}
+
+const MARKER_KEY = new TextEncoder().encode(MARKER)
+const EVENTS_PREFIX = new TextEncoder().encode(EVENTS)
+const startsWith = (bytes: Uint8Array, prefix: Uint8Array): boolean =>
+  bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b)
+
+/** An event: it decodes, and its revision follows the stream's last one (or starts at 0). */
+const checkEvent = (
+  state: CheckState,
+  key: Uint8Array,
+  sequence: number,
+  value: Uint8Array,
+): CheckState => {
+  const event = decodeEvent(value)
+  if (E.isLeft(event)) {
+    return violate(state, `${showEntry(key, sequence)} is not an event: ${event.left.message}`)
+  }
+  const revision = event.right.revision
+  // Below a truncation point a stream's first visible event may be any revision.
+  const last = state.lastEvent
+  const expected =
+    O.isSome(last) && sameBytes(last.value.key, key)
+      ? last.value.revision + 1
+      : state.truncatedBefore > 0
+        ? revision
+        : 0
+  const next = { ...state, lastEvent: O.some({ key, revision }) }
+  return revision === expected
+    ? next
+    : violate(
+        next,
+        `${showEntry(key, sequence)} has revision ${revision}, not ${expected}: revisions are not dense`,
+      )
 }
 
 const checkIndex = (
