@@ -16,6 +16,7 @@
  * caller is told it failed).
  */
 import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { closed, ioError, type StorageError } from '../errors.js'
 import { applyBatch, chunkedIterator, emptyTable, walk, type Table } from '../storage/memory.js'
@@ -28,7 +29,7 @@ import {
   type Storage,
   type StorageIterator,
 } from '../storage/port.js'
-import * as O from 'fp-ts/lib/Option.js'
+import { makeRandom } from './random.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -77,18 +78,6 @@ export interface CrashStorage extends Storage {
 // -------------------------------------------------------------------------------------
 // constructors
 // -------------------------------------------------------------------------------------
-
-/** A small deterministic generator (mulberry32): the same seed gives the same choices. */
-export const seededRandom = (seed: number): (() => number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000
-  }
-}
 
 /** A new, empty crash-simulating store. */
 export const openCrashStorage = (): CrashStorage => fromBatches([])
@@ -216,7 +205,7 @@ const fromBatches = (history: ReadonlyArray<WrittenBatch>): CrashStorage => {
       const durable = self.durableCount()
       if (mode === 'process') return fromBatches([...written])
       const unsynced = written.length - durable
-      const kept = Math.floor(seededRandom(seed)() * (unsynced + 1))
+      const kept = makeRandom(seed).int(unsynced + 1)
       // What reached the disk is on the disk after the restart.
       return fromBatches(
         written.slice(0, durable + kept).map((entry) => ({ batch: entry.batch, synced: true })),

@@ -5,9 +5,9 @@
  */
 export {
   openCrashStorage,
-  seededRandom,
   type CrashMode,
   type CrashStorage,
   type FaultKind,
   type WrittenBatch,
 } from './crashStorage.js'
+export { makeRandom, type Random } from './random.js'

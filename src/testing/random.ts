@@ -1,6 +1,6 @@
 /**
- * A small seeded pseudo-random generator (mulberry32) for the crash harness, so that a run's
- * kill moments and workload replay from its seed.
+ * A small seeded pseudo-random generator (mulberry32) for the crash tools, so that a power
+ * loss, a run's kill moments and its workload all replay from a seed.
  */
 
 /** Draws from one seeded stream. */
