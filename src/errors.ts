@@ -187,6 +187,15 @@ export class DeltalogError extends Error {
   }
 }
 
+/**
+ * The error value behind anything thrown: the value a `DeltalogError` carries, or an
+ * `IO_ERROR` that keeps whatever else was thrown as its cause.
+ */
+export const errorValueOf = (thrown: unknown): DeltalogErrorValue =>
+  thrown instanceof DeltalogError
+    ? thrown.error
+    : ioError(thrown instanceof Error ? thrown.message : String(thrown), thrown)
+
 /** Turns an error value into the exception the Promise API rejects with. */
 export const toDeltalogError = (error: DeltalogErrorValue): DeltalogError =>
   new DeltalogError(error)

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { seqBlockKey } from '../codec/keys.js'
-import { DeltalogError, invalidArgument, notEmpty, type DeltalogErrorValue } from '../errors.js'
+import { errorValueOf, invalidArgument, notEmpty, type DeltalogErrorValue } from '../errors.js'
 import { openLogTE, type LogTE } from '../log/log.js'
 import type { LogEntry } from '../log/read.js'
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
@@ -41,16 +41,6 @@ const LOCK_WAIT_MS = 2000
 export const write = async (text: string): Promise<void> => {
   if (!process.stdout.write(text)) await once(process.stdout, 'drain')
 }
-
-/** The error value carried by anything a read threw. */
-const errorValue = (error: unknown): DeltalogErrorValue =>
-  error instanceof DeltalogError
-    ? error.error
-    : {
-        code: 'IO_ERROR',
-        message: error instanceof Error ? error.message : String(error),
-        cause: error,
-      }
 
 /** Opens the store in `dir`; only commands that write create a missing directory. */
 export const openStore = async (
@@ -92,7 +82,7 @@ const withLog = async (
   try {
     outcome = await use(log.right, storage.right)
   } catch (error) {
-    outcome = E.left(errorValue(error))
+    outcome = E.left(errorValueOf(error))
   }
   const closed = await log.right.close()()
   return E.isLeft(closed) && E.isRight(outcome) ? closed : outcome

@@ -9,6 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { corruption, invalidArgument, type CorruptionError } from '../errors.js'
 import type { InvalidArgumentError } from '../errors.js'
+import { fromGuard, NonEmptyString } from '../log/options.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -83,19 +84,7 @@ const isJson = (u: unknown, depth = 0): u is Json => {
   return false
 }
 
-const JsonValue = new t.Type<Json, Json, unknown>(
-  'JSON value',
-  isJson,
-  (u, c) => (isJson(u) ? t.success(u) : t.failure(u, c)),
-  (j) => j,
-)
-
-const NonEmptyString = new t.Type<string, string, unknown>(
-  'non-empty string',
-  (u): u is string => typeof u === 'string' && u.length > 0,
-  (u, c) => (typeof u === 'string' && u.length > 0 ? t.success(u) : t.failure(u, c)),
-  (s) => s,
-)
+const JsonValue = fromGuard('JSON value', isJson)
 
 const EventInputCodec = t.intersection([
   t.type({ type: NonEmptyString }),

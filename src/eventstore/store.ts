@@ -16,9 +16,17 @@ import {
   toDeltalogError,
   type DeltalogErrorValue,
   type ExpectedRevision,
+  errorValueOf,
 } from '../errors.js'
 import { openLog, type Log, type LogEntry } from '../log/log.js'
-import { Natural, decodeStrict, Durability, Positive } from '../log/options.js'
+import {
+  AbortSignalLike,
+  decodeStrict,
+  Durability,
+  fromGuard,
+  Natural,
+  Positive,
+} from '../log/options.js'
 import type { Storage } from '../storage/port.js'
 import {
   EVENTS,
@@ -137,12 +145,7 @@ const isLog = (u: unknown): u is Log =>
     (m) => typeof (u as Record<string, unknown>)[m] === 'function',
   )
 
-const LogLike = new t.Type<Log, Log, unknown>(
-  'Log',
-  isLog,
-  (u, c) => (isLog(u) ? t.success(u) : t.failure(u, c)),
-  (l) => l,
-)
+const LogLike = fromGuard('Log', isLog)
 
 const isDecoders = (u: unknown): u is Record<string, t.Decoder<unknown, unknown>> =>
   typeof u === 'object' &&
@@ -154,16 +157,7 @@ const isDecoders = (u: unknown): u is Record<string, t.Decoder<unknown, unknown>
       typeof (d as t.Decoder<unknown, unknown>).decode === 'function',
   )
 
-const Codecs = new t.Type<
-  Record<string, t.Decoder<unknown, unknown>>,
-  Record<string, t.Decoder<unknown, unknown>>,
-  unknown
->(
-  'Record<eventType, io-ts codec>',
-  isDecoders,
-  (u, c) => (isDecoders(u) ? t.success(u) : t.failure(u, c)),
-  (x) => x,
-)
+const Codecs = fromGuard('Record<eventType, io-ts codec>', isDecoders)
 
 /** How to open an event store: exactly one of `path`, `storage` and `log`. */
 export const OpenEventStoreOptions = t.partial({
@@ -208,18 +202,12 @@ const ReadAllOptions = t.partial({
   maxCount: Natural,
   filter: FilterCodec,
 })
-const SignalCodec = new t.Type<AbortSignal, AbortSignal, unknown>(
-  'AbortSignal',
-  (u): u is AbortSignal => u instanceof AbortSignal,
-  (u, c) => (u instanceof AbortSignal ? t.success(u) : t.failure(u, c)),
-  (s) => s,
-)
 const SubscribeAllOptions = t.partial({
   fromPosition: Natural,
   filter: FilterCodec,
-  signal: SignalCodec,
+  signal: AbortSignalLike,
 })
-const SubscribeStreamOptions = t.partial({ fromRevision: Natural, signal: SignalCodec })
+const SubscribeStreamOptions = t.partial({ fromRevision: Natural, signal: AbortSignalLike })
 
 // The most stream states kept in memory; older ones are read again from the log when needed.
 const STATE_CACHE_LIMIT = 100_000
@@ -446,10 +434,7 @@ const makeEventStore = (
     } catch (error) {
       // What storage holds is no longer known for sure: read states again next time.
       states.clear()
-      const value =
-        typeof error === 'object' && error !== null && 'error' in error
-          ? (error as { error: DeltalogErrorValue }).error
-          : { code: 'IO_ERROR' as const, message: String(error), cause: error }
+      const value = errorValueOf(error)
       for (const { settle } of batch) settle(E.left(value))
     }
   }

@@ -17,6 +17,7 @@ import {
   toDeltalogError,
   type DeltalogErrorValue,
   type InvalidArgumentError,
+  errorValueOf,
 } from '../errors.js'
 import { load } from '../sequence/allocator.js'
 import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
@@ -466,7 +467,7 @@ const makeLog = (
         ctx,
         o.key === undefined ? undefined : keyBytes(o.key),
         toRange(o.from, o.to),
-      ).then(E.right, (error: unknown) => E.left(errorValue(error)))
+      ).then(E.right, (error: unknown) => E.left(errorValueOf(error)))
     },
     follow,
     keys: (input) => {
@@ -499,11 +500,6 @@ const makeLog = (
 }
 
 const BytesField = (u: unknown): boolean => typeof u === 'string' || u instanceof Uint8Array
-
-const errorValue = (error: unknown): DeltalogErrorValue =>
-  typeof error === 'object' && error !== null && 'error' in error
-    ? (error as { error: DeltalogErrorValue }).error
-    : { code: 'IO_ERROR', message: String(error), cause: error }
 
 // -------------------------------------------------------------------------------------
 // Promise facade

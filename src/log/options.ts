@@ -13,29 +13,43 @@ import type { Storage } from '../storage/port.js'
 // codecs
 // -------------------------------------------------------------------------------------
 
+/** An io-ts codec for values a type guard accepts as they are. */
+export const fromGuard = <A>(name: string, is: (u: unknown) => u is A): t.Type<A, A, unknown> =>
+  new t.Type<A, A, unknown>(
+    name,
+    is,
+    (u, c) => (is(u) ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  )
+
 /** A non-negative safe integer: a sequence, a count, a size. */
-export const Natural = new t.Type<number, number, unknown>(
+export const Natural = fromGuard(
   'non-negative safe integer',
   (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0,
-  (u, c) =>
-    typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c),
-  (n) => n,
 )
 
 /** A positive safe integer. */
-export const Positive = new t.Type<number, number, unknown>(
+export const Positive = fromGuard(
   'positive safe integer',
   (u): u is number => Natural.is(u) && u > 0,
-  (u, c) => (Natural.is(u) && u > 0 ? t.success(u) : t.failure(u, c)),
-  (n) => n,
 )
 
 /** Bytes, or a string meaning its UTF-8 bytes. */
-export const BytesLike = new t.Type<string | Uint8Array, string | Uint8Array, unknown>(
+export const BytesLike = fromGuard(
   'string | Uint8Array',
   (u): u is string | Uint8Array => typeof u === 'string' || u instanceof Uint8Array,
-  (u, c) => (typeof u === 'string' || u instanceof Uint8Array ? t.success(u) : t.failure(u, c)),
-  (b) => b,
+)
+
+/** A non-empty string. */
+export const NonEmptyString = fromGuard(
+  'non-empty string',
+  (u): u is string => typeof u === 'string' && u.length > 0,
+)
+
+/** An AbortSignal. */
+export const AbortSignalLike = fromGuard(
+  'AbortSignal',
+  (u): u is AbortSignal => u instanceof AbortSignal,
 )
 
 const isStorage = (u: unknown): u is Storage =>
@@ -45,19 +59,7 @@ const isStorage = (u: unknown): u is Storage =>
     (m) => typeof (u as Record<string, unknown>)[m] === 'function',
   )
 
-const StorageLike = new t.Type<Storage, Storage, unknown>(
-  'Storage',
-  isStorage,
-  (u, c) => (isStorage(u) ? t.success(u) : t.failure(u, c)),
-  (s) => s,
-)
-
-const AbortSignalLike = new t.Type<AbortSignal, AbortSignal, unknown>(
-  'AbortSignal',
-  (u): u is AbortSignal => u instanceof AbortSignal,
-  (u, c) => (u instanceof AbortSignal ? t.success(u) : t.failure(u, c)),
-  (s) => s,
-)
+const StorageLike = fromGuard('Storage', isStorage)
 
 export const Durability = t.keyof({ sync: null, buffered: null })
 export type Durability = t.TypeOf<typeof Durability>

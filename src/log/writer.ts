@@ -26,6 +26,7 @@ import {
   writerFailed,
   type DeltalogErrorValue,
   type StorageError,
+  errorValueOf,
 } from '../errors.js'
 import type { AllocatorState } from '../sequence/allocator.js'
 import { iterate, type BatchOp, type Storage } from '../storage/port.js'
@@ -281,7 +282,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
   }
 
   /** Deletes entries and whole commit index records below `before`, in bounded batches. */
-  const removeBelow = async (before: number): Promise<E.Either<StorageError, void>> => {
+  const removeBelow = async (before: number): Promise<E.Either<DeltalogErrorValue, void>> => {
     let ops: BatchOp[] = []
     const flushOps = async (): Promise<E.Either<StorageError, void>> => {
       if (ops.length === 0) return E.right(undefined)
@@ -311,8 +312,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
         }
       }
     } catch (error) {
-      const value = (error as { error?: StorageError }).error
-      return E.left(value ?? closed('storage'))
+      return E.left(errorValueOf(error))
     }
     return flushOps()
   }
