@@ -19,6 +19,7 @@ import {
   errorValueOf,
 } from '../errors.js'
 import { openLog, type Log, type LogEntry } from '../log/log.js'
+import { failing } from '../log/read.js'
 import {
   AbortSignalLike,
   decodeStrict,
@@ -217,12 +218,6 @@ const untext = new TextDecoder()
 const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
   if (E.isLeft(result)) throw toDeltalogError(result.left)
   return result.right
-}
-
-async function* failing<A>(error: DeltalogErrorValue): AsyncGenerator<A> {
-  await Promise.resolve()
-  yield* []
-  throw toDeltalogError(error)
 }
 
 const lastOf = async (log: Log, key: string): Promise<LogEntry | undefined> => {

@@ -37,6 +37,7 @@ import {
 import {
   countEntries,
   endOnClose,
+  failing,
   listKeys,
   scanAll,
   scanKey,
@@ -134,20 +135,6 @@ const makeSignal = (): { readonly wait: () => Promise<void>; readonly fire: () =
       done()
     },
   }
-}
-
-/** An async iterable that fails on its first `next()` with an error value, then ends. */
-const failing = <A>(error: DeltalogErrorValue): AsyncIterableIterator<A> => {
-  let failed = false
-  const self: AsyncIterableIterator<A> = {
-    [Symbol.asyncIterator]: () => self,
-    next: () => {
-      if (failed) return Promise.resolve({ done: true, value: undefined })
-      failed = true
-      return Promise.reject(toDeltalogError(error))
-    },
-  }
-  return self
 }
 
 const toRange = (from: number | undefined, to: number | undefined): SequenceRange => ({

@@ -69,6 +69,20 @@ const first = async (storage: Storage, options: IterateOptions): Promise<KeyValu
   return undefined
 }
 
+/** An async iterable that fails on its first `next()` with an error value, then ends. */
+export const failing = <A>(error: DeltalogErrorValue): AsyncIterableIterator<A> => {
+  let failed = false
+  const self: AsyncIterableIterator<A> = {
+    [Symbol.asyncIterator]: () => self,
+    next: () => {
+      if (failed) return Promise.resolve({ done: true, value: undefined })
+      failed = true
+      return Promise.reject(toDeltalogError(error))
+    },
+  }
+  return self
+}
+
 /** Ends a read quietly when the log closes under it; other errors pass through. */
 export async function* endOnClose<A>(
   ctx: ReadContext,
