@@ -10,9 +10,13 @@ export const sourceEntry = new URL('../src/index.ts', import.meta.url).pathname
 
 export const runTypeScript = (
   script: string,
-  options: { readonly cwd?: string; readonly timeoutMs?: number } = {},
+  options: {
+    readonly cwd?: string
+    readonly timeoutMs?: number
+    readonly args?: ReadonlyArray<string>
+  } = {},
 ): SpawnSyncReturns<string> =>
-  spawnSync(process.execPath, ['--import', tsx, script], {
+  spawnSync(process.execPath, ['--import', tsx, script, ...(options.args ?? [])], {
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 30_000,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
