@@ -59,9 +59,11 @@ export const recordPrefix = (type: RecordType): Uint8Array => Uint8Array.of(FORM
 /** The single key under which the allocator's SeqBlock lives. */
 export const seqBlockKey: Uint8Array = recordPrefix(RecordType.SeqBlock)
 
+const utf8 = new TextEncoder()
+
 /** A string key means its UTF-8 bytes; byte keys are taken as they are. */
 export const keyBytes = (key: string | Uint8Array): Uint8Array =>
-  typeof key === 'string' ? new TextEncoder().encode(key) : key
+  typeof key === 'string' ? utf8.encode(key) : key
 
 const escapedLength = (key: Uint8Array): number => {
   let n = key.length
@@ -190,7 +192,7 @@ export const entryPrefixRange = (prefix: Uint8Array): KeyRange => {
 
 /** The key of a named metadata record: `version | Meta | UTF-8 name`. */
 export const metaKey = (name: string): Uint8Array => {
-  const nameBytes = new TextEncoder().encode(name)
+  const nameBytes = utf8.encode(name)
   const out = new Uint8Array(2 + nameBytes.length)
   out[0] = FORMAT_VERSION
   out[1] = RecordType.Meta
