@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { encodeCommitIndexKey, encodeRuns, toRuns } from '../codec/commitIndex.js'
-import { encodeEntryKey, seqBlockKey } from '../codec/keys.js'
+import { encodeEntryKeys, seqBlockKey } from '../codec/keys.js'
 import { allocate, type AllocatorError, type AllocatorState } from '../sequence/allocator.js'
 import { encodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
 import type { Batch, BatchOp } from '../storage/port.js'
@@ -93,9 +93,10 @@ export const toBatch = (delta: Delta): Batch => {
   }
   const first = delta.entries[0]
   if (first === undefined) return ops
-  for (const entry of delta.entries) {
-    ops.push({ type: 'put', key: encodeEntryKey(entry.key, entry.sequence), value: entry.value })
-  }
+  const keys = encodeEntryKeys(delta.entries)
+  delta.entries.forEach((entry, i) => {
+    ops.push({ type: 'put', key: keys[i] as Uint8Array, value: entry.value })
+  })
   ops.push({
     type: 'put',
     key: encodeCommitIndexKey(first.sequence),
