@@ -10,6 +10,8 @@ export interface Machine {
   readonly node: string
   readonly platform: string
   readonly date: string
+  /** 1-minute load average when the run started and when it ended. */
+  readonly load: readonly [number, number]
 }
 
 /** A whole run, as written to the JSON file. */
@@ -41,7 +43,10 @@ const targetLine = (t: Target): string => {
   return `- ${t.met ? 'Met' : '**Missed**'}: ${t.figure}, ${what} (target ${t.op} ${t.threshold}${t.on === 'ratio' ? '×' : ''}).`
 }
 
-/** The Markdown report; `explanations` are paragraphs added under a case, by case id. */
+/**
+ * The Markdown report. `explanations` hold, by `case id: figure label`, the profile and reason
+ * of a missed target; they are printed only while that target is missed.
+ */
 export const renderReport = (
   suite: SuiteResult,
   explanations: Readonly<Record<string, ReadonlyArray<string>>>,
@@ -57,7 +62,9 @@ export const renderReport = (
     'by round.',
     '',
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB.toFixed(1)} GiB memory, Node.js ${m.node},`,
-    `${m.platform}; run on ${m.date}.`,
+    `${m.platform}; run on ${m.date}. Load average (1 min) ${m.load[0].toFixed(2)} at the start`,
+    `and ${m.load[1].toFixed(2)} at the end; the suite keeps one to two cores busy itself, so a`,
+    'load above 2 means other processes shared the machine and the absolute figures are low.',
   ]
   const summaryLines = suite.cases.flatMap((c) => c.targets.map((t) => `${targetLine(t)}`))
   lines.push('', '## Targets', '', ...summaryLines)
@@ -73,7 +80,13 @@ export const renderReport = (
       ...c.figures.map(row),
     )
     if (c.targets.length > 0) lines.push('', ...c.targets.map(targetLine))
-    for (const note of [...c.notes, ...(explanations[c.id] ?? [])]) lines.push('', note)
+    for (const note of c.notes) lines.push('', note)
+    for (const t of c.targets.filter((t) => !t.met)) {
+      const why = explanations[`${c.id}: ${t.figure}`] ?? [
+        `**${t.figure}: missed in this run, with no profile recorded for it yet.**`,
+      ]
+      for (const paragraph of why) lines.push('', paragraph)
+    }
   }
   return `${lines.join('\n')}\n`
 }

@@ -5,7 +5,7 @@
 //   npm run bench:quick [-- --out DIR] small sizes, about a second a case; only DIR/quick.json
 //                                      (DIR defaults to a new temporary directory)
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { cpus, platform, release, totalmem } from 'node:os'
+import { cpus, loadavg, platform, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { makeTempDir, removeDir } from '../test/tmpdir.js'
@@ -72,6 +72,7 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
   return results
 }
 
+const loadAtStart = loadavg()[0] ?? 0
 const cases = await run()
 const suite: SuiteResult = {
   machine: {
@@ -81,6 +82,7 @@ const suite: SuiteResult = {
     node: process.versions.node,
     platform: `${platform()} ${release()}`,
     date: new Date().toISOString(),
+    load: [loadAtStart, loadavg()[0] ?? 0],
   },
   quick,
   cases,
@@ -93,8 +95,8 @@ const jsonPath = join(outDir, quick ? 'quick.json' : 'latest.json')
 await writeFile(jsonPath, `${JSON.stringify(suite, null, 2)}\n`)
 log(`wrote ${jsonPath}`)
 if (!quick) {
-  // What a missed target comes from is written by hand in benchmarks/explanations.json, by case
-  // id, and kept beside the figures the run produces.
+  // Why a target is missed — its profile and the reason — is written by hand in
+  // benchmarks/explanations.json and printed under the figures while the target stays missed.
   const explanations = JSON.parse(
     await readFile(join(root, 'benchmarks', 'explanations.json'), 'utf8'),
   ) as Record<string, ReadonlyArray<string>>
