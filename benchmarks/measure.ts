@@ -23,6 +23,7 @@ export interface Figure {
 /** A target: `figure`'s median ratio (or its median value) against a threshold. */
 export interface Target {
   readonly figure: string
+  readonly baseline: string
   readonly on: 'ratio' | 'subject'
   readonly op: '>=' | '<='
   readonly threshold: number
@@ -83,6 +84,7 @@ export const target = (
   const actual = on === 'ratio' ? f.ratio.median : f.subject.median
   return {
     figure: f.label,
+    baseline: f.baselineLabel,
     on,
     op,
     threshold,

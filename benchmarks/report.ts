@@ -39,7 +39,8 @@ const row = (f: Figure): string =>
   `| ${f.label} | ${summary(f.subject)} | ${f.baselineLabel} | ${summary(f.baseline)} | ${f.unit} | ${ratio(f.ratio)} |`
 
 const targetLine = (t: Target): string => {
-  const what = t.on === 'ratio' ? `ratio ${t.actual.toFixed(2)}×` : number(t.actual)
+  const what =
+    t.on === 'ratio' ? `ratio ${t.actual.toFixed(2)}× to ${t.baseline}` : number(t.actual)
   return `- ${t.met ? 'Met' : '**Missed**'}: ${t.figure}, ${what} (target ${t.op} ${t.threshold}${t.on === 'ratio' ? '×' : ''}).`
 }
 
@@ -66,7 +67,9 @@ export const renderReport = (
     `and ${m.load[1].toFixed(2)} at the end; the suite keeps one to two cores busy itself, so a`,
     'load above 2 means other processes shared the machine and the absolute figures are low.',
   ]
-  const summaryLines = suite.cases.flatMap((c) => c.targets.map((t) => `${targetLine(t)}`))
+  const summaryLines = suite.cases.flatMap((c, i) =>
+    c.targets.map((t) => targetLine(t).replace(/^- ([^:]+): /, `- $1: ${i + 1}. ${c.title} — `)),
+  )
   lines.push('', '## Targets', '', ...summaryLines)
   for (const [i, c] of suite.cases.entries()) {
     lines.push(
