@@ -46,7 +46,7 @@ const targetLine = (t: Target): string => {
 
 /**
  * The Markdown report. `explanations` hold, by `case id: figure label`, the profile and reason
- * of a missed target; they are printed only while that target is missed.
+ * behind a target that is missed or only just met; a missed target without one says so.
  */
 export const renderReport = (
   suite: SuiteResult,
@@ -84,10 +84,10 @@ export const renderReport = (
     )
     if (c.targets.length > 0) lines.push('', ...c.targets.map(targetLine))
     for (const note of c.notes) lines.push('', note)
-    for (const t of c.targets.filter((t) => !t.met)) {
-      const why = explanations[`${c.id}: ${t.figure}`] ?? [
-        `**${t.figure}: missed in this run, with no profile recorded for it yet.**`,
-      ]
+    for (const t of c.targets) {
+      const why =
+        explanations[`${c.id}: ${t.figure}`] ??
+        (t.met ? [] : [`**${t.figure}: missed in this run, with no profile recorded for it yet.**`])
       for (const paragraph of why) lines.push('', paragraph)
     }
   }

@@ -76,8 +76,8 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
 }
 
 const writeDoc = async (suite: SuiteResult): Promise<void> => {
-  // Why a target is missed — its profile and the reason — is written by hand in
-  // benchmarks/explanations.json and printed under the figures while the target stays missed.
+  // The profile and reason behind a missed or narrow target are written by hand in
+  // benchmarks/explanations.json and printed under that target's figures.
   const explanations = JSON.parse(
     await readFile(join(root, 'benchmarks', 'explanations.json'), 'utf8'),
   ) as Record<string, ReadonlyArray<string>>
