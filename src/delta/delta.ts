@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { encodeCommitIndexKey, encodeRuns, toRuns } from '../codec/commitIndex.js'
-import { encodeEntryKey, seqBlockKey } from '../codec/keys.js'
+import { encodeEntryKeys, seqBlockKey } from '../codec/keys.js'
 import { invalidArgument } from '../errors.js'
 import {
   allocate,
@@ -164,9 +164,10 @@ export const toBatch = (delta: Delta): Batch => {
   for (const group of contiguous(delta.entries)) {
     const first = group[0]
     if (first === undefined) continue
-    for (const entry of group) {
-      ops.push({ type: 'put', key: encodeEntryKey(entry.key, entry.sequence), value: entry.value })
-    }
+    const keys = encodeEntryKeys(group)
+    group.forEach((entry, i) => {
+      ops.push({ type: 'put', key: keys[i] as Uint8Array, value: entry.value })
+    })
     ops.push({
       type: 'put',
       key: encodeCommitIndexKey(first.sequence),

@@ -334,6 +334,10 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
         } else {
           await commitGroup(queue.splice(0, cut === -1 ? queue.length : cut))
         }
+        // The callers a commit settled usually append again at once, each a few promise steps
+        // later. A tick runs only once the microtask queue is empty, so after it the next group
+        // takes all of them, instead of a commit (and an fsync) for the first alone.
+        await new Promise<void>((resolve) => process.nextTick(resolve))
       }
     } finally {
       committing = false

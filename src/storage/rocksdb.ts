@@ -36,10 +36,12 @@ import {
 
 type Callback<A = void> = (error: Error | null | undefined, result?: A) => void
 
+// The binding takes any Uint8Array where it documents a Buffer (it checks for an array buffer
+// view) and copies keys and values into its write batch during the call.
 interface NativeOp {
   readonly type: 'put' | 'del'
-  readonly key: Buffer
-  readonly value?: Buffer
+  readonly key: Uint8Array
+  readonly value?: Uint8Array
 }
 
 interface NativeIterator {
@@ -243,14 +245,8 @@ const makeStorage = (db: NativeDb, path: string): Storage => {
         if (E.isLeft(valid)) return valid
         const sync = options.sync
         if (valid.right.length === 0 && !sync) return E.right(undefined)
-        const ops: ReadonlyArray<NativeOp> =
-          valid.right.length === 0
-            ? SYNC_ONLY
-            : valid.right.map((op) =>
-                op.type === 'put'
-                  ? { type: 'put', key: toBuffer(op.key), value: toBuffer(op.value) }
-                  : { type: 'del', key: toBuffer(op.key) },
-              )
+        // Validated operations already have the shape the binding reads: no copy, no wrapping.
+        const ops: ReadonlyArray<NativeOp> = valid.right.length === 0 ? SYNC_ONLY : valid.right
         const result = await call('write', (cb) => binding.batch_do(db.context, ops, { sync }, cb))
         return E.map(() => undefined)(result)
       }),

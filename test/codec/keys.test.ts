@@ -6,6 +6,7 @@ import {
   RecordType,
   decodeEntryKey,
   encodeEntryKey,
+  encodeEntryKeys,
   entryPrefixRange,
   entryRange,
   keyBytes,
@@ -67,6 +68,19 @@ describe('entry keys', () => {
 
   test.prop([arbKeyBytes, arbSequence])('round trip', (key, sequence) => {
     expect(decodeEntryKey(encodeEntryKey(key, sequence))).toEqual(E.right({ key, sequence }))
+  })
+
+  // Keys drawn from a small pool, so that one key object often repeats from entry to entry.
+  test.prop([
+    fc.array(arbKeyBytes, { minLength: 1, maxLength: 4 }).chain((pool) =>
+      fc.array(fc.record({ key: fc.constantFrom(...pool), sequence: arbSequence }), {
+        maxLength: 20,
+      }),
+    ),
+  ])('many keys at once: the bytes of encoding each alone', (entries) => {
+    expect(encodeEntryKeys(entries).map(hex)).toEqual(
+      entries.map((e) => hex(encodeEntryKey(e.key, e.sequence))),
+    )
   })
 
   test.prop([arbKeyBytes, arbSequence, arbKeyBytes, arbSequence])(

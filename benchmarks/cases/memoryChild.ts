@@ -1,0 +1,60 @@
+// The producer of the bounded-memory case, run in its own process so that its peak RSS is the
+// store's and nothing else's: it appends `records` 100-byte records in batches of 1000 as fast as
+// the store takes them, with up to 16 batches in flight, and prints its peak RSS as JSON.
+//
+//   tsx benchmarks/cases/memoryChild.ts <deltalog|raw> <directory> <records>
+import { join } from 'node:path'
+import { openLog } from '../../src/index.js'
+import { valueOf } from '../measure.js'
+import { openRaw, type RawOp } from '../raw.js'
+
+const [store, dir, count] = process.argv.slice(2)
+const records = Number(count)
+if ((store !== 'deltalog' && store !== 'raw') || dir === undefined || !(records > 0)) {
+  throw new Error('usage: memoryChild.ts <deltalog|raw> <directory> <records>')
+}
+
+const BATCH = 1000
+const IN_FLIGHT = 16
+const value = valueOf(100)
+
+/** Calls `write(i)` for every batch start `i`, keeping up to IN_FLIGHT writes pending. */
+const produce = async (write: (i: number) => Promise<unknown>): Promise<void> => {
+  const pending = new Set<Promise<unknown>>()
+  for (let i = 0; i < records; i += BATCH) {
+    const p: Promise<unknown> = write(i).then(() => pending.delete(p))
+    pending.add(p)
+    if (pending.size >= IN_FLIGHT) await Promise.race(pending)
+  }
+  await Promise.all(pending)
+}
+
+const start = performance.now()
+if (store === 'deltalog') {
+  const log = await openLog({ path: join(dir, 'log'), durability: 'buffered' })
+  await produce((i) =>
+    log.append(Array.from({ length: BATCH }, (_, j) => ({ key: `stream-${(i + j) % 10}`, value }))),
+  )
+  await log.close()
+} else {
+  const db = await openRaw(join(dir, 'raw'))
+  await produce((i) =>
+    db.batch(
+      Array.from({ length: BATCH }, (_, j): RawOp => ({
+        type: 'put',
+        key: `stream-${(i + j) % 10}/${String(i + j).padStart(12, '0')}`,
+        value,
+      })),
+      false,
+    ),
+  )
+  await db.close()
+}
+console.log(
+  JSON.stringify({
+    store,
+    records,
+    ms: performance.now() - start,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  }),
+)
