@@ -21,7 +21,7 @@ import {
 } from '../errors.js'
 import { load } from '../sequence/allocator.js'
 import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
-import type { Storage } from '../storage/port.js'
+import { copyBytes, type Storage } from '../storage/port.js'
 import { openRocksStorage } from '../storage/rocksdb.js'
 import {
   AppendRecord,
@@ -320,8 +320,8 @@ const makeLog = (
       // Copy caller-owned bytes: a caller mutating its array after append must not change
       // what gets written.
       records.push({
-        key: typeof item.key === 'string' ? key : key.slice(),
-        value: typeof item.value === 'string' ? value : value.slice(),
+        key: typeof item.key === 'string' ? key : copyBytes(key),
+        value: typeof item.value === 'string' ? value : copyBytes(value),
       })
       bytes += key.length + value.length + RECORD_OVERHEAD_BYTES
     }

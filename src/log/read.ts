@@ -26,7 +26,13 @@ import {
 } from '../codec/keys.js'
 import { readU64, U64_BYTES } from '../codec/u64.js'
 import { corruption, DeltalogError, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
-import { iterate, type IterateOptions, type KeyValue, type Storage } from '../storage/port.js'
+import {
+  copyBytes,
+  iterate,
+  type IterateOptions,
+  type KeyValue,
+  type Storage,
+} from '../storage/port.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -121,7 +127,7 @@ export async function* scanKey(
   )) {
     const sequence = readU64(pair.key, pair.key.length - U64_BYTES)
     if (O.isNone(sequence)) throw toDeltalogError(corruption('entry key with a bad sequence'))
-    yield { key: key.slice(), sequence: sequence.value, value: pair.value }
+    yield { key: copyBytes(key), sequence: sequence.value, value: pair.value }
   }
 }
 
@@ -190,7 +196,7 @@ const readCommit = async (
             const s = readU64(pair.key, pair.key.length - U64_BYTES)
             if (O.isNone(s)) throw toDeltalogError(corruption('entry key with a bad sequence'))
             slots[offset + s.value - from] = {
-              key: run.key.slice(),
+              key: copyBytes(run.key),
               sequence: s.value,
               value: pair.value,
             }
@@ -213,7 +219,7 @@ const readCommit = async (
     wanted.forEach((w, i) => {
       const value = values[i]
       if (value !== undefined && O.isSome(value)) {
-        slots[w.slot] = { key: w.key.slice(), sequence: w.sequence, value: value.value }
+        slots[w.slot] = { key: copyBytes(w.key), sequence: w.sequence, value: value.value }
       }
     })
   }

@@ -13,6 +13,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { closed, type StorageError } from '../errors.js'
 import {
+  copyBytes,
   validateBatch,
   validateIterateOptions,
   validateKey,
@@ -43,7 +44,7 @@ export const emptyTable = (
 /** Applies an already validated batch to a table, in order. */
 export const applyBatch = (table: Table, batch: Batch): void => {
   for (const op of batch) {
-    if (op.type === 'put') table.set(op.key.slice(), op.value.slice())
+    if (op.type === 'put') table.set(copyBytes(op.key), copyBytes(op.value))
     else table.delete(op.key)
   }
 }
@@ -58,7 +59,7 @@ export function* walk(table: Table, options: IterateOptions): Generator<KeyValue
   for (const [key, value] of pairs) {
     if (options.reverse ? !aboveLower(options, key) : !belowUpper(options, key)) return
     if (options.reverse ? !belowUpper(options, key) : !aboveLower(options, key)) continue
-    yield { key: key.slice(), value: value.slice() }
+    yield { key: copyBytes(key), value: copyBytes(value) }
     if (--left === 0) return
   }
 }
@@ -106,16 +107,14 @@ export const openMemoryStorage = (): Storage => {
       ifOpen(() =>
         pipe(
           validateKey(key),
-          E.map((k) => O.map((v: Uint8Array) => v.slice())(O.fromNullable(table.get(k)))),
+          E.map((k) => O.map(copyBytes)(O.fromNullable(table.get(k)))),
         ),
       ),
     getMany: (keys) =>
       ifOpen(() =>
         pipe(
           validateKeys(keys),
-          E.map((ks) =>
-            ks.map((k) => O.map((v: Uint8Array) => v.slice())(O.fromNullable(table.get(k)))),
-          ),
+          E.map((ks) => ks.map((k) => O.map(copyBytes)(O.fromNullable(table.get(k))))),
         ),
       ),
     write: (batch) =>

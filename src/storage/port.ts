@@ -104,6 +104,12 @@ export interface Storage {
   readonly close: () => TE.TaskEither<StorageError, void>
 }
 
+/**
+ * A copy of `bytes` that shares no memory with it. (`slice()` is not enough: on a Node.js
+ * Buffer it returns a view of the same memory.)
+ */
+export const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
+
 // -------------------------------------------------------------------------------------
 // validation (shared by every adapter)
 // -------------------------------------------------------------------------------------

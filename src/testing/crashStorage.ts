@@ -21,6 +21,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { closed, ioError, type StorageError } from '../errors.js'
 import { applyBatch, chunkedIterator, emptyTable, walk, type Table } from '../storage/memory.js'
 import {
+  copyBytes,
   validateBatch,
   validateIterateOptions,
   validateKey,
@@ -134,18 +135,16 @@ const fromBatches = (history: ReadonlyArray<WrittenBatch>): CrashStorage => {
   const read = <A>(f: () => E.Either<StorageError, A>): TE.TaskEither<StorageError, A> =>
     guarded(() => (faulted('read') ? E.left(injected('read')) : f()))
 
-  const copyOut = (v: Uint8Array): Uint8Array => v.slice()
-
   const self: CrashStorage = {
     capabilities: { persistent: false, sync: true },
     get: (key) =>
       read(() =>
-        E.map((k: Uint8Array) => O.map(copyOut)(O.fromNullable(table.get(k))))(validateKey(key)),
+        E.map((k: Uint8Array) => O.map(copyBytes)(O.fromNullable(table.get(k))))(validateKey(key)),
       ),
     getMany: (keys) =>
       read(() =>
         E.map((ks: ReadonlyArray<Uint8Array>) =>
-          ks.map((k) => O.map(copyOut)(O.fromNullable(table.get(k)))),
+          ks.map((k) => O.map(copyBytes)(O.fromNullable(table.get(k)))),
         )(validateKeys(keys)),
       ),
     write: (batch, options) =>
@@ -158,8 +157,8 @@ const fromBatches = (history: ReadonlyArray<WrittenBatch>): CrashStorage => {
             // Copies, so that later changes to the caller's arrays cannot rewrite history.
             const copy = valid.right.map((op) =>
               op.type === 'put'
-                ? { type: 'put' as const, key: op.key.slice(), value: op.value.slice() }
-                : { type: 'del' as const, key: op.key.slice() },
+                ? { type: 'put' as const, key: copyBytes(op.key), value: copyBytes(op.value) }
+                : { type: 'del' as const, key: copyBytes(op.key) },
             )
             applyBatch(table, copy)
             written.push({ batch: copy, synced: false })

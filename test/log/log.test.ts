@@ -115,6 +115,12 @@ describe('append', () => {
     value[0] = 0x58
     await pending
     expect(show(await collect(log.scan({ key: 'k' })))).toEqual(['0:k=before'])
+    // A Buffer's slice() would be a view: the copy must not share its memory.
+    const buffer = Buffer.from('buffered')
+    const writing = log.append([{ key: 'b', value: buffer }])
+    buffer[0] = 0x58
+    await writing
+    expect(show(await collect(log.scan({ key: 'b' })))).toEqual(['1:b=buffered'])
   })
 })
 

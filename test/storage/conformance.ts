@@ -275,6 +275,15 @@ export const checks: ReadonlyArray<Check> = [
       expect(O.map(hex)(read)).toEqual(O.some(hex(text('before'))))
       if (O.isSome(read)) read.value[0] = 0x59
       expect(await get(storage, key)).toBe(hex(text('before')))
+      // Node.js Buffers too, whose slice() is a view of the same memory.
+      const bufferKey = Buffer.from('buffer-key')
+      const bufferValue = Buffer.from('buffer-before')
+      await write(storage, [put(bufferKey, bufferValue)])
+      bufferKey[0] = 0x58
+      bufferValue[0] = 0x58
+      expect(await get(storage, Buffer.from('buffer-key'))).toBe(hex(text('buffer-before')))
+      const listed = await pairs(storage, { gte: Buffer.from('buffer-key'), limit: 1 })
+      expect(listed.map((p) => hex(p.key))).toEqual([hex(text('buffer-key'))])
     },
   },
   {
