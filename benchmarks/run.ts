@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util'
 import * as prettier from 'prettier'
 import { makeTempDir, removeDir } from '../test/tmpdir.js'
 import { bulkAppendManyKeys, bulkAppendOneKey } from './cases/append.js'
+import { eventStore } from './cases/eventStore.js'
 import { followLatency } from './cases/follow.js'
 import { groupCommit } from './cases/groupCommit.js'
 import { boundedMemory } from './cases/memory.js'
@@ -33,6 +34,7 @@ const sizes = quick
   ? {
       append: { records: 20_000, rounds: 3 },
       group: { ms: 150, rounds: 3 },
+      eventStore: { ms: 150, rounds: 3 },
       reads: { entries: 20_000, rounds: 3 },
       small: 2_000,
       follow: { appends: 200, rounds: 3 },
@@ -41,6 +43,7 @@ const sizes = quick
   : {
       append: { records: 300_000, rounds: 5 },
       group: { ms: 2_000, rounds: 5 },
+      eventStore: { ms: 2_000, rounds: 5 },
       reads: { entries: 1_000_000, rounds: 5 },
       small: 10_000,
       follow: { appends: 2_000, rounds: 5 },
@@ -72,6 +75,7 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
     await removeDir(dir)
   }
   await step('bounded memory', () => boundedMemory(sizes.memory))
+  await step('event store', () => eventStore(sizes.eventStore))
   return results
 }
 

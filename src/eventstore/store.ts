@@ -388,13 +388,14 @@ const makeEventStore = (
           }
         }
       }
-      const known = new Map<string, StreamState>()
-      for (const id of streamIds) known.set(id, await loadState(id))
+      // Reads of states and ids not cached run side by side: one round of reads per batch.
+      const [loaded, hitList] = await Promise.all([
+        Promise.all([...streamIds].map(async (id) => [id, await loadState(id)] as const)),
+        Promise.all([...ids].map(async (id) => [id, await loadId(id)] as const)),
+      ])
+      const known = new Map<string, StreamState>(loaded)
       const hits = new Map<string, IdEntry>()
-      for (const id of ids) {
-        const hit = await loadId(id)
-        if (hit !== undefined) hits.set(id, hit)
-      }
+      for (const [id, hit] of hitList) if (hit !== undefined) hits.set(id, hit)
       const planned = plan(
         { streams: known, ids: hits, head: log.nextSequence(), now: Date.now(), newId: randomUUID },
         requests,

@@ -26,6 +26,7 @@ it('runs every benchmark case in quick mode', { timeout: 120_000 }, async () => 
       'follow-latency',
       'recovery',
       'bounded-memory',
+      'event-store',
     ])
     for (const c of result.cases) {
       expect(c.figures.length, c.id).toBeGreaterThan(0)
