@@ -244,7 +244,8 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
     if (E.isLeft(built)) return request.settle(built)
     const batch = toBatch(built.right.delta)
     if (batch.length === 0) return request.settle(E.right(undefined))
-    const sync = config.durability === 'sync'
+    // As for appends: a batch that carries a new SeqBlock is always synced.
+    const sync = config.durability === 'sync' || O.isSome(built.right.delta.seqBlock)
     const written = await storage.write(batch, { sync })()
     if (E.isLeft(written)) {
       request.settle(written)
