@@ -1,6 +1,7 @@
 // What every case reports: per-round samples of the engine and of its baseline, taken in the same
 // process and run, summarised as median, min and max, with the per-round ratio between them.
 import { performance } from 'node:perf_hooks'
+import { makeTempDir, removeDir } from '../test/tmpdir.js'
 
 /** Median, min and max of a set of samples. */
 export interface Summary {
@@ -135,4 +136,14 @@ export const valueOf = (size: number, seed = 1): Buffer => {
     out[i] = x >>> 24
   }
   return out
+}
+
+/** Runs `run` in a new temporary directory, removed afterwards. */
+export const inDir = async <A>(name: string, run: (dir: string) => Promise<A>): Promise<A> => {
+  const dir = await makeTempDir(`bench-${name}`)
+  try {
+    return await run(dir)
+  } finally {
+    await removeDir(dir)
+  }
 }

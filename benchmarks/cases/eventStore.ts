@@ -5,8 +5,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { openEventStore } from '../../src/index.js'
-import { makeTempDir, removeDir } from '../../test/tmpdir.js'
-import { figure, paired, perSecond, target, type CaseResult } from '../measure.js'
+import { figure, inDir, paired, perSecond, target, type CaseResult } from '../measure.js'
 
 export interface EventStoreSizes {
   /** How long each side appends per round. */
@@ -60,15 +59,6 @@ const run = async (
     }),
   )
   return perSecond(done, performance.now() - start)
-}
-
-const inDir = async (name: string, f: (dir: string) => Promise<number>): Promise<number> => {
-  const dir = await makeTempDir(`bench-${name}`)
-  try {
-    return await f(dir)
-  } finally {
-    await removeDir(dir)
-  }
 }
 
 export const eventStore = async (sizes: EventStoreSizes): Promise<CaseResult> => {

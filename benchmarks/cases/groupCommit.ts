@@ -6,8 +6,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { openLog } from '../../src/index.js'
-import { makeTempDir, removeDir } from '../../test/tmpdir.js'
-import { figure, paired, perSecond, target, valueOf, type CaseResult } from '../measure.js'
+import { figure, inDir, paired, perSecond, target, valueOf, type CaseResult } from '../measure.js'
 import { openRaw } from '../raw.js'
 
 export interface GroupCommitSizes {
@@ -54,15 +53,6 @@ const producers = async (
     }),
   )
   return perSecond(done, performance.now() - start)
-}
-
-const inDir = async (name: string, run: (dir: string) => Promise<number>): Promise<number> => {
-  const dir = await makeTempDir(`bench-${name}`)
-  try {
-    return await run(dir)
-  } finally {
-    await removeDir(dir)
-  }
 }
 
 export const groupCommit = async (sizes: GroupCommitSizes): Promise<CaseResult> => {

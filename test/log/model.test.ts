@@ -248,57 +248,51 @@ const commands = [
 
 const arbBlockSize = fc.constantFrom(2, 3, 5, 8, 4096)
 
+/**
+ * The property: for any block size, durability and run of commands, the engine opened by
+ * `opener` (one per run) and the model agree at every step.
+ */
+const agreement = (
+  opener: () => (options: { blockSize: number; durability: 'sync' | 'buffered' }) => Promise<Log>,
+  maxCommands: number,
+) =>
+  fc.asyncProperty(
+    arbBlockSize,
+    fc.constantFrom('sync' as const, 'buffered' as const),
+    fc.commands(commands, { maxCommands, size: 'max' }),
+    async (blockSize, durability, cmds) => {
+      const openWith = opener()
+      const open = () => openWith({ blockSize, durability })
+      const real: Real = { log: await open(), reopen: open }
+      const model: Model = { entries: [], next: 0, truncatedBefore: 0, blockSize }
+      try {
+        await fc.asyncModelRun(() => ({ model, real }), cmds)
+      } finally {
+        await real.log.close()
+      }
+    },
+  )
+
 describe('log engine against a model', () => {
   it('agrees on the memory adapter', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        arbBlockSize,
-        fc.constantFrom('sync' as const, 'buffered' as const),
-        fc.commands(commands, { maxCommands: 40, size: 'max' }),
-        async (blockSize, durability, cmds) => {
-          const memory = reopenableMemory()
-          const open = () => openLog({ storage: memory.open(), blockSize, durability })
-          const real: Real = { log: await open(), reopen: open }
-          const model: Model = { entries: [], next: 0, truncatedBefore: 0, blockSize }
-          try {
-            await fc.asyncModelRun(() => ({ model, real }), cmds)
-          } finally {
-            await real.log.close()
-          }
-        },
-      ),
-      { numRuns: numRuns(100) },
-    )
+    const onMemory = () => {
+      const memory = reopenableMemory()
+      return (options: { blockSize: number; durability: 'sync' | 'buffered' }) =>
+        openLog({ storage: memory.open(), ...options })
+    }
+    await fc.assert(agreement(onMemory, 40), { numRuns: numRuns(100) })
   })
 
   it('agrees on RocksDB', async () => {
     const dir = await makeTempDir('model')
     let run = 0
+    const onRocks = () => {
+      const path = join(dir, `db-${run++}`)
+      return (options: { blockSize: number; durability: 'sync' | 'buffered' }) =>
+        openLog({ path, ...options })
+    }
     try {
-      await fc.assert(
-        fc.asyncProperty(
-          arbBlockSize,
-          fc.constantFrom('sync' as const, 'buffered' as const),
-          fc.commands(commands, { maxCommands: 25, size: 'max' }),
-          async (blockSize, durability, cmds) => {
-            const path = join(dir, `db-${run++}`)
-            const open = () => openLog({ path, blockSize, durability })
-            const real: Real = { log: await open(), reopen: open }
-            const model: Model = {
-              entries: [],
-              next: 0,
-              truncatedBefore: 0,
-              blockSize,
-            }
-            try {
-              await fc.asyncModelRun(() => ({ model, real }), cmds)
-            } finally {
-              await real.log.close()
-            }
-          },
-        ),
-        { numRuns: numRuns(25) },
-      )
+      await fc.assert(agreement(onRocks, 25), { numRuns: numRuns(25) })
     } finally {
       await removeDir(dir)
     }
