@@ -19,12 +19,13 @@ import {
   type InvalidArgumentError,
   errorValueOf,
 } from '../errors.js'
-import { load } from '../sequence/allocator.js'
+import { load, type AllocatorState } from '../sequence/allocator.js'
 import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
 import { copyBytes, type Storage } from '../storage/port.js'
 import { openRocksStorage } from '../storage/rocksdb.js'
 import {
   AppendRecord,
+  BytesLike,
   CountOptions,
   decodeStrict,
   FollowOptions,
@@ -241,7 +242,7 @@ const start = (
 const makeLog = (
   storage: Storage,
   options: OpenOptions,
-  allocator: ReturnType<typeof load> extends E.Either<unknown, infer A> ? A : never,
+  allocator: AllocatorState,
   truncatedBefore: number,
   mutant: Mutant | undefined,
 ): LogTE => {
@@ -290,7 +291,7 @@ const makeLog = (
         }
       }
       if (!AppendRecord.is(item)) {
-        const field = BytesField((item as Record<string, unknown>)['key']) ? 'value' : 'key'
+        const field = BytesLike.is((item as Record<string, unknown>)['key']) ? 'value' : 'key'
         return E.left(invalidArgument(`records[${i}].${field}`, 'must be a string or Uint8Array'))
       }
       const key =
@@ -496,8 +497,6 @@ const makeLog = (
     },
   }
 }
-
-const BytesField = (u: unknown): boolean => typeof u === 'string' || u instanceof Uint8Array
 
 // -------------------------------------------------------------------------------------
 // Promise facade
