@@ -22,8 +22,8 @@ export default tseslint.config(
         {
           paths: [
             {
-              name: 'rocksdb',
-              message: 'Only the RocksDB storage adapter may import the native binding.',
+              name: '@salto-io/rocksdb',
+              message: 'Only src/storage/binding.ts may load the native binding.',
             },
           ],
         },
@@ -31,7 +31,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/storage/rocksdb.ts', 'benchmarks/**'],
+    files: ['src/storage/binding.ts', 'benchmarks/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {

@@ -43,6 +43,26 @@ export interface LockedError {
   readonly cause?: unknown
 }
 
+/**
+ * The location is not a deltalog log and cannot become one without changing what is there: a
+ * directory holding other files, or a RocksDB database that deltalog did not write. Nothing in
+ * it was created, changed or deleted.
+ */
+export interface NotALogError {
+  readonly code: 'NOT_A_LOG'
+  readonly message: string
+}
+
+/**
+ * The store cannot be written because its file system or directory is read-only (or not
+ * writable by this user); `cause` keeps the underlying error.
+ */
+export interface ReadOnlyError {
+  readonly code: 'READ_ONLY'
+  readonly message: string
+  readonly cause: unknown
+}
+
 /** The store or log was closed; no further calls are accepted. */
 export interface ClosedError {
   readonly code: 'CLOSED'
@@ -106,7 +126,13 @@ export type CoreErrorCode = CoreError['code']
 
 /** Every error a storage adapter can produce. */
 export type StorageError =
-  IoError | CorruptionError | LockedError | ClosedError | InvalidArgumentError
+  | IoError
+  | CorruptionError
+  | LockedError
+  | ClosedError
+  | InvalidArgumentError
+  | NotALogError
+  | ReadOnlyError
 
 /** Errors of the log engine itself. */
 export type LogError = WriterFailedError | BackpressureError | NotEmptyError
@@ -145,6 +171,14 @@ export const ioError = (message: string, cause: unknown): IoError => ({
 
 export const locked = (message: string, cause?: unknown): LockedError =>
   cause === undefined ? { code: 'LOCKED', message } : { code: 'LOCKED', message, cause }
+
+export const notALog = (message: string): NotALogError => ({ code: 'NOT_A_LOG', message })
+
+export const readOnly = (message: string, cause: unknown): ReadOnlyError => ({
+  code: 'READ_ONLY',
+  message,
+  cause,
+})
 
 export const writerFailed = (cause: DeltalogErrorValue): WriterFailedError => ({
   code: 'WRITER_FAILED',

@@ -8,6 +8,14 @@ const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 /** Where a child script should import deltalog from: the source entry point. */
 export const sourceEntry = new URL('../src/index.ts', import.meta.url).pathname
 
+/** The arguments that make `node` run a TypeScript file. */
+export const typeScriptArgs = (script: string, args: ReadonlyArray<string> = []): string[] => [
+  '--import',
+  tsx,
+  script,
+  ...args,
+]
+
 export const runTypeScript = (
   script: string,
   options: {
@@ -16,7 +24,7 @@ export const runTypeScript = (
     readonly args?: ReadonlyArray<string>
   } = {},
 ): SpawnSyncReturns<string> =>
-  spawnSync(process.execPath, ['--import', tsx, script, ...(options.args ?? [])], {
+  spawnSync(process.execPath, typeScriptArgs(script, options.args), {
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 30_000,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),

@@ -12,11 +12,11 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { seqBlockKey } from '../codec/keys.js'
 import { errorValueOf, invalidArgument, notEmpty, type DeltalogErrorValue } from '../errors.js'
+import { openLogDirectory } from '../log/directory.js'
 import { openLogTE, type LogTE } from '../log/log.js'
 import type { LogEntry } from '../log/read.js'
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
 import type { Storage } from '../storage/port.js'
-import { openRocksStorage } from '../storage/rocksdb.js'
 import { verifyStorage, type VerifyReport } from '../verify/verify.js'
 import type { AppendArgs, FollowArgs, ReportArgs, ScanArgs } from './args.js'
 import { decodeBase64, decodeEntryLine, decodeLine, encodeEntryLine, formatEntry } from './lines.js'
@@ -42,7 +42,10 @@ export const write = async (text: string): Promise<void> => {
   if (!process.stdout.write(text)) await once(process.stdout, 'drain')
 }
 
-/** Opens the store in `dir`; only commands that write create a missing directory. */
+/**
+ * Opens the store in `dir`; only commands that write create a log, and only in a missing or
+ * empty directory. Readers change nothing in a directory that holds no log.
+ */
 export const openStore = async (
   dir: string,
   create: boolean,
@@ -52,17 +55,15 @@ export const openStore = async (
     if (info === undefined) return E.left(invalidArgument('--db', `${dir} does not exist`))
     if (!info.isDirectory()) return E.left(invalidArgument('--db', `${dir} is not a directory`))
   }
-  let opened = await openRocksStorage(dir, { createIfMissing: create })()
+  let opened = await openLogDirectory(dir, { create })()
   for (
     const since = Date.now();
     E.isLeft(opened) && opened.left.code === 'LOCKED' && Date.now() - since < LOCK_WAIT_MS;
   ) {
     await new Promise((resolve) => setTimeout(resolve, 50))
-    opened = await openRocksStorage(dir, { createIfMissing: create })()
+    opened = await openLogDirectory(dir, { create })()
   }
-  return E.isLeft(opened) && opened.left.code === 'INVALID_ARGUMENT'
-    ? E.left(invalidArgument('--db', `${dir} holds no deltalog log`))
-    : opened
+  return opened
 }
 
 /** Runs `use` on the log in `dir`, closing it whatever happens. */

@@ -27,6 +27,7 @@ import {
   fromGuard,
   Natural,
   Positive,
+  FileMode,
 } from '../log/options.js'
 import type { Storage } from '../storage/port.js'
 import {
@@ -167,6 +168,7 @@ export const OpenEventStoreOptions = t.partial({
   log: LogLike,
   durability: Durability,
   blockSize: Positive,
+  directoryMode: FileMode,
   codecs: Codecs,
 })
 export type OpenEventStoreOptions = {
@@ -175,6 +177,8 @@ export type OpenEventStoreOptions = {
   readonly log?: Log
   readonly durability?: 'sync' | 'buffered'
   readonly blockSize?: number
+  /** The mode of a directory a new store is created in (default 0o700, its owner's alone). */
+  readonly directoryMode?: number
   /** io-ts codecs per event type: `data` is checked with them on append and decoded on read. */
   readonly codecs?: Record<string, t.Decoder<unknown, unknown>>
 }
@@ -250,11 +254,16 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
     ...(options.durability === undefined ? {} : { durability: options.durability }),
     ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }),
   }
+  if (options.directoryMode !== undefined && options.path === undefined) {
+    throw toDeltalogError(invalidArgument('options.directoryMode', 'is only for a path'))
+  }
+  const directoryMode =
+    options.directoryMode === undefined ? {} : { directoryMode: options.directoryMode }
   const owned = options.log === undefined
   const log =
     options.log ??
     (options.path !== undefined
-      ? await openLog({ path: options.path, ...logOptions })
+      ? await openLog({ path: options.path, ...logOptions, ...directoryMode })
       : await openLog({ storage: options.storage as Storage, ...logOptions }))
   if ((await lastOf(log, MARKER)) === undefined) {
     await log.append([{ key: MARKER, value: JSON.stringify({ version: 1 }) }])

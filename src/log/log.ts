@@ -22,7 +22,7 @@ import {
 import { load, type AllocatorState } from '../sequence/allocator.js'
 import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
 import { copyBytes, type Storage } from '../storage/port.js'
-import { openRocksStorage } from '../storage/rocksdb.js'
+import { openLogDirectory } from './directory.js'
 import {
   AppendRecord,
   BytesLike,
@@ -194,9 +194,17 @@ const openLogWith = (
       if ((options.path === undefined) === (options.storage === undefined)) {
         return TE.left(invalidArgument('options.path', 'give exactly one of path and storage'))
       }
+      if (options.directoryMode !== undefined && options.path === undefined) {
+        return TE.left(invalidArgument('options.directoryMode', 'is only for a path'))
+      }
       const opened: TE.TaskEither<DeltalogErrorValue, Storage> =
         options.path !== undefined
-          ? openRocksStorage(options.path)
+          ? openLogDirectory(options.path, {
+              create: true,
+              ...(options.directoryMode === undefined
+                ? {}
+                : { directoryMode: options.directoryMode }),
+            })
           : options.storage !== undefined
             ? TE.right(options.storage)
             : TE.left(invalidArgument('options.storage', 'is missing'))

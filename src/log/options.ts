@@ -34,6 +34,12 @@ export const Positive = fromGuard(
   (u): u is number => Natural.is(u) && u > 0,
 )
 
+/** A POSIX file mode of permission bits, 0 to 0o777. */
+export const FileMode = fromGuard(
+  'file mode from 0 to 0o777',
+  (u): u is number => Natural.is(u) && u <= 0o777,
+)
+
 /** Bytes, or a string meaning its UTF-8 bytes. */
 export const BytesLike = fromGuard(
   'string | Uint8Array',
@@ -69,8 +75,16 @@ export type Visibility = t.TypeOf<typeof Visibility>
 
 /** How to open a log. Exactly one of `path` and `storage`. */
 export const OpenOptions = t.partial({
-  /** A directory for a RocksDB database, created when missing. */
+  /**
+   * A directory for the log's RocksDB database. A missing or empty one gets a new log; one that
+   * holds anything but a deltalog log is refused with `NOT_A_LOG` or `CORRUPTION`, untouched.
+   */
   path: t.string,
+  /**
+   * The mode of a directory a new log is created in (default 0o700, its owner's alone, whatever
+   * the umask); for example 0o750 lets the owner's group read it.
+   */
+  directoryMode: FileMode,
   /** Any Storage adapter instead of a directory. */
   storage: StorageLike,
   /** `sync` (default): appends resolve after fsync. `buffered`: after the write. */

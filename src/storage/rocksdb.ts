@@ -1,14 +1,15 @@
 /**
- * The RocksDB Storage adapter — the only module that loads the native binding. It opens (and
- * creates) a directory, writes batches atomically (`sync: true` fsyncs RocksDB's write-ahead
- * log), and iterates a snapshot in chunks of up to 1000 pairs per native round trip.
+ * The RocksDB Storage adapter. It opens a directory only after reading what it holds (see
+ * directory.ts): a new store goes only into an empty or missing directory, which it makes
+ * private to its owner; an existing one must carry deltalog's mark, or be recognised as a log
+ * written before marks existed; anything else is refused before a file is touched. It writes
+ * batches atomically (`sync: true` fsyncs RocksDB's write-ahead log) and iterates a snapshot in
+ * chunks of up to 1000 pairs per native round trip.
  *
- * The binding crashes the process if it is called after its database closed, so this adapter
+ * The addon crashes the process if it is called after its database closed, so this adapter
  * guards every call: it counts calls in flight, refuses new ones with `CLOSED` once `close()`
  * starts, and closes the native handle only after the last one has returned.
  */
-import { mkdir } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
@@ -18,8 +19,20 @@ import {
   invalidArgument,
   ioError,
   locked,
+  notALog,
+  readOnly,
   type StorageError,
 } from '../errors.js'
+import {
+  BINDING_PACKAGE,
+  loadBinding,
+  type Callback,
+  type NativeHandle,
+  type NativeIteratorOptions,
+  type NativeOp,
+  type RocksBinding,
+} from './binding.js'
+import { claim, inspect, PRIVATE_MODE, prepareDirectory, writeMarker } from './directory.js'
 import {
   validateBatch,
   validateIterateOptions,
@@ -31,84 +44,58 @@ import {
 } from './port.js'
 
 // -------------------------------------------------------------------------------------
-// the binding, typed for the calls this adapter makes
-// -------------------------------------------------------------------------------------
-
-type Callback<A = void> = (error: Error | null | undefined, result?: A) => void
-
-// The binding takes any Uint8Array where it documents a Buffer (it checks for an array buffer
-// view) and copies keys and values into its write batch during the call.
-interface NativeOp {
-  readonly type: 'put' | 'del'
-  readonly key: Uint8Array
-  readonly value?: Uint8Array
-}
-
-interface NativeIterator {
-  readonly context: unknown
-  end(callback: Callback): void
-}
-
-interface NativeDb {
-  readonly context: unknown
-  open(options: Record<string, unknown>, callback: Callback): void
-  close(callback: Callback): void
-  getMany(
-    keys: ReadonlyArray<Buffer>,
-    options: Record<string, unknown>,
-    callback: Callback<ReadonlyArray<Buffer | undefined>>,
-  ): void
-  iterator(options: Record<string, unknown>): NativeIterator
-  getProperty(property: string): string
-}
-
-interface Binding {
-  batch_do(
-    context: unknown,
-    ops: ReadonlyArray<NativeOp>,
-    options: Record<string, unknown>,
-    callback: Callback,
-  ): void
-  iterator_next(
-    context: unknown,
-    callback: (error: Error | null, array: Buffer[], finished: boolean) => void,
-  ): void
-}
-
-const require = createRequire(import.meta.url)
-const rocksdb = require('rocksdb') as (location: string) => NativeDb
-const binding = require('rocksdb/binding.js') as Binding
-
-// -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
 
 /** Options for opening a RocksDB store. */
 export interface RocksStorageOptions {
-  /** Create the directory and database when missing (default true). */
+  /** Create a store when the directory is missing or empty (default true). */
   readonly createIfMissing?: boolean
+  /**
+   * The mode of a directory this call creates a store in (default 0o700: its owner's alone),
+   * applied whatever the umask. An existing store's directory keeps the mode it has.
+   */
+  readonly directoryMode?: number
+  /**
+   * Tells whether a RocksDB database without deltalog's mark is one of yours, given a read-only
+   * view of it; a recognised one is marked and opened, any other is `NOT_A_LOG`. Without it,
+   * every unmarked database is refused.
+   */
+  readonly recognise?: (view: Storage) => TE.TaskEither<StorageError, boolean>
 }
 
 // Bytes the binding may gather into one chunk; it also stops at 1000 pairs.
 const HIGH_WATER_MARK = 1 << 20
+// The addon reads an iterator's limit as a 32-bit integer; -1 means no limit.
+const MAX_NATIVE_LIMIT = 0x7fffffff
 
 // Deleting the empty key is how an empty synced batch reaches the WAL: the port rejects empty
 // keys, so no user of the store can ever have written it.
 const SYNC_ONLY: ReadonlyArray<NativeOp> = [{ type: 'del', key: Buffer.alloc(0) }]
 
-const toBuffer = (bytes: Uint8Array): Buffer =>
-  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+// RocksDB's own words for a lock another handle holds (env/fs_posix.cc, LockFile): fcntl says
+// EAGAIN or EACCES when another process holds it; "lock hold by current process" when this one
+// does. Nothing else is a lock conflict; a read-only file system fails earlier, in open().
+const LOCK_CONFLICT =
+  /^IO error: (lock hold by current process|While lock file: .*: (Resource temporarily unavailable|Permission denied))/
+const READ_ONLY_FAILURE = /: (Read-only file system|Permission denied)$/
 
 /** Maps a native error to a storage error, keeping it as the cause. */
 const fromNative = (what: string, error: Error): StorageError => {
   const message = `${what}: ${error.message}`
-  if (/^IO error: .*lock/i.test(error.message)) return locked(message, error)
+  if (LOCK_CONFLICT.test(error.message)) return locked(message, error)
+  if (error.message.startsWith('IO error') && READ_ONLY_FAILURE.test(error.message)) {
+    return readOnly(message, error)
+  }
   if (error.message.startsWith('Corruption')) return { ...corruption(message), cause: error }
   if (error.message.startsWith('Invalid argument')) {
     return { ...invalidArgument(what, error.message), cause: error }
   }
   return ioError(message, error)
 }
+
+const asError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error(String(error))
 
 const call = <A>(
   what: string,
@@ -118,7 +105,7 @@ const call = <A>(
     try {
       run((error, result) => resolve(error ? E.left(fromNative(what, error)) : E.right(result)))
     } catch (error) {
-      resolve(E.left(fromNative(what, error instanceof Error ? error : new Error(String(error)))))
+      resolve(E.left(fromNative(what, asError(error))))
     }
   })
 
@@ -127,35 +114,138 @@ const call = <A>(
 // -------------------------------------------------------------------------------------
 
 /**
- * Opens the RocksDB database in directory `path`, creating it unless told not to. A second open
- * of the same directory while this one is open — in this process or another — fails with
- * `LOCKED`.
+ * Opens the RocksDB store in directory `path`. A missing or empty directory gets a new store
+ * (unless `createIfMissing` is false); a directory that holds anything else than a deltalog
+ * store is refused with `NOT_A_LOG` or `CORRUPTION`, untouched. A second open of the same
+ * directory while this one is open — in this process under any spelling of the path, or in
+ * another process — fails with `LOCKED`.
  */
 export const openRocksStorage = (
   path: string,
   options: RocksStorageOptions = {},
-): TE.TaskEither<StorageError, Storage> => {
-  const createIfMissing = options.createIfMissing ?? true
-  return async () => {
+): TE.TaskEither<StorageError, Storage> => openRocksStorageWith(loadBinding, path, options)
+
+/** `openRocksStorage` on a given binding: how tests stand in for the addon. */
+export const openRocksStorageWith =
+  (
+    load: () => RocksBinding,
+    path: string,
+    options: RocksStorageOptions = {},
+  ): TE.TaskEither<StorageError, Storage> =>
+  async () => {
     if (typeof path !== 'string' || path.length === 0) {
       return E.left(invalidArgument('path', 'must be a non-empty string'))
     }
-    if (createIfMissing) {
-      try {
-        await mkdir(path, { recursive: true })
-      } catch (error) {
-        return E.left(ioError(`cannot create ${path}`, error))
-      }
+    const mode = options.directoryMode ?? PRIVATE_MODE
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+      return E.left(invalidArgument('directoryMode', 'must be a file mode from 0 to 0o777'))
     }
-    const db = rocksdb(path)
-    const opened = await call(`open ${path}`, (cb) =>
-      db.open({ createIfMissing, errorIfExists: false }, cb),
-    )
-    return E.map(() => makeStorage(db, path))(opened)
+    const create = options.createIfMissing ?? true
+    let binding: RocksBinding
+    try {
+      binding = load()
+    } catch (error) {
+      return E.left(
+        ioError(
+          `cannot load the RocksDB binding (${BINDING_PACKAGE}) for ${process.platform}-${process.arch}: ${asError(error).message}`,
+          error,
+        ),
+      )
+    }
+    const before = await inspect(path)
+    if (E.isLeft(before)) return before
+    if (before.right.kind === 'missing') {
+      if (!create) return E.left(notALog(`${path} does not exist`))
+      const made = await prepareDirectory(path, mode)
+      if (E.isLeft(made)) return made
+    }
+    const claimed = await claim(path)
+    if (E.isLeft(claimed)) return claimed
+    const release = claimed.right
+    // Looked at again under the claim: another open in this process may have come first.
+    const state = await inspect(path)
+    const opened = E.isLeft(state)
+      ? state
+      : state.right.kind === 'marked'
+        ? await openNative(binding, path, { create: false, release })
+        : state.right.kind === 'unmarked'
+          ? await adopt(binding, path, options, release)
+          : !create
+            ? E.left(notALog(`${path} holds no deltalog log`))
+            : await createStore(binding, path, mode, release)
+    if (E.isLeft(opened)) release()
+    return opened
   }
+
+const createStore = async (
+  binding: RocksBinding,
+  path: string,
+  mode: number,
+  release: () => void,
+): Promise<E.Either<StorageError, Storage>> => {
+  const prepared = await prepareDirectory(path, mode)
+  if (E.isLeft(prepared)) return prepared
+  const marked = await writeMarker(path)
+  if (E.isLeft(marked)) return marked
+  return openNative(binding, path, { create: true, release })
 }
 
-const makeStorage = (db: NativeDb, path: string): Storage => {
+/** Opens an unmarked database only if `recognise` says it is a log, and marks it. */
+const adopt = async (
+  binding: RocksBinding,
+  path: string,
+  options: RocksStorageOptions,
+  release: () => void,
+): Promise<E.Either<StorageError, Storage>> => {
+  const refused = notALog(
+    `${path} holds a RocksDB database that is not a deltalog log (it has no ${'DELTALOG'} mark and no deltalog records); nothing was changed`,
+  )
+  if (options.recognise === undefined) return E.left(refused)
+  const view = await openNative(binding, path, { create: false, readOnly: true })
+  if (E.isLeft(view)) return view
+  const recognised = await options.recognise(view.right)()
+  const closedView = await view.right.close()()
+  if (E.isLeft(recognised)) return recognised
+  if (E.isLeft(closedView)) return closedView
+  if (!recognised.right) return E.left(refused)
+  const opened = await openNative(binding, path, { create: false, release })
+  if (E.isLeft(opened)) return opened
+  const marked = await writeMarker(path)
+  if (E.isLeft(marked)) {
+    await opened.right.close()()
+    return marked
+  }
+  return opened
+}
+
+const openNative = async (
+  binding: RocksBinding,
+  path: string,
+  how: { readonly create: boolean; readonly readOnly?: boolean; readonly release?: () => void },
+): Promise<E.Either<StorageError, Storage>> => {
+  let db: NativeHandle
+  try {
+    db = binding.db_init()
+  } catch (error) {
+    return E.left(fromNative(`open ${path}`, asError(error)))
+  }
+  const opened = await call(`open ${path}`, (cb) =>
+    binding.db_open(
+      db,
+      path,
+      { createIfMissing: how.create, errorIfExists: false, readOnly: how.readOnly ?? false },
+      cb,
+    ),
+  )
+  return E.map(() => makeStorage(binding, db, path, how.release ?? (() => undefined)))(opened)
+}
+
+const makeStorage = (
+  binding: RocksBinding,
+  db: NativeHandle,
+  path: string,
+  release: () => void,
+): Storage => {
   const what = `rocksdb storage at ${path}`
   let state: 'open' | 'closing' | 'closed' = 'open'
   let inFlight = 0
@@ -176,14 +266,32 @@ const makeStorage = (db: NativeDb, path: string): Storage => {
     }
   }
 
-  const openIterator = (native: NativeIterator): StorageIterator => {
+  /** One key's value; the addon reports a missing key as a `NotFound` error. */
+  const getOne = (key: Uint8Array): Promise<E.Either<StorageError, O.Option<Uint8Array>>> =>
+    new Promise((resolve) => {
+      try {
+        binding.db_get(db, key, { asBuffer: true, fillCache: true }, (error, value) =>
+          resolve(
+            !error
+              ? E.right(O.fromNullable(value))
+              : error.message.startsWith('NotFound')
+                ? E.right(O.none)
+                : E.left(fromNative('get', error)),
+          ),
+        )
+      } catch (error) {
+        resolve(E.left(fromNative('get', asError(error))))
+      }
+    })
+
+  const openIterator = (native: NativeHandle): StorageIterator => {
     let finished = false
     let ended: Promise<void> | undefined
     const close = (): Promise<void> => {
       finished = true
       ended ??= new Promise<void>((resolve) => {
         iterators.delete(close)
-        native.end(() => resolve())
+        binding.iterator_end(native, () => resolve())
       })
       return ended
     }
@@ -197,7 +305,7 @@ const makeStorage = (db: NativeDb, path: string): Storage => {
                 new Promise<E.Either<StorageError, O.Option<ReadonlyArray<KeyValue>>>>(
                   (resolve) => {
                     if (finished) return resolve(E.right(O.none))
-                    binding.iterator_next(native.context, (error, array, done) => {
+                    binding.iterator_next(native, (error, array, done) => {
                       if (error) return resolve(E.left(fromNative('iterate', error)))
                       finished = done
                       // The binding returns [value_n, key_n, …, value_1, key_1].
@@ -219,25 +327,16 @@ const makeStorage = (db: NativeDb, path: string): Storage => {
     get: (key) => () =>
       guarded(async () => {
         const valid = validateKey(key)
-        if (E.isLeft(valid)) return valid
-        const result = await call<ReadonlyArray<Buffer | undefined>>('get', (cb) =>
-          db.getMany([toBuffer(valid.right)], { asBuffer: true, fillCache: true }, cb),
-        )
-        return E.map((values: ReadonlyArray<Buffer | undefined> | undefined) =>
-          O.fromNullable(values?.[0]),
-        )(result)
+        return E.isLeft(valid) ? valid : getOne(valid.right)
       }),
+    // The addon has no multi-get: the reads run side by side on its thread pool.
     getMany: (keys) => () =>
       guarded(async () => {
         const valid = validateKeys(keys)
         if (E.isLeft(valid)) return valid
-        if (valid.right.length === 0) return E.right([])
-        const result = await call<ReadonlyArray<Buffer | undefined>>('getMany', (cb) =>
-          db.getMany(valid.right.map(toBuffer), { asBuffer: true, fillCache: true }, cb),
-        )
-        return E.map((values: ReadonlyArray<Buffer | undefined> | undefined) =>
-          valid.right.map((_, i) => O.fromNullable(values?.[i])),
-        )(result)
+        const values = await Promise.all(valid.right.map(getOne))
+        const failed = values.find(E.isLeft)
+        return failed ?? E.right(values.map((v) => (E.isRight(v) ? v.right : O.none)))
       }),
     write: (batch, options) => () =>
       guarded(async () => {
@@ -247,7 +346,7 @@ const makeStorage = (db: NativeDb, path: string): Storage => {
         if (valid.right.length === 0 && !sync) return E.right(undefined)
         // Validated operations already have the shape the binding reads: no copy, no wrapping.
         const ops: ReadonlyArray<NativeOp> = valid.right.length === 0 ? SYNC_ONLY : valid.right
-        const result = await call('write', (cb) => binding.batch_do(db.context, ops, { sync }, cb))
+        const result = await call('write', (cb) => binding.batch_do(db, ops, { sync }, cb))
         return E.map(() => undefined)(result)
       }),
     iterator: (options) => {
@@ -255,18 +354,18 @@ const makeStorage = (db: NativeDb, path: string): Storage => {
       const valid = validateIterateOptions(options)
       if (E.isLeft(valid)) return valid
       const { gt, gte, lt, lte, reverse, limit } = valid.right
-      const range: Record<string, unknown> = {
+      const range: NativeIteratorOptions = {
         reverse: reverse ?? false,
-        limit: limit ?? -1,
+        limit: limit === undefined || limit > MAX_NATIVE_LIMIT ? -1 : limit,
         keyAsBuffer: true,
         valueAsBuffer: true,
         fillCache: false,
         highWaterMark: HIGH_WATER_MARK,
+        ...(gt === undefined ? {} : { gt }),
+        ...(gte === undefined ? {} : { gte }),
+        ...(lt === undefined ? {} : { lt }),
+        ...(lte === undefined ? {} : { lte }),
       }
-      if (gt !== undefined) range['gt'] = toBuffer(gt)
-      if (gte !== undefined) range['gte'] = toBuffer(gte)
-      if (lt !== undefined) range['lt'] = toBuffer(lt)
-      if (lte !== undefined) range['lte'] = toBuffer(lte)
       // A limit of 0 must yield nothing; the binding reads 0 as "no limit" in some paths.
       if (limit === 0) {
         return E.right({
@@ -275,23 +374,24 @@ const makeStorage = (db: NativeDb, path: string): Storage => {
         })
       }
       try {
-        return E.right(openIterator(db.iterator(range)))
+        return E.right(openIterator(binding.iterator_init(db, range)))
       } catch (error) {
-        return E.left(
-          fromNative('iterate', error instanceof Error ? error : new Error(String(error))),
-        )
+        return E.left(fromNative('iterate', asError(error)))
       }
     },
     // Every native iterator holds a RocksDB snapshot until it is ended, so the number of live
     // snapshots is what the native side really holds, not just what this adapter tracks.
-    openIterators: () => (state === 'closed' ? 0 : Number(db.getProperty('rocksdb.num-snapshots'))),
+    openIterators: () =>
+      state === 'closed' ? 0 : Number(binding.db_get_property(db, 'rocksdb.num-snapshots')),
     close: () => () => {
       closing ??= (async () => {
         state = 'closing'
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve))
         await Promise.all([...iterators].map((end) => end()))
-        const result = await call('close', (cb) => db.close(cb))
+        const result = await call('close', (cb) => binding.db_close(db, cb))
         state = 'closed'
+        // The directory is free for another open once the native handle has let go of it.
+        release()
         return E.map(() => undefined)(result)
       })()
       return closing

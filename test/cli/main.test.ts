@@ -1,7 +1,7 @@
 // The deltalog bin as a user runs it: built once with the project's build, then spawned as
 // `node dist/cli/main.js …` with real directories, stdin and exit codes.
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +11,7 @@ import { encodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
 import { openLog } from '../../src/log/log.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { right } from '../arbitraries.js'
+import { fingerprint } from '../snapshot.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -224,6 +225,28 @@ describe('errors', () => {
         'deltalog: INVALID_ARGUMENT: --db: missing does not exist',
       )
     }
+  })
+
+  it('creates no file in a directory that holds no log, for every command that reads', async () => {
+    await mkdir(join(dir, 'plain'))
+    await mkdir(join(dir, 'notes'))
+    await writeFile(join(dir, 'notes', 'todo.txt'), 'buy milk')
+    const before = await fingerprint(join(dir, 'notes'))
+    for (const command of ['scan', 'follow', 'stats', 'verify', 'export']) {
+      expect(usageError([command, '--db', 'plain'])).toBe(
+        'deltalog: NOT_A_LOG: plain holds no deltalog log',
+      )
+      expect(usageError([command, '--db', 'notes'])).toMatch(
+        /^deltalog: NOT_A_LOG: notes is not empty and holds no deltalog log \(todo\.txt\); nothing was changed/,
+      )
+    }
+    expect(await readdir(join(dir, 'plain'))).toEqual([])
+    expect(await fingerprint(join(dir, 'notes'))).toEqual(before)
+    // A writer refuses the directory with files too.
+    expect(usageError(['append', '--db', 'notes', '--key', 'k', '--value', 'v'])).toMatch(
+      /^deltalog: NOT_A_LOG: /,
+    )
+    expect(await fingerprint(join(dir, 'notes'))).toEqual(before)
   })
 
   it('reports a corrupt log in one line, and verify names the problem', async () => {

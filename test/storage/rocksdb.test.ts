@@ -1,8 +1,9 @@
-import { writeFile } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
-import { openRocksStorage } from '../../src/storage/rocksdb.js'
+import type { RocksBinding } from '../../src/storage/binding.js'
+import { openRocksStorage, openRocksStorageWith } from '../../src/storage/rocksdb.js'
 import { runTypeScript } from '../child.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 import { registerConformance } from './conformance.js'
@@ -55,20 +56,21 @@ describe('rocksdb adapter', () => {
     const dir = await makeTempDir('rocks-missing')
     try {
       const result = await openRocksStorage(join(dir, 'absent'), { createIfMissing: false })()
-      expect(E.isLeft(result) && result.left.code).toBe('INVALID_ARGUMENT')
+      expect(E.isLeft(result) && result.left.code).toBe('NOT_A_LOG')
+      expect(await readdir(dir)).toEqual([])
     } finally {
       await removeDir(dir)
     }
   })
 
-  it('reports a path it cannot create as IO_ERROR with the cause kept', async () => {
+  it('refuses a path below a file as NOT_A_LOG', async () => {
     const dir = await makeTempDir('rocks-file')
     try {
       const file = join(dir, 'file')
       await writeFile(file, 'not a directory')
       const result = await openRocksStorage(join(file, 'db'))()
-      expect(E.isLeft(result) && result.left.code).toBe('IO_ERROR')
-      expect(E.isLeft(result) && 'cause' in result.left && result.left.cause).toBeInstanceOf(Error)
+      expect(E.isLeft(result) && result.left.code).toBe('NOT_A_LOG')
+      expect(await readdir(dir)).toEqual(['file'])
     } finally {
       await removeDir(dir)
     }
@@ -77,5 +79,60 @@ describe('rocksdb adapter', () => {
   it('rejects an empty path with INVALID_ARGUMENT', async () => {
     const result = await openRocksStorage('')()
     expect(E.isLeft(result) && result.left.code).toBe('INVALID_ARGUMENT')
+  })
+})
+
+// A stand-in for the addon whose open fails with a given native message: how each of RocksDB's
+// errors reaches the caller.
+const failingOpen = (message: string): RocksBinding => {
+  const unused = (): never => {
+    throw new Error('not called')
+  }
+  return {
+    db_init: () => ({}),
+    db_open: (_db, _location, _options, callback) => callback(new Error(message)),
+    db_close: (_db, callback) => callback(null),
+    db_get: unused,
+    db_get_property: unused,
+    batch_do: unused,
+    iterator_init: unused,
+    iterator_next: unused,
+    iterator_end: unused,
+  }
+}
+
+describe('native errors', () => {
+  it.each([
+    ['IO error: While lock file: /d/LOCK: Resource temporarily unavailable', 'LOCKED'],
+    ['IO error: While lock file: /d/LOCK: Permission denied', 'LOCKED'],
+    [
+      'IO error: lock hold by current process, acquire time 1764140000 acquiring thread 7: /d/LOCK: No locks available',
+      'LOCKED',
+    ],
+    ['IO error: while open a file for lock: /d/LOCK: Read-only file system', 'READ_ONLY'],
+    ['IO error: While open a file for appending: /d/000003.log: Permission denied', 'READ_ONLY'],
+    ['IO error: While reading block from /d/000009.sst: Input/output error', 'IO_ERROR'],
+    ['IO error: While appending to file: /d/000012.log: No space left on device', 'IO_ERROR'],
+    ['IO error: While unlocking: /d/clock.txt: Bad file descriptor', 'IO_ERROR'],
+    ['Corruption: block checksum mismatch', 'CORRUPTION'],
+  ])('%s is %s', async (message, code) => {
+    const dir = await makeTempDir('rocks-errors')
+    try {
+      const result = await openRocksStorageWith(() => failingOpen(message), join(dir, 'db'))()
+      expect(E.isLeft(result) && result.left.code).toBe(code)
+      expect(E.isLeft(result) && result.left.message).toContain(message)
+    } finally {
+      await removeDir(dir)
+    }
+  })
+
+  it('a binding that does not load is IO_ERROR naming the package and platform', async () => {
+    const result = await openRocksStorageWith(() => {
+      throw new Error('No native build was found')
+    }, '/nowhere')()
+    expect(E.isLeft(result) && result.left.code).toBe('IO_ERROR')
+    expect(E.isLeft(result) && result.left.message).toBe(
+      `cannot load the RocksDB binding (@salto-io/rocksdb) for ${process.platform}-${process.arch}: No native build was found`,
+    )
   })
 })
