@@ -107,6 +107,12 @@ describe('one open per directory in a process', () => {
     const log = await openLog({ path })
     expect(await valuesOf(log)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4'])
     await log.close()
+    // Refused after the directory was claimed: the claim goes with the refusal.
+    const foreign = join(dir, 'foreign')
+    await writeForeignDatabase(foreign, [[keyBytes('user:1'), keyBytes('alice')]])
+    expect(await codeOf(openLog({ path: foreign }))).toBe('NOT_A_LOG')
+    await rm(foreign, { recursive: true })
+    await (await openLog({ path: foreign })).close()
   })
 })
 

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs'
 import { readdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join, relative } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
-import type { RocksBinding } from '../../src/storage/binding.js'
+import { BINDING_PACKAGE, type RocksBinding } from '../../src/storage/binding.js'
 import { openRocksStorage, openRocksStorageWith } from '../../src/storage/rocksdb.js'
 import { runTypeScript } from '../child.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
@@ -100,6 +102,21 @@ const failingOpen = (message: string): RocksBinding => {
     iterator_end: unused,
   }
 }
+
+describe('the binding', () => {
+  // npm is to block dependencies' install scripts by default: the addon must not need its own.
+  const require = createRequire(import.meta.url)
+  const root = dirname(require.resolve(`${BINDING_PACKAGE}/package.json`))
+  const prebuilt = existsSync(join(root, 'prebuilds', `${process.platform}-${process.arch}`))
+
+  it.runIf(prebuilt)('loads the prebuilt binary the package ships, not a local build', () => {
+    const resolve = (require('node-gyp-build') as { path: (dir: string) => string }).path
+    expect(relative(root, resolve(root))).toMatch(
+      new RegExp(`^prebuilds/${process.platform}-${process.arch}/[^/]+\\.node$`),
+    )
+    expect(existsSync(join(root, 'build'))).toBe(false)
+  })
+})
 
 describe('native errors', () => {
   it.each([
