@@ -1,0 +1,42 @@
+// A smoke test of the built package as a user's program sees it: the public entry points,
+// loaded by the package's own name, on whichever Node.js runs this file.
+import assert from 'node:assert/strict'
+import console from 'node:console'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import process from 'node:process'
+import { TextDecoder } from 'node:util'
+
+const { openLog, openEventStore } = await import('deltalog')
+const { openCrashStorage } = await import('deltalog/testing')
+assert.equal(typeof openCrashStorage, 'function')
+
+const dir = await mkdtemp(join(tmpdir(), 'deltalog-smoke-'))
+try {
+  const path = join(dir, 'log')
+  const log = await openLog({ path })
+  const { startSequence } = await log.append([
+    { key: 'a', value: 'one' },
+    { key: 'b', value: 'two' },
+  ])
+  assert.equal(startSequence, 0)
+  await log.close()
+  assert.equal((await stat(path)).mode & 0o777, 0o700)
+
+  const again = await openLog({ path })
+  const values = []
+  for await (const entry of again.scan()) values.push(new TextDecoder().decode(entry.value))
+  assert.deepEqual(values, ['one', 'two'])
+  await assert.rejects(openLog({ path: `${path}/` }), { code: 'LOCKED' })
+  await again.close()
+
+  const store = await openEventStore({ path: join(dir, 'events') })
+  await store.appendToStream('s', [{ type: 'Happened', data: {} }], {
+    expectedRevision: 'no_stream',
+  })
+  await store.close()
+  console.log(`smoke: ok on Node.js ${process.version}`)
+} finally {
+  await rm(dir, { recursive: true, force: true })
+}
