@@ -59,9 +59,7 @@ const DATA_FILE = /^\d+\.(sst|log|blob)$/
 // -------------------------------------------------------------------------------------
 
 const codeOf = (error: unknown): string | undefined =>
-  typeof error === 'object' && error !== null && 'code' in error
-    ? String(error.code)
-    : undefined
+  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined
 
 /** A file-system failure as a storage error: read-only places are `READ_ONLY`. */
 export const fromFileSystem = (message: string, error: unknown): StorageError => {
