@@ -290,6 +290,26 @@ describe('backpressure', () => {
     expect(await log.count()).toBe(1)
   })
 
+  it('admits an append that fills maxPendingBytes exactly, and refuses one byte more', async () => {
+    // Each record counts key + value + 32 bytes: 1 + 100 + 32 = 133.
+    const storage = instrument(openMemoryStorage())
+    storage.writeDelayMs = 60
+    const log = await openLog({
+      storage,
+      maxPendingBytes: 266,
+      appendTimeoutMs: 20,
+      durability: 'buffered',
+    })
+    cleanup.push(() => log.close())
+    const value = 'x'.repeat(100)
+    const first = log.append([{ key: 'k', value }])
+    const exact = log.append([{ key: 'k', value }])
+    const over = log.append([{ key: 'k', value: 'x' }])
+    expect(await code(over)).toBe('BACKPRESSURE')
+    expect(await first).toEqual({ startSequence: 0, count: 1 })
+    expect(await exact).toEqual({ startSequence: 1, count: 1 })
+  })
+
   it('admits waiting appends in order as room frees up', async () => {
     const storage = instrument(openMemoryStorage())
     storage.writeDelayMs = 5

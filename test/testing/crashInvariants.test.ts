@@ -78,6 +78,19 @@ describe('checkRound', () => {
     expect(report.violations).toContain('sequence 4 holds 1.2:1:3, not 2.0:0:1')
   })
 
+  it('reports a writer that opens in the numbers the last recovery skipped', () => {
+    // Round 1 persisted up to 5 and its reopened log would resume at 8: 6 and 7 are skipped
+    // for good, since the killed writer may have handed them out.
+    const first = checkRound(emptyHistory, round({}))
+    const report = checkRound(first.history, {
+      openedAt: 6,
+      acks: [ack('2.0', 6, 1)],
+      recovered: [...round({}).recovered, ...entries('2.0', 6, 1)],
+      nextSequence: 9,
+    })
+    expect(report.violations).toEqual(['the writer opened at sequence 6, below 8'])
+  })
+
   it('reports entries of an earlier recovery that disappeared', () => {
     const first = checkRound(emptyHistory, round({}))
     const report = checkRound(first.history, {
