@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 const source = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
+const scale = Math.max(1, Number(process.env['FC_SCALE'] ?? 1) || 1)
 
 export default defineConfig({
   // Examples import the package by its public names, as users do; tests run them from source.
@@ -13,8 +14,10 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    globalSetup: ['test/globalSetup.ts'],
     setupFiles: ['test/setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Longer runs (FC_SCALE, npm run test:long) get proportionally longer timeouts.
+    testTimeout: 30_000 * scale,
+    hookTimeout: 30_000 * scale,
   },
 })

@@ -1,8 +1,10 @@
-// fast-check settings for every property in the suite. The seed is pinned so that CI runs are
-// reproducible; FC_SEED and FC_NUM_RUNS override it for exploration and long runs. On failure
-// fast-check prints the seed and the counterexample path; FC_SEED=<seed> FC_PATH=<path> replays
-// that run.
+// fast-check settings for every property in the suite. The seed is the run's (see
+// globalSetup.ts): fresh every run, FC_SEED to replay one. FC_NUM_RUNS overrides every budget.
+// A failing property names the command that replays it: FC_SEED and FC_PATH (fast-check's path
+// to the shrunk counterexample) with the test file and name.
+import { relative } from 'node:path'
 import fc from 'fast-check'
+import { expect, inject } from 'vitest'
 
 const intFromEnv = (name: string): number | undefined => {
   const raw = process.env[name]
@@ -12,13 +14,30 @@ const intFromEnv = (name: string): number | undefined => {
   return n
 }
 
-const seed = intFromEnv('FC_SEED') ?? 0x5eb10c
 const numRuns = intFromEnv('FC_NUM_RUNS')
-// FC_PATH with FC_SEED replays one failing run exactly, straight to its shrunk counterexample.
 const path = process.env['FC_PATH']
 
+/** The shell command that replays a failed run of the current test. */
+export const replayCommand = (seed: number, counterexamplePath?: string | null): string => {
+  const { testPath, currentTestName } = expect.getState()
+  const test = currentTestName === undefined ? '' : ` -t ${JSON.stringify(currentTestName)}`
+  const where = testPath === undefined ? '' : ` ${relative(process.cwd(), testPath)}`
+  const at =
+    counterexamplePath === undefined || counterexamplePath === null
+      ? ''
+      : ` FC_PATH=${JSON.stringify(counterexamplePath)}`
+  return `FC_SEED=${seed}${at} npx vitest run${where}${test}`
+}
+
 fc.configureGlobal({
-  seed,
+  seed: inject('fcSeed'),
   ...(numRuns === undefined ? {} : { numRuns }),
   ...(path === undefined || path === '' ? {} : { path }),
+  reporter: (details) => {
+    const message = fc.defaultReportMessage(details)
+    if (message === undefined) return
+    throw new Error(
+      `${message}\n\nReplay: ${replayCommand(details.seed, details.counterexamplePath)}`,
+    )
+  },
 })
