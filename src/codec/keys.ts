@@ -1,3 +1,4 @@
+/// <reference lib="es2024.string" />
 /**
  * Storage keys. Every key deltalog writes starts with a format-version byte and a record-type
  * byte, so record kinds never collide and the format can grow. Entry keys then carry the user
@@ -61,7 +62,18 @@ export const seqBlockKey: Uint8Array = recordPrefix(RecordType.SeqBlock)
 
 const utf8 = new TextEncoder()
 
-/** A string key means its UTF-8 bytes; byte keys are taken as they are. */
+/**
+ * Whether a string is well-formed UTF-16: no lone surrogate (`'x\uD800'`, `'\uDC00y'`). Only
+ * such a string has UTF-8 bytes; encoding any other replaces each lone surrogate with U+FFFD, so
+ * two different strings would name one key. `String.prototype.isWellFormed` is native on every
+ * Node.js line deltalog supports (`engines`: >= 20).
+ */
+export const isWellFormed = (s: string): boolean => s.isWellFormed()
+
+/**
+ * A string key means its UTF-8 bytes; byte keys are taken as they are. Callers check string
+ * keys with `isWellFormed` first: this encoding is only one-to-one on well-formed strings.
+ */
 export const keyBytes = (key: string | Uint8Array): Uint8Array =>
   typeof key === 'string' ? utf8.encode(key) : key
 

@@ -7,9 +7,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
+import { isWellFormed, keyBytes } from '../codec/keys.js'
 import { corruption, invalidArgument, type CorruptionError } from '../errors.js'
 import type { InvalidArgumentError } from '../errors.js'
-import { fromGuard, NonEmptyString } from '../log/options.js'
+import { fromGuard, NonEmptyString, notWellFormed } from '../log/options.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -67,6 +68,13 @@ export const metaKey = (streamId: string): string => META + streamId
 export const checkpointKey = (name: string): string => CHECKPOINTS + name
 export const idKey = (id: string): string => IDS + id
 
+/**
+ * The longest stream id, event id or checkpoint name, in UTF-8 bytes: each is a key of the log
+ * after a two-byte prefix, and a store that opens its own log gets the log's default
+ * `maxKeyBytes`, 4096 (`DEFAULTS` in src/log/log.ts).
+ */
+export const MAX_ID_BYTES = 4096 - EVENTS.length
+
 // -------------------------------------------------------------------------------------
 // validation
 // -------------------------------------------------------------------------------------
@@ -105,7 +113,12 @@ export const validateEvent = (
   if (extra !== undefined)
     return E.left(invalidArgument(`${field}.${extra}`, 'is not an event field'))
   const decoded = EventInputCodec.decode(u)
-  if (E.isRight(decoded)) return E.right(decoded.right)
+  if (E.isRight(decoded)) {
+    const id = decoded.right.id
+    return id === undefined
+      ? E.right(decoded.right)
+      : E.map(() => decoded.right)(validateId(id, `${field}.id`))
+  }
   const record = u as Record<string, unknown>
   const bad = !NonEmptyString.is(record['type'])
     ? 'type'
@@ -118,12 +131,26 @@ export const validateEvent = (
   return E.left(invalidArgument(`${field}.${bad}`, `must be ${what}`))
 }
 
-/** Checks a stream id: a non-empty string. */
+/**
+ * Checks a name the store makes part of a log key — a stream id, an event id, a checkpoint
+ * name: a non-empty, well-formed string of at most `MAX_ID_BYTES` UTF-8 bytes. Checked before
+ * the append is queued, so the error names the caller's field, and one bad id never fails the
+ * other appends that would have shared its commit.
+ */
+export const validateId = (u: unknown, field: string): E.Either<InvalidArgumentError, string> => {
+  if (!NonEmptyString.is(u)) return E.left(invalidArgument(field, 'must be a non-empty string'))
+  if (!isWellFormed(u)) return E.left(notWellFormed(field))
+  const bytes = keyBytes(u).length
+  return bytes > MAX_ID_BYTES
+    ? E.left(invalidArgument(field, `is ${bytes} bytes in UTF-8; at most ${MAX_ID_BYTES}`))
+    : E.right(u)
+}
+
+/** Checks a stream id (see `validateId`). */
 export const validateStreamId = (
   u: unknown,
   field = 'streamId',
-): E.Either<InvalidArgumentError, string> =>
-  NonEmptyString.is(u) ? E.right(u) : E.left(invalidArgument(field, 'must be a non-empty string'))
+): E.Either<InvalidArgumentError, string> => validateId(u, field)
 
 // -------------------------------------------------------------------------------------
 // codecs

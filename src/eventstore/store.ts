@@ -33,6 +33,7 @@ import type { Storage } from '../storage/port.js'
 import {
   EVENTS,
   MARKER,
+  MAX_ID_BYTES,
   checkpointKey,
   decodeCheckpoint,
   decodeEvent,
@@ -42,6 +43,7 @@ import {
   idKey,
   metaKey,
   validateEvent,
+  validateId,
   validateStreamId,
   type EventInput,
   type IdEntry,
@@ -183,14 +185,18 @@ export type OpenEventStoreOptions = {
   readonly codecs?: Record<string, t.Decoder<unknown, unknown>>
 }
 
-const ExpectedRevisionCodec = t.union([
-  t.literal('any'),
-  t.literal('no_stream'),
-  t.literal('stream_exists'),
-  Natural,
-])
+const ExpectedRevisionCodec = fromGuard(
+  "'any', 'no_stream', 'stream_exists' or a non-negative integer revision (the stream's last)",
+  (u): u is ExpectedRevision =>
+    u === 'any' || u === 'no_stream' || u === 'stream_exists' || Natural.is(u),
+)
 
-const CheckpointOption = t.type({ name: t.string, position: Natural })
+const CheckpointName = fromGuard(
+  `a non-empty, well-formed string of at most ${MAX_ID_BYTES} UTF-8 bytes`,
+  (u): u is string => E.isRight(validateId(u, 'name')),
+)
+
+const CheckpointOption = t.type({ name: CheckpointName, position: Natural })
 const AppendOptionsCodec = t.partial({
   expectedRevision: ExpectedRevisionCodec,
   checkpoint: CheckpointOption,
@@ -602,7 +608,7 @@ const makeEventStore = (
           throw toDeltalogError(
             invalidArgument(
               `writes[${i}].expectedRevision`,
-              "must be 'any', 'no_stream', 'stream_exists' or a revision",
+              `must be ${ExpectedRevisionCodec.name}`,
             ),
           )
         }
@@ -707,18 +713,14 @@ const makeEventStore = (
     },
     checkpoints: {
       save: async (name, position) => {
-        if (typeof name !== 'string' || name.length === 0) {
-          throw toDeltalogError(invalidArgument('name', 'must be a non-empty string'))
-        }
+        orThrow(validateId(name, 'name'))
         if (!Natural.is(position)) {
           throw toDeltalogError(invalidArgument('position', 'must be a non-negative safe integer'))
         }
         await submit({ kind: 'checkpoint', name, position })
       },
       load: async (name) => {
-        if (typeof name !== 'string' || name.length === 0) {
-          throw toDeltalogError(invalidArgument('name', 'must be a non-empty string'))
-        }
+        orThrow(validateId(name, 'name'))
         const entry = await lastOf(log, checkpointKey(name))
         return entry === undefined ? undefined : orThrow(decodeCheckpoint(entry.value))
       },

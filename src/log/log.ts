@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { keyBytes, seqBlockKey, truncatedBeforeKey } from '../codec/keys.js'
+import { isWellFormed, keyBytes, seqBlockKey, truncatedBeforeKey } from '../codec/keys.js'
 import { readU64 } from '../codec/u64.js'
 import type { AppendRange, Entry, EntryRecord } from '../delta/delta.js'
 import {
@@ -30,6 +30,7 @@ import {
   decodeStrict,
   FollowOptions,
   KeysOptions,
+  notWellFormed,
   OpenOptions,
   ScanOptions,
   type Durability,
@@ -301,6 +302,9 @@ const makeLog = (
       if (!AppendRecord.is(item)) {
         const field = BytesLike.is((item as Record<string, unknown>)['key']) ? 'value' : 'key'
         return E.left(invalidArgument(`records[${i}].${field}`, 'must be a string or Uint8Array'))
+      }
+      if (typeof item.key === 'string' && item.key !== lastKey && !isWellFormed(item.key)) {
+        return E.left(notWellFormed(`records[${i}].key`))
       }
       const key =
         typeof item.key !== 'string'

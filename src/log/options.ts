@@ -6,6 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
+import { isWellFormed } from '../codec/keys.js'
 import { invalidArgument, type InvalidArgumentError } from '../errors.js'
 import type { Storage } from '../storage/port.js'
 
@@ -45,6 +46,23 @@ export const BytesLike = fromGuard(
   'string | Uint8Array',
   (u): u is string | Uint8Array => typeof u === 'string' || u instanceof Uint8Array,
 )
+
+/**
+ * A key: bytes, or a string meaning its UTF-8 bytes. A string must be well-formed UTF-16: one
+ * with a lone surrogate has no UTF-8 bytes and would name the same key as another string.
+ */
+export const KeyLike = fromGuard(
+  'a Uint8Array or a well-formed string (no lone surrogate)',
+  (u): u is string | Uint8Array =>
+    u instanceof Uint8Array || (typeof u === 'string' && isWellFormed(u)),
+)
+
+/** The error for a string that is not well-formed UTF-16, naming its field. */
+export const notWellFormed = (field: string): InvalidArgumentError =>
+  invalidArgument(
+    field,
+    'is not well-formed UTF-16: it holds a lone surrogate, which has no UTF-8 encoding',
+  )
 
 /** A non-empty string. */
 export const NonEmptyString = fromGuard(
@@ -108,7 +126,7 @@ export const AppendRecord = t.type({ key: BytesLike, value: BytesLike })
 export type AppendRecord = t.TypeOf<typeof AppendRecord>
 
 export const ScanOptions = t.partial({
-  key: BytesLike,
+  key: KeyLike,
   from: Natural,
   to: Natural,
   limit: Natural,
@@ -117,18 +135,18 @@ export const ScanOptions = t.partial({
 })
 export type ScanOptions = t.TypeOf<typeof ScanOptions>
 
-export const CountOptions = t.partial({ key: BytesLike, from: Natural, to: Natural })
+export const CountOptions = t.partial({ key: KeyLike, from: Natural, to: Natural })
 export type CountOptions = t.TypeOf<typeof CountOptions>
 
 export const FollowOptions = t.partial({
-  key: BytesLike,
+  key: KeyLike,
   from: Natural,
   signal: AbortSignalLike,
   visibility: Visibility,
 })
 export type FollowOptions = t.TypeOf<typeof FollowOptions>
 
-export const KeysOptions = t.partial({ prefix: BytesLike })
+export const KeysOptions = t.partial({ prefix: KeyLike })
 export type KeysOptions = t.TypeOf<typeof KeysOptions>
 
 // -------------------------------------------------------------------------------------

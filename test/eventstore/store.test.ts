@@ -295,6 +295,73 @@ describe('validation', () => {
     )
   })
 
+  it('refuses ids that are not well-formed UTF-16, so two of them never become one stream', async () => {
+    const store = await memoryStore()
+    // Both would encode to 'x' + U+FFFD: one stream whose revisions went on across them.
+    await expect(store.appendToStream('x\uD800', [{ type: 'A' }])).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      error: { field: 'streamId' },
+      message: expect.stringContaining('lone surrogate') as unknown,
+    })
+    expect(await code(store.appendToStream('x\uDBFF', [{ type: 'A' }]))).toBe('INVALID_ARGUMENT')
+    await expect(collect(store.readStream('\uDC00y'))).rejects.toMatchObject({
+      error: { field: 'streamId' },
+    })
+    await expect(
+      store.appendMulti([
+        { streamId: 'ok', events: [{ type: 'A' }] },
+        { streamId: '\uDC00y', events: [{ type: 'A' }] },
+      ]),
+    ).rejects.toMatchObject({ error: { field: 'writes[1].streamId' } })
+    await expect(
+      store.appendToStream('s', [{ type: 'A' }, { type: 'A', id: 'e\uD800' }]),
+    ).rejects.toMatchObject({ error: { field: 'events[1].id' } })
+    await expect(store.checkpoints.save('p\uD800', 0)).rejects.toMatchObject({
+      error: { field: 'name' },
+    })
+    expect(await collect(store.readAll())).toEqual([])
+    // A well-formed pair of surrogates is one code point and fine.
+    await store.appendToStream('x\uD83D\uDE00', [{ type: 'A', id: '\uD83D\uDE00' }])
+    expect((await collect(store.readAll())).map(brief)).toEqual(['x\u{1F600}#0:A'])
+  })
+
+  it('blames a long stream id or event id on itself, and fails no other append', async () => {
+    const store = await memoryStore()
+    const long = 'x'.repeat(5000)
+    const good = store.appendToStream('s', [{ type: 'A' }])
+    await expect(store.appendToStream(long, [{ type: 'A' }])).rejects.toThrow(
+      'streamId: is 5000 bytes in UTF-8; at most 4094',
+    )
+    await expect(store.appendToStream('s', [{ type: 'A', id: long }])).rejects.toThrow(
+      'events[0].id: is 5000 bytes in UTF-8; at most 4094',
+    )
+    await expect(
+      store.appendMulti([{ streamId: `${long}é`, events: [{ type: 'A' }] }]),
+    ).rejects.toThrow('writes[0].streamId: is 5002 bytes in UTF-8; at most 4094')
+    await expect(
+      store.appendToStream('s', [{ type: 'A' }], { checkpoint: { name: long, position: 0 } }),
+    ).rejects.toMatchObject({ error: { field: 'options.checkpoint.name' } })
+    // The append queued beside them committed.
+    expect((await good).nextExpectedRevision).toBe(0)
+    // The longest id fits the log's default key size with the store's prefix.
+    const longest = 'y'.repeat(4094)
+    await store.appendToStream(longest, [{ type: 'A', id: longest }])
+    expect((await collect(store.readStream(longest))).map((e) => e.id)).toEqual([longest])
+  })
+
+  it('says which forms an expectedRevision takes', async () => {
+    const store = await memoryStore()
+    const forms = "must be 'any', 'no_stream', 'stream_exists' or a non-negative integer revision"
+    for (const expectedRevision of ['maybe', -1, 1.5, 'NO_STREAM']) {
+      await expect(
+        store.appendToStream('s', [{ type: 'A' }], { expectedRevision } as never),
+      ).rejects.toThrow(`options.expectedRevision: ${forms}`)
+      await expect(
+        store.appendMulti([{ streamId: 's', events: [{ type: 'A' }], expectedRevision } as never]),
+      ).rejects.toThrow(`writes[0].expectedRevision: ${forms}`)
+    }
+  })
+
   it('checks data with io-ts codecs on append and decodes it on read', async () => {
     const DateFromNumber = new t.Type<Date, number, unknown>(
       'DateFromNumber',

@@ -108,6 +108,46 @@ describe('append', () => {
     ).rejects.toThrow(/records\[1\]\.key/)
   })
 
+  it('refuses string keys that are not well-formed UTF-16, which would name another key', async () => {
+    const log = await memoryLog()
+    // Each encodes to the same bytes as 'x\uFFFD' would: three strings, one key.
+    for (const [records, field] of [
+      [[{ key: 'x\uD800', value: 'v' }], 'records[0].key'],
+      [[{ key: '\uDC00y', value: 'v' }], 'records[0].key'],
+      [
+        [
+          { key: 'k', value: 'v' },
+          { key: 'k', value: 'v' },
+          { key: 'x\uDBFF', value: 'v' },
+        ],
+        'records[2].key',
+      ],
+    ] as const) {
+      await expect(log.append(records)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        error: { field },
+        message: expect.stringContaining('lone surrogate') as unknown,
+      })
+    }
+    await expect(log.appendAt([{ sequence: 5, key: 'x\uD800', value: 'v' }])).rejects.toThrow(
+      /^entries\[0\]\.key: is not well-formed UTF-16/,
+    )
+    expect(log.nextSequence()).toBe(0)
+    // Reads refuse them too, rather than reading the key they would stand for.
+    expect(await code(collect(log.scan({ key: 'x\uD800' })))).toBe('INVALID_ARGUMENT')
+    expect(await code(log.count({ key: '\uDC00' }))).toBe('INVALID_ARGUMENT')
+    expect(await code(collect(log.follow({ key: 'x\uD800' })))).toBe('INVALID_ARGUMENT')
+    await expect(collect(log.keys({ prefix: 'x\uD800' }))).rejects.toThrow(
+      'options.prefix: must be a Uint8Array or a well-formed string (no lone surrogate)',
+    )
+    // A surrogate pair is one code point; bytes are taken as they are.
+    await log.append([
+      { key: 'x\uD83D\uDE00', value: 'v' },
+      { key: Uint8Array.of(0xed, 0xa0, 0x80), value: 'v' },
+    ])
+    expect(await log.count({ key: 'x\u{1F600}' })).toBe(1)
+  })
+
   it('copies caller bytes: mutating them after append changes nothing stored', async () => {
     const log = await memoryLog()
     const value = text('before')
