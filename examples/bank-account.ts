@@ -40,7 +40,8 @@ const project = async (store: EventStore, stopAfter: number): Promise<number> =>
   const stop = new AbortController()
   let handled = 0
   for await (const message of store.subscribeToAll({
-    ...(from === undefined ? {} : { fromPosition: from }),
+    // The checkpoint is the last event handled: resume after it.
+    ...(from === undefined ? {} : { after: from }),
     filter: { streamPrefix: 'account-' },
     signal: stop.signal,
   })) {

@@ -25,6 +25,7 @@ import {
   decodeStrict,
   Durability,
   fromGuard,
+  lowerBound,
   Natural,
   Positive,
   FileMode,
@@ -83,6 +84,19 @@ export interface ReadAllFilter {
   readonly eventTypes?: ReadonlyArray<string>
 }
 
+/**
+ * Where a read starts and ends: in positions for `readAll` and `subscribeToAll`, in revisions
+ * for `readStream` and `subscribeToStream`. Give `from` (inclusive) or `after` (exclusive: the
+ * last one already handled, such as a checkpoint's position), not both; `to` is exclusive. The
+ * direction of a read changes its order, never its range: read backwards from `p` with
+ * `{ to: p + 1 }`.
+ */
+export interface ReadRange {
+  readonly from?: number
+  readonly after?: number
+  readonly to?: number
+}
+
 export interface AppendOptions {
   readonly expectedRevision?: ExpectedRevision
   /** Saves a checkpoint in the same atomic commit as the events. */
@@ -103,32 +117,40 @@ export interface EventStore {
     }>,
     options?: Pick<AppendOptions, 'checkpoint'>,
   ) => Promise<ReadonlyArray<AppendResult>>
+  /** A stream's events whose revisions lie in the range. */
   readonly readStream: (
     streamId: string,
-    options?: {
-      readonly fromRevision?: number
+    options?: ReadRange & {
       readonly direction?: 'forwards' | 'backwards'
       readonly maxCount?: number
     },
   ) => AsyncIterableIterator<ReadEvent>
-  readonly readAll: (options?: {
-    readonly fromPosition?: number
-    readonly direction?: 'forwards' | 'backwards'
-    readonly maxCount?: number
-    readonly filter?: ReadAllFilter
-  }) => AsyncIterableIterator<ReadEvent>
+  /** Every stream's events whose positions lie in the range, in position order. */
+  readonly readAll: (
+    options?: ReadRange & {
+      readonly direction?: 'forwards' | 'backwards'
+      readonly maxCount?: number
+      readonly filter?: ReadAllFilter
+    },
+  ) => AsyncIterableIterator<ReadEvent>
   readonly aggregateStream: <S>(
     streamId: string,
     options: { readonly initialState: S; readonly evolve: (state: S, event: ReadEvent) => S },
   ) => Promise<S>
-  readonly subscribeToAll: (options?: {
-    readonly fromPosition?: number
-    readonly filter?: ReadAllFilter
-    readonly signal?: AbortSignal
-  }) => AsyncIterableIterator<SubscriptionMessage>
+  /**
+   * Events from position `from` (inclusive) or `after` (exclusive) — by default from the
+   * beginning — then `caughtUp`, then live events.
+   */
+  readonly subscribeToAll: (
+    options?: Omit<ReadRange, 'to'> & {
+      readonly filter?: ReadAllFilter
+      readonly signal?: AbortSignal
+    },
+  ) => AsyncIterableIterator<SubscriptionMessage>
+  /** As `subscribeToAll`, for one stream, in revisions. */
   readonly subscribeToStream: (
     streamId: string,
-    options?: { readonly fromRevision?: number; readonly signal?: AbortSignal },
+    options?: Omit<ReadRange, 'to'> & { readonly signal?: AbortSignal },
   ) => AsyncIterableIterator<SubscriptionMessage>
   readonly checkpoints: {
     readonly save: (name: string, position: number) => Promise<void>
@@ -201,24 +223,71 @@ const AppendOptionsCodec = t.partial({
   expectedRevision: ExpectedRevisionCodec,
   checkpoint: CheckpointOption,
 })
+const Direction = t.keyof({ forwards: null, backwards: null })
 const ReadStreamOptions = t.partial({
-  fromRevision: Natural,
-  direction: t.keyof({ forwards: null, backwards: null }),
+  from: Natural,
+  after: Natural,
+  to: Natural,
+  direction: Direction,
   maxCount: Natural,
 })
 const FilterCodec = t.partial({ streamPrefix: t.string, eventTypes: t.readonlyArray(t.string) })
 const ReadAllOptions = t.partial({
-  fromPosition: Natural,
-  direction: t.keyof({ forwards: null, backwards: null }),
+  from: Natural,
+  after: Natural,
+  to: Natural,
+  direction: Direction,
   maxCount: Natural,
   filter: FilterCodec,
 })
 const SubscribeAllOptions = t.partial({
-  fromPosition: Natural,
+  from: Natural,
+  after: Natural,
   filter: FilterCodec,
   signal: AbortSignalLike,
 })
-const SubscribeStreamOptions = t.partial({ fromRevision: Natural, signal: AbortSignalLike })
+const SubscribeStreamOptions = t.partial({ from: Natural, after: Natural, signal: AbortSignalLike })
+
+// The options of 0.1 whose meaning changed from one read to another (inclusive in `readAll`
+// and `readStream`, exclusive in the subscriptions): refused with what to write instead, never
+// read with a new meaning.
+const RENAMED: Record<string, Record<string, string>> = {
+  readAll: {
+    fromPosition:
+      'from: p (inclusive) or after: p (exclusive); to read backwards from p, to: p + 1',
+  },
+  readStream: {
+    fromRevision:
+      'from: r (inclusive) or after: r (exclusive); to read backwards from r, to: r + 1',
+  },
+  subscribeToAll: {
+    fromPosition:
+      "after: p for what fromPosition meant (exclusive, e.g. a checkpoint's last processed position), or from: p (inclusive)",
+  },
+  subscribeToStream: {
+    fromRevision: 'after: r for what fromRevision meant (exclusive), or from: r (inclusive)',
+  },
+}
+
+/** Decodes a read's options: a renamed option is refused first, then the range is resolved. */
+const decodeRead = <A extends { readonly from?: number; readonly after?: number }>(
+  read: keyof typeof RENAMED,
+  codec: t.Decoder<unknown, A> & { readonly props: Record<string, unknown> },
+  input: unknown,
+): E.Either<DeltalogErrorValue, A & { readonly lower: number | undefined }> => {
+  const renamed = Object.entries(RENAMED[read] ?? {}).find(
+    ([old]) => typeof input === 'object' && input !== null && Object.hasOwn(input, old),
+  )
+  if (renamed !== undefined) {
+    const [old, instead] = renamed
+    return E.left(invalidArgument(`options.${old}`, `is no longer accepted; use ${instead}`))
+  }
+  const decoded = decodeStrict(codec, 'options', input)
+  if (E.isLeft(decoded)) return decoded
+  return E.map((lower: number | undefined) => ({ ...decoded.right, lower }))(
+    lowerBound(decoded.right),
+  )
+}
 
 // The most stream states kept in memory; older ones are read again from the log when needed.
 const STATE_CACHE_LIMIT = 100_000
@@ -489,9 +558,11 @@ const makeEventStore = (
 
   // ------------------------------------------------------------------ reads
 
+  /** The stream's events with revisions in `[from, to)`, below position `before`. */
   async function* streamEvents(
     streamId: string,
-    fromRevision: number | undefined,
+    from: number | undefined,
+    to: number | undefined,
     backwards: boolean,
     maxCount: number | undefined,
     before: number | undefined,
@@ -500,9 +571,9 @@ const makeEventStore = (
     let left = maxCount ?? Infinity
     if (left <= 0) return
     const key = eventsKey(streamId)
+    const first = Math.max(from ?? 0, state.deletedBefore)
     if (!backwards) {
-      const from = Math.max(fromRevision ?? 0, state.deletedBefore)
-      const position = await seekRevision(streamId, from)
+      const position = await seekRevision(streamId, first)
       if (position === undefined) return
       for await (const entry of log.scan({
         key,
@@ -510,20 +581,20 @@ const makeEventStore = (
         ...(before === undefined ? {} : { to: before }),
       })) {
         const stored = orThrow(decodeEvent(entry.value))
+        if (to !== undefined && stored.revision >= to) return
         yield toReadEvent(streamId, entry, stored)
         if (--left <= 0) return
       }
       return
     }
-    const upper =
-      fromRevision === undefined ? undefined : await seekRevision(streamId, fromRevision + 1)
+    const upper = to === undefined ? undefined : await seekRevision(streamId, to)
     for await (const entry of log.scan({
       key,
       reverse: true,
       ...(upper === undefined ? {} : { to: upper }),
     })) {
       const stored = orThrow(decodeEvent(entry.value))
-      if (stored.revision < state.deletedBefore) return
+      if (stored.revision < first) return
       yield toReadEvent(streamId, entry, stored)
       if (--left <= 0) return
     }
@@ -630,27 +701,26 @@ const makeEventStore = (
     readStream: (streamId, options) => {
       const id = validateStreamId(streamId)
       if (E.isLeft(id)) return failing(id.left)
-      const o = decodeStrict(ReadStreamOptions, 'options', options)
+      const o = decodeRead('readStream', ReadStreamOptions, options)
       if (E.isLeft(o)) return failing(o.left)
       return streamEvents(
         id.right,
-        o.right.fromRevision,
+        o.right.lower,
+        o.right.to,
         o.right.direction === 'backwards',
         o.right.maxCount,
         undefined,
       )
     },
     readAll: (options) => {
-      const decoded = decodeStrict(ReadAllOptions, 'options', options)
+      const decoded = decodeRead('readAll', ReadAllOptions, options)
       if (E.isLeft(decoded)) return failing(decoded.left)
       const o = decoded.right
-      const backwards = o.direction === 'backwards'
-      const entries = backwards
-        ? log.scan({
-            reverse: true,
-            ...(o.fromPosition === undefined ? {} : { to: o.fromPosition + 1 }),
-          })
-        : log.scan({ from: o.fromPosition ?? 0 })
+      const entries = log.scan({
+        reverse: o.direction === 'backwards',
+        ...(o.lower === undefined ? {} : { from: o.lower }),
+        ...(o.to === undefined ? {} : { to: o.to }),
+      })
       return allEvents(entries, o.filter, o.maxCount)
     },
     aggregateStream: async (streamId, { initialState, evolve }) => {
@@ -658,6 +728,7 @@ const makeEventStore = (
       for await (const event of streamEvents(
         orThrow(validateStreamId(streamId)),
         0,
+        undefined,
         false,
         undefined,
         undefined,
@@ -667,11 +738,11 @@ const makeEventStore = (
       return state
     },
     subscribeToAll: (options) => {
-      const decoded = decodeStrict(SubscribeAllOptions, 'options', options)
+      const decoded = decodeRead('subscribeToAll', SubscribeAllOptions, options)
       if (E.isLeft(decoded)) return failing(decoded.left)
       const o = decoded.right
       const signal = combinedSignal(o.signal)
-      const from = o.fromPosition === undefined ? 0 : o.fromPosition + 1
+      const from = o.lower ?? 0
       return (async function* (): AsyncGenerator<SubscriptionMessage> {
         const end = Math.max(from, log.nextSequence())
         for await (const event of allEvents(log.scan({ from, to: end }), o.filter, undefined)) {
@@ -692,14 +763,14 @@ const makeEventStore = (
     subscribeToStream: (streamId, options) => {
       const id = validateStreamId(streamId)
       if (E.isLeft(id)) return failing(id.left)
-      const decoded = decodeStrict(SubscribeStreamOptions, 'options', options)
+      const decoded = decodeRead('subscribeToStream', SubscribeStreamOptions, options)
       if (E.isLeft(decoded)) return failing(decoded.left)
       const o = decoded.right
       const signal = combinedSignal(o.signal)
-      const from = o.fromRevision === undefined ? 0 : o.fromRevision + 1
+      const from = o.lower ?? 0
       return (async function* (): AsyncGenerator<SubscriptionMessage> {
         const end = log.nextSequence()
-        for await (const event of streamEvents(id.right, from, false, undefined, end)) {
+        for await (const event of streamEvents(id.right, from, undefined, false, undefined, end)) {
           if (signal.aborted) return
           yield { type: 'event', event }
         }

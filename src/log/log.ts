@@ -30,6 +30,7 @@ import {
   decodeStrict,
   FollowOptions,
   KeysOptions,
+  lowerBound,
   notWellFormed,
   OpenOptions,
   ScanOptions,
@@ -104,11 +105,17 @@ export interface Log {
   readonly nextSequence: () => number
   /** Exclusive watermark: every sequence below it is durable. */
   readonly durableSequence: () => number
-  /** Entries of one key, or of all keys in global order; `from` inclusive, `to` exclusive. */
+  /**
+   * Entries of one key, or of all keys in global order, between `from` (inclusive) or `after`
+   * (exclusive) and `to` (exclusive); `reverse` changes the order, not the range.
+   */
   readonly scan: (options?: ScanOptions) => AsyncIterableIterator<LogEntry>
-  /** The exact number of entries in a range. */
+  /** The exact number of entries in a range, given as for `scan`. */
   readonly count: (options?: CountOptions) => Promise<number>
-  /** Existing entries from `from` (default: the current end), then new ones as they commit. */
+  /**
+   * Existing entries from `from` (inclusive) or `after` (exclusive) — by default the current
+   * end — then new ones as they commit.
+   */
   readonly follow: (options?: FollowOptions) => AsyncIterableIterator<LogEntry>
   /** The distinct keys with entries, in byte order. */
   readonly keys: (options?: KeysOptions) => AsyncIterableIterator<Uint8Array>
@@ -143,6 +150,12 @@ const toRange = (from: number | undefined, to: number | undefined): SequenceRang
   lower: from ?? 0,
   upper: to,
 })
+
+/** The options with `from` (inclusive) or `after` (exclusive) turned into `from`. */
+const withLowerBound = <O extends { readonly from?: number; readonly after?: number }>(
+  decoded: E.Either<InvalidArgumentError, O>,
+): E.Either<InvalidArgumentError, O> =>
+  E.chain((o: O) => E.map((from: number | undefined) => ({ ...o, from }))(lowerBound(o)))(decoded)
 
 const readStoredState = (
   storage: Storage,
@@ -380,7 +393,7 @@ const makeLog = (
 
   const scan = (input: unknown): AsyncIterableIterator<LogEntry> => {
     if (isClosed) return failing(closedError())
-    const decoded = decodeStrict(ScanOptions, 'options', input)
+    const decoded = withLowerBound(decodeStrict(ScanOptions, 'options', input))
     if (E.isLeft(decoded)) return failing(decoded.left)
     const o = decoded.right
     const upper = durableUpper(o.visibility, o.to)
@@ -398,7 +411,7 @@ const makeLog = (
   // first `next()`: "the current end" means the end when the caller asked.
   const follow = (input: unknown): AsyncIterableIterator<LogEntry> => {
     if (isClosed) return failing(closedError())
-    const decoded = decodeStrict(FollowOptions, 'options', input)
+    const decoded = withLowerBound(decodeStrict(FollowOptions, 'options', input))
     if (E.isLeft(decoded)) return failing(decoded.left)
     const o = decoded.right
     return tail(
@@ -471,7 +484,7 @@ const makeLog = (
     scan,
     count: (input) => () => {
       if (isClosed) return Promise.resolve(E.left(closedError()))
-      const decoded = decodeStrict(CountOptions, 'options', input)
+      const decoded = withLowerBound(decodeStrict(CountOptions, 'options', input))
       if (E.isLeft(decoded)) return Promise.resolve(decoded)
       const o = decoded.right
       return countEntries(

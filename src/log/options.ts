@@ -125,9 +125,13 @@ export type OpenOptions = t.TypeOf<typeof OpenOptions>
 export const AppendRecord = t.type({ key: BytesLike, value: BytesLike })
 export type AppendRecord = t.TypeOf<typeof AppendRecord>
 
+// Every range of sequences (positions, revisions) is given the same way: `from` inclusive or
+// `after` exclusive — the last one already handled, e.g. a checkpoint — and `to` exclusive.
+
 export const ScanOptions = t.partial({
   key: KeyLike,
   from: Natural,
+  after: Natural,
   to: Natural,
   limit: Natural,
   reverse: t.boolean,
@@ -135,12 +139,13 @@ export const ScanOptions = t.partial({
 })
 export type ScanOptions = t.TypeOf<typeof ScanOptions>
 
-export const CountOptions = t.partial({ key: KeyLike, from: Natural, to: Natural })
+export const CountOptions = t.partial({ key: KeyLike, from: Natural, after: Natural, to: Natural })
 export type CountOptions = t.TypeOf<typeof CountOptions>
 
 export const FollowOptions = t.partial({
   key: KeyLike,
   from: Natural,
+  after: Natural,
   signal: AbortSignalLike,
   visibility: Visibility,
 })
@@ -163,6 +168,22 @@ const describeFailure = (where: string, errors: t.Errors): InvalidArgumentError 
   const expected = first.context[first.context.length - 1]?.type.name ?? 'a valid value'
   return invalidArgument(path === '' ? where : `${where}.${path}`, `must be ${expected}`)
 }
+
+/**
+ * The first sequence a range includes: `from` as it is, or the one after `after`; undefined
+ * when neither is given. Both at once is an `INVALID_ARGUMENT` naming `after`.
+ */
+export const lowerBound = (
+  o: { readonly from?: number | undefined; readonly after?: number | undefined },
+  where = 'options',
+): E.Either<InvalidArgumentError, number | undefined> =>
+  o.after === undefined
+    ? E.right(o.from)
+    : o.from === undefined
+      ? E.right(o.after + 1)
+      : E.left(
+          invalidArgument(`${where}.after`, 'give from (inclusive) or after (exclusive), not both'),
+        )
 
 /**
  * Decodes `input` with a codec of known fields, refusing fields it does not know. `where` names

@@ -203,31 +203,40 @@ const collect = async <A>(it: AsyncIterable<A>): Promise<A[]> => {
 }
 const brief = (e: ReadEvent): string => `${e.streamId}#${e.revision}:${e.type}`
 
+/** A read's range of revisions: `from` inclusive or `after` exclusive, `to` exclusive. */
+interface RevisionRange {
+  readonly from?: number
+  readonly after?: number
+  readonly to?: number
+}
+
 class ReadCmd implements Cmd {
   constructor(
     readonly stream: string,
-    readonly fromRevision: number | undefined,
+    readonly range: RevisionRange,
     readonly backwards: boolean,
     readonly maxCount: number | undefined,
   ) {}
   check = (): boolean => true
   async run(m: Model, store: EventStore): Promise<void> {
     const s = streamOf(m, this.stream)
+    const { from, after, to } = this.range
+    // The direction orders a range; it never changes which revisions the range holds.
     let visible = s.events
       .map((e, revision) => ({ e, revision }))
-      .filter((x) => x.revision >= s.deletedBefore)
-    if (this.backwards) {
-      visible = visible
-        .filter((x) => this.fromRevision === undefined || x.revision <= this.fromRevision)
-        .reverse()
-    } else {
-      visible = visible.filter((x) => x.revision >= (this.fromRevision ?? 0))
-    }
+      .filter(
+        (x) =>
+          x.revision >= s.deletedBefore &&
+          (from === undefined || x.revision >= from) &&
+          (after === undefined || x.revision > after) &&
+          (to === undefined || x.revision < to),
+      )
+    if (this.backwards) visible = visible.reverse()
     visible = visible.slice(0, this.maxCount ?? visible.length)
     const read = await collect(
       store.readStream(this.stream, {
         direction: this.backwards ? 'backwards' : 'forwards',
-        ...(this.fromRevision === undefined ? {} : { fromRevision: this.fromRevision }),
+        ...this.range,
         ...(this.maxCount === undefined ? {} : { maxCount: this.maxCount }),
       }),
     )
@@ -245,7 +254,7 @@ class ReadCmd implements Cmd {
     expect(all.map(brief).sort()).toEqual(expectedAll.sort())
   }
   toString = (): string =>
-    `read(${this.stream}, from ${String(this.fromRevision)}, ${this.backwards ? 'backwards' : 'forwards'}, max ${String(this.maxCount)})`
+    `read(${this.stream}, ${JSON.stringify(this.range)}, ${this.backwards ? 'backwards' : 'forwards'}, max ${String(this.maxCount)})`
 }
 
 const arbStream = fc.constantFrom('s1', 's2', 's3')
@@ -278,7 +287,16 @@ const commands = [
   fc
     .tuple(
       arbStream,
-      fc.option(fc.nat({ max: 6 }), { nil: undefined }),
+      fc
+        .tuple(
+          fc.oneof(
+            fc.constant({}),
+            fc.nat({ max: 6 }).map((from) => ({ from })),
+            fc.nat({ max: 6 }).map((after) => ({ after })),
+          ),
+          fc.option(fc.nat({ max: 7 }), { nil: undefined }),
+        )
+        .map(([lower, to]): RevisionRange => ({ ...lower, ...(to === undefined ? {} : { to }) })),
       fc.boolean(),
       fc.option(fc.nat({ max: 4 }), { nil: undefined }),
     )

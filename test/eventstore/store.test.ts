@@ -73,7 +73,7 @@ describe('appending and reading', () => {
     expect(events[2]?.position).toBe(second.position)
   })
 
-  it('reads a stream from a revision, backwards, and with maxCount', async () => {
+  it('reads a range of revisions, backwards, and with maxCount', async () => {
     const store = await memoryStore()
     for (let i = 0; i < 10; i++) {
       await store.appendToStream('s', [{ type: `E${i}` }])
@@ -81,11 +81,14 @@ describe('appending and reading', () => {
     }
     const revisions = async (o: Parameters<EventStore['readStream']>[1]) =>
       (await collect(store.readStream('s', o))).map((e) => e.revision)
-    expect(await revisions({ fromRevision: 7 })).toEqual([7, 8, 9])
-    expect(await revisions({ fromRevision: 3, maxCount: 2 })).toEqual([3, 4])
+    expect(await revisions({ from: 7 })).toEqual([7, 8, 9])
+    expect(await revisions({ after: 7 })).toEqual([8, 9])
+    expect(await revisions({ from: 3, maxCount: 2 })).toEqual([3, 4])
+    expect(await revisions({ from: 3, to: 6 })).toEqual([3, 4, 5])
     expect(await revisions({ direction: 'backwards', maxCount: 3 })).toEqual([9, 8, 7])
-    expect(await revisions({ direction: 'backwards', fromRevision: 2 })).toEqual([2, 1, 0])
-    expect(await revisions({ fromRevision: 10 })).toEqual([])
+    expect(await revisions({ direction: 'backwards', to: 3 })).toEqual([2, 1, 0])
+    expect(await revisions({ direction: 'backwards', after: 6 })).toEqual([9, 8, 7])
+    expect(await revisions({ from: 10 })).toEqual([])
     expect(await collect(store.readStream('missing'))).toEqual([])
   })
 
@@ -110,12 +113,13 @@ describe('appending and reading', () => {
       ).map(brief),
     ).toEqual(['order-1#0:Placed', 'order-2#0:Placed'])
     const from = all[2]?.position ?? 0
-    expect((await collect(store.readAll({ fromPosition: from }))).map(brief)).toEqual([
+    expect((await collect(store.readAll({ from }))).map(brief)).toEqual([
       'order-2#0:Placed',
       'order-2#1:Paid',
     ])
+    expect((await collect(store.readAll({ after: from }))).map(brief)).toEqual(['order-2#1:Paid'])
     expect(
-      (await collect(store.readAll({ fromPosition: from, direction: 'backwards' }))).map(brief),
+      (await collect(store.readAll({ to: from + 1, direction: 'backwards' }))).map(brief),
     ).toEqual(['order-2#0:Placed', 'cart-1#0:Added', 'order-1#0:Placed'])
   })
 
@@ -479,25 +483,25 @@ describe('subscriptions', () => {
     ])
   })
 
-  it('starts after the given position (exclusive)', async () => {
+  it('starts at from (inclusive) or after a checkpoint (exclusive)', async () => {
     const store = await memoryStore()
     const a = await store.appendToStream('s', [{ type: 'A' }])
     await store.appendToStream('s', [{ type: 'B' }])
-    const stop = new AbortController()
+    const first = new AbortController()
     expect(
-      await take(store.subscribeToAll({ fromPosition: a.position, signal: stop.signal }), 2, stop),
+      await take(store.subscribeToAll({ after: a.position, signal: first.signal }), 2, first),
     ).toEqual(['s#1:B', 'caughtUp'])
+    const second = new AbortController()
+    expect(
+      await take(store.subscribeToAll({ from: a.position, signal: second.signal }), 3, second),
+    ).toEqual(['s#0:A', 's#1:B', 'caughtUp'])
   })
 
   it('subscribes to one stream after a revision', async () => {
     const store = await memoryStore()
     await store.appendToStream('s', [{ type: 'A' }, { type: 'B' }])
     const stop = new AbortController()
-    const got = take(
-      store.subscribeToStream('s', { fromRevision: 0, signal: stop.signal }),
-      3,
-      stop,
-    )
+    const got = take(store.subscribeToStream('s', { after: 0, signal: stop.signal }), 3, stop)
     await tick()
     await store.appendToStream('t', [{ type: 'X' }])
     await store.appendToStream('s', [{ type: 'C' }])
@@ -545,6 +549,111 @@ describe('subscriptions', () => {
     }
     stop.abort()
     expect(n).toBe(300)
+  })
+})
+
+describe('positions', () => {
+  const take = async (
+    it: AsyncIterable<SubscriptionMessage>,
+    n: number,
+    stop: AbortController,
+  ): Promise<number[]> => {
+    const out: number[] = []
+    for await (const m of it) {
+      if (m.type === 'event') out.push(m.event.position)
+      if (out.length === n) stop.abort()
+    }
+    return out
+  }
+
+  it('mean one thing: from is inclusive and after exclusive in every read and subscription', async () => {
+    const store = await memoryStore()
+    const positions: number[] = []
+    for (const s of ['a', 'b', 'c']) {
+      positions.push((await store.appendToStream(s, [{ type: 'E' }])).position)
+    }
+    const [p0, p1, p2] = positions as [number, number, number]
+    const read = async (o: Parameters<EventStore['readAll']>[0]) =>
+      (await collect(store.readAll(o))).map((e) => e.position)
+    expect(await read({ from: p1 })).toEqual([p1, p2])
+    expect(await read({ after: p1 })).toEqual([p2])
+    expect(await read({ from: p0, to: p2 })).toEqual([p0, p1])
+    expect(await read({ from: p1, direction: 'backwards' })).toEqual([p2, p1])
+    expect(await read({ to: p2, direction: 'backwards' })).toEqual([p1, p0])
+    const stop = (): AbortController => new AbortController()
+    const fromP1 = stop()
+    expect(
+      await take(store.subscribeToAll({ from: p1, signal: fromP1.signal }), 2, fromP1),
+    ).toEqual([p1, p2])
+    const afterP1 = stop()
+    expect(
+      await take(store.subscribeToAll({ after: p1, signal: afterP1.signal }), 1, afterP1),
+    ).toEqual([p2])
+    // The log underneath reads the same way.
+    const scanned = async (o: Parameters<EventStore['log']['scan']>[0]) =>
+      (await collect(store.log.scan(o))).map((e) => e.sequence)
+    expect(await scanned({ from: p1 })).toEqual([p1, p2])
+    expect(await scanned({ after: p1 })).toEqual([p2])
+    expect(await store.log.count({ after: p1 })).toBe(1)
+    const followed = stop()
+    const tail: number[] = []
+    for await (const e of store.log.follow({ after: p0, signal: followed.signal })) {
+      tail.push(e.sequence)
+      if (tail.length === 2) followed.abort()
+    }
+    expect(tail).toEqual([p1, p2])
+  })
+
+  it('lets a subscription from the next sequence see the next event', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }])
+    const stop = new AbortController()
+    const from = store.log.nextSequence()
+    const got = take(store.subscribeToAll({ from, signal: stop.signal }), 1, stop)
+    await tick()
+    const next = await store.appendToStream('s', [{ type: 'B' }])
+    expect(next.position).toBe(from)
+    expect(await got).toEqual([from])
+  })
+
+  it('refuses the old fromPosition and fromRevision, saying what to use', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }])
+    const refused = (it: AsyncIterable<unknown>) => collect(it)
+    await expect(refused(store.readAll({ fromPosition: 0 } as never))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      error: { field: 'options.fromPosition' },
+      message: expect.stringMatching(
+        /use from: p \(inclusive\) or after: p \(exclusive\)/,
+      ) as unknown,
+    })
+    await expect(refused(store.subscribeToAll({ fromPosition: 0 } as never))).rejects.toThrow(
+      /options\.fromPosition: is no longer accepted; use after: p for what fromPosition meant/,
+    )
+    await expect(refused(store.readStream('s', { fromRevision: 0 } as never))).rejects.toThrow(
+      /options\.fromRevision: is no longer accepted; use from: r \(inclusive\) or after: r/,
+    )
+    await expect(
+      refused(store.subscribeToStream('s', { fromRevision: 0 } as never)),
+    ).rejects.toThrow(/options\.fromRevision: is no longer accepted; use after: r/)
+  })
+
+  it('refuses from and after together', async () => {
+    const store = await memoryStore()
+    for (const it of [
+      store.readAll({ from: 1, after: 0 }),
+      store.readStream('s', { from: 1, after: 0 }),
+      store.subscribeToAll({ from: 1, after: 0 }),
+      store.subscribeToStream('s', { from: 1, after: 0 }),
+      store.log.scan({ from: 1, after: 0 }),
+      store.log.follow({ from: 1, after: 0 }),
+    ] as ReadonlyArray<AsyncIterable<unknown>>) {
+      await expect(collect(it)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: 'options.after: give from (inclusive) or after (exclusive), not both',
+      })
+    }
+    expect(await code(store.log.count({ from: 1, after: 0 }))).toBe('INVALID_ARGUMENT')
   })
 })
 

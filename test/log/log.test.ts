@@ -474,6 +474,28 @@ describe('reads', () => {
     expect(await seqs({ key: 'a', from: 10, to: 10 })).toEqual([])
   })
 
+  it('takes after (exclusive) in place of from (inclusive) in scan, count and follow', async () => {
+    const log = await memoryLog()
+    await log.append([
+      { key: 'a', value: '0' },
+      { key: 'b', value: '1' },
+      { key: 'a', value: '2' },
+    ])
+    expect(show(await collect(log.scan({ after: 0 })))).toEqual(['1:b=1', '2:a=2'])
+    expect(show(await collect(log.scan({ key: 'a', after: 0, reverse: true })))).toEqual(['2:a=2'])
+    expect(await log.count({ after: 1 })).toBe(1)
+    const stop = new AbortController()
+    const tail: LogEntry[] = []
+    for await (const entry of log.follow({ after: 1, signal: stop.signal })) {
+      tail.push(entry)
+      stop.abort()
+    }
+    expect(show(tail)).toEqual(['2:a=2'])
+    await expect(collect(log.scan({ from: 1, after: 0 }))).rejects.toThrow(
+      'options.after: give from (inclusive) or after (exclusive), not both',
+    )
+  })
+
   it('scans all keys in global order with from, to, limit and reverse', async () => {
     const log = await memoryLog()
     await seed(log)
