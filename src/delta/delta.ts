@@ -90,12 +90,21 @@ export const buildDelta = (
 }
 
 /**
+ * The highest sequence `placeDelta` accepts: `MAX_SEQUENCE − 2`. An append can be handed at
+ * most `MAX_SEQUENCE − 1` (a block ends at `MAX_SEQUENCE` at the latest), so an entry placed
+ * any higher would leave a log that can never append again.
+ */
+export const MAX_PLACED_SEQUENCE = MAX_SEQUENCE - 2
+
+/**
  * Builds the Delta that writes entries at sequences the caller chose, as an import reproducing
  * another log does. The sequences must strictly ascend, starting at or above the allocator's
- * next sequence; gaps between them are allowed. When they pass the current block, ONE new block
- * starting at the current block's `nextBase` (0 when there is none) covers them all, so the
- * stored SeqBlock's `nextBase` stays above every persisted sequence, and the allocator goes on
- * after the last of them. On error the caller keeps its old state.
+ * next sequence, up to `MAX_PLACED_SEQUENCE`; gaps between them are allowed. When they pass the
+ * current block, ONE new block starting at the current block's `nextBase` (0 when there is none)
+ * covers them all, so the stored SeqBlock's `nextBase` stays above every persisted sequence,
+ * and the allocator goes on after the last of them. That block ends below `MAX_SEQUENCE`, so
+ * the log can still append afterwards, and after a restart too. On error the caller keeps its
+ * old state.
  */
 export const placeDelta = (
   state: AllocatorState,
@@ -111,6 +120,14 @@ export const placeDelta = (
         ),
       )
     }
+    if (entry.sequence > MAX_PLACED_SEQUENCE) {
+      return E.left(
+        invalidArgument(
+          `entries[${i}].sequence`,
+          `is ${entry.sequence}; at most ${MAX_PLACED_SEQUENCE} (Number.MAX_SAFE_INTEGER − 2), so that the log can still append after it`,
+        ),
+      )
+    }
     floor = entry.sequence + 1
   }
   const last = entries[entries.length - 1]
@@ -123,7 +140,9 @@ export const placeDelta = (
     })
   }
   const base = O.isSome(state.current) ? nextBase(state.current.value) : 0
-  const size = Math.max(end - base, Math.min(state.blockSize, MAX_SEQUENCE - base))
+  // The block stops short of MAX_SEQUENCE: a restart resumes at its end, which must still be a
+  // number an append can be handed.
+  const size = Math.max(end - base, Math.min(state.blockSize, MAX_SEQUENCE - 1 - base))
   return E.map((block: SeqBlock) => ({
     delta: { entries, seqBlock: O.some(block) },
     state: { ...state, current: O.some(block), nextSequence: end },

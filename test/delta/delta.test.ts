@@ -6,6 +6,7 @@ import { decodeCommitIndexKey, decodeRuns } from '../../src/codec/commitIndex.js
 import { RecordType, decodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
 import {
   buildDelta,
+  MAX_PLACED_SEQUENCE,
   placeDelta,
   toBatch,
   type Entry,
@@ -227,6 +228,70 @@ describe('Delta', () => {
       const inBlock = right(placeDelta(state, [{ ...record('k', 'v'), sequence: 3 }]))
       expect(inBlock.delta.seqBlock).toEqual(O.none)
       expect(inBlock.state.nextSequence).toBe(4)
+    })
+
+    /** An allocator whose stored block ends close to MAX_SEQUENCE, maybe restarted. */
+    const arbStateNearTheEnd: fc.Arbitrary<AllocatorState> = fc
+      .tuple(
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 128 }),
+        fc.nat({ max: 64 }),
+        fc.boolean(),
+      )
+      .map(([gap, size, blockSize, used, restarted]) => {
+        const block = { baseSequence: MAX_SEQUENCE - gap - size, blockSize: size }
+        const loaded = right(load(O.some(block), blockSize))
+        const a = allocate(loaded, Math.min(used, gap - 1))
+        return E.isRight(a) && !restarted ? a.right.state : loaded
+      })
+
+    const canAppend = (state: AllocatorState): boolean => E.isRight(allocate(state, 1))
+
+    test.prop([
+      arbStateNearTheEnd.chain((state) =>
+        fc.tuple(
+          fc.constant(state),
+          fc
+            .uniqueArray(fc.integer({ min: state.nextSequence, max: MAX_SEQUENCE }), {
+              minLength: 1,
+              maxLength: 4,
+            })
+            .map((sequences) =>
+              [...sequences]
+                .sort((a, b) => a - b)
+                .map((sequence) => ({ ...record('k', 'v'), sequence })),
+            ),
+        ),
+      ),
+    ])(
+      'never leaves a log that cannot append, now or after a restart: it refuses instead',
+      ([state, entries]) => {
+        const built = placeDelta(state, entries)
+        const last = entries[entries.length - 1]?.sequence ?? 0
+        if (last > MAX_PLACED_SEQUENCE) {
+          expect(E.isLeft(built) && built.left.code).toBe('INVALID_ARGUMENT')
+          return
+        }
+        const placed = right(built)
+        expect(canAppend(placed.state)).toBe(true)
+        // A block it stores must leave room too: a restart resumes at that block's end.
+        if (O.isSome(placed.delta.seqBlock)) {
+          expect(canAppend(right(load(placed.delta.seqBlock, state.blockSize)))).toBe(true)
+        }
+      },
+    )
+
+    it('refuses a sequence past MAX_SEQUENCE − 2, naming it and the limit', () => {
+      const state = right(load(O.none, 4))
+      const at = (sequence: number): Entry => ({ ...record('k', 'v'), sequence })
+      const refused = placeDelta(state, [at(1), at(MAX_SEQUENCE - 1)])
+      expect(E.isLeft(refused) && refused.left.message).toBe(
+        `entries[1].sequence: is ${MAX_SEQUENCE - 1}; at most ${MAX_SEQUENCE - 2} (Number.MAX_SAFE_INTEGER − 2), so that the log can still append after it`,
+      )
+      const placed = right(placeDelta(state, [at(MAX_PLACED_SEQUENCE)]))
+      expect(placed.state.nextSequence).toBe(MAX_SEQUENCE - 1)
+      expect(right(allocate(placed.state, 1)).base).toBe(MAX_SEQUENCE - 1)
     })
   })
 })

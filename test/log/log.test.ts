@@ -780,4 +780,27 @@ describe('appendAt', () => {
     expect(await log.count()).toBe(1)
     expect(log.nextSequence()).toBe(1)
   })
+
+  it('refuses a sequence that would leave the log unable to append, and appends after the highest it takes', async () => {
+    const max = Number.MAX_SAFE_INTEGER
+    const memory = reopenableMemory()
+    const log = await openLog({ storage: memory.open() })
+    for (const sequence of [max, max - 1]) {
+      await expect(log.appendAt([{ sequence, key: 'a', value: 'x' }])).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: `entries[0].sequence: is ${sequence}; at most ${max - 2} (Number.MAX_SAFE_INTEGER − 2), so that the log can still append after it`,
+      })
+    }
+    expect(log.nextSequence()).toBe(0)
+    await log.appendAt([{ sequence: max - 2, key: 'a', value: 'x' }])
+    await log.close()
+    // After a restart the log resumes at the end of its stored block: still a number it can use.
+    const reopened = await openLog({ storage: memory.open() })
+    cleanup.push(() => reopened.close())
+    expect(await reopened.append([{ key: 'a', value: 'y' }])).toEqual({
+      startSequence: max - 1,
+      count: 1,
+    })
+    expect(await code(reopened.append([{ key: 'a', value: 'z' }]))).toBe('SEQUENCE_OVERFLOW')
+  })
 })
