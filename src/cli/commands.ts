@@ -89,12 +89,42 @@ const withLog = async (
   return E.isLeft(closed) && E.isRight(outcome) ? closed : outcome
 }
 
-/** Every line of stdin, numbered from 1. */
-async function* stdinLines(): AsyncGenerator<{ readonly line: string; readonly number: number }> {
+/** A line of stdin, numbered from 1. */
+interface Line {
+  readonly line: string
+  readonly number: number
+}
+
+// How many skipped line numbers a note lists before it only counts them.
+const LISTED_LINES = 10
+
+/**
+ * Every line of stdin, empty ones included: a line is a value, and an empty line is an empty
+ * value. A final newline ends the last line; it does not start an empty one.
+ */
+async function* stdinLines(): AsyncGenerator<Line> {
   let number = 0
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
-    number++
-    if (line.trim() !== '') yield { line, number }
+    yield { line, number: ++number }
+  }
+}
+
+/**
+ * The NDJSON lines of stdin. A blank line holds no JSON value, so it is skipped — but never
+ * silently: once stdin ends, one line on stderr says which were skipped.
+ */
+async function* ndjsonLines(): AsyncGenerator<Line> {
+  const skipped: number[] = []
+  for await (const line of stdinLines()) {
+    if (line.line.trim() === '') skipped.push(line.number)
+    else yield line
+  }
+  if (skipped.length > 0) {
+    const listed = skipped.slice(0, LISTED_LINES).join(', ')
+    const more = skipped.length > LISTED_LINES ? ` and ${skipped.length - LISTED_LINES} more` : ''
+    process.stderr.write(
+      `deltalog: note: skipped ${skipped.length} blank line${skipped.length === 1 ? '' : 's'} of stdin (${skipped.length === 1 ? 'line' : 'lines'} ${listed}${more})\n`,
+    )
   }
 }
 
@@ -119,7 +149,11 @@ const printEntries = async (entries: AsyncIterable<LogEntry>, json: boolean): Pr
 // commands
 // -------------------------------------------------------------------------------------
 
-/** `append`: one record from `--value`, or one per line of stdin; prints the range. */
+/**
+ * `append`: one record from `--value`, or one per line of stdin (an empty line is an empty
+ * value), or one per NDJSON line with `--ndjson` (blank lines skipped, and said so on stderr);
+ * prints the range.
+ */
 export const append = async (args: AppendArgs): Promise<Outcome> => {
   const records: Array<{ key: Uint8Array | string; value: Uint8Array | string }> = []
   if (args.value !== undefined) {
@@ -131,7 +165,7 @@ export const append = async (args: AppendArgs): Promise<Outcome> => {
     if (E.isLeft(value)) return value
     records.push({ key: args.key, value: value.right })
   } else {
-    for await (const { line, number } of stdinLines()) {
+    for await (const { line, number } of args.ndjson === true ? ndjsonLines() : stdinLines()) {
       const where = `stdin line ${number}`
       if (args.ndjson === true) {
         const decoded = decodeLine(line, where, args.base64 === true)
@@ -342,7 +376,7 @@ export const importLog = (args: ReportArgs): Promise<Outcome> =>
       return done
     }
     try {
-      for await (const { line, number } of stdinLines()) {
+      for await (const { line, number } of ndjsonLines()) {
         const where = `stdin line ${number}`
         const entry = decodeEntryLine(line, where)
         if (E.isLeft(entry)) return entry

@@ -59,8 +59,14 @@ program
   )
   .addOption(db())
   .option('--key <key>', 'the stream to append to')
-  .option('--value <value>', 'the value; without it, one record per line of stdin')
-  .option('--ndjson', 'stdin lines are {"key","value"} objects')
+  .option(
+    '--value <value>',
+    'the value; without it, one record per line of stdin, where an empty line is an empty value',
+  )
+  .option(
+    '--ndjson',
+    'stdin lines are {"key","value"} objects; blank lines are skipped and reported on stderr',
+  )
   .option('--base64', 'values are base64')
   .addOption(json())
   .action(action(AppendArgs, append))
@@ -108,7 +114,9 @@ program
 
 program
   .command('import')
-  .description('read NDJSON entries (as export prints them) from stdin into an empty log')
+  .description(
+    'read NDJSON entries (as export prints them) from stdin into an empty log; blank lines are skipped and reported on stderr',
+  )
   .addOption(db())
   .action(action(ReportArgs, importLog))
 

@@ -79,6 +79,30 @@ describe('append, scan, stats, verify', () => {
     )
   })
 
+  it('appends every line of stdin, an empty one as an empty value', () => {
+    const range: unknown = JSON.parse(
+      ok(['append', '--db', 'lines', '--key', 'k', '--json'], 'a\n\n  \nb\n'),
+    )
+    expect(range).toEqual({ startSequence: 0, count: 4 })
+    // A final newline ends the last line; it adds no empty record.
+    expect(ok(['append', '--db', 'lines', '--key', 'k'], 'c\n')).toMatch(/^appended 1 record: /)
+    expect(ok(['append', '--db', 'lines', '--key', 'k'], '\n')).toMatch(/^appended 1 record: /)
+    const values = jsonLines(ok(['export', '--db', 'lines'])).map(
+      (line) => (line as { value: string }).value,
+    )
+    expect(values).toEqual(['a', '', '  ', 'b', 'c', ''])
+  })
+
+  it('skips blank NDJSON lines and says which on stderr', () => {
+    const child = run(
+      ['append', '--db', 'blank-ndjson', '--ndjson'],
+      '{"key":"k","value":"x"}\n\n{"key":"k","value":"y"}\n \n',
+    )
+    expect(child.status).toBe(0)
+    expect(child.stdout).toMatch(/^appended 2 records: /)
+    expect(child.stderr).toBe('deltalog: note: skipped 2 blank lines of stdin (lines 2, 4)\n')
+  })
+
   it('scans one key or all, as text or NDJSON, with bounds, limit and reverse', () => {
     const text = ok(['scan', '--db', 'a']).trim().split('\n')
     expect(text.map((l) => l.split('\t').slice(1))).toEqual([
