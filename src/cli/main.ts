@@ -5,6 +5,7 @@
  * value. Whatever goes wrong ends as one line on stderr and exit code 2 — never a stack trace;
  * `verify` and `demo` exit with 1 when they find violations.
  */
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
@@ -44,8 +45,17 @@ const action =
 const db = (): Option => new Option('--db <dir>', 'the log directory').makeOptionMandatory()
 const json = (description = 'print JSON'): Option => new Option('--json', description)
 
+/** The installed package's version: read from its package.json, so it can never go stale. */
+const packageVersion = (): string =>
+  (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      readonly version: string
+    }
+  ).version
+
 const program = new Command('deltalog')
   .description('Look inside a deltalog log, write to it, and watch it survive crashes.')
+  .version(packageVersion(), '-v, --version', 'print the version of deltalog')
   .exitOverride()
   .configureOutput({
     writeErr: (text) =>

@@ -1,7 +1,7 @@
 // The deltalog bin as a user runs it: built once with the project's build, then spawned as
 // `node dist/cli/main.js …` with real directories, stdin and exit codes.
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -318,6 +318,36 @@ describe('errors', () => {
       expect(child.stdout).toContain(`Usage: deltalog ${command}`)
       expect(child.stdout).toContain('--db <dir>')
     }
+  })
+})
+
+describe('version', () => {
+  it('prints the version in package.json and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      version: string
+    }
+    for (const flag of ['--version', '-v']) {
+      const child = run([flag])
+      expect(child.status).toBe(0)
+      expect(child.stderr).toBe('')
+      expect(child.stdout).toBe(`${version}\n`)
+    }
+  })
+
+  it('reads package.json when it runs, not when it was built', async () => {
+    const copy = join(dir, 'package-copy')
+    await cp(join(root, 'dist'), join(copy, 'dist'), { recursive: true })
+    await symlink(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir')
+    await writeFile(
+      join(copy, 'package.json'),
+      JSON.stringify({ name: 'deltalog', version: '9.8.7-test', type: 'module' }),
+    )
+    const child = spawnSync(process.execPath, [join(copy, 'dist/cli/main.js'), '--version'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(child.status).toBe(0)
+    expect(child.stdout).toBe('9.8.7-test\n')
   })
 })
 
