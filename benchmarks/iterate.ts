@@ -3,7 +3,6 @@
 // Rounds alternate between the two so that neither gets a warmer cache; medians are reported.
 //
 //   npm run bench:iterate [-- --entries N --rounds R]
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
@@ -11,21 +10,7 @@ import * as O from 'fp-ts/lib/Option.js'
 import { iterate } from '../src/storage/port.js'
 import { openRocksStorage } from '../src/storage/rocksdb.js'
 import { makeTempDir, removeDir } from '../test/tmpdir.js'
-
-interface RawIterator {
-  next(cb: (err: Error | null, key?: Buffer, value?: Buffer) => void): void
-  end(cb: (err?: Error | null) => void): void
-}
-interface RawDb {
-  open(cb: (err?: Error | null) => void): void
-  close(cb: (err?: Error | null) => void): void
-  batch(
-    ops: ReadonlyArray<{ type: 'put'; key: Buffer; value: Buffer }>,
-    cb: (err?: Error | null) => void,
-  ): void
-  iterator(options: Record<string, unknown>): RawIterator
-}
-const rocksdb = createRequire(import.meta.url)('rocksdb') as (path: string) => RawDb
+import { openRaw, type RawOp } from './raw.js'
 
 const { values } = parseArgs({
   options: {
@@ -36,24 +21,7 @@ const { values } = parseArgs({
 const ENTRIES = Number(values.entries)
 const ROUNDS = Number(values.rounds)
 
-const promisify = (f: (cb: (err?: Error | null) => void) => void): Promise<void> =>
-  new Promise((resolve, reject) => f((err) => (err ? reject(err) : resolve())))
-
 const key = (i: number): Buffer => Buffer.from(`key-${String(i).padStart(10, '0')}`)
-
-const rawScan = async (db: RawDb): Promise<number> => {
-  const it = db.iterator({ keyAsBuffer: true, valueAsBuffer: true })
-  let n = 0
-  for (;;) {
-    const k = await new Promise<Buffer | undefined>((resolve, reject) =>
-      it.next((err, k) => (err ? reject(err) : resolve(k))),
-    )
-    if (k === undefined) break
-    n++
-  }
-  await promisify((cb) => it.end(cb))
-  return n
-}
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -64,27 +32,30 @@ const main = async (): Promise<void> => {
   const dir = await makeTempDir('bench-iterate')
   const path = join(dir, 'db')
   try {
-    const raw = rocksdb(path)
-    await promisify((cb) => raw.open(cb))
+    // The adapter creates the store: it refuses to open a database it did not create.
+    const created = await openRocksStorage(path)()
+    if (E.isLeft(created)) throw new Error(created.left.message)
+    const closed = await created.right.close()()
+    if (E.isLeft(closed)) throw new Error(closed.left.message)
+    const raw = await openRaw(path)
     const value = Buffer.alloc(16, 7)
     for (let i = 0; i < ENTRIES; i += 10_000) {
-      const ops: Array<{ type: 'put'; key: Buffer; value: Buffer }> = []
+      const ops: RawOp[] = []
       for (let j = i; j < Math.min(ENTRIES, i + 10_000); j++)
-        ops.push({ type: 'put' as const, key: key(j), value })
-      await promisify((cb) => raw.batch(ops, cb))
+        ops.push({ type: 'put', key: key(j), value })
+      await raw.batch(ops, false)
     }
-    await promisify((cb) => raw.close(cb))
+    await raw.close()
 
     const rawRates: number[] = []
     const ourRates: number[] = []
     const chunkRates: number[] = []
     for (let round = 0; round < ROUNDS; round++) {
-      const db = rocksdb(path)
-      await promisify((cb) => db.open(cb))
+      const db = await openRaw(path)
       let start = performance.now()
-      const rawCount = await rawScan(db)
+      const rawCount = await db.count({})
       rawRates.push(rawCount / ((performance.now() - start) / 1000))
-      await promisify((cb) => db.close(cb))
+      await db.close()
 
       const opened = await openRocksStorage(path)()
       if (E.isLeft(opened)) throw new Error(opened.left.message)

@@ -1,13 +1,18 @@
-// The raw `rocksdb` binding as a user of the package would call it, typed for the calls the
-// benchmarks make and promisified: the baseline deltalog is measured against.
+// The raw RocksDB addon — `@salto-io/rocksdb`, the same one deltalog loads, through the same
+// `loadBinding()` — called directly, typed for the calls the benchmarks make and promisified:
+// the baseline deltalog is measured against. No deltalog code is in its path: `loadBinding()`
+// only loads the addon, and every call below is one of the addon's own functions.
+import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import {
+  BINDING_PACKAGE,
+  loadBinding,
+  type NativeHandle,
+  type RocksBinding,
+} from '../src/storage/binding.js'
 
 type Callback = (err?: Error | null) => void
-
-export interface RawIterator {
-  next(cb: (err: Error | null, key?: Buffer, value?: Buffer) => void): void
-  end(cb: Callback): void
-}
 
 export interface RawOp {
   readonly type: 'put'
@@ -15,15 +20,39 @@ export interface RawOp {
   readonly value: Buffer
 }
 
-interface NativeDb {
-  open(options: Record<string, unknown>, cb: Callback): void
-  close(cb: Callback): void
-  put(key: Buffer | string, value: Buffer, options: Record<string, unknown>, cb: Callback): void
-  batch(ops: ReadonlyArray<RawOp>, options: Record<string, unknown>, cb: Callback): void
-  iterator(options: Record<string, unknown>): RawIterator
+/** `RocksBinding` types only what the adapter calls; the baseline also makes single puts. */
+interface RawBinding {
+  readonly db_init: () => NativeHandle
+  readonly db_open: (
+    db: NativeHandle,
+    location: string,
+    options: { readonly createIfMissing: boolean; readonly errorIfExists: boolean },
+    cb: Callback,
+  ) => void
+  readonly db_close: (db: NativeHandle, cb: Callback) => void
+  readonly db_put: (
+    db: NativeHandle,
+    key: Buffer | string,
+    value: Buffer,
+    options: { readonly sync: boolean },
+    cb: Callback,
+  ) => void
+  readonly batch_do: (
+    db: NativeHandle,
+    ops: ReadonlyArray<RawOp>,
+    options: { readonly sync: boolean },
+    cb: Callback,
+  ) => void
+  readonly iterator_init: (db: NativeHandle, options: Record<string, unknown>) => NativeHandle
+  /** The chunk comes as `[value_n, key_n, …, value_1, key_1]`. */
+  readonly iterator_next: (
+    it: NativeHandle,
+    cb: (err: Error | null, array: Buffer[], finished: boolean) => void,
+  ) => void
+  readonly iterator_end: (it: NativeHandle, cb: Callback) => void
 }
 
-const rocksdb = createRequire(import.meta.url)('rocksdb') as (path: string) => NativeDb
+const binding = (): RawBinding => loadBinding() as RocksBinding & RawBinding
 
 const promisify = (f: (cb: Callback) => void): Promise<void> =>
   new Promise((resolve, reject) => f((err) => (err ? reject(err) : resolve())))
@@ -32,7 +61,11 @@ const promisify = (f: (cb: Callback) => void): Promise<void> =>
 export interface RawDb {
   readonly put: (key: Buffer | string, value: Buffer, sync: boolean) => Promise<void>
   readonly batch: (ops: ReadonlyArray<RawOp>, sync: boolean) => Promise<void>
-  /** Counts the pairs in `[gte, lt)` with the binding's plain iterator, one `next` per pair. */
+  /**
+   * Counts the pairs in `[gte, lt)` with the addon's iterator at its default options (chunks of
+   * up to 16 KiB or 1000 pairs), awaiting one `next` per pair as the package's own iterator
+   * hands them out, less the `process.nextTick` its wrapper adds to each.
+   */
   readonly count: (range: {
     readonly gte?: Uint8Array
     readonly lt?: Uint8Array
@@ -41,27 +74,66 @@ export interface RawDb {
 }
 
 export const openRaw = async (path: string): Promise<RawDb> => {
-  const db = rocksdb(path)
-  await promisify((cb) => db.open({ createIfMissing: true }, cb))
+  const b = binding()
+  const db = b.db_init()
+  await promisify((cb) => b.db_open(db, path, { createIfMissing: true, errorIfExists: false }, cb))
   return {
-    put: (key, value, sync) => promisify((cb) => db.put(key, value, { sync }, cb)),
-    batch: (ops, sync) => promisify((cb) => db.batch(ops, { sync }, cb)),
+    put: (key, value, sync) => promisify((cb) => b.db_put(db, key, value, { sync }, cb)),
+    batch: (ops, sync) => promisify((cb) => b.batch_do(db, ops, { sync }, cb)),
     count: async (range) => {
       const options: Record<string, unknown> = { keyAsBuffer: true, valueAsBuffer: true }
       if (range.gte !== undefined) options['gte'] = Buffer.from(range.gte)
       if (range.lt !== undefined) options['lt'] = Buffer.from(range.lt)
-      const it = db.iterator(options)
+      const it = b.iterator_init(db, options)
+      let cache: Buffer[] = []
+      let finished = false
+      // One pair per call, the key first: from the last chunk while it lasts, else a new chunk.
+      const next = (): Promise<Buffer | undefined> => {
+        if (cache.length > 0) {
+          const key = cache.pop()
+          cache.pop()
+          return Promise.resolve(key)
+        }
+        if (finished) return Promise.resolve(undefined)
+        return new Promise((resolve, reject) =>
+          b.iterator_next(it, (err, array, done) => {
+            if (err) return reject(err)
+            cache = array
+            finished = done
+            resolve(next())
+          }),
+        )
+      }
       let n = 0
       for (;;) {
-        const key = await new Promise<Buffer | undefined>((resolve, reject) =>
-          it.next((err, k) => (err ? reject(err) : resolve(k))),
-        )
+        const key = await next()
         if (key === undefined) break
         n++
       }
-      await promisify((cb) => it.end(cb))
+      await promisify((cb) => b.iterator_end(it, cb))
       return n
     },
-    close: () => promisify((cb) => db.close(cb)),
+    close: () => promisify((cb) => b.db_close(db, cb)),
   }
+}
+
+/** Which addon the baseline calls: its npm package and version, and the RocksDB it bundles. */
+export interface RawBindingInfo {
+  readonly package: string
+  readonly version: string
+  /** Read from the RocksDB headers the package ships; absent if it ships none. */
+  readonly rocksdb?: string
+}
+
+export const rawBindingInfo = async (): Promise<RawBindingInfo> => {
+  const manifest = createRequire(import.meta.url).resolve(`${BINDING_PACKAGE}/package.json`)
+  const { version } = JSON.parse(await readFile(manifest, 'utf8')) as { version: string }
+  const header = join(dirname(manifest), 'deps/rocksdb/rocksdb/include/rocksdb/version.h')
+  const text = await readFile(header, 'utf8').catch(() => '')
+  const part = (name: string): string | undefined =>
+    new RegExp(`#define ROCKSDB_${name} (\\d+)`).exec(text)?.[1]
+  const [major, minor, patch] = [part('MAJOR'), part('MINOR'), part('PATCH')]
+  return major === undefined || minor === undefined || patch === undefined
+    ? { package: BINDING_PACKAGE, version }
+    : { package: BINDING_PACKAGE, version, rocksdb: `${major}.${minor}.${patch}` }
 }

@@ -1,6 +1,7 @@
 // Renders a suite run as the Markdown of docs/benchmarks.md: the machine, then one table per
 // case with each figure beside its baseline and their ratio, then the targets, met or missed.
 import type { CaseResult, Figure, Summary, Target } from './measure.js'
+import type { RawBindingInfo } from './raw.js'
 
 /** The machine and run a report describes. */
 export interface Machine {
@@ -18,6 +19,8 @@ export interface Machine {
 export interface SuiteResult {
   readonly machine: Machine
   readonly quick: boolean
+  /** The addon behind the "rocksdb binding" baselines; absent in results of older runs. */
+  readonly binding?: RawBindingInfo
   readonly cases: ReadonlyArray<CaseResult>
 }
 
@@ -61,6 +64,15 @@ export const renderReport = (
     'the baseline beside it; rounds alternate which side runs first. Figures are medians over',
     'the rounds with min–max in parentheses; the ratio is deltalog / baseline, computed round',
     'by round.',
+    ...(suite.binding === undefined
+      ? []
+      : [
+          '',
+          `The "rocksdb binding" baselines call \`${suite.binding.package}\` ${suite.binding.version}` +
+            (suite.binding.rocksdb === undefined ? ',' : ` (RocksDB ${suite.binding.rocksdb}),`),
+          'the addon deltalog itself loads, through its own functions (`benchmarks/raw.ts`): no',
+          'deltalog code is in their path.',
+        ]),
     '',
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB.toFixed(1)} GiB memory, Node.js ${m.node},`,
     `${m.platform}; run on ${m.date}. Load average (1 min) ${m.load[0].toFixed(2)} at the start`,

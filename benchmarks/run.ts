@@ -19,6 +19,7 @@ import { boundedMemory } from './cases/memory.js'
 import { reads, writeDataset } from './cases/reads.js'
 import { recovery } from './cases/recovery.js'
 import type { CaseResult } from './measure.js'
+import { rawBindingInfo } from './raw.js'
 import { renderReport, type SuiteResult } from './report.js'
 
 const { values } = parseArgs({
@@ -112,6 +113,7 @@ if (values.render ?? false) {
       load: [loadAtStart, loadavg()[0] ?? 0],
     },
     quick,
+    binding: await rawBindingInfo(),
     cases,
   }
   // A quick run never touches the committed report or the full run's results.
