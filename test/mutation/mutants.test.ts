@@ -1,0 +1,32 @@
+// Every mutant still applies to today's source (its text occurs exactly once in its file, and its
+// guarding tests exist), and the suite catches every one: the same run as `npm run test:mutants`.
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { runTypeScript } from '../child.js'
+import { mutants } from './mutants.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+describe('the mutant list', () => {
+  it.each(mutants.map((m) => [m.rule, m] as const))('%s still applies', (_, mutant) => {
+    const source = readFileSync(`${root}/${mutant.file}`, 'utf8')
+    expect(source.split(mutant.from).length - 1).toBe(1)
+    expect(mutant.to).not.toBe(mutant.from)
+    for (const test of mutant.tests) expect(existsSync(`${root}/${test}`), test).toBe(true)
+  })
+})
+
+describe('the suite catches every mutant', () => {
+  it('fails each mutant’s guarding tests, in a copy of the project', () => {
+    const run = runTypeScript(fileURLToPath(new URL('./run.ts', import.meta.url)), {
+      timeoutMs: 600_000,
+    })
+    expect(run.stderr).toBe('')
+    const lines = run.stdout.trimEnd().split('\n')
+    expect(lines.filter((line) => !line.startsWith('caught '))).toEqual([
+      `${mutants.length} passed, 0 failed`,
+    ])
+    expect(run.status).toBe(0)
+  }, 600_000)
+})

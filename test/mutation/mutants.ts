@@ -1,0 +1,102 @@
+// One-line bugs that the suite must catch, each with the test files that guard against it. A
+// mutant is a text replacement in one source file; `npm run test:mutants` applies each in a
+// copy of the project and runs its guarding tests there, which must fail. The list is checked
+// in every run (mutants.test.ts) so that a mutant that no longer applies is noticed at once.
+
+export interface Mutant {
+  /** The rule the bug breaks, as a failing test would name it. */
+  readonly rule: string
+  readonly file: string
+  /** Text that occurs exactly once in `file`, and what it becomes. */
+  readonly from: string
+  readonly to: string
+  /** The test files that must fail with the mutant in place. */
+  readonly tests: ReadonlyArray<string>
+}
+
+export const mutants: ReadonlyArray<Mutant> = [
+  {
+    rule: 'a sync write reaches RocksDB with sync: true',
+    file: 'src/storage/rocksdb.ts',
+    from: 'binding.batch_do(db, ops, { sync }, cb)',
+    to: 'binding.batch_do(db, ops, { sync: false }, cb)',
+    tests: ['test/storage/sync.test.ts'],
+  },
+  {
+    rule: 'an empty synced write still syncs',
+    file: 'src/storage/rocksdb.ts',
+    from: 'if (valid.right.length === 0 && !sync) return E.right(undefined)',
+    to: 'if (valid.right.length === 0) return E.right(undefined)',
+    tests: ['test/storage/sync.test.ts'],
+  },
+  {
+    rule: 'the truncation watermark is written with sync',
+    file: 'src/log/writer.ts',
+    from: "[{ type: 'put', key: truncatedBeforeKey, value: u64(before) }],\n      {\n        sync: true,",
+    to: "[{ type: 'put', key: truncatedBeforeKey, value: u64(before) }],\n      {\n        sync: false,",
+    tests: ['test/log/faults.test.ts', 'test/storage/sync.test.ts'],
+  },
+  {
+    rule: 'a key scan hides entries below the truncation watermark',
+    file: 'src/log/read.ts',
+    from: '  const lower = Math.max(range.lower, ctx.truncatedBefore())\n  if (range.upper !== undefined && lower >= range.upper) return',
+    to: '  const lower = range.lower\n  if (range.upper !== undefined && lower >= range.upper) return',
+    tests: ['test/log/faults.test.ts'],
+  },
+  {
+    rule: 'the durable watermark rises only after the write resolved',
+    file: 'src/log/writer.ts',
+    from: '    let written = await storage.write(batch, { sync })()',
+    to: '    if (sync) durableEnd = built.right.state.nextSequence\n    let written = await storage.write(batch, { sync })()',
+    tests: ['test/log/faults.test.ts'],
+  },
+  {
+    rule: 'the durable watermark rises only after a flush synced',
+    file: 'src/log/writer.ts',
+    from: '    const target = allocator.nextSequence\n    const synced = await storage.write([], { sync: true })()',
+    to: '    const target = allocator.nextSequence\n    durableEnd = Math.max(durableEnd, target)\n    const synced = await storage.write([], { sync: true })()',
+    tests: ['test/log/faults.test.ts'],
+  },
+  {
+    rule: 'an append that fills maxPendingBytes exactly does not wait',
+    file: 'src/log/writer.ts',
+    from: '(pendingBytes > 0 && pendingBytes + bytes > config.maxPendingBytes)',
+    to: '(pendingBytes > 0 && pendingBytes + bytes >= config.maxPendingBytes)',
+    tests: ['test/log/log.test.ts'],
+  },
+  {
+    rule: 'the real-crash check refuses a writer that opens below the last recovered nextSequence',
+    file: 'src/testing/crashInvariants.ts',
+    from: 'if (round.openedAt < history.nextSequence || round.openedAt <= history.maxPersisted) {',
+    to: 'if (round.openedAt <= history.maxPersisted) {',
+    tests: ['test/testing/crashInvariants.test.ts'],
+  },
+  {
+    rule: 'two spellings of one open directory are one writer',
+    file: 'src/storage/directory.ts',
+    from: 'if (claimed.has(real)) {',
+    to: 'if (false) {',
+    tests: ['test/log/opening.test.ts'],
+  },
+  {
+    rule: 'only RocksDB lock conflicts are LOCKED',
+    file: 'src/storage/rocksdb.ts',
+    from: 'if (LOCK_CONFLICT.test(error.message)) return locked(message, error)',
+    to: 'if (/^IO error: .*lock/i.test(error.message)) return locked(message, error)',
+    tests: ['test/storage/rocksdb.test.ts'],
+  },
+  {
+    rule: 'an unmarked database is opened only when recognised as a log',
+    file: 'src/storage/rocksdb.ts',
+    from: '  if (!recognised.right) return E.left(refused)',
+    to: '',
+    tests: ['test/log/opening.test.ts'],
+  },
+  {
+    rule: 'a log directory is created private whatever the umask',
+    file: 'src/storage/directory.ts',
+    from: '    await chmod(path, mode)\n',
+    to: '',
+    tests: ['test/log/opening.test.ts'],
+  },
+]
