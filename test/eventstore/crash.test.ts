@@ -75,8 +75,10 @@ describe('the event store under crashes', () => {
         fc.constantFrom('sync' as const, 'buffered' as const),
         fc.integer({ min: 2, max: 8 }),
         fc.array(arbStep, { minLength: 1, maxLength: 25 }),
-        async (durability, blockSize, steps) => {
-          let storage: CrashStorage = openCrashStorage()
+        // Writes resolve after seeded delays, so the store meets its commits in flight.
+        fc.record({ seed: fc.integer(), maxDelayTurns: fc.constantFrom(0, 3) }),
+        async (durability, blockSize, steps, delays) => {
+          let storage: CrashStorage = openCrashStorage(delays)
           const open = (s: CrashStorage) => openEventStore({ storage: s, durability, blockSize })
           let store = await open(storage)
           const txns = new Map<number, number>()
