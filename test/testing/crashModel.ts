@@ -350,6 +350,10 @@ const probe = async (m: Model, w: World, seed: number): Promise<void> => {
     w.log.nextSequence(),
   )
   expect(w.log.nextSequence(), 'nextSequence() went back').toBeGreaterThanOrEqual(m.handedOut)
+  // The durable watermark is a promise in itself: whatever lies below it, no crash may take.
+  for (const e of await collect(w.log.scan({ visibility: 'durable' }))) {
+    m.durableSeen.set(e.sequence, show(e))
+  }
   // A process kill leaves the live store: its reads are checked by the live checks. Power
   // losses may drop deletions and keep the watermark that hides what they would have removed.
   for (const [view, readAll] of [
