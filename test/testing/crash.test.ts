@@ -4,7 +4,7 @@ import { describe, it } from 'vitest'
 import { openLog } from '../../src/log/log.js'
 import { openCrashStorage } from '../../src/testing/crashStorage.js'
 import { numRuns } from '../budget.js'
-import { crashProperty } from './crashModel.js'
+import { crashProperty } from './crashCommands.js'
 
 describe('the log under crashes and faults', () => {
   it('keeps every invariant through crashes, faults and reopens', async () => {

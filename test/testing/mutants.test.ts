@@ -7,7 +7,7 @@ import { openMutantLog } from '../../src/log/log.js'
 import type { Mutant } from '../../src/log/writer.js'
 import { openCrashStorage } from '../../src/testing/crashStorage.js'
 import { numRuns } from '../budget.js'
-import { crashProperty } from './crashModel.js'
+import { crashProperty } from './crashCommands.js'
 
 const mutants: ReadonlyArray<[Mutant, string]> = [
   ['seqBlockSeparate', 'the SeqBlock record written in a separate batch after the entries'],
