@@ -36,8 +36,11 @@ fc.configureGlobal({
   reporter: (details) => {
     const message = fc.defaultReportMessage(details)
     if (message === undefined) return
+    const cause: unknown = details.errorInstance
+    const why = cause instanceof Error ? cause.message : String(cause)
     throw new Error(
-      `${message}\n\nReplay: ${replayCommand(details.seed, details.counterexamplePath)}`,
+      `${message}\nGot error: ${why}\n\nReplay: ${replayCommand(details.seed, details.counterexamplePath)}`,
+      { cause },
     )
   },
 })

@@ -7,6 +7,7 @@ export {
   openCrashStorage,
   type CrashMode,
   type CrashStorage,
+  type CrashStorageOptions,
   type FaultKind,
   type WrittenBatch,
 } from './crashStorage.js'

@@ -3,14 +3,20 @@ import fc from 'fast-check'
 import { describe, it } from 'vitest'
 import { openLog } from '../../src/log/log.js'
 import { openCrashStorage } from '../../src/testing/crashStorage.js'
-import { numRuns } from '../budget.js'
+import { crashRuns, timeoutFor } from '../budget.js'
 import { crashProperty } from './crashCommands.js'
 
+const runs = crashRuns(150)
+
 describe('the log under crashes and faults', () => {
-  it('keeps every invariant through crashes, faults and reopens', async () => {
-    await fc.assert(
-      crashProperty((storage, options) => openLog({ storage, ...options }), openCrashStorage),
-      { numRuns: numRuns(150) },
-    )
-  })
+  it(
+    `keeps every invariant through crashes, faults and reopens (${runs} runs)`,
+    async () => {
+      await fc.assert(
+        crashProperty((storage, options) => openLog({ storage, ...options }), openCrashStorage),
+        { numRuns: runs },
+      )
+    },
+    timeoutFor(runs, 200),
+  )
 })
