@@ -23,6 +23,7 @@ import { load, type AllocatorState } from '../sequence/allocator.js'
 import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
 import { copyBytes, type Storage } from '../storage/port.js'
 import { openLogDirectory } from './directory.js'
+import { makeHotTail } from './tail.js'
 import {
   AppendRecord,
   BytesLike,
@@ -271,6 +272,7 @@ const makeLog = (
   const maxKeyBytes = options.maxKeyBytes ?? DEFAULTS.maxKeyBytes
   const maxValueBytes = options.maxValueBytes ?? DEFAULTS.maxValueBytes
   const changed = makeSignal()
+  const hot = makeHotTail(allocator.nextSequence)
   let isClosed = false
   let closing: Promise<E.Either<DeltalogErrorValue, void>> | undefined
   const writer = makeWriter(
@@ -281,6 +283,8 @@ const makeLog = (
       appendTimeoutMs: options.appendTimeoutMs,
       syncIntervalMs: options.syncIntervalMs,
       onChange: changed.fire,
+      onCommit: hot.commit,
+      onStop: hot.drop,
       ...(mutant === undefined ? {} : { mutant }),
     },
     { allocator, truncatedBefore },
@@ -437,18 +441,38 @@ const makeLog = (
       while (!ended()) {
         // Take the wake-up before reading, so a commit landing during the read is not missed.
         const wake = changed.wait()
-        const upper = visibility === 'durable' ? writer.durableSequence() : undefined
-        const range = { lower: position, upper }
+        const upper = visibility === 'durable' ? writer.durableSequence() : Infinity
         let progressed = false
-        const entries =
-          key === undefined
-            ? scanAll(ctx, range, false, undefined)
-            : scanKey(ctx, key, range, false, undefined)
-        for await (const entry of endOnClose(ctx, entries)) {
-          if (ended()) return
-          position = entry.sequence + 1
-          progressed = true
-          yield entry
+        if (position >= hot.start()) {
+          // Caught up: the commits since `position` are all in memory.
+          const { entries, next } = hot.read(position, upper, key, writer.truncatedBefore())
+          for (const entry of entries) {
+            if (ended()) return
+            position = entry.sequence + 1
+            progressed = true
+            yield {
+              key: copyBytes(entry.key),
+              sequence: entry.sequence,
+              value: copyBytes(entry.value),
+            }
+          }
+          position = Math.max(position, next)
+        } else {
+          // Behind the tail: read storage. Everything below `end` was written before the read's
+          // view is taken, so once the read is done the follower stands at `end` at least.
+          const end = Math.min(writer.nextSequence(), upper)
+          const range = { lower: position, upper: upper === Infinity ? undefined : upper }
+          const entries =
+            key === undefined
+              ? scanAll(ctx, range, false, undefined)
+              : scanKey(ctx, key, range, false, undefined)
+          for await (const entry of endOnClose(ctx, entries)) {
+            if (ended()) return
+            position = entry.sequence + 1
+            progressed = true
+            yield entry
+          }
+          position = Math.max(position, end)
         }
         if (!progressed) await Promise.race([wake, aborted])
       }

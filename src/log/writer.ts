@@ -71,6 +71,13 @@ export interface WriterConfig {
   readonly syncIntervalMs: number | undefined
   /** Called after every commit, sync or truncation that changed what readers may see. */
   readonly onChange: () => void
+  /**
+   * Called with each commit's entries once its batch is written, before `onChange`: every
+   * entry with a sequence below `end` and at or above the previous commit's `end` is in it.
+   */
+  readonly onCommit?: (entries: ReadonlyArray<Entry>, end: number) => void
+  /** Called when a failed write stops the writer. */
+  readonly onStop?: () => void
   readonly mutant?: Mutant
 }
 
@@ -151,6 +158,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
 
   const stop = (cause: DeltalogErrorValue): void => {
     failure = O.some(cause)
+    config.onStop?.()
     const error = writerFailed(cause)
     for (const request of queue.splice(0)) {
       if (request.kind === 'append') pendingBytes -= request.bytes
@@ -216,6 +224,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
     }
     allocator = built.right.state
     if (sync || mutant === 'ackBeforeSync') durableEnd = allocator.nextSequence
+    config.onCommit?.(delta.entries, allocator.nextSequence)
     built.right.ranges.forEach((range, i) => appends[i]?.settle(E.right(range)))
     for (const f of flushes) f.settle(E.right(undefined))
     config.onChange()
@@ -254,6 +263,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
     }
     allocator = built.right.state
     if (sync) durableEnd = allocator.nextSequence
+    config.onCommit?.(built.right.delta.entries, allocator.nextSequence)
     request.settle(E.right(undefined))
     config.onChange()
   }

@@ -99,4 +99,32 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '',
     tests: ['test/log/opening.test.ts'],
   },
+  {
+    rule: 'the hot tail moves its start past every entry it lets go',
+    file: 'src/log/tail.ts',
+    from: '    if (head > before) start = entries[head]?.sequence ?? last',
+    to: '',
+    tests: ['test/log/tail.test.ts'],
+  },
+  {
+    rule: 'the hot tail holds appendAt commits too',
+    file: 'src/log/writer.ts',
+    from: '    config.onCommit?.(built.right.delta.entries, allocator.nextSequence)\n',
+    to: '',
+    tests: ['test/log/tail.test.ts'],
+  },
+  {
+    rule: 'a follower behind the hot tail reads storage',
+    file: 'src/log/log.ts',
+    from: 'if (position >= hot.start()) {',
+    to: 'if (position >= 0) {',
+    tests: ['test/log/tail.test.ts'],
+  },
+  {
+    rule: 'the hot tail is dropped when a failed write stops the writer',
+    file: 'src/log/writer.ts',
+    from: '    config.onStop?.()\n',
+    to: '',
+    tests: ['test/log/tail.test.ts'],
+  },
 ]
