@@ -32,7 +32,14 @@ import {
   type NativeOp,
   type RocksBinding,
 } from './binding.js'
-import { claim, inspect, PRIVATE_MODE, prepareDirectory, writeMarker } from './directory.js'
+import {
+  claim,
+  inspect,
+  MARKER_FILE,
+  PRIVATE_MODE,
+  prepareDirectory,
+  writeMarker,
+} from './directory.js'
 import {
   validateBatch,
   validateIterateOptions,
@@ -198,7 +205,7 @@ const adopt = async (
   release: () => void,
 ): Promise<E.Either<StorageError, Storage>> => {
   const refused = notALog(
-    `${path} holds a RocksDB database that is not a deltalog log (it has no ${'DELTALOG'} mark and no deltalog records); nothing was changed`,
+    `${path} holds a RocksDB database that is not a deltalog log (it has no ${MARKER_FILE} mark and no deltalog records); nothing was changed`,
   )
   if (options.recognise === undefined) return E.left(refused)
   const view = await openNative(binding, path, { create: false, readOnly: true })
