@@ -33,8 +33,19 @@ export interface Round {
   /** The next sequence the writer's freshly opened log reported before its first append. */
   readonly openedAt: number
   readonly acks: ReadonlyArray<Ack>
-  /** The whole recovered log, in global scan order. */
+  /**
+   * The recovered log in global scan order: the whole of it, or — when `olderCount` is given —
+   * only the entries above the history's `maxPersisted`.
+   */
   readonly recovered: ReadonlyArray<RecoveredEntry>
+  /**
+   * For a partial check: how many entries the reopened log holds at or below the history's
+   * `maxPersisted`. Those were read and checked whole by earlier rounds; counting them proves
+   * none is gone without reading them again. No append straddles `maxPersisted`, since every
+   * append of this round got numbers above it (the check of `openedAt`), so all-or-nothing
+   * still holds for every append read.
+   */
+  readonly olderCount?: number
   /** `nextSequence()` of the log reopened after the crash. */
   readonly nextSequence: number
 }
@@ -104,6 +115,11 @@ export const checkRound = (history: History, round: Round): RoundReport => {
     violations.push(message)
   }
 
+  const partial = round.olderCount !== undefined
+  if (partial && round.recovered.some((e) => e.sequence <= history.maxPersisted)) {
+    fail(`a partial recovery must hold only entries above ${history.maxPersisted}`)
+  }
+
   // 1. Order, and no number handed out twice.
   let previous = -1
   let highest = -1
@@ -150,9 +166,12 @@ export const checkRound = (history: History, round: Round): RoundReport => {
       `sequence ${fresh[hole]?.sequence} survived but ${round.openedAt + hole} did not: not a prefix of the writer's commits`,
     )
   }
-  const olderKept = round.recovered.filter((e) => e.sequence <= history.maxPersisted).length
-  if (olderKept !== history.recovered) {
+  const olderKept =
+    round.olderCount ?? round.recovered.filter((e) => e.sequence <= history.maxPersisted).length
+  if (olderKept < history.recovered) {
     fail(`${history.recovered - olderKept} entries recovered by an earlier round are gone`)
+  } else if (olderKept > history.recovered) {
+    fail(`${olderKept - history.recovered} entries appeared among those an earlier round recovered`)
   }
 
   // 3. All or nothing, for acknowledged and unacknowledged appends alike.
@@ -189,7 +208,7 @@ export const checkRound = (history: History, round: Round): RoundReport => {
   return {
     history: {
       maxPersisted,
-      recovered: round.recovered.length,
+      recovered: (round.olderCount ?? 0) + round.recovered.length,
       nextSequence: round.nextSequence,
     },
     violations,

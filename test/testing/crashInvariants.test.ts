@@ -118,4 +118,46 @@ describe('checkRound', () => {
       "sequence 4 survived but 3 did not: not a prefix of the writer's commits",
     ])
   })
+
+  describe('a partial recovery: the entries above the last one recovered, and a count of the rest', () => {
+    const first = checkRound(emptyHistory, round({}))
+    const second = (olderCount: number, recovered = entries('2.0', 8, 2)): Round => ({
+      openedAt: 8,
+      acks: [ack('2.0', 8, 2)],
+      recovered,
+      olderCount,
+      nextSequence: 11,
+    })
+
+    it('accepts it and carries the whole count forward', () => {
+      const report = checkRound(first.history, second(6))
+      expect(report.violations).toEqual([])
+      expect(report.history).toEqual({ maxPersisted: 9, recovered: 8, nextSequence: 11 })
+    })
+
+    it('reports older entries that are gone, or that appeared, by the count alone', () => {
+      expect(checkRound(first.history, second(5)).violations).toEqual([
+        '1 entries recovered by an earlier round are gone',
+      ])
+      expect(checkRound(first.history, second(7)).violations).toEqual([
+        '1 entries appeared among those an earlier round recovered',
+      ])
+    })
+
+    it('refuses entries at or below the last recovery in the part it reads', () => {
+      const report = checkRound(
+        first.history,
+        second(6, [...entries('1.2', 5, 1), ...entries('2.0', 8, 2)]),
+      )
+      expect(report.violations).toContain('a partial recovery must hold only entries above 5')
+    })
+
+    it('still finds a lost acknowledged record among the entries it reads', () => {
+      const lost = second(6, entries('2.0', 8, 2).slice(0, 1))
+      expect(checkRound(first.history, lost).violations).toEqual([
+        'acknowledged record 2.0[1] at sequence 9 is lost',
+        'append 2.0 survived in part: 1 of 2 records',
+      ])
+    })
+  })
 })
