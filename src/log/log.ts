@@ -49,7 +49,7 @@ import {
   type ReadContext,
   type SequenceRange,
 } from './read.js'
-import { makeWriter, RECORD_OVERHEAD_BYTES, type Mutant } from './writer.js'
+import { makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
 
 export type { LogEntry } from './read.js'
 export type { AppendRecord, CountOptions, FollowOptions, KeysOptions, OpenOptions, ScanOptions }
@@ -190,19 +190,9 @@ const readStoredState = (
 
 /** Opens a log as a TaskEither: the engine that the Promise facade wraps. */
 export const openLogTE = (input: unknown): TE.TaskEither<DeltalogErrorValue, LogTE> =>
-  openLogWith(input, undefined)
+  openLogWith(input)
 
-/**
- * Opens a log whose writer is one of the deliberately broken mutants. For the mutation tests
- * only; not exported from the package.
- */
-export const openMutantLog = async (options: OpenOptions, mutant: Mutant): Promise<Log> =>
-  facade(await toPromise(openLogWith(options, mutant)))
-
-const openLogWith = (
-  input: unknown,
-  mutant: Mutant | undefined,
-): TE.TaskEither<DeltalogErrorValue, LogTE> =>
+const openLogWith = (input: unknown): TE.TaskEither<DeltalogErrorValue, LogTE> =>
   pipe(
     TE.fromEither(decodeStrict(OpenOptions, 'options', input)),
     TE.chainW((options): TE.TaskEither<DeltalogErrorValue, LogTE> => {
@@ -231,7 +221,7 @@ const openLogWith = (
           }
           inUse.add(storage)
           return pipe(
-            start(storage, options, mutant),
+            start(storage, options),
             TE.orElseFirstW(() =>
               TE.fromTask(async () => {
                 inUse.delete(storage)
@@ -245,11 +235,7 @@ const openLogWith = (
     }),
   )
 
-const start = (
-  storage: Storage,
-  options: OpenOptions,
-  mutant: Mutant | undefined,
-): TE.TaskEither<DeltalogErrorValue, LogTE> =>
+const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogErrorValue, LogTE> =>
   pipe(
     readStoredState(storage),
     TE.chainW((stored) =>
@@ -257,7 +243,7 @@ const start = (
         TE.fromEither(load(stored.block, options.blockSize ?? DEFAULTS.blockSize)),
         // Whatever recovery found is made durable, so the durable watermark starts at the end.
         TE.chainFirstW(() => storage.write([], { sync: true })),
-        TE.map((allocator) => makeLog(storage, options, allocator, stored.truncatedBefore, mutant)),
+        TE.map((allocator) => makeLog(storage, options, allocator, stored.truncatedBefore)),
       ),
     ),
   )
@@ -267,7 +253,6 @@ const makeLog = (
   options: OpenOptions,
   allocator: AllocatorState,
   truncatedBefore: number,
-  mutant: Mutant | undefined,
 ): LogTE => {
   const maxKeyBytes = options.maxKeyBytes ?? DEFAULTS.maxKeyBytes
   const maxValueBytes = options.maxValueBytes ?? DEFAULTS.maxValueBytes
@@ -285,7 +270,6 @@ const makeLog = (
       onChange: changed.fire,
       onCommit: hot.commit,
       onStop: hot.drop,
-      ...(mutant === undefined ? {} : { mutant }),
     },
     { allocator, truncatedBefore },
   )

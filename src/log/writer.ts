@@ -53,16 +53,6 @@ type Request =
       readonly settle: Settle<void>
     }
 
-/**
- * Deliberately broken writers, for the mutation tests only: each breaks one rule, and the
- * crash-simulation suite must catch every one. No public option reaches them.
- * - `seqBlockSeparate`: writes the SeqBlock in its own batch after the entries;
- * - `seqBlockNever`: never writes the SeqBlock;
- * - `noRollback`: keeps the allocator's advance and goes on after a failed write;
- * - `ackBeforeSync`: acknowledges sync-mode appends before their batch is synced.
- */
-export type Mutant = 'seqBlockSeparate' | 'seqBlockNever' | 'noRollback' | 'ackBeforeSync'
-
 export interface WriterConfig {
   readonly storage: Storage
   readonly durability: Durability
@@ -78,7 +68,6 @@ export interface WriterConfig {
   readonly onCommit?: (entries: ReadonlyArray<Entry>, end: number) => void
   /** Called when a failed write stops the writer. */
   readonly onStop?: () => void
-  readonly mutant?: Mutant
 }
 
 export interface WriterStart {
@@ -123,7 +112,7 @@ const u64 = (n: number): Uint8Array => {
 // -------------------------------------------------------------------------------------
 
 export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => {
-  const { storage, mutant } = config
+  const { storage } = config
   let allocator = start.allocator
   let durableEnd = allocator.nextSequence
   let truncatedBefore = start.truncatedBefore
@@ -187,13 +176,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       return
     }
     const delta = built.right.delta
-    const blockOps = O.isSome(delta.seqBlock)
-      ? toBatch({ entries: [], seqBlock: delta.seqBlock })
-      : []
-    const batch =
-      mutant === 'seqBlockSeparate' || mutant === 'seqBlockNever'
-        ? toBatch({ entries: delta.entries, seqBlock: O.none })
-        : toBatch(delta)
+    const batch = toBatch(delta)
     if (batch.length === 0) {
       release()
       for (const a of appends)
@@ -204,26 +187,16 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
     // A batch that carries a new SeqBlock is always synced, in buffered mode too: a number
     // acknowledged from a block is then never handed out again, whatever a crash takes. It
     // costs one fsync per block of numbers.
-    const sync =
-      mutant === 'ackBeforeSync'
-        ? flushes.length > 0
-        : config.durability === 'sync' || flushes.length > 0 || O.isSome(delta.seqBlock)
-    let written = await storage.write(batch, { sync })()
-    if (mutant === 'seqBlockSeparate' && E.isRight(written) && blockOps.length > 0) {
-      written = await storage.write(blockOps, { sync })()
-    }
+    const sync = config.durability === 'sync' || flushes.length > 0 || O.isSome(delta.seqBlock)
+    const written = await storage.write(batch, { sync })()
     release()
     if (E.isLeft(written)) {
       for (const r of group) r.settle(E.left(written.left))
-      if (mutant === 'noRollback') {
-        allocator = built.right.state
-        return
-      }
       stop(written.left)
       return
     }
     allocator = built.right.state
-    if (sync || mutant === 'ackBeforeSync') durableEnd = allocator.nextSequence
+    if (sync) durableEnd = allocator.nextSequence
     config.onCommit?.(delta.entries, allocator.nextSequence)
     built.right.ranges.forEach((range, i) => appends[i]?.settle(E.right(range)))
     for (const f of flushes) f.settle(E.right(undefined))

@@ -46,8 +46,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'the durable watermark rises only after the write resolved',
     file: 'src/log/writer.ts',
-    from: '    let written = await storage.write(batch, { sync })()',
-    to: '    if (sync) durableEnd = built.right.state.nextSequence\n    let written = await storage.write(batch, { sync })()',
+    from: 'O.isSome(delta.seqBlock)\n    const written = await storage.write(batch, { sync })()',
+    to: 'O.isSome(delta.seqBlock)\n    if (sync) durableEnd = built.right.state.nextSequence\n    const written = await storage.write(batch, { sync })()',
     tests: ['test/log/faults.test.ts'],
   },
   {
@@ -126,5 +126,38 @@ export const mutants: ReadonlyArray<Mutant> = [
     from: '    config.onStop?.()\n',
     to: '',
     tests: ['test/log/tail.test.ts'],
+  },
+  // The four broken writers the crash property must catch (DESIGN.md invariants 1–4).
+  {
+    rule: "a commit's SeqBlock record is written in the same batch as its entries",
+    file: 'src/log/writer.ts',
+    from: 'O.isSome(delta.seqBlock)\n    const written = await storage.write(batch, { sync })()\n',
+    to:
+      'O.isSome(delta.seqBlock)\n' +
+      '    let written = await storage.write(toBatch({ ...delta, seqBlock: O.none }), { sync })()\n' +
+      '    if (E.isRight(written) && O.isSome(delta.seqBlock))\n' +
+      '      written = await storage.write(toBatch({ entries: [], seqBlock: delta.seqBlock }), { sync })()\n',
+    tests: ['test/testing/crash.test.ts'],
+  },
+  {
+    rule: 'a commit that takes numbers from a new block writes the SeqBlock record',
+    file: 'src/log/writer.ts',
+    from: '    const batch = toBatch(delta)\n',
+    to: '    const batch = toBatch({ ...delta, seqBlock: O.none })\n',
+    tests: ['test/testing/crash.test.ts'],
+  },
+  {
+    rule: 'a failed write stops the writer and keeps the allocator where it was',
+    file: 'src/log/writer.ts',
+    from: '      for (const r of group) r.settle(E.left(written.left))\n      stop(written.left)\n',
+    to: '      for (const r of group) r.settle(E.left(written.left))\n      allocator = built.right.state\n',
+    tests: ['test/testing/crash.test.ts'],
+  },
+  {
+    rule: 'sync mode acknowledges an append only after its batch is synced',
+    file: 'src/log/writer.ts',
+    from: "    const sync = config.durability === 'sync' || flushes.length > 0 || O.isSome(delta.seqBlock)\n",
+    to: '    const sync = flushes.length > 0\n',
+    tests: ['test/testing/crash.test.ts'],
   },
 ]
