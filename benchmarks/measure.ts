@@ -21,7 +21,10 @@ export interface Figure {
   readonly ratio: Summary
 }
 
-/** A target: `figure`'s median ratio (or its median value) against a threshold. */
+/**
+ * A target: `figure`'s ratio of medians, deltalog's over its baseline's (or deltalog's median
+ * itself), against a threshold.
+ */
 export interface Target {
   readonly figure: string
   readonly baseline: string
@@ -82,7 +85,7 @@ export const target = (
   op: '>=' | '<=',
   threshold: number,
 ): Target => {
-  const actual = on === 'ratio' ? f.ratio.median : f.subject.median
+  const actual = on === 'ratio' ? f.subject.median / f.baseline.median : f.subject.median
   return {
     figure: f.label,
     baseline: f.baselineLabel,

@@ -1,5 +1,6 @@
-// Renders a suite run as the Markdown of docs/benchmarks.md: the machine, then one table per
-// case with each figure beside its baseline and their ratio, then the targets, met or missed.
+// Renders a suite run as the Markdown of docs/benchmarks.md: the machine, the table of targets,
+// met or missed, then one section per case with each figure beside its baseline, their ratio
+// and the case's chart. Also renders the targets as plain text, for the console.
 import type { CaseResult, Figure, Summary, Target } from './measure.js'
 import type { RawBindingInfo } from './raw.js'
 
@@ -24,7 +25,8 @@ export interface SuiteResult {
   readonly cases: ReadonlyArray<CaseResult>
 }
 
-const number = (n: number): string =>
+/** A figure as the report prints it: grouped thousands, else two or three significant digits. */
+export const formatNumber = (n: number): string =>
   !Number.isFinite(n)
     ? String(n)
     : Math.abs(n) >= 100
@@ -33,7 +35,8 @@ const number = (n: number): string =>
         ? n.toFixed(1)
         : n.toFixed(2)
 
-const summary = (s: Summary): string => `${number(s.median)} (${number(s.min)}–${number(s.max)})`
+const summary = (s: Summary): string =>
+  `${formatNumber(s.median)} (${formatNumber(s.min)}–${formatNumber(s.max)})`
 
 const ratio = (s: Summary): string =>
   `**${s.median.toFixed(2)}×** (${s.min.toFixed(2)}–${s.max.toFixed(2)})`
@@ -41,10 +44,68 @@ const ratio = (s: Summary): string =>
 const row = (f: Figure): string =>
   `| ${f.label} | ${summary(f.subject)} | ${f.baselineLabel} | ${summary(f.baseline)} | ${f.unit} | ${ratio(f.ratio)} |`
 
-const targetLine = (t: Target): string => {
+/** The directory of the charts, relative to docs/. */
+export const CHART_DIR = 'benchmarks'
+
+/** Where a case's chart is written, relative to docs/ (and linked from docs/benchmarks.md). */
+export const chartFile = (caseId: string): string => `${CHART_DIR}/${caseId}.svg`
+
+/** The figure a target is on; figures of one case can share a label, never with one baseline. */
+export const figureOf = (c: CaseResult, t: Target): Figure | undefined =>
+  c.figures.find((f) => f.label === t.figure && f.baselineLabel === t.baseline)
+
+const operator = (t: Target): string => (t.op === '>=' ? '≥' : '≤')
+
+/** The threshold as written in the tables: `≥ 3×` for a ratio, `≤ 250 MB` for a figure. */
+export const thresholdText = (t: Target, unit: string): string =>
+  t.on === 'ratio' ? `${operator(t)} ${t.threshold}×` : `${operator(t)} ${t.threshold} ${unit}`
+
+/** A target's actual value: `0.67×` for a ratio, `302 MB` for a figure. */
+export const actualText = (t: Target, unit: string): string =>
+  t.on === 'ratio' ? `${t.actual.toFixed(2)}×` : `${formatNumber(t.actual)} ${unit}`
+
+const targetLine = (c: CaseResult, t: Target): string => {
+  const unit = figureOf(c, t)?.unit ?? ''
   const what =
-    t.on === 'ratio' ? `ratio ${t.actual.toFixed(2)}× to ${t.baseline}` : number(t.actual)
-  return `- ${t.met ? 'Met' : '**Missed**'}: ${t.figure}, ${what} (target ${t.op} ${t.threshold}${t.on === 'ratio' ? '×' : ''}).`
+    t.on === 'ratio' ? `ratio ${t.actual.toFixed(2)}× to ${t.baseline}` : actualText(t, unit)
+  return `- ${t.met ? 'Met' : '**Missed**'}: ${t.figure}, ${what} (target ${thresholdText(t, unit)}).`
+}
+
+/** Every target of a run, each with the case it belongs to and its number in the report. */
+const allTargets = (
+  suite: SuiteResult,
+): ReadonlyArray<{ readonly n: number; readonly c: CaseResult; readonly t: Target }> =>
+  suite.cases.flatMap((c, i) => c.targets.map((t) => ({ n: i + 1, c, t })))
+
+/** The targets as a plain-text table: result, actual, threshold, then what is measured. */
+export const renderTargetsText = (suite: SuiteResult): string => {
+  const rows = allTargets(suite).map(({ n, c, t }) => {
+    const unit = figureOf(c, t)?.unit ?? ''
+    return [
+      t.met ? 'met' : 'MISSED',
+      actualText(t, unit),
+      thresholdText(t, unit),
+      `${n}. ${c.title}: ${t.figure}${t.on === 'ratio' ? ` vs ${t.baseline}` : ''}`,
+    ]
+  })
+  const header = ['result', 'actual', 'target', 'case: deltalog vs baseline']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)))
+  const line = (r: ReadonlyArray<string>): string =>
+    r
+      .map((cell, i) =>
+        i === r.length - 1
+          ? cell
+          : i === 1
+            ? cell.padStart(widths[i] ?? 0)
+            : cell.padEnd(widths[i] ?? 0),
+      )
+      .join('  ')
+  const missed = rows.filter((r) => r[0] === 'MISSED').length
+  return [
+    `Targets: ${rows.length - missed} of ${rows.length} met${suite.quick ? ' (quick sizes: indicative only)' : ''}`,
+    line(header),
+    ...rows.map(line),
+  ].join('\n')
 }
 
 /**
@@ -79,10 +140,23 @@ export const renderReport = (
     `and ${m.load[1].toFixed(2)} at the end; the suite keeps one to two cores busy itself, so a`,
     'load above 2 means other processes shared the machine and the absolute figures are low.',
   ]
-  const summaryLines = suite.cases.flatMap((c, i) =>
-    c.targets.map((t) => targetLine(t).replace(/^- ([^:]+): /, `- $1: ${i + 1}. ${c.title} — `)),
+  lines.push(
+    '',
+    '## Targets',
+    '',
+    "A ratio target is on the ratio of the medians, deltalog's over the baseline's (the ratio",
+    'column of each section, a median of per-round ratios, can differ from it a little); the peak',
+    "RSS target is on deltalog's median itself. Each section's chart draws the medians as bars,",
+    "with the target as a dashed line where deltalog's bar has to reach (or stay below): the",
+    "threshold times the baseline's median, or for peak RSS the threshold itself.",
+    '',
+    '| # | Case | deltalog | Baseline | Target | Actual | Result |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...allTargets(suite).map(({ n, c, t }) => {
+      const unit = figureOf(c, t)?.unit ?? ''
+      return `| ${n} | ${c.title} | ${t.figure} | ${t.on === 'ratio' ? t.baseline : '—'} | ${thresholdText(t, unit)} | ${actualText(t, unit)} | ${t.met ? 'Met' : '**Missed**'} |`
+    }),
   )
-  lines.push('', '## Targets', '', ...summaryLines)
   for (const [i, c] of suite.cases.entries()) {
     lines.push(
       '',
@@ -93,13 +167,17 @@ export const renderReport = (
       '| deltalog | median (min–max) | baseline | median (min–max) | unit | ratio |',
       '| --- | --- | --- | --- | --- | --- |',
       ...c.figures.map(row),
+      '',
+      `![${c.title}: deltalog's medians beside its baselines, with the targets](${chartFile(c.id)})`,
     )
-    if (c.targets.length > 0) lines.push('', ...c.targets.map(targetLine))
+    if (c.targets.length > 0) lines.push('', ...c.targets.map((t) => targetLine(c, t)))
     for (const note of c.notes) lines.push('', note)
-    for (const t of c.targets) {
+    // Explanations are by figure label, and one label can carry targets against several baselines.
+    for (const label of new Set(c.targets.map((t) => t.figure))) {
+      const met = c.targets.every((t) => t.figure !== label || t.met)
       const why =
-        explanations[`${c.id}: ${t.figure}`] ??
-        (t.met ? [] : [`**${t.figure}: missed in this run, with no profile recorded for it yet.**`])
+        explanations[`${c.id}: ${label}`] ??
+        (met ? [] : [`**${label}: missed in this run, with no profile recorded for it yet.**`])
       for (const paragraph of why) lines.push('', paragraph)
     }
   }

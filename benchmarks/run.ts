@@ -1,11 +1,14 @@
 // The benchmark suite: every case against its baseline, in one process and one run. Writes the
-// results as JSON and, for a full run, as docs/benchmarks.md.
+// results as JSON and, for a full run, as docs/benchmarks.md with one chart per case in
+// docs/benchmarks/; prints the table of targets, met or missed, at the end.
 //
-//   npm run bench                      full sizes; docs/benchmarks.md, benchmarks/results/latest.json
+//   npm run bench                      full sizes; docs/benchmarks.md and its charts,
+//                                      benchmarks/results/latest.json
 //   npm run bench:quick [-- --out DIR] small sizes, about a second a case; only DIR/quick.json
 //                                      (DIR defaults to a new temporary directory)
-//   npm run bench -- --render          only rewrites docs/benchmarks.md from latest.json
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+//   npm run bench -- --render          only rewrites docs/benchmarks.md and its charts from
+//                                      latest.json
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, platform, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -17,10 +20,18 @@ import { followLatency } from './cases/follow.js'
 import { groupCommit } from './cases/groupCommit.js'
 import { boundedMemory } from './cases/memory.js'
 import { reads, writeDataset } from './cases/reads.js'
+import { readStream } from './cases/readStream.js'
 import { recovery } from './cases/recovery.js'
+import { renderChart } from './chart.js'
 import type { CaseResult } from './measure.js'
 import { rawBindingInfo } from './raw.js'
-import { renderReport, type SuiteResult } from './report.js'
+import {
+  CHART_DIR,
+  chartFile,
+  renderReport,
+  renderTargetsText,
+  type SuiteResult,
+} from './report.js'
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +47,7 @@ const sizes = quick
       append: { records: 20_000, rounds: 3 },
       group: { ms: 150, rounds: 3 },
       eventStore: { ms: 150, rounds: 3 },
+      readStream: { reads: 50, rounds: 3 },
       reads: { entries: 20_000, rounds: 3 },
       small: 2_000,
       follow: { appends: 200, rounds: 3 },
@@ -45,6 +57,7 @@ const sizes = quick
       append: { records: 300_000, rounds: 5 },
       group: { ms: 2_000, rounds: 5 },
       eventStore: { ms: 2_000, rounds: 5 },
+      readStream: { reads: 500, rounds: 5 },
       reads: { entries: 1_000_000, rounds: 5 },
       small: 10_000,
       follow: { appends: 2_000, rounds: 5 },
@@ -77,6 +90,7 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
   }
   await step('bounded memory', () => boundedMemory(sizes.memory))
   await step('event store', () => eventStore(sizes.eventStore))
+  await step('event store reads', () => readStream(sizes.readStream))
   return results
 }
 
@@ -94,11 +108,23 @@ const writeDoc = async (suite: SuiteResult): Promise<void> => {
   })
   await writeFile(doc, markdown)
   log(`wrote ${doc}`)
+  // Earlier charts go first, so that no chart of a removed or renamed case stays behind.
+  const charts = join(root, 'docs', CHART_DIR)
+  await mkdir(charts, { recursive: true })
+  for (const file of await readdir(charts)) {
+    if (file.endsWith('.svg')) await rm(join(charts, file))
+  }
+  for (const [i, c] of suite.cases.entries()) {
+    await writeFile(join(root, 'docs', chartFile(c.id)), renderChart(c, `${i + 1}. ${c.title}`))
+  }
+  log(`wrote ${suite.cases.length} charts in ${charts}`)
 }
 
 const latest = join(root, 'benchmarks', 'results', 'latest.json')
 if (values.render ?? false) {
-  await writeDoc(JSON.parse(await readFile(latest, 'utf8')) as SuiteResult)
+  const suite = JSON.parse(await readFile(latest, 'utf8')) as SuiteResult
+  await writeDoc(suite)
+  process.stdout.write(`\n${renderTargetsText(suite)}\n`)
 } else {
   const loadAtStart = loadavg()[0] ?? 0
   const cases = await run()
@@ -123,4 +149,5 @@ if (values.render ?? false) {
   await writeFile(jsonPath, `${JSON.stringify(suite, null, 2)}\n`)
   log(`wrote ${jsonPath}`)
   if (!quick) await writeDoc(suite)
+  process.stdout.write(`\n${renderTargetsText(suite)}\n`)
 }

@@ -71,7 +71,7 @@ const bulkAppend = async (
   const f = figure(
     'deltalog append, buffered',
     'records/s',
-    'rocksdb binding, batch of puts',
+    'rocksdb binding, batch of one put per record',
     pairs,
   )
   return {
@@ -83,12 +83,16 @@ const bulkAppend = async (
     rounds: sizes.rounds,
     figures: [f],
     targets: [target(f, 'ratio', '>=', threshold)],
-    notes: [],
+    notes: [
+      'The baseline writes each batch of 1000 records as one `batch_do` of 1000 puts, one ' +
+        'record per put under its own key (the key and a counter), without sync, into its ' +
+        'own directory.',
+    ],
   }
 }
 
 export const bulkAppendOneKey = (sizes: AppendSizes): Promise<CaseResult> =>
-  bulkAppend('bulk-append-one-key', 'Bulk append, one key', 1, 0.85, sizes)
+  bulkAppend('bulk-append-one-key', 'Bulk append, one key', 1, 3, sizes)
 
 export const bulkAppendManyKeys = (sizes: AppendSizes): Promise<CaseResult> =>
-  bulkAppend('bulk-append-many-keys', 'Bulk append, many keys', 10_000, 0.6, sizes)
+  bulkAppend('bulk-append-many-keys', 'Bulk append, many keys', 10_000, 0.9, sizes)

@@ -1,7 +1,8 @@
 // Case 3, durable group commit: 256 concurrent producers, each awaiting appends of one 100-byte
 // record in sync mode, against stores that make each record durable on its own: the raw binding
 // with `sync: true` one put at a time, better-sqlite3 in WAL mode with `synchronous = FULL` and
-// one transaction per record, and lmdb with its default commits, each put awaited until flushed.
+// one transaction per record, and lmdb with its default settings and as many producers, each put
+// awaited until flushed.
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -127,13 +128,19 @@ export const groupCommit = async (sizes: GroupCommitSizes): Promise<CaseResult> 
       `record, ${sizes.ms} ms per side per round; every acknowledged record is durable`,
     rounds: sizes.rounds,
     figures: [vsRaw, vsSqlite, vsLmdb],
-    targets: [target(vsRaw, 'ratio', '>=', 25), target(vsSqlite, 'ratio', '>=', 10)],
+    targets: [
+      target(vsRaw, 'ratio', '>=', 40),
+      target(vsSqlite, 'ratio', '>=', 20),
+      target(vsLmdb, 'ratio', '>=', 2),
+    ],
     notes: [
       'Each baseline is paired with its own deltalog run in the same round, so deltalog has ' +
         'three rows of figures.',
-      'lmdb resolves a put when its transaction commits and syncs after it (overlapping ' +
-        'sync); awaiting `flushed` as well makes each acknowledged put durable, as in the ' +
-        'other rows.',
+      'lmdb runs with its defaults (on Linux: `overlappingSync` on, `noSync` and ' +
+        '`noMetaSync` off, `commitDelay` 0, puts of one event turn batched into one ' +
+        'transaction). With overlapping sync, a put resolves when its transaction commits and ' +
+        'the sync follows, so each producer also awaits `flushed` before its next put: every ' +
+        'acknowledged put is durable, as in the other rows.',
     ],
   }
 }

@@ -51,7 +51,7 @@ export const boundedMemory = async (sizes: MemorySizes): Promise<CaseResult> => 
       'whole process (Node.js, tsx, RocksDB)',
     rounds: sizes.rounds,
     figures: [f],
-    targets: [target(f, 'subject', '<=', 300)],
+    targets: [target(f, 'subject', '<=', 250)],
     notes: [],
   }
 }

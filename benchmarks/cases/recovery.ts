@@ -1,5 +1,6 @@
 // Case 6, recovery is O(1): the time `openLog` takes on a large log divided by the time on a
-// small one. The raw binding's own open time on the same two directories is reported beside it.
+// small one. The raw binding's own open time on its copies of the same two logs (one record per
+// entry, written beside each log by `writeDataset`) is reported beside it.
 import { openLog } from '../../src/index.js'
 import { figure, paired, target, time, type CaseResult } from '../measure.js'
 import { openRaw } from '../raw.js'
@@ -18,7 +19,7 @@ const openTime = async (data: Dataset): Promise<number> => {
 const rawOpenTime = async (data: Dataset): Promise<number> => {
   let close: () => Promise<void> = () => Promise.resolve()
   const ms = await time(async () => {
-    const db = await openRaw(data.path)
+    const db = await openRaw(data.rawPath)
     close = db.close
   })
   await close()
@@ -59,10 +60,11 @@ export const recovery = async (
       'cleanly and written the same way; the ratio is large / small',
     rounds,
     figures: [deltalog, raw],
-    targets: [target(deltalog, 'ratio', '<=', 1.5)],
+    targets: [target(deltalog, 'ratio', '<=', 1.2)],
     notes: [
       'Opening reads the SeqBlock and the truncation watermark and syncs once; nothing scans ' +
-        'the log. The raw open of the same directories shows what RocksDB itself costs.',
+        'the log. The raw open shows what RocksDB itself costs: it opens the raw binding’s own ' +
+        'copies of the two logs, one record per entry, as the reads case reads them.',
     ],
   }
 }

@@ -27,6 +27,7 @@ it('runs every benchmark case in quick mode', { timeout: 120_000 }, async () => 
       'recovery',
       'bounded-memory',
       'event-store',
+      'read-stream',
     ])
     for (const c of result.cases) {
       expect(c.figures.length, c.id).toBeGreaterThan(0)
