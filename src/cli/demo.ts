@@ -76,6 +76,8 @@ export const demo = async (args: DemoArgs): Promise<Outcome> => {
       kills: args.kills,
       seed,
       streams,
+      // A long run rereads the whole log twenty times, not after every kill.
+      fullCheckEvery: Math.max(1, Math.floor(args.kills / 20)),
       ...(args.blockSize === undefined ? {} : { blockSize: args.blockSize }),
       onRound: (round) => {
         rows.push([
