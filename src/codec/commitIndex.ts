@@ -13,6 +13,7 @@ import * as O from 'fp-ts/lib/Option.js'
 import { corruption, type CorruptionError } from '../errors.js'
 import { FORMAT_VERSION, RecordType } from './keys.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
+import { readVarint, varintLength, writeVarint } from './varint.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -81,36 +82,6 @@ export const decodeCommitIndexKey = (key: Uint8Array): E.Either<CorruptionError,
   return E.fromOption(() => corruption('commit index sequence is beyond the safe range'))(
     readU64(key, 2),
   )
-}
-
-const varintLength = (n: number): number => {
-  let length = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80)
-    length++
-  }
-  return length
-}
-
-const writeVarint = (out: Uint8Array, at: number, n: number): number => {
-  while (n >= 0x80) {
-    out[at++] = (n % 0x80) | 0x80
-    n = Math.floor(n / 0x80)
-  }
-  out[at++] = n
-  return at
-}
-
-const readVarint = (bytes: Uint8Array, at: number): O.Option<readonly [number, number]> => {
-  let n = 0
-  let scale = 1
-  for (let i = at; i < bytes.length && i < at + 8; i++) {
-    const b = bytes[i] ?? 0
-    n += (b & 0x7f) * scale
-    if (b < 0x80) return Number.isSafeInteger(n) ? O.some([n, i + 1] as const) : O.none
-    scale *= 0x80
-  }
-  return O.none
 }
 
 /**

@@ -77,13 +77,15 @@ export const isWellFormed = (s: string): boolean => s.isWellFormed()
 export const keyBytes = (key: string | Uint8Array): Uint8Array =>
   typeof key === 'string' ? utf8.encode(key) : key
 
-const escapedLength = (key: Uint8Array): number => {
+/** Bytes `writeEscaped` takes for `key`, without the terminator. */
+export const escapedLength = (key: Uint8Array): number => {
   let n = key.length
   for (const b of key) if (b <= ESCAPE) n++
   return n
 }
 
-const writeEscaped = (target: Uint8Array, offset: number, key: Uint8Array): number => {
+/** Writes `key` escaped at `offset`, without the terminator; returns the offset after it. */
+export const writeEscaped = (target: Uint8Array, offset: number, key: Uint8Array): number => {
   let at = offset
   for (const b of key) {
     if (b <= ESCAPE) {
@@ -167,21 +169,23 @@ export const encodeEntryKeys = (
   return keys
 }
 
-/** Decodes an entry key; anything that `encodeEntryKey` cannot have produced is `CORRUPTION`. */
-export const decodeEntryKey = (bytes: Uint8Array): E.Either<CorruptionError, EntryKey> => {
-  if (bytes[0] !== FORMAT_VERSION || bytes[1] !== RecordType.Entry) {
-    return E.left(corruption('not an entry key of this format version'))
-  }
+/**
+ * Reads an escaped, terminated user key starting at `at`: the key and the offset after its
+ * terminator, or `CORRUPTION` when there is no terminator or an escape is invalid.
+ */
+export const readEscaped = (
+  bytes: Uint8Array,
+  at: number,
+): E.Either<CorruptionError, readonly [Uint8Array, number]> => {
   const key: number[] = []
-  let at = 2
   for (;;) {
     const b = bytes[at]
-    if (b === undefined) return E.left(corruption('entry key has no terminator'))
-    if (b === TERMINATOR) break
+    if (b === undefined) return E.left(corruption('key has no terminator'))
+    if (b === TERMINATOR) return E.right([Uint8Array.from(key), at + 1])
     if (b === ESCAPE) {
       const next = bytes[at + 1]
       if (next !== 0x01 && next !== 0x02) {
-        return E.left(corruption('entry key has an invalid escape sequence'))
+        return E.left(corruption('key has an invalid escape sequence'))
       }
       key.push(next - 1)
       at += 2
@@ -190,13 +194,23 @@ export const decodeEntryKey = (bytes: Uint8Array): E.Either<CorruptionError, Ent
       at += 1
     }
   }
-  if (bytes.length !== at + 1 + U64_BYTES) {
-    return E.left(corruption(`entry key has ${bytes.length - at - 1} sequence bytes, not 8`))
+}
+
+/** Decodes an entry key; anything that `encodeEntryKey` cannot have produced is `CORRUPTION`. */
+export const decodeEntryKey = (bytes: Uint8Array): E.Either<CorruptionError, EntryKey> => {
+  if (bytes[0] !== FORMAT_VERSION || bytes[1] !== RecordType.Entry) {
+    return E.left(corruption('not an entry key of this format version'))
   }
-  const sequence = readU64(bytes, at + 1)
+  const escaped = readEscaped(bytes, 2)
+  if (E.isLeft(escaped)) return E.left(corruption(`entry ${escaped.left.message}`))
+  const [key, end] = escaped.right
+  if (bytes.length !== end + U64_BYTES) {
+    return E.left(corruption(`entry key has ${bytes.length - end} sequence bytes, not 8`))
+  }
+  const sequence = readU64(bytes, end)
   return O.isNone(sequence)
     ? E.left(corruption('entry key sequence is beyond the safe integer range'))
-    : E.right({ key: Uint8Array.from(key), sequence: sequence.value })
+    : E.right({ key, sequence: sequence.value })
 }
 
 // -------------------------------------------------------------------------------------
