@@ -107,6 +107,9 @@ export type RunRecord =
       readonly place: RunPlace
     }
 
+/** The key of the allocator's SeqBlock record in format v2. */
+export const seqBlockKeyV2: Uint8Array = Uint8Array.of(FORMAT_V2, RecordTypeV2.SeqBlock)
+
 const INLINE = 0x01
 const IN_COMMIT = 0x02
 const HEADER_BYTES = U64_BYTES + CHECKSUM_BYTES

@@ -7,6 +7,13 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
+import {
+  encodeCommit,
+  encodeRunRecord,
+  seqBlockKeyV2,
+  type ChainLink,
+  type CommitRun,
+} from '../codec/commit.js'
 import { encodeCommitIndexKey, encodeRuns, toRuns } from '../codec/commitIndex.js'
 import { encodeEntryKeys, seqBlockKey } from '../codec/keys.js'
 import { invalidArgument } from '../errors.js'
@@ -194,4 +201,57 @@ export const toBatch = (delta: Delta): Batch => {
     })
   }
   return ops
+}
+
+const sameKey = (a: Uint8Array, b: Uint8Array): boolean =>
+  a === b || (a.length === b.length && a.every((x, i) => x === b[i]))
+
+/** Splits entries at consecutive sequences into runs: neighbours with the same key. */
+const toCommitRuns = (group: ReadonlyArray<Entry>): ReadonlyArray<CommitRun> => {
+  const runs: Array<{ key: Uint8Array; values: Uint8Array[] }> = []
+  let current: { key: Uint8Array; values: Uint8Array[] } | undefined
+  for (const entry of group) {
+    if (current !== undefined && sameKey(current.key, entry.key)) {
+      current.values.push(entry.value)
+    } else {
+      current = { key: entry.key, values: [entry.value] }
+      runs.push(current)
+    }
+  }
+  return runs
+}
+
+/**
+ * The format v2 batch for a Delta: the SeqBlock record (when there is one), then for each group
+ * of consecutive sequences — one for every Delta the allocator built, one per gap for
+ * `appendAt` — a commit record linked to the one before it and a run record per run. Returns
+ * the link the last commit leaves, which the next batch continues.
+ */
+export const toCommitBatch = (
+  delta: Delta,
+  previous: ChainLink,
+): { readonly ops: Batch; readonly link: ChainLink } => {
+  const ops: BatchOp[] = []
+  if (O.isSome(delta.seqBlock)) {
+    ops.push({ type: 'put', key: seqBlockKeyV2, value: encodeSeqBlock(delta.seqBlock.value) })
+  }
+  let link = previous
+  for (const group of contiguous(delta.entries)) {
+    const first = group[0]
+    if (first === undefined) continue
+    const runs = toCommitRuns(group)
+    const commit = encodeCommit(link, first.sequence, runs)
+    ops.push({ type: 'put', key: commit.key, value: commit.value })
+    let sequence = first.sequence
+    runs.forEach((run, i) => {
+      const place = commit.places[i]
+      if (place !== undefined) {
+        const record = encodeRunRecord(run, sequence, first.sequence, place)
+        ops.push({ type: 'put', key: record.key, value: record.value })
+      }
+      sequence += run.values.length
+    })
+    link = commit.link
+  }
+  return { ops, link }
 }

@@ -1,0 +1,214 @@
+/**
+ * Reads over format v2 (src/codec/commit.ts): global scans walk commit records in storage order
+ * and take the values from them; key scans walk the key's run records and take a run's values
+ * from the record itself when it is inline, or from its commit record when it is not (fetched
+ * once for all of that commit's runs in a row). Everything streams; nothing loads a whole key or
+ * log into memory. The engine switches to these reads with the format v2 writer.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import {
+  CHECKSUM_BYTES,
+  decodeCommit,
+  decodeRunRecord,
+  encodeCommitKey,
+  encodeRunKey,
+  FORMAT_V2,
+  GENESIS,
+  RecordTypeV2,
+  runRange,
+  valuesInCommit,
+  type ChainLink,
+  type DecodedCommit,
+} from '../codec/commit.js'
+import { prefixSuccessor } from '../codec/keys.js'
+import { corruption, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
+import { iterate, type IterateOptions, type KeyValue, type Storage } from '../storage/port.js'
+import type { LogEntry, ReadContext, SequenceRange } from './read.js'
+
+const COMMITS = ((): { readonly gte: Uint8Array; readonly lt: Uint8Array } => {
+  const gte = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+  return { gte, lt: prefixSuccessor(gte) }
+})()
+
+const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
+  if (E.isLeft(result)) throw toDeltalogError(result.left)
+  return result.right
+}
+
+const first = async (storage: Storage, options: IterateOptions): Promise<KeyValue | undefined> => {
+  for await (const pair of iterate(storage, { ...options, limit: 1 })) return pair
+  return undefined
+}
+
+/** The entries of a run of `count` from `firstSequence` that lie in `[lower, upper)`. */
+function* inRange(
+  key: Uint8Array,
+  firstSequence: number,
+  values: ReadonlyArray<Uint8Array>,
+  lower: number,
+  upper: number,
+  reverse: boolean,
+): Generator<LogEntry> {
+  const from = Math.max(0, lower - firstSequence)
+  const to = Math.min(values.length, upper - firstSequence)
+  for (let i = 0; i < to - from; i++) {
+    const at = reverse ? to - 1 - i : from + i
+    const value = values[at]
+    if (value !== undefined) yield { key, sequence: firstSequence + at, value }
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// the chain's end
+// -------------------------------------------------------------------------------------
+
+/** Where the chain stands: the link of the last commit record, or `GENESIS` in an empty log. */
+export const lastLink = async (storage: Storage): Promise<ChainLink> => {
+  const last = await first(storage, { ...COMMITS, reverse: true })
+  if (last === undefined) return GENESIS
+  const commit = orThrow(decodeCommit(last.key, last.value))
+  return { end: commit.end, checksum: commit.checksum.slice(0, CHECKSUM_BYTES) }
+}
+
+// -------------------------------------------------------------------------------------
+// global scans
+// -------------------------------------------------------------------------------------
+
+/** The commit records overlapping `[lower, upper)`, in order or in reverse. */
+async function* commits(
+  ctx: ReadContext,
+  lower: number,
+  upper: number | undefined,
+  reverse: boolean,
+): AsyncGenerator<DecodedCommit> {
+  const holding = await first(ctx.storage, {
+    gte: COMMITS.gte,
+    lte: encodeCommitKey(lower),
+    reverse: true,
+  })
+  const gte = holding?.key ?? encodeCommitKey(lower)
+  const lt = upper === undefined ? COMMITS.lt : encodeCommitKey(upper)
+  for await (const pair of iterate(ctx.storage, { gte, lt, reverse })) {
+    const commit = orThrow(decodeCommit(pair.key, pair.value))
+    if (commit.end <= lower) {
+      if (reverse) return
+      continue
+    }
+    yield commit
+  }
+}
+
+/** Every key's entries in `[lower, upper)`, in global sequence order (or its reverse). */
+export async function* scanAllV2(
+  ctx: ReadContext,
+  range: SequenceRange,
+  reverse: boolean,
+  limit: number | undefined,
+): AsyncGenerator<LogEntry> {
+  const lower = Math.max(range.lower, ctx.truncatedBefore())
+  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
+  let left = limit ?? Infinity
+  if (lower >= upper || left <= 0) return
+  for await (const commit of commits(ctx, lower, range.upper, reverse)) {
+    let sequence = commit.firstSequence
+    const starts = commit.runs.map((run) => {
+      const start = sequence
+      sequence += run.values.length
+      return start
+    })
+    for (let i = 0; i < commit.runs.length; i++) {
+      const r = reverse ? commit.runs.length - 1 - i : i
+      const run = commit.runs[r]
+      if (run === undefined) continue
+      for (const entry of inRange(run.key, starts[r] ?? 0, run.values, lower, upper, reverse)) {
+        yield entry
+        if (--left <= 0) return
+      }
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// key scans
+// -------------------------------------------------------------------------------------
+
+/** One key's entries in `[lower, upper)`, by sequence (or in reverse). */
+export async function* scanKeyV2(
+  ctx: ReadContext,
+  key: Uint8Array,
+  range: SequenceRange,
+  reverse: boolean,
+  limit: number | undefined,
+): AsyncGenerator<LogEntry> {
+  const lower = Math.max(range.lower, ctx.truncatedBefore())
+  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
+  let left = limit ?? Infinity
+  if (lower >= upper || left <= 0) return
+  const all = runRange(key)
+  // The run holding `lower` may start below it.
+  const holding = await first(ctx.storage, {
+    gte: all.gte,
+    lte: encodeRunKey(key, lower),
+    reverse: true,
+  })
+  const gte = holding?.key ?? encodeRunKey(key, lower)
+  const lt = range.upper === undefined ? all.lt : encodeRunKey(key, range.upper)
+  let cached: { readonly first: number; readonly value: Uint8Array } | undefined
+  for await (const pair of iterate(ctx.storage, { gte, lt, reverse })) {
+    const run = orThrow(decodeRunRecord(pair.key, pair.value))
+    let values: ReadonlyArray<Uint8Array>
+    if (run.form === 'inline') {
+      values = run.values
+    } else {
+      if (cached?.first !== run.commitFirstSequence) {
+        const stored = orThrow(await ctx.storage.get(encodeCommitKey(run.commitFirstSequence))())
+        if (O.isNone(stored)) {
+          // Gone since the run was read only if a truncation removed it.
+          if (run.firstSequence + run.count <= ctx.truncatedBefore()) continue
+          throw toDeltalogError(
+            corruption(
+              `run ${run.firstSequence} points to commit ${run.commitFirstSequence}, which is missing`,
+            ),
+          )
+        }
+        cached = { first: run.commitFirstSequence, value: stored.value }
+      }
+      values = orThrow(valuesInCommit(cached.value, run.place, run.count))
+    }
+    if (run.firstSequence + values.length <= lower) {
+      if (reverse) return
+      continue
+    }
+    for (const entry of inRange(run.key, run.firstSequence, values, lower, upper, reverse)) {
+      yield entry
+      if (--left <= 0) return
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// counts
+// -------------------------------------------------------------------------------------
+
+/** The exact number of entries in `[lower, upper)`, of one key or of all. */
+export const countEntriesV2 = async (
+  ctx: ReadContext,
+  key: Uint8Array | undefined,
+  range: SequenceRange,
+): Promise<number> => {
+  const lower = Math.max(range.lower, ctx.truncatedBefore())
+  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
+  if (lower >= upper) return 0
+  let n = 0
+  if (key !== undefined) {
+    for await (const _ of scanKeyV2(ctx, key, { lower, upper: range.upper }, false, undefined)) {
+      n++
+    }
+    return n
+  }
+  for await (const commit of commits(ctx, lower, range.upper, false)) {
+    n += Math.max(0, Math.min(commit.end, upper) - Math.max(commit.firstSequence, lower))
+  }
+  return n
+}
