@@ -30,6 +30,18 @@ interface RawBinding {
     cb: Callback,
   ) => void
   readonly db_close: (db: NativeHandle, cb: Callback) => void
+  readonly db_compact_range: (
+    db: NativeHandle,
+    start: Uint8Array,
+    end: Uint8Array,
+    cb: Callback,
+  ) => void
+  readonly db_get: (
+    db: NativeHandle,
+    key: Uint8Array,
+    options: { readonly asBuffer: true; readonly fillCache: boolean },
+    cb: (err: Error | null | undefined, value?: Buffer) => void,
+  ) => void
   readonly db_put: (
     db: NativeHandle,
     key: Buffer | string,
@@ -57,10 +69,38 @@ const binding = (): RawBinding => loadBinding() as RocksBinding & RawBinding
 const promisify = (f: (cb: Callback) => void): Promise<void> =>
   new Promise((resolve, reject) => f((err) => (err ? reject(err) : resolve())))
 
+/** What a raw range read takes: storage-key bounds and the addon's own iterator options. */
+export interface RawRange {
+  readonly gt?: Uint8Array
+  readonly gte?: Uint8Array
+  readonly lt?: Uint8Array
+  readonly lte?: Uint8Array
+  readonly reverse?: boolean
+  readonly limit?: number
+  /** Bytes the addon gathers into one chunk before it hands it over (16 KiB if absent). */
+  readonly highWaterMark?: number
+}
+
+/** A raw iterator, read a chunk at a time, exactly as the addon hands chunks out. */
+export interface RawIterator {
+  /**
+   * The next chunk, `[value_n, key_n, …, value_1, key_1]`: at most 1000 pairs, and a single
+   * pair the first time (the addon lands on the first key before it gathers more); `undefined`
+   * past the end.
+   */
+  readonly next: () => Promise<ReadonlyArray<Buffer> | undefined>
+  readonly end: () => Promise<void>
+}
+
 /** An open raw database. */
 export interface RawDb {
   readonly put: (key: Buffer | string, value: Buffer, sync: boolean) => Promise<void>
   readonly batch: (ops: ReadonlyArray<RawOp>, sync: boolean) => Promise<void>
+  /** One key's value; a missing key rejects with the addon's `NotFound` error. */
+  readonly get: (key: Uint8Array) => Promise<Buffer>
+  readonly iterator: (range: RawRange) => RawIterator
+  /** Compacts the keys in `[start, end]` down the levels; resolves once RocksDB has done so. */
+  readonly compact: (start: Uint8Array, end: Uint8Array) => Promise<void>
   /**
    * Counts the pairs in `[gte, lt)` with the addon's iterator at its default options (chunks of
    * up to 16 KiB or 1000 pairs), awaiting one `next` per pair as the package's own iterator
@@ -80,6 +120,30 @@ export const openRaw = async (path: string): Promise<RawDb> => {
   return {
     put: (key, value, sync) => promisify((cb) => b.db_put(db, key, value, { sync }, cb)),
     batch: (ops, sync) => promisify((cb) => b.batch_do(db, ops, { sync }, cb)),
+    get: (key) =>
+      new Promise((resolve, reject) =>
+        b.db_get(db, key, { asBuffer: true, fillCache: true }, (err, value) =>
+          err || value === undefined ? reject(err ?? new Error('NotFound')) : resolve(value),
+        ),
+      ),
+    iterator: (range) => {
+      const it = b.iterator_init(db, { keyAsBuffer: true, valueAsBuffer: true, ...range })
+      let finished = false
+      return {
+        next: () =>
+          finished
+            ? Promise.resolve(undefined)
+            : new Promise((resolve, reject) =>
+                b.iterator_next(it, (err, array, done) => {
+                  if (err) return reject(err)
+                  finished = done
+                  resolve(array.length === 0 ? undefined : array)
+                }),
+              ),
+        end: () => promisify((cb) => b.iterator_end(it, cb)),
+      }
+    },
+    compact: (start, end) => promisify((cb) => b.db_compact_range(db, start, end, cb)),
     count: async (range) => {
       const options: Record<string, unknown> = { keyAsBuffer: true, valueAsBuffer: true }
       if (range.gte !== undefined) options['gte'] = Buffer.from(range.gte)
