@@ -160,4 +160,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '    const sync = flushes.length > 0\n',
     tests: ['test/testing/crash.test.ts'],
   },
+  {
+    rule: 'a retried conversion first removes what an interrupted one left',
+    file: 'src/log/migrate.ts',
+    from: '    await deleteRange(storage, V2, batchEntries)\n',
+    to: '',
+    tests: ['test/log/migrate.test.ts'],
+  },
+  {
+    rule: 'a conversion is durable when it resolves, its clean-up included',
+    file: 'src/log/migrate.ts',
+    from: '    orThrow(await storage.write([], { sync: true })())\n    return E.right({ entries, commits',
+    to: '    return E.right({ entries, commits',
+    tests: ['test/log/migrate.test.ts'],
+  },
 ]

@@ -1,0 +1,231 @@
+/**
+ * Conversion of a format 1 log into format 2, in place, on any Storage. Format 1 keys start with
+ * 0x01 and format 2 keys with 0x02, so both can sit in one store while the conversion runs; the
+ * store holds format 2 exactly when the format 2 `format` record exists. Every step leaves
+ * either the whole format 1 log or the whole format 2 log:
+ *
+ * 1. remove what an interrupted conversion left of format 2 (nothing reads it: no `format`
+ *    record yet);
+ * 2. write the entries that reads of the format 1 log return — at or above its truncation
+ *    point — as format 2 commits, in sequence order, a new commit at every gap, linked from
+ *    `GENESIS`, in unsynced batches of bounded size;
+ * 3. switch, in ONE synced batch: the SeqBlock and the truncation point under their format 2
+ *    keys, and the `format` record. The sync makes every batch before it durable too (a
+ *    write-ahead log is durable in prefix order), so the switch can never be there without the
+ *    commits it vouches for;
+ * 4. delete the format 1 records, in batches, then sync. A crash here leaves format 1 records
+ *    beside a format 2 log; nothing reads them, and running the conversion again removes them.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { FORMAT_V2, GENESIS, RecordTypeV2, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
+import { FORMAT_VERSION, prefixSuccessor, seqBlockKey, truncatedBeforeKey } from '../codec/keys.js'
+import { readU64, writeU64 } from '../codec/u64.js'
+import { toCommitBatch, type Entry } from '../delta/delta.js'
+import { corruption, errorValueOf, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
+import { decodeSeqBlock } from '../sequence/seqBlock.js'
+import { iterate, type Batch, type BatchOp, type Storage } from '../storage/port.js'
+import { scanAll, type ReadContext } from './read.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** What a store holds. */
+export type StoredFormat =
+  | { readonly format: 'empty' }
+  | { readonly format: 1 }
+  /** `leftovers`: format 1 records a conversion did not finish deleting. */
+  | { readonly format: 2; readonly leftovers: boolean }
+
+export interface MigrationReport {
+  /** Entries converted (those reads of the format 1 log returned). */
+  readonly entries: number
+  /** Format 2 commits written. */
+  readonly commits: number
+  /** Format 1 records deleted. */
+  readonly deleted: number
+  /** The chain's end after the conversion. */
+  readonly head: ChainLink
+}
+
+export interface MigrationOptions {
+  /** Entries per unsynced batch of step 2 and deletions per batch of step 4 (default 4096). */
+  readonly batchEntries?: number
+  /** Value bytes per batch of step 2 (default 4 MiB). */
+  readonly batchBytes?: number
+}
+
+/** The key of a format 2 metadata record. */
+export const metaKeyV2 = (name: string): Uint8Array => {
+  const nameBytes = new TextEncoder().encode(name)
+  const out = new Uint8Array(2 + nameBytes.length)
+  out[0] = FORMAT_V2
+  out[1] = RecordTypeV2.Meta
+  out.set(nameBytes, 2)
+  return out
+}
+
+/** The record whose presence makes a store a format 2 log; its value is the byte 2. */
+export const formatKeyV2: Uint8Array = metaKeyV2('format')
+export const truncatedBeforeKeyV2: Uint8Array = metaKeyV2('truncatedBefore')
+
+const rangeOf = (version: number): { readonly gte: Uint8Array; readonly lt: Uint8Array } => {
+  const gte = Uint8Array.of(version)
+  return { gte, lt: prefixSuccessor(gte) }
+}
+const V1 = rangeOf(FORMAT_VERSION)
+const V2 = rangeOf(FORMAT_V2)
+
+const u64 = (n: number): Uint8Array => {
+  const out = new Uint8Array(8)
+  writeU64(out, 0, n)
+  return out
+}
+
+const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
+  if (E.isLeft(result)) throw toDeltalogError(result.left)
+  return result.right
+}
+
+const anyIn = async (storage: Storage, range: typeof V1): Promise<boolean> => {
+  for await (const _ of iterate(storage, { ...range, limit: 1 })) return true
+  return false
+}
+
+// -------------------------------------------------------------------------------------
+// destructors
+// -------------------------------------------------------------------------------------
+
+/** Which format a store holds. */
+export const storedFormat = async (
+  storage: Storage,
+): Promise<E.Either<DeltalogErrorValue, StoredFormat>> => {
+  try {
+    const format = orThrow(await storage.get(formatKeyV2)())
+    const v1 = await anyIn(storage, V1)
+    if (O.isSome(format)) {
+      if (format.value.length !== 1 || format.value[0] !== FORMAT_V2) {
+        return E.left(corruption('the format record does not say format 2'))
+      }
+      return E.right({ format: 2, leftovers: v1 })
+    }
+    return E.right(v1 ? { format: 1 } : { format: 'empty' })
+  } catch (error) {
+    return E.left(errorValueOf(error))
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// the conversion
+// -------------------------------------------------------------------------------------
+
+/** Deletes every key in `range`, in batches of `size`, unsynced. Returns how many. */
+const deleteRange = async (storage: Storage, range: typeof V1, size: number): Promise<number> => {
+  let deleted = 0
+  for (;;) {
+    const ops: BatchOp[] = []
+    for await (const pair of iterate(storage, { ...range, limit: size })) {
+      ops.push({ type: 'del', key: pair.key })
+    }
+    if (ops.length === 0) return deleted
+    orThrow(await storage.write(ops, { sync: false })())
+    deleted += ops.length
+  }
+}
+
+/** The format 1 SeqBlock and truncation point, checked. */
+const readV1State = async (
+  storage: Storage,
+): Promise<{ readonly block: O.Option<Uint8Array>; readonly truncatedBefore: number }> => {
+  const [block, truncated] = orThrow(await storage.getMany([seqBlockKey, truncatedBeforeKey])())
+  const blockBytes = block ?? O.none
+  if (O.isSome(blockBytes)) orThrow(decodeSeqBlock(blockBytes.value))
+  const truncatedBytes = truncated ?? O.none
+  const truncatedBefore = O.isNone(truncatedBytes)
+    ? 0
+    : truncatedBytes.value.length === 8
+      ? O.getOrElse(() => -1)(readU64(truncatedBytes.value, 0))
+      : -1
+  if (truncatedBefore < 0) throw toDeltalogError(corruption('bad truncation watermark'))
+  return { block: blockBytes, truncatedBefore }
+}
+
+/**
+ * Converts a format 1 log in `storage` to format 2 (see the module comment for the steps and
+ * why a crash at any moment leaves one whole log). A store already in format 2 only has its
+ * leftovers removed; an empty store is left empty.
+ */
+export const migrateToV2 = async (
+  storage: Storage,
+  options: MigrationOptions = {},
+): Promise<E.Either<DeltalogErrorValue, MigrationReport>> => {
+  const batchEntries = options.batchEntries ?? 4096
+  const batchBytes = options.batchBytes ?? 4 * 1024 * 1024
+  try {
+    const format = orThrow(await storedFormat(storage))
+    if (format.format === 'empty') {
+      return E.right({ entries: 0, commits: 0, deleted: 0, head: GENESIS })
+    }
+    if (format.format === 2) {
+      const deleted = await deleteRange(storage, V1, batchEntries)
+      orThrow(await storage.write([], { sync: true })())
+      return E.right({ entries: 0, commits: 0, deleted, head: GENESIS })
+    }
+    // 1. What an interrupted conversion left.
+    await deleteRange(storage, V2, batchEntries)
+    // 2. The entries, as format 2 commits.
+    const v1 = await readV1State(storage)
+    const ctx: ReadContext = {
+      storage,
+      truncatedBefore: () => v1.truncatedBefore,
+      isClosed: () => false,
+    }
+    let link = GENESIS
+    let entries = 0
+    let commits = 0
+    let group: Entry[] = []
+    let ops: BatchOp[] = []
+    let bytes = 0
+    const commitGroup = (): void => {
+      if (group.length === 0) return
+      const batch = toCommitBatch({ entries: group, seqBlock: O.none }, link)
+      ops.push(...batch.ops)
+      link = batch.link
+      commits++
+      group = []
+    }
+    const flush = async (): Promise<void> => {
+      commitGroup()
+      if (ops.length > 0) orThrow(await storage.write(ops, { sync: false })())
+      ops = []
+      bytes = 0
+    }
+    for await (const entry of scanAll(ctx, { lower: 0, upper: undefined }, false, undefined)) {
+      const last = group[group.length - 1]
+      if (last !== undefined && entry.sequence !== last.sequence + 1) commitGroup()
+      group.push({ key: entry.key, value: entry.value, sequence: entry.sequence })
+      entries++
+      bytes += entry.value.length
+      if (group.length + ops.length >= batchEntries || bytes >= batchBytes) await flush()
+    }
+    await flush()
+    // 3. The switch.
+    const switchOps: Batch = [
+      ...(O.isSome(v1.block)
+        ? [{ type: 'put' as const, key: seqBlockKeyV2, value: v1.block.value }]
+        : []),
+      ...(v1.truncatedBefore > 0
+        ? [{ type: 'put' as const, key: truncatedBeforeKeyV2, value: u64(v1.truncatedBefore) }]
+        : []),
+      { type: 'put', key: formatKeyV2, value: Uint8Array.of(FORMAT_V2) },
+    ]
+    orThrow(await storage.write(switchOps, { sync: true })())
+    // 4. The format 1 records.
+    const deleted = await deleteRange(storage, V1, batchEntries)
+    orThrow(await storage.write([], { sync: true })())
+    return E.right({ entries, commits, deleted, head: link })
+  } catch (error) {
+    return E.left(errorValueOf(error))
+  }
+}

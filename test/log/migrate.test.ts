@@ -1,0 +1,207 @@
+// Converting a format 1 log to format 2 in place: a crash at any moment of the conversion leaves
+// the whole format 1 log or the whole format 2 log, and running it again finishes the job; the
+// log written by deltalog 0.1 converts with every entry.
+import { cp } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { seqBlockKeyV2 } from '../../src/codec/commit.js'
+import { seqBlockKey, truncatedBeforeKey } from '../../src/codec/keys.js'
+import { readU64 } from '../../src/codec/u64.js'
+import { openLogDirectory } from '../../src/log/directory.js'
+import { openLog } from '../../src/log/log.js'
+import {
+  migrateToV2,
+  storedFormat,
+  truncatedBeforeKeyV2,
+  type MigrationOptions,
+} from '../../src/log/migrate.js'
+import { scanAll, type LogEntry } from '../../src/log/read.js'
+import { scanAllV2 } from '../../src/log/readV2.js'
+import type { Batch, Storage, WriteOptions } from '../../src/storage/port.js'
+import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
+import { verifyChain, describeProblem } from '../../src/verify/chain.js'
+import { makeTempDir, removeDir } from '../tmpdir.js'
+
+const text = new TextDecoder()
+const show = (e: LogEntry): string => `${text.decode(e.key)}@${e.sequence}=${text.decode(e.value)}`
+
+const get = async (storage: Storage, key: Uint8Array): Promise<string | undefined> => {
+  const value = await storage.get(key)()
+  if (E.isLeft(value)) throw new Error(value.left.message)
+  return O.isSome(value.right) ? Buffer.from(value.right.value).toString('hex') : undefined
+}
+
+const watermark = async (storage: Storage, key: Uint8Array): Promise<number> => {
+  const value = await storage.get(key)()
+  if (E.isLeft(value) || O.isNone(value.right)) return 0
+  return O.getOrElse(() => -1)(readU64(value.right.value, 0))
+}
+
+/** What reads of the store return, in the format it holds, with its SeqBlock. */
+const readBack = async (
+  storage: Storage,
+): Promise<{ format: 1 | 2 | 'empty'; entries: string[]; block: string | undefined }> => {
+  const format = await storedFormat(storage)
+  if (E.isLeft(format)) throw new Error(format.left.message)
+  const f = format.right.format
+  const v2 = f === 2
+  const truncatedBefore = await watermark(storage, v2 ? truncatedBeforeKeyV2 : truncatedBeforeKey)
+  const ctx = { storage, truncatedBefore: () => truncatedBefore, isClosed: () => false }
+  const range = { lower: 0, upper: undefined }
+  const entries: string[] = []
+  for await (const e of v2
+    ? scanAllV2(ctx, range, false, undefined)
+    : scanAll(ctx, range, false, undefined)) {
+    entries.push(show(e))
+  }
+  if (v2) {
+    const chain = await verifyChain(storage)
+    expect(E.isRight(chain) ? chain.right.problems.map(describeProblem) : chain).toEqual([])
+  }
+  return { format: f, entries, block: await get(storage, v2 ? seqBlockKeyV2 : seqBlockKey) }
+}
+
+/** A format 1 log with restarts (gaps), a truncation and keys interleaved, in a crash store. */
+const writeV1 = async (): Promise<CrashStorage> => {
+  let storage = openCrashStorage()
+  for (let round = 0; round < 3; round++) {
+    const log = await openLog({ storage, blockSize: 8 })
+    for (let i = 0; i < 5; i++) {
+      await log.append([
+        { key: `k${i % 3}`, value: `r${round}-${i}` },
+        { key: `k${i % 3}`, value: `r${round}-${i}b` },
+        { key: 'other', value: `r${round}-${i}c` },
+      ])
+    }
+    if (round === 1) await log.truncateBefore(6)
+    await log.close()
+    storage = storage.crash('process')
+  }
+  return storage
+}
+
+/** Records what a crash would leave after every write the conversion makes. */
+const recording = (storage: CrashStorage): { store: Storage; views: CrashStorage[] } => {
+  const views: CrashStorage[] = []
+  const take = (): void => {
+    views.push(storage.crashView('process'), storage.crashView('power', views.length))
+  }
+  const store: Storage = {
+    ...storage,
+    write: (batch: Batch, options: WriteOptions) => async () => {
+      take()
+      const result = await storage.write(batch, options)()
+      take()
+      return result
+    },
+  }
+  return { store, views }
+}
+
+describe('migrateToV2', () => {
+  const options: MigrationOptions = { batchEntries: 7 }
+
+  it('converts a format 1 log, and a crash at any moment leaves one whole log', async () => {
+    const storage = await writeV1()
+    const before = await readBack(storage)
+    expect(before.format).toBe(1)
+    expect(before.entries.length).toBeGreaterThan(30)
+    const { store, views } = recording(storage)
+    const report = await migrateToV2(store, options)
+    expect(E.isRight(report) && report.right.entries).toBe(before.entries.length)
+    const after = await readBack(storage)
+    expect(after).toEqual({ ...before, format: 2 })
+    expect(await storedFormat(storage)).toEqual(E.right({ format: 2, leftovers: false }))
+
+    // Small batches make many moments to crash at; each leaves the old log or the new one.
+    expect(views.length).toBeGreaterThan(20)
+    const seen = new Set<number | string>()
+    for (const [i, view] of views.entries()) {
+      const found = await readBack(view)
+      seen.add(found.format)
+      expect(found).toEqual({ ...before, format: found.format })
+      // The old log may be used again before the conversion is retried: what an interrupted
+      // conversion left must not come back.
+      let expected = before
+      let target = view
+      if (found.format === 1 && i % 3 === 0) {
+        const log = await openLog({ storage: view, blockSize: 8 })
+        await log.truncateBefore(20)
+        await log.append([{ key: 'k9', value: 'later' }])
+        await log.close()
+        target = view.crash('process')
+        expected = await readBack(target)
+      }
+      // Running the conversion again after the crash finishes it.
+      const again = await migrateToV2(target, options)
+      expect(E.isRight(again)).toBe(true)
+      expect(await readBack(target)).toEqual({ ...expected, format: 2 })
+      expect(await storedFormat(target)).toEqual(E.right({ format: 2, leftovers: false }))
+    }
+    expect([...seen].sort()).toEqual([1, 2])
+  })
+
+  it('is durable when it resolves, its clean-up included', async () => {
+    const storage = await writeV1()
+    const before = await readBack(storage)
+    await migrateToV2(storage, options)
+    for (const seed of [0, 1, 2, 3]) {
+      const view = storage.crashView('power', seed)
+      expect(await readBack(view)).toEqual({ ...before, format: 2 })
+      // The format 1 records are gone for good too.
+      expect(await storedFormat(view)).toEqual(E.right({ format: 2, leftovers: false }))
+    }
+  })
+
+  it('leaves an empty store empty and a converted one as it is', async () => {
+    const empty = openCrashStorage()
+    expect(await migrateToV2(empty)).toEqual(
+      E.right({ entries: 0, commits: 0, deleted: 0, head: expect.anything() as unknown }),
+    )
+    expect(await storedFormat(empty)).toEqual(E.right({ format: 'empty' }))
+    const storage = await writeV1()
+    await migrateToV2(storage)
+    const once = storage.batches().length
+    const again = await migrateToV2(storage)
+    expect(E.isRight(again) && again.right.entries).toBe(0)
+    // Nothing but an empty synced write.
+    expect(
+      storage
+        .batches()
+        .slice(once)
+        .every((b) => b.batch.length === 0),
+    ).toBe(true)
+  })
+})
+
+describe('the log written by deltalog 0.1', () => {
+  let dir = ''
+  beforeEach(async () => {
+    dir = await makeTempDir('migrate')
+  })
+  afterEach(async () => {
+    await removeDir(dir)
+  })
+
+  it('converts on RocksDB with every entry it held', async () => {
+    const expected = (await import('../fixtures/log-0.1.json', { with: { type: 'json' } }))
+      .default as { entries: ReadonlyArray<{ sequence: number; key: string; value: string }> }
+    const path = join(dir, 'log')
+    await cp(new URL('../fixtures/log-0.1', import.meta.url).pathname, path, { recursive: true })
+    const storage = await openLogDirectory(path, { create: false })()
+    if (E.isLeft(storage)) throw new Error(storage.left.message)
+    try {
+      const report = await migrateToV2(storage.right)
+      expect(E.isRight(report) && report.right.entries).toBe(expected.entries.length)
+      const after = await readBack(storage.right)
+      expect(after.format).toBe(2)
+      expect(after.entries).toEqual(
+        expected.entries.map((e) => `${e.key}@${e.sequence}=${e.value}`),
+      )
+    } finally {
+      await storage.right.close()()
+    }
+  })
+})
