@@ -212,3 +212,37 @@ export const countEntriesV2 = async (
   }
   return n
 }
+
+// -------------------------------------------------------------------------------------
+// keys
+// -------------------------------------------------------------------------------------
+
+/** The distinct keys that have entries (starting with `prefix`), in byte order. */
+export async function* listKeysV2(
+  ctx: ReadContext,
+  prefix: Uint8Array | undefined,
+): AsyncGenerator<Uint8Array> {
+  const all = Uint8Array.of(FORMAT_V2, RecordTypeV2.Run)
+  const gte = prefix === undefined ? all : runPrefix(prefix)
+  const lt = prefixSuccessor(gte)
+  let from = gte
+  for (;;) {
+    const pair = await first(ctx.storage, { gte: from, lt })
+    if (pair === undefined) return
+    const run = orThrow(decodeRunRecord(pair.key, pair.value))
+    const range = runRange(run.key)
+    // Runs below the truncation point may still be on disk: list the key only if it has an
+    // entry at or above it.
+    const visible = scanKeyV2(ctx, run.key, { lower: 0, upper: undefined }, false, 1)
+    if ((await visible.next()).done !== true) yield run.key
+    await visible.return(undefined)
+    from = range.lt
+  }
+}
+
+/** The run keys of every user key that starts with `prefix`: the escape is a prefix code. */
+const runPrefix = (prefix: Uint8Array): Uint8Array => {
+  const full = encodeRunKey(prefix, 0)
+  // Drop the terminator and the sequence.
+  return full.subarray(0, full.length - 1 - 8)
+}

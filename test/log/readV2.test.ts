@@ -9,11 +9,11 @@ import { describe, expect } from 'vitest'
 import { decodeCommit, GENESIS, verifyLink, type ChainLink } from '../../src/codec/commit.js'
 import { toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import type { LogEntry, ReadContext, SequenceRange } from '../../src/log/read.js'
-import { countEntriesV2, lastLink, scanAllV2, scanKeyV2 } from '../../src/log/readV2.js'
+import { countEntriesV2, lastLink, listKeysV2, scanAllV2, scanKeyV2 } from '../../src/log/readV2.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { iterate, type Storage } from '../../src/storage/port.js'
 
-const KEYS = ['a', 'b', 'c'].map((k) => new TextEncoder().encode(k))
+const KEYS = ['a', 'ab', 'b\u0000'].map((k) => new TextEncoder().encode(k))
 
 /** A commit: records of a few keys, some values long enough to stay in the commit. */
 const arbCommit = fc.record({
@@ -107,6 +107,38 @@ describe('format v2 reads', () => {
           : scanKeyV2(ctx, key, range, q.reverse, q.limit)
       expect(await collect(read)).toEqual(expected)
       expect(await countEntriesV2(ctx, key, range)).toBe(inRange.length)
+    },
+  )
+
+  test.prop(
+    [
+      fc.array(arbCommit, { maxLength: 12 }),
+      fc.integer({ min: 0, max: 60 }),
+      fc.constantFrom(undefined, '', 'a', 'ab', 'b', 'c'),
+    ],
+    { numRuns: 100 },
+  )(
+    'lists the keys with entries at or above the truncation point',
+    async (commits, cut, prefix) => {
+      const { storage, entries } = await write(commits)
+      const ctx: ReadContext = { storage, truncatedBefore: () => cut, isClosed: () => false }
+      const text = new TextDecoder()
+      const expected = [
+        ...new Set(
+          entries
+            .filter((e) => e.sequence >= cut)
+            .map((e) => text.decode(e.key))
+            .filter((k) => prefix === undefined || k.startsWith(prefix)),
+        ),
+      ].sort()
+      const listed: string[] = []
+      for await (const key of listKeysV2(
+        ctx,
+        prefix === undefined ? undefined : new TextEncoder().encode(prefix),
+      )) {
+        listed.push(text.decode(key))
+      }
+      expect(listed).toEqual(expected)
     },
   )
 
