@@ -4,6 +4,7 @@
 // a layout, not of a codec to ship.
 import type { RawRange } from '../raw.js'
 import { valueOf } from '../measure.js'
+import { varintLength, writeVarint } from '../../src/codec/varint.js'
 
 // -------------------------------------------------------------------------------------
 // values
@@ -52,24 +53,8 @@ export const writeU64 = (target: Buffer, at: number, n: number): void => {
 export const readU64 = (source: Buffer, at: number): number =>
   source.readUInt32BE(at) * TWO_32 + source.readUInt32BE(at + 4)
 
-export const varintLength = (n: number): number => {
-  let length = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80)
-    length++
-  }
-  return length
-}
-
-/** Writes `n` as a little-endian base-128 varint at `at`; returns where it ends. */
-export const writeVarint = (target: Buffer, at: number, n: number): number => {
-  while (n >= 0x80) {
-    target[at++] = (n % 0x80) | 0x80
-    n = Math.floor(n / 0x80)
-  }
-  target[at++] = n
-  return at
-}
+// The engine's own varints (unsigned LEB128), so the emulation writes the bytes format v2 does.
+export { varintLength, writeVarint }
 
 /** A read position, moved along by the readers below. */
 export interface Cursor {

@@ -265,10 +265,10 @@ export const entryPrefixRange = (prefix: Uint8Array): KeyRange => {
 // -------------------------------------------------------------------------------------
 
 /** The key of a named metadata record: `version | Meta | UTF-8 name`. */
-export const metaKey = (name: string): Uint8Array => {
+export const metaKey = (name: string, version: number = FORMAT_VERSION): Uint8Array => {
   const nameBytes = utf8.encode(name)
   const out = new Uint8Array(2 + nameBytes.length)
-  out[0] = FORMAT_VERSION
+  out[0] = version
   out[1] = RecordType.Meta
   out.set(nameBytes, 2)
   return out

@@ -18,14 +18,20 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { FORMAT_V2, GENESIS, RecordTypeV2, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
-import { FORMAT_VERSION, prefixSuccessor, seqBlockKey, truncatedBeforeKey } from '../codec/keys.js'
+import { FORMAT_V2, GENESIS, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
+import {
+  FORMAT_VERSION,
+  metaKey,
+  prefixSuccessor,
+  seqBlockKey,
+  truncatedBeforeKey,
+} from '../codec/keys.js'
 import { readU64, writeU64 } from '../codec/u64.js'
 import { toCommitBatch, type Entry } from '../delta/delta.js'
 import { corruption, errorValueOf, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
 import { decodeSeqBlock } from '../sequence/seqBlock.js'
 import { iterate, type Batch, type BatchOp, type Storage } from '../storage/port.js'
-import { scanAll, type ReadContext } from './read.js'
+import { orThrow, scanAll, type ReadContext } from './read.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -56,15 +62,8 @@ export interface MigrationOptions {
   readonly batchBytes?: number
 }
 
-/** The key of a format 2 metadata record. */
-export const metaKeyV2 = (name: string): Uint8Array => {
-  const nameBytes = new TextEncoder().encode(name)
-  const out = new Uint8Array(2 + nameBytes.length)
-  out[0] = FORMAT_V2
-  out[1] = RecordTypeV2.Meta
-  out.set(nameBytes, 2)
-  return out
-}
+/** The key of a format 2 metadata record: the same layout as format 1's. */
+export const metaKeyV2 = (name: string): Uint8Array => metaKey(name, FORMAT_V2)
 
 /** The record whose presence makes a store a format 2 log; its value is the byte 2. */
 export const formatKeyV2: Uint8Array = metaKeyV2('format')
@@ -81,11 +80,6 @@ const u64 = (n: number): Uint8Array => {
   const out = new Uint8Array(8)
   writeU64(out, 0, n)
   return out
-}
-
-const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
-  if (E.isLeft(result)) throw toDeltalogError(result.left)
-  return result.right
 }
 
 const anyIn = async (storage: Storage, range: typeof V1): Promise<boolean> => {

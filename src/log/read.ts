@@ -65,12 +65,17 @@ const RANGE_READ_MIN_RUN = 8
 
 const INDEX = recordRange(RecordType.SequenceIndex)
 
-const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
+/** The value of a result, or its error thrown: for reads that stream through generators. */
+export const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
   if (E.isLeft(result)) throw toDeltalogError(result.left)
   return result.right
 }
 
-const first = async (storage: Storage, options: IterateOptions): Promise<KeyValue | undefined> => {
+/** The first pair of a range, or undefined when it is empty. */
+export const first = async (
+  storage: Storage,
+  options: IterateOptions,
+): Promise<KeyValue | undefined> => {
   for await (const pair of iterate(storage, { ...options, limit: 1 })) return pair
   return undefined
 }

@@ -5,7 +5,6 @@
  * once for all of that commit's runs in a row). Everything streams; nothing loads a whole key or
  * log into memory. The engine switches to these reads with the format v2 writer.
  */
-import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import {
   CHECKSUM_BYTES,
@@ -22,24 +21,14 @@ import {
   type DecodedCommit,
 } from '../codec/commit.js'
 import { prefixSuccessor } from '../codec/keys.js'
-import { corruption, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
-import { iterate, type IterateOptions, type KeyValue, type Storage } from '../storage/port.js'
-import type { LogEntry, ReadContext, SequenceRange } from './read.js'
+import { corruption, toDeltalogError } from '../errors.js'
+import { iterate, type Storage } from '../storage/port.js'
+import { first, orThrow, type LogEntry, type ReadContext, type SequenceRange } from './read.js'
 
 const COMMITS = ((): { readonly gte: Uint8Array; readonly lt: Uint8Array } => {
   const gte = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
   return { gte, lt: prefixSuccessor(gte) }
 })()
-
-const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
-  if (E.isLeft(result)) throw toDeltalogError(result.left)
-  return result.right
-}
-
-const first = async (storage: Storage, options: IterateOptions): Promise<KeyValue | undefined> => {
-  for await (const pair of iterate(storage, { ...options, limit: 1 })) return pair
-  return undefined
-}
 
 /** The entries of a run of `count` from `firstSequence` that lie in `[lower, upper)`. */
 function* inRange(
