@@ -138,6 +138,17 @@ describe('the commit chain', () => {
     expect(problems(await verify(storage))).toEqual([])
   })
 
+  it('finds a recorded head that no commit of the log ends at', async () => {
+    const storage = openMemoryStorage()
+    const { links } = await writeCommits(storage, sizes)
+    // The sixth commit (9 entries) starts where the fifth ends: a head one entry into it was
+    // never the end of a commit.
+    const head = { end: (links[4]?.end ?? 0) + 1, checksum: links[4]?.checksum ?? GENESIS.checksum }
+    expect(problems(await verify(storage, { head }))).toEqual([
+      `the log was rewritten: its chain at ${head.end} is not the recorded head`,
+    ])
+  })
+
   it('checks a truncated log from the anchor its truncation kept', async () => {
     const storage = openMemoryStorage()
     const { firsts, links } = await writeCommits(storage, sizes)
