@@ -17,6 +17,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import {
   decodeCommit,
+  encodeCommitKey,
   FORMAT_V2,
   GENESIS,
   RecordTypeV2,
@@ -182,7 +183,9 @@ export const verifyChain = async (
   options: { readonly anchor?: ChainLink; readonly head?: ChainLink } = {},
 ): Promise<E.Either<StorageError, ChainReport>> => {
   let state = startChain(options.anchor, options.head)
-  const iterator = storage.iterator({ gte: COMMIT_PREFIX, lt: prefixSuccessor(COMMIT_PREFIX) })
+  // Commits below the anchor are what an interrupted truncation has not deleted yet.
+  const gte = options.anchor === undefined ? COMMIT_PREFIX : encodeCommitKey(options.anchor.end)
+  const iterator = storage.iterator({ gte, lt: prefixSuccessor(COMMIT_PREFIX) })
   if (E.isLeft(iterator)) return iterator
   try {
     for (;;) {

@@ -174,4 +174,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '    return E.right({ entries, commits',
     tests: ['test/log/migrate.test.ts'],
   },
+  {
+    rule: 'a format 2 cut is durable before anything is deleted',
+    file: 'src/log/truncateV2.ts',
+    from: '            sync: true,',
+    to: '            sync: false,',
+    tests: ['test/log/truncateV2.test.ts'],
+  },
+  {
+    rule: 'a format 2 cut anchors the chain at the last commit wholly below it',
+    file: 'src/log/truncateV2.ts',
+    from: '          anchor = { end: commit.end, checksum: commit.checksum.slice() }',
+    to: '          anchor = current.anchor',
+    tests: ['test/log/truncateV2.test.ts'],
+  },
 ]

@@ -1,0 +1,139 @@
+/**
+ * Truncation in format 2: `truncateBefore(s)` first writes, in one synced batch, the truncation
+ * point and the chain's anchor — the link of the last commit wholly below `s`, the commit the
+ * first kept one names as its predecessor — so that the chain stays verifiable from the cut
+ * (src/verify/chain.ts walks from the anchor). Then it deletes the commit records wholly below
+ * `s` and their run records, in bounded unsynced batches. A commit that straddles `s` stays
+ * whole, its entries below `s` hidden by the truncation point. A crash before the deletions
+ * finish leaves hidden records that the next truncation deletes.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import {
+  CHECKSUM_BYTES,
+  decodeCommit,
+  encodeCommitKey,
+  encodeRunKey,
+  FORMAT_V2,
+  GENESIS,
+  RecordTypeV2,
+  type ChainLink,
+} from '../codec/commit.js'
+import { metaKey } from '../codec/keys.js'
+import { readU64, U64_BYTES, writeU64 } from '../codec/u64.js'
+import { corruption, errorValueOf, type DeltalogErrorValue } from '../errors.js'
+import { iterate, type BatchOp, type Storage } from '../storage/port.js'
+import { first, orThrow } from './read.js'
+
+/** The truncation point and the anchor, in one format 2 metadata record. */
+export const truncationKeyV2: Uint8Array = metaKey('truncation', FORMAT_V2)
+
+/** Where the log is cut: entries below `before` are gone; the chain resumes at `anchor`. */
+export interface Truncation {
+  readonly before: number
+  readonly anchor: ChainLink
+}
+
+export const NO_TRUNCATION: Truncation = { before: 0, anchor: GENESIS }
+
+/** `before u64 BE | anchor end u64 BE | anchor checksum (32 bytes)`. */
+export const encodeTruncation = (t: Truncation): Uint8Array => {
+  const out = new Uint8Array(2 * U64_BYTES + CHECKSUM_BYTES)
+  writeU64(out, 0, t.before)
+  writeU64(out, U64_BYTES, t.anchor.end)
+  out.set(t.anchor.checksum, 2 * U64_BYTES)
+  return out
+}
+
+export const decodeTruncation = (bytes: Uint8Array): E.Either<DeltalogErrorValue, Truncation> => {
+  const before = readU64(bytes, 0)
+  const end = readU64(bytes, U64_BYTES)
+  if (bytes.length !== 2 * U64_BYTES + CHECKSUM_BYTES || O.isNone(before) || O.isNone(end)) {
+    return E.left(corruption('the truncation record is malformed'))
+  }
+  if (end.value > before.value) return E.left(corruption('the truncation anchor is past its cut'))
+  return E.right({
+    before: before.value,
+    anchor: { end: end.value, checksum: bytes.slice(2 * U64_BYTES) },
+  })
+}
+
+const COMMITS = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+
+/**
+ * Cuts the log before `before` (see the module comment). `current` is the truncation in force;
+ * a cut at or below it changes nothing but still deletes what an interrupted cut left.
+ * Resolves with the truncation in force afterwards.
+ */
+export const truncateV2 = async (
+  storage: Storage,
+  before: number,
+  current: Truncation,
+  options: { readonly batchSize?: number } = {},
+): Promise<E.Either<DeltalogErrorValue, Truncation>> => {
+  const batchSize = options.batchSize ?? 4096
+  try {
+    let truncation = current
+    if (before > current.before) {
+      // The last commit wholly below the cut: the one whose end is at most `before`.
+      const holding = await first(storage, {
+        gte: COMMITS,
+        lte: encodeCommitKey(before),
+        reverse: true,
+      })
+      let anchor = current.anchor
+      if (holding !== undefined) {
+        const commit = orThrow(decodeCommit(holding.key, holding.value))
+        if (commit.end <= before) {
+          anchor = { end: commit.end, checksum: commit.checksum.slice() }
+        } else if (commit.firstSequence > 0) {
+          // It straddles the cut: the anchor is the link it continues, which it names.
+          anchor = (await linkBefore(storage, commit.firstSequence)) ?? current.anchor
+        }
+      }
+      truncation = { before, anchor }
+      orThrow(
+        await storage.write(
+          [{ type: 'put', key: truncationKeyV2, value: encodeTruncation(truncation) }],
+          {
+            sync: true,
+          },
+        )(),
+      )
+    }
+    // The deletions: every commit wholly below the cut, with its run records.
+    for (;;) {
+      const ops: BatchOp[] = []
+      for await (const pair of iterate(storage, {
+        gte: COMMITS,
+        lt: encodeCommitKey(truncation.before),
+        limit: batchSize,
+      })) {
+        const commit = orThrow(decodeCommit(pair.key, pair.value))
+        if (commit.end > truncation.before) break
+        let sequence = commit.firstSequence
+        for (const run of commit.runs) {
+          ops.push({ type: 'del', key: encodeRunKey(run.key, sequence) })
+          sequence += run.values.length
+        }
+        ops.push({ type: 'del', key: pair.key })
+      }
+      if (ops.length === 0) return E.right(truncation)
+      orThrow(await storage.write(ops, { sync: false })())
+    }
+  } catch (error) {
+    return E.left(errorValueOf(error))
+  }
+}
+
+/** The link of the commit that ends where the commit starting at `start` says its predecessor does. */
+const linkBefore = async (storage: Storage, start: number): Promise<ChainLink | undefined> => {
+  const previous = await first(storage, {
+    gte: COMMITS,
+    lt: encodeCommitKey(start),
+    reverse: true,
+  })
+  if (previous === undefined) return undefined
+  const commit = orThrow(decodeCommit(previous.key, previous.value))
+  return { end: commit.end, checksum: commit.checksum.slice() }
+}
