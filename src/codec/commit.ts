@@ -86,6 +86,8 @@ export interface DecodedCommit {
   readonly prevEnd: number
   readonly checksum: Uint8Array
   readonly runs: ReadonlyArray<CommitRun>
+  /** Where each run's values lie in the record's value, as `encodeCommit` reported them. */
+  readonly places: ReadonlyArray<RunPlace>
   /** One past this commit's last sequence. */
   readonly end: number
 }
@@ -246,6 +248,7 @@ export const decodeCommit = (
     return E.left(corruption(`commit ${first.right} names a previous end past its start`))
   }
   const runs: CommitRun[] = []
+  const places: RunPlace[] = []
   let count = 0
   let at = HEADER_BYTES
   while (at < value.length) {
@@ -259,6 +262,7 @@ export const decodeCommit = (
     const values = readValues(value, runCount.value[1], value.length, runCount.value[0])
     if (E.isLeft(values)) return E.left(corruption(`commit ${first.right}: ${values.left.message}`))
     runs.push({ key: value.subarray(keyStart, keyStart + n), values: values.right[0] })
+    places.push({ offset: runCount.value[1], length: values.right[1] - runCount.value[1] })
     count += runCount.value[0]
     at = values.right[1]
   }
@@ -268,6 +272,7 @@ export const decodeCommit = (
     prevEnd: prevEnd.value,
     checksum: value.subarray(U64_BYTES, HEADER_BYTES),
     runs,
+    places,
     end: first.right + count,
   })
 }

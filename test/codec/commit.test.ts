@@ -57,6 +57,7 @@ describe('commit records', () => {
     expect(decoded.prevEnd).toBe(c.previous.end)
     expect(decoded.end).toBe(c.first + countOf(c.runs))
     expect(encoded.link.end).toBe(decoded.end)
+    expect(decoded.places).toEqual(encoded.places)
     expect(hex(decoded.checksum)).toBe(hex(encoded.link.checksum))
     expect(decoded.runs.map((r) => ({ key: hex(r.key), values: r.values.map(hex) }))).toEqual(
       c.runs.map((r) => ({ key: hex(r.key), values: r.values.map(hex) })),
