@@ -61,47 +61,59 @@ export const decodeTruncation = (bytes: Uint8Array): E.Either<DeltalogErrorValue
 const COMMITS = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
 
 /**
- * Cuts the log before `before` (see the module comment). `current` is the truncation in force;
- * a cut at or below it changes nothing but still deletes what an interrupted cut left.
- * Resolves with the truncation in force afterwards.
+ * The first step of a cut before `before`: the truncation record, written and synced. From the
+ * moment it resolves, reads hide what is below the cut. A cut at or below `current` writes
+ * nothing. Resolves with the truncation in force.
  */
-export const truncateV2 = async (
+export const markTruncation = async (
   storage: Storage,
   before: number,
   current: Truncation,
-  options: { readonly batchSize?: number } = {},
 ): Promise<E.Either<DeltalogErrorValue, Truncation>> => {
+  if (before <= current.before) return E.right(current)
+  try {
+    // The last commit wholly below the cut: the one whose end is at most `before`.
+    const holding = await first(storage, {
+      gte: COMMITS,
+      lte: encodeCommitKey(before),
+      reverse: true,
+    })
+    let anchor = current.anchor
+    if (holding !== undefined) {
+      const commit = orThrow(decodeCommit(holding.key, holding.value))
+      if (commit.end <= before) {
+        anchor = { end: commit.end, checksum: commit.checksum.slice() }
+      } else if (commit.firstSequence > 0) {
+        // It straddles the cut: the anchor is the link it continues, which it names.
+        anchor = (await linkBefore(storage, commit.firstSequence)) ?? current.anchor
+      }
+    }
+    const truncation = { before, anchor }
+    orThrow(
+      await storage.write(
+        [{ type: 'put', key: truncationKeyV2, value: encodeTruncation(truncation) }],
+        {
+          sync: true,
+        },
+      )(),
+    )
+    return E.right(truncation)
+  } catch (error) {
+    return E.left(errorValueOf(error))
+  }
+}
+
+/**
+ * The second step: deletes every commit record wholly below the cut, with its run records, in
+ * unsynced batches of at most `batchSize` commits.
+ */
+export const removeTruncated = async (
+  storage: Storage,
+  truncation: Truncation,
+  options: { readonly batchSize?: number } = {},
+): Promise<E.Either<DeltalogErrorValue, void>> => {
   const batchSize = options.batchSize ?? 4096
   try {
-    let truncation = current
-    if (before > current.before) {
-      // The last commit wholly below the cut: the one whose end is at most `before`.
-      const holding = await first(storage, {
-        gte: COMMITS,
-        lte: encodeCommitKey(before),
-        reverse: true,
-      })
-      let anchor = current.anchor
-      if (holding !== undefined) {
-        const commit = orThrow(decodeCommit(holding.key, holding.value))
-        if (commit.end <= before) {
-          anchor = { end: commit.end, checksum: commit.checksum.slice() }
-        } else if (commit.firstSequence > 0) {
-          // It straddles the cut: the anchor is the link it continues, which it names.
-          anchor = (await linkBefore(storage, commit.firstSequence)) ?? current.anchor
-        }
-      }
-      truncation = { before, anchor }
-      orThrow(
-        await storage.write(
-          [{ type: 'put', key: truncationKeyV2, value: encodeTruncation(truncation) }],
-          {
-            sync: true,
-          },
-        )(),
-      )
-    }
-    // The deletions: every commit wholly below the cut, with its run records.
     for (;;) {
       const ops: BatchOp[] = []
       for await (const pair of iterate(storage, {
@@ -118,12 +130,29 @@ export const truncateV2 = async (
         }
         ops.push({ type: 'del', key: pair.key })
       }
-      if (ops.length === 0) return E.right(truncation)
+      if (ops.length === 0) return E.right(undefined)
       orThrow(await storage.write(ops, { sync: false })())
     }
   } catch (error) {
     return E.left(errorValueOf(error))
   }
+}
+
+/**
+ * Cuts the log before `before`: both steps. `current` is the truncation in force; a cut at or
+ * below it writes no record but still deletes what an interrupted cut left. Resolves with the
+ * truncation in force afterwards.
+ */
+export const truncateV2 = async (
+  storage: Storage,
+  before: number,
+  current: Truncation,
+  options: { readonly batchSize?: number } = {},
+): Promise<E.Either<DeltalogErrorValue, Truncation>> => {
+  const marked = await markTruncation(storage, before, current)
+  if (E.isLeft(marked)) return marked
+  const removed = await removeTruncated(storage, marked.right, options)
+  return E.isLeft(removed) ? removed : marked
 }
 
 /** The link of the commit that ends where the commit starting at `start` says its predecessor does. */
