@@ -63,6 +63,16 @@ export interface ReadOnlyError {
   readonly cause: unknown
 }
 
+/**
+ * The store holds a log in an older on-disk format, which this version reads only to convert
+ * it: `deltalog migrate --db DIR` (or `migrateLog` on a storage) converts it in place. Nothing
+ * was changed.
+ */
+export interface MigrationNeededError {
+  readonly code: 'MIGRATION_NEEDED'
+  readonly message: string
+}
+
 /** The store or log was closed; no further calls are accepted. */
 export interface ClosedError {
   readonly code: 'CLOSED'
@@ -135,7 +145,7 @@ export type StorageError =
   | ReadOnlyError
 
 /** Errors of the log engine itself. */
-export type LogError = WriterFailedError | BackpressureError | NotEmptyError
+export type LogError = WriterFailedError | BackpressureError | NotEmptyError | MigrationNeededError
 
 /** Errors of the event store. */
 export type EventStoreError = WrongExpectedRevisionError | EventIdConflictError | DecodeFailedError
@@ -192,6 +202,11 @@ export const backpressure = (waitedMs: number): BackpressureError => ({
 })
 
 export const notEmpty = (message: string): NotEmptyError => ({ code: 'NOT_EMPTY', message })
+
+export const migrationNeeded = (message: string): MigrationNeededError => ({
+  code: 'MIGRATION_NEEDED',
+  message,
+})
 
 export const closed = (what: string): ClosedError => ({
   code: 'CLOSED',

@@ -55,7 +55,7 @@ export {
 export {
   buildDelta,
   placeDelta,
-  toBatch,
+  toCommitBatch,
   type AppendRange,
   type BuiltDelta,
   type Delta,

@@ -177,12 +177,12 @@ const contiguous = (entries: ReadonlyArray<Entry>): ReadonlyArray<ReadonlyArray<
 }
 
 /**
- * The storage operations of one atomic batch for a Delta: the SeqBlock record (when there is
- * one), a put per entry, and the commit index records, which give global sequence order: one
- * for each run of consecutive sequences, so one for every Delta the allocator built. The
- * storage layer executes this list as it is.
+ * The batch of a Delta in on-disk format 1, as deltalog 0.1 wrote it: the SeqBlock record (when
+ * there is one), a put per entry, and one commit index record for each run of consecutive
+ * sequences. The engine writes format 2 (`toCommitBatch`); this is kept for converting and
+ * testing the conversion of format 1 logs.
  */
-export const toBatch = (delta: Delta): Batch => {
+export const toBatchV1 = (delta: Delta): Batch => {
   const ops: BatchOp[] = []
   if (O.isSome(delta.seqBlock)) {
     ops.push({ type: 'put', key: seqBlockKey, value: encodeSeqBlock(delta.seqBlock.value) })

@@ -7,13 +7,13 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { isWellFormed, keyBytes, seqBlockKey, truncatedBeforeKey } from '../codec/keys.js'
-import { readU64 } from '../codec/u64.js'
+import { seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
+import { isWellFormed, keyBytes } from '../codec/keys.js'
 import type { AppendRange, Entry, EntryRecord } from '../delta/delta.js'
 import {
-  corruption,
   invalidArgument,
   locked,
+  migrationNeeded,
   toDeltalogError,
   type DeltalogErrorValue,
   type InvalidArgumentError,
@@ -38,17 +38,10 @@ import {
   type Durability,
   type Visibility,
 } from './options.js'
-import {
-  countEntries,
-  endOnClose,
-  failing,
-  listKeys,
-  scanAll,
-  scanKey,
-  type LogEntry,
-  type ReadContext,
-  type SequenceRange,
-} from './read.js'
+import { endOnClose, failing, type LogEntry, type ReadContext, type SequenceRange } from './read.js'
+import { countEntriesV2, lastLink, listKeysV2, scanAllV2, scanKeyV2 } from './readV2.js'
+import { formatKeyV2, storedFormat, type StoredFormat } from './migrate.js'
+import { decodeTruncation, NO_TRUNCATION, truncationKeyV2, type Truncation } from './truncateV2.js'
 import { makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
 
 export type { LogEntry } from './read.js'
@@ -158,12 +151,35 @@ const withLowerBound = <O extends { readonly from?: number; readonly after?: num
 ): E.Either<InvalidArgumentError, O> =>
   E.chain((o: O) => E.map((from: number | undefined) => ({ ...o, from }))(lowerBound(o)))(decoded)
 
-const readStoredState = (
-  storage: Storage,
-): TE.TaskEither<DeltalogErrorValue, { block: O.Option<SeqBlock>; truncatedBefore: number }> =>
+interface StoredState {
+  readonly block: O.Option<SeqBlock>
+  readonly truncation: Truncation
+  readonly link: ChainLink
+}
+
+/**
+ * What a reopened log starts from: the SeqBlock, the truncation and the chain's end. A store in
+ * format 1 is refused with `MIGRATION_NEEDED`; an empty one becomes a format 2 log.
+ */
+const readStoredState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, StoredState> =>
   pipe(
-    storage.getMany([seqBlockKey, truncatedBeforeKey]),
-    TE.chainEitherKW(([block, truncated]) =>
+    (): Promise<E.Either<DeltalogErrorValue, StoredFormat>> => storedFormat(storage),
+    TE.chainW((format): TE.TaskEither<DeltalogErrorValue, void> => {
+      if (format.format === 1) {
+        return TE.left(
+          migrationNeeded(
+            'the log is in on-disk format 1, which this version reads only to convert it: run `deltalog migrate --db DIR` once (or migrateLog on this storage)',
+          ),
+        )
+      }
+      return format.format === 'empty'
+        ? storage.write([{ type: 'put', key: formatKeyV2, value: Uint8Array.of(2) }], {
+            sync: true,
+          })
+        : TE.right(undefined)
+    }),
+    TE.chainW(() => storage.getMany([seqBlockKeyV2, truncationKeyV2])),
+    TE.chainEitherKW(([block, truncation]) =>
       pipe(
         E.Do,
         E.bind('block', () =>
@@ -171,15 +187,17 @@ const readStoredState = (
             ? E.right(O.none)
             : E.map((b: SeqBlock) => O.some(b))(decodeSeqBlock(block.value)),
         ),
-        E.bind('truncatedBefore', () =>
-          truncated === undefined || O.isNone(truncated)
-            ? E.right(0)
-            : truncated.value.length === 8
-              ? E.fromOption(() => corruption('truncation watermark out of range'))(
-                  readU64(truncated.value, 0),
-                )
-              : E.left(corruption('truncation watermark is not 8 bytes')),
+        E.bind('truncation', () =>
+          truncation === undefined || O.isNone(truncation)
+            ? E.right(NO_TRUNCATION)
+            : decodeTruncation(truncation.value),
         ),
+      ),
+    ),
+    TE.chainW((state) =>
+      TE.tryCatch(
+        async () => ({ ...state, link: await lastLink(storage) }),
+        (error) => errorValueOf(error),
       ),
     ),
   )
@@ -243,7 +261,7 @@ const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogEr
         TE.fromEither(load(stored.block, options.blockSize ?? DEFAULTS.blockSize)),
         // Whatever recovery found is made durable, so the durable watermark starts at the end.
         TE.chainFirstW(() => storage.write([], { sync: true })),
-        TE.map((allocator) => makeLog(storage, options, allocator, stored.truncatedBefore)),
+        TE.map((allocator) => makeLog(storage, options, allocator, stored)),
       ),
     ),
   )
@@ -252,7 +270,7 @@ const makeLog = (
   storage: Storage,
   options: OpenOptions,
   allocator: AllocatorState,
-  truncatedBefore: number,
+  stored: StoredState,
 ): LogTE => {
   const maxKeyBytes = options.maxKeyBytes ?? DEFAULTS.maxKeyBytes
   const maxValueBytes = options.maxValueBytes ?? DEFAULTS.maxValueBytes
@@ -271,7 +289,7 @@ const makeLog = (
       onCommit: hot.commit,
       onStop: hot.drop,
     },
-    { allocator, truncatedBefore },
+    { allocator, truncation: stored.truncation, link: stored.link },
   )
   const ctx: ReadContext = {
     storage,
@@ -390,8 +408,8 @@ const makeLog = (
     return endOnClose(
       ctx,
       o.key === undefined
-        ? scanAll(ctx, range, reverse, o.limit)
-        : scanKey(ctx, keyBytes(o.key), range, reverse, o.limit),
+        ? scanAllV2(ctx, range, reverse, o.limit)
+        : scanKeyV2(ctx, keyBytes(o.key), range, reverse, o.limit),
     )
   }
 
@@ -448,8 +466,8 @@ const makeLog = (
           const range = { lower: position, upper: upper === Infinity ? undefined : upper }
           const entries =
             key === undefined
-              ? scanAll(ctx, range, false, undefined)
-              : scanKey(ctx, key, range, false, undefined)
+              ? scanAllV2(ctx, range, false, undefined)
+              : scanKeyV2(ctx, key, range, false, undefined)
           for await (const entry of endOnClose(ctx, entries)) {
             if (ended()) return
             position = entry.sequence + 1
@@ -495,7 +513,7 @@ const makeLog = (
       const decoded = withLowerBound(decodeStrict(CountOptions, 'options', input))
       if (E.isLeft(decoded)) return Promise.resolve(decoded)
       const o = decoded.right
-      return countEntries(
+      return countEntriesV2(
         ctx,
         o.key === undefined ? undefined : keyBytes(o.key),
         toRange(o.from, o.to),
@@ -507,7 +525,7 @@ const makeLog = (
       const decoded = decodeStrict(KeysOptions, 'options', input)
       if (E.isLeft(decoded)) return failing(decoded.left)
       const prefix = decoded.right.prefix
-      return endOnClose(ctx, listKeys(ctx, prefix === undefined ? undefined : keyBytes(prefix)))
+      return endOnClose(ctx, listKeysV2(ctx, prefix === undefined ? undefined : keyBytes(prefix)))
     },
     truncateBefore: (sequence) => () => {
       if (!Number.isSafeInteger(sequence) || (sequence as number) < 0) {

@@ -9,28 +9,20 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { encodeCommitIndexKey, decodeCommitIndexKey, decodeRuns } from '../codec/commitIndex.js'
-import { encodeEntryKey, recordPrefix, RecordType, truncatedBeforeKey } from '../codec/keys.js'
-import { writeU64 } from '../codec/u64.js'
+import type { ChainLink } from '../codec/commit.js'
 import {
   buildDelta,
   placeDelta,
-  toBatch,
+  toCommitBatch,
   type AppendRange,
   type Entry,
   type EntryRecord,
 } from '../delta/delta.js'
-import {
-  backpressure,
-  closed,
-  writerFailed,
-  type DeltalogErrorValue,
-  type StorageError,
-  errorValueOf,
-} from '../errors.js'
+import { backpressure, closed, writerFailed, type DeltalogErrorValue } from '../errors.js'
 import type { AllocatorState } from '../sequence/allocator.js'
-import { iterate, type BatchOp, type Storage } from '../storage/port.js'
+import type { Storage } from '../storage/port.js'
 import type { Durability } from './options.js'
+import { markTruncation, removeTruncated, type Truncation } from './truncateV2.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -72,7 +64,9 @@ export interface WriterConfig {
 
 export interface WriterStart {
   readonly allocator: AllocatorState
-  readonly truncatedBefore: number
+  readonly truncation: Truncation
+  /** The chain's end: the link of the last commit record. */
+  readonly link: ChainLink
 }
 
 /** The writer's view for readers: watermarks and the truncation point. */
@@ -83,6 +77,8 @@ export interface Writer {
   readonly durableSequence: () => number
   /** Entries below this were removed by `truncateBefore`. */
   readonly truncatedBefore: () => number
+  /** The link of the last durable commit: the chain's end as a power loss would leave it. */
+  readonly head: () => ChainLink
   readonly append: (
     records: ReadonlyArray<EntryRecord>,
     bytes: number,
@@ -98,15 +94,6 @@ export interface Writer {
 // Each pending record counts its bytes plus this, so that many empty records still add up.
 export const RECORD_OVERHEAD_BYTES = 32
 
-// Deletions per batch when removing truncated entries.
-const DELETE_BATCH = 4096
-
-const u64 = (n: number): Uint8Array => {
-  const bytes = new Uint8Array(8)
-  writeU64(bytes, 0, n)
-  return bytes
-}
-
 // -------------------------------------------------------------------------------------
 // constructors
 // -------------------------------------------------------------------------------------
@@ -115,7 +102,9 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
   const { storage } = config
   let allocator = start.allocator
   let durableEnd = allocator.nextSequence
-  let truncatedBefore = start.truncatedBefore
+  let truncation = start.truncation
+  let link = start.link
+  let durableLink = link
   let failure: O.Option<DeltalogErrorValue> = O.none
   let isClosed = false
   let committing = false
@@ -176,7 +165,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       return
     }
     const delta = built.right.delta
-    const batch = toBatch(delta)
+    const { ops: batch, link: nextLink } = toCommitBatch(delta, link)
     if (batch.length === 0) {
       release()
       for (const a of appends)
@@ -196,7 +185,11 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       return
     }
     allocator = built.right.state
-    if (sync) durableEnd = allocator.nextSequence
+    link = nextLink
+    if (sync) {
+      durableEnd = allocator.nextSequence
+      durableLink = link
+    }
     config.onCommit?.(delta.entries, allocator.nextSequence)
     built.right.ranges.forEach((range, i) => appends[i]?.settle(E.right(range)))
     for (const f of flushes) f.settle(E.right(undefined))
@@ -209,6 +202,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       return
     }
     const target = allocator.nextSequence
+    const targetLink = link
     const synced = await storage.write([], { sync: true })()
     if (E.isLeft(synced)) {
       for (const f of flushes) f.settle(E.left(synced.left))
@@ -216,6 +210,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       return
     }
     durableEnd = Math.max(durableEnd, target)
+    durableLink = targetLink
     for (const f of flushes) f.settle(E.right(undefined))
     config.onChange()
   }
@@ -224,7 +219,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
   const place = async (request: Request & { kind: 'place' }): Promise<void> => {
     const built = placeDelta(allocator, request.entries)
     if (E.isLeft(built)) return request.settle(built)
-    const batch = toBatch(built.right.delta)
+    const { ops: batch, link: nextLink } = toCommitBatch(built.right.delta, link)
     if (batch.length === 0) return request.settle(E.right(undefined))
     // As for appends: a batch that carries a new SeqBlock is always synced.
     const sync = config.durability === 'sync' || O.isSome(built.right.delta.seqBlock)
@@ -235,7 +230,11 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       return
     }
     allocator = built.right.state
-    if (sync) durableEnd = allocator.nextSequence
+    link = nextLink
+    if (sync) {
+      durableEnd = allocator.nextSequence
+      durableLink = link
+    }
     config.onCommit?.(built.right.delta.entries, allocator.nextSequence)
     request.settle(E.right(undefined))
     config.onChange()
@@ -244,61 +243,21 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
   const truncate = async (request: Request & { kind: 'truncate' }): Promise<void> => {
     // Numbers not yet handed out cannot be truncated: later appends must stay visible.
     const before = Math.min(request.before, allocator.nextSequence)
-    if (before <= truncatedBefore) return request.settle(E.right(truncatedBefore))
-    // The watermark is the atomic, durable point: one synced put. Readers hide entries below it
-    // from now on; the deletions after it only reclaim space.
-    const marked = await storage.write(
-      [{ type: 'put', key: truncatedBeforeKey, value: u64(before) }],
-      {
-        sync: true,
-      },
-    )()
+    if (before <= truncation.before) return request.settle(E.right(truncation.before))
+    // The truncation record is the atomic, durable point: one synced put. Readers hide entries
+    // below it from now on; the deletions after it only reclaim space.
+    const marked = await markTruncation(storage, before, truncation)
     if (E.isLeft(marked)) {
       request.settle(E.left(marked.left))
       stop(marked.left)
       return
     }
-    truncatedBefore = before
+    truncation = marked.right
     durableEnd = Math.max(durableEnd, allocator.nextSequence)
+    durableLink = link
     config.onChange()
-    const removed = await removeBelow(before)
+    const removed = await removeTruncated(storage, truncation)
     request.settle(E.isLeft(removed) ? removed : E.right(before))
-  }
-
-  /** Deletes entries and whole commit index records below `before`, in bounded batches. */
-  const removeBelow = async (before: number): Promise<E.Either<DeltalogErrorValue, void>> => {
-    let ops: BatchOp[] = []
-    const flushOps = async (): Promise<E.Either<StorageError, void>> => {
-      if (ops.length === 0) return E.right(undefined)
-      const result = await storage.write(ops, { sync: false })()
-      ops = []
-      return result
-    }
-    try {
-      for await (const { key, value } of iterate(storage, {
-        gte: recordPrefix(RecordType.SequenceIndex),
-        lt: encodeCommitIndexKey(before),
-      })) {
-        const first = decodeCommitIndexKey(key)
-        const runs = decodeRuns(value)
-        if (E.isLeft(first)) return first
-        if (E.isLeft(runs)) return runs
-        let sequence = first.right
-        for (const run of runs.right) {
-          for (let i = 0; i < run.count; i++, sequence++) {
-            if (sequence < before) ops.push({ type: 'del', key: encodeEntryKey(run.key, sequence) })
-          }
-        }
-        if (sequence <= before) ops.push({ type: 'del', key })
-        if (ops.length >= DELETE_BATCH) {
-          const result = await flushOps()
-          if (E.isLeft(result)) return result
-        }
-      }
-    } catch (error) {
-      return E.left(errorValueOf(error))
-    }
-    return flushOps()
   }
 
   const pump = async (): Promise<void> => {
@@ -352,7 +311,8 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
   return {
     nextSequence: () => allocator.nextSequence,
     durableSequence: () => durableEnd,
-    truncatedBefore: () => truncatedBefore,
+    truncatedBefore: () => truncation.before,
+    head: () => durableLink,
     append: (records, bytes) =>
       new Promise((resolve) => {
         const refused = refusal()
@@ -413,6 +373,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
           const synced = await storage.write([], { sync: true })()
           if (E.isLeft(synced)) return synced
           durableEnd = allocator.nextSequence
+          durableLink = link
         }
       }
       return E.right(undefined)

@@ -8,7 +8,7 @@ import {
   buildDelta,
   MAX_PLACED_SEQUENCE,
   placeDelta,
-  toBatch,
+  toBatchV1,
   type Entry,
   type EntryRecord,
 } from '../../src/delta/delta.js'
@@ -59,7 +59,7 @@ describe('Delta', () => {
     const built = right(buildDelta(state, []))
     expect(built.delta).toEqual({ entries: [], seqBlock: O.none })
     expect(built.state).toEqual(state)
-    expect(toBatch(built.delta)).toEqual([])
+    expect(toBatchV1(built.delta)).toEqual([])
   })
 
   it('reports an overflow and leaves the caller with its old state', () => {
@@ -70,7 +70,7 @@ describe('Delta', () => {
 
   it('turns a Delta into one batch: the SeqBlock record, a put per entry, the index', () => {
     const built = right(buildDelta(right(load(O.none, 16)), [[record('k', 'v')]]))
-    const batch = toBatch(built.delta)
+    const batch = toBatchV1(built.delta)
     expect(batch).toHaveLength(3)
     const [blockOp, entryOp, indexOp] = batch
     expect(indexOp?.type === 'put' && decodeCommitIndexKey(indexOp.key)).toEqual(E.right(0))
@@ -120,7 +120,7 @@ describe('Delta', () => {
           expect(e.sequence).toBeLessThan(block === undefined ? -1 : nextBase(block))
         }
         // And the batch carries the block's record.
-        expect(toBatch(built.delta).some((op) => op.type === 'put' && op.key === seqBlockKey)).toBe(
+        expect(toBatchV1(built.delta).some((op) => op.type === 'put' && op.key === seqBlockKey)).toBe(
           true,
         )
       }
@@ -128,10 +128,10 @@ describe('Delta', () => {
   )
 
   test.prop([arbState, arbAppends])(
-    'toBatch holds exactly the Delta, decodably',
+    'toBatchV1 holds exactly the Delta, decodably',
     (state, appends) => {
       const { delta } = right(buildDelta(state, appends))
-      const batch = toBatch(delta)
+      const batch = toBatchV1(delta)
       const entryOps = batch.filter((op) => op.key[1] === RecordType.Entry)
       const indexOps = batch.filter((op) => op.key[1] === RecordType.SequenceIndex)
       expect(batch.length).toBe(
@@ -198,7 +198,7 @@ describe('Delta', () => {
         }
         // Every entry is named by exactly one index record, at its own sequence.
         const named: Array<{ key: Uint8Array; sequence: number }> = []
-        for (const op of toBatch(built.delta)) {
+        for (const op of toBatchV1(built.delta)) {
           if (op.type !== 'put' || op.key[1] !== RecordType.SequenceIndex) continue
           let sequence = right(decodeCommitIndexKey(op.key))
           for (const run of right(decodeRuns(op.value))) {

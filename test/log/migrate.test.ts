@@ -10,7 +10,6 @@ import { seqBlockKeyV2 } from '../../src/codec/commit.js'
 import { seqBlockKey, truncatedBeforeKey } from '../../src/codec/keys.js'
 import { readU64 } from '../../src/codec/u64.js'
 import { openLogDirectory } from '../../src/log/directory.js'
-import { openLog } from '../../src/log/log.js'
 import {
   migrateToV2,
   storedFormat,
@@ -23,6 +22,7 @@ import type { Batch, Storage, WriteOptions } from '../../src/storage/port.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 import { verifyChain, describeProblem } from '../../src/verify/chain.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
+import { writeV1Log } from '../v1.js'
 
 const text = new TextDecoder()
 const show = (e: LogEntry): string => `${text.decode(e.key)}@${e.sequence}=${text.decode(e.value)}`
@@ -65,20 +65,15 @@ const readBack = async (
 
 /** A format 1 log with restarts (gaps), a truncation and keys interleaved, in a crash store. */
 const writeV1 = async (): Promise<CrashStorage> => {
-  let storage = openCrashStorage()
-  for (let round = 0; round < 3; round++) {
-    const log = await openLog({ storage, blockSize: 8 })
-    for (let i = 0; i < 5; i++) {
-      await log.append([
-        { key: `k${i % 3}`, value: `r${round}-${i}` },
-        { key: `k${i % 3}`, value: `r${round}-${i}b` },
-        { key: 'other', value: `r${round}-${i}c` },
-      ])
-    }
-    if (round === 1) await log.truncateBefore(6)
-    await log.close()
-    storage = storage.crash('process')
-  }
+  const storage = openCrashStorage()
+  const rounds = [0, 1, 2].map((round) =>
+    [0, 1, 2, 3, 4].map((i) => [
+      { key: `k${i % 3}`, value: `r${round}-${i}` },
+      { key: `k${i % 3}`, value: `r${round}-${i}b` },
+      { key: 'other', value: `r${round}-${i}c` },
+    ]),
+  )
+  await writeV1Log(storage, rounds, { blockSize: 8, truncateBefore: 6 })
   return storage
 }
 
@@ -125,13 +120,12 @@ describe('migrateToV2', () => {
       // The old log may be used again before the conversion is retried: what an interrupted
       // conversion left must not come back.
       let expected = before
-      let target = view
+      const target = view
       if (found.format === 1 && i % 3 === 0) {
-        const log = await openLog({ storage: view, blockSize: 8 })
-        await log.truncateBefore(20)
-        await log.append([{ key: 'k9', value: 'later' }])
-        await log.close()
-        target = view.crash('process')
+        await writeV1Log(view, [[[{ key: 'k9', value: 'later' }]]], {
+          blockSize: 8,
+          truncateBefore: 20,
+        })
         expected = await readBack(target)
       }
       // Running the conversion again after the crash finishes it.

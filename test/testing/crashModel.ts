@@ -15,10 +15,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { expect } from 'vitest'
-import { truncatedBeforeKey } from '../../src/codec/keys.js'
-import { readU64 } from '../../src/codec/u64.js'
 import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log, type LogEntry } from '../../src/log/log.js'
+import { decodeTruncation, truncationKeyV2 } from '../../src/log/truncateV2.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 
 // -------------------------------------------------------------------------------------
@@ -220,11 +219,13 @@ const candidates = (m: Model): number[] => [
 
 /** The watermark stored in a store, as a reopened log reads it. */
 const storedWatermark = async (store: CrashStorage): Promise<number> => {
-  const got = await store.get(truncatedBeforeKey)()
+  const got = await store.get(truncationKeyV2)()
   if (E.isLeft(got)) {
-    return expect.fail(`reading the truncation watermark failed: ${got.left.message}`)
+    return expect.fail(`reading the truncation record failed: ${got.left.message}`)
   }
-  return O.isNone(got.right) ? 0 : O.getOrElse(() => -1)(readU64(got.right.value, 0))
+  if (O.isNone(got.right)) return 0
+  const truncation = decodeTruncation(got.right.value)
+  return E.isRight(truncation) ? truncation.right.before : -1
 }
 
 /** Every way of reading one log must agree with its global scan. */
