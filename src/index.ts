@@ -103,11 +103,14 @@ export {
   type KeysOptions,
   type Log,
   type LogEntry,
+  type LogHead,
   type LogTE,
   type OpenOptions,
   type PlacedRecord,
   type ScanOptions,
 } from './log/log.js'
+export { migrateLog, type MigrationOptions, type MigrationReport } from './log/migrate.js'
+export { verifyStorage, type VerifyReport } from './verify/verify.js'
 export {
   openEventStore,
   type AppendOptions,

@@ -78,6 +78,24 @@ export type FollowArgs = t.TypeOf<typeof FollowArgs>
 export const ReportArgs = t.intersection([DbArgs, t.partial({ json: t.boolean })])
 export type ReportArgs = t.TypeOf<typeof ReportArgs>
 
+/** A head as `verify` prints it and `log.head()` gives it: `SEQUENCE:CHECKSUM`. */
+export const HeadString = new t.Type<{ sequence: number; checksum: string }, string, unknown>(
+  'SEQUENCE:CHECKSUM',
+  (u): u is { sequence: number; checksum: string } =>
+    typeof u === 'object' && u !== null && 'sequence' in u && 'checksum' in u,
+  (u, c) => {
+    const match = typeof u === 'string' ? /^(\d{1,16}):([0-9a-f]{64})$/.exec(u) : null
+    const sequence = Number(match?.[1])
+    return match !== null && Number.isSafeInteger(sequence)
+      ? t.success({ sequence, checksum: match[2] ?? '' })
+      : t.failure(u, c, 'a head is SEQUENCE:CHECKSUM, a number and 64 hex digits')
+  },
+  (h) => `${h.sequence}:${h.checksum}`,
+)
+
+export const VerifyArgs = t.intersection([ReportArgs, t.partial({ head: HeadString })])
+export type VerifyArgs = t.TypeOf<typeof VerifyArgs>
+
 export const DemoArgs = t.intersection([
   DbArgs,
   t.type({ kills: PositiveString }),

@@ -10,15 +10,16 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { seqBlockKey } from '../codec/keys.js'
+import { seqBlockKeyV2 } from '../codec/commit.js'
 import { errorValueOf, invalidArgument, notEmpty, type DeltalogErrorValue } from '../errors.js'
 import { openLogDirectory } from '../log/directory.js'
 import { openLogTE, type LogTE } from '../log/log.js'
 import type { LogEntry } from '../log/read.js'
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
 import type { Storage } from '../storage/port.js'
+import { migrateToV2 } from '../log/migrate.js'
 import { verifyStorage, type VerifyReport } from '../verify/verify.js'
-import type { AppendArgs, FollowArgs, ReportArgs, ScanArgs } from './args.js'
+import type { AppendArgs, FollowArgs, ReportArgs, ScanArgs, VerifyArgs } from './args.js'
 import { decodeBase64, decodeEntryLine, decodeLine, encodeEntryLine, formatEntry } from './lines.js'
 import { makeProgress } from './progress.js'
 
@@ -261,7 +262,7 @@ export const stats = (args: ReportArgs): Promise<Outcome> =>
     if (E.isLeft(entries)) return entries
     let keys = 0
     for await (const _ of log.keys()) keys++
-    const stored = await storage.get(seqBlockKey)()
+    const stored = await storage.get(seqBlockKeyV2)()
     if (E.isLeft(stored)) return stored
     const block = O.isSome(stored.right) ? decodeSeqBlock(stored.right.value) : E.right(undefined)
     if (E.isLeft(block)) return block
@@ -309,18 +310,22 @@ export const printReport = async (report: VerifyReport, json: boolean): Promise<
       `${JSON.stringify({
         ok: report.violationCount === 0,
         entries: report.entries,
-        hiddenEntries: report.hiddenEntries,
         keys: report.keys,
-        indexRecords: report.indexRecords,
-        seqBlock: O.toNullable(report.seqBlock),
+        commits: report.commits,
+        runs: report.runs,
         truncatedBefore: report.truncatedBefore,
+        head: {
+          sequence: report.head.end,
+          checksum: Buffer.from(report.head.checksum).toString('hex'),
+        },
         violationCount: report.violationCount,
         violations: report.violations,
       })}\n`,
     )
   } else {
     const lines = [
-      `checked ${report.entries} entries of ${report.keys} keys and ${report.indexRecords} commit index records`,
+      `checked ${report.entries} entries of ${report.keys} keys in ${report.commits} commits`,
+      `head: ${report.head.end} ${Buffer.from(report.head.checksum).toString('hex')}`,
       ...report.violations.map((v) => `violation: ${v}`),
       ...(report.violationCount > report.violations.length
         ? [`… and ${report.violationCount - report.violations.length} more`]
@@ -335,11 +340,14 @@ export const printReport = async (report: VerifyReport, json: boolean): Promise<
 }
 
 /** `verify`: reads the whole store through the Storage port and checks it. */
-export const verify = async (args: ReportArgs): Promise<Outcome> => {
+export const verify = async (args: VerifyArgs): Promise<Outcome> => {
   const storage = await openStore(args.db, false)
   if (E.isLeft(storage)) return storage
   const progress = makeProgress('verify', 'records checked')
-  const report = await verifyStorage(storage.right, progress.update)
+  const report = await verifyStorage(storage.right, {
+    onProgress: progress.update,
+    ...(args.head === undefined ? {} : { head: args.head }),
+  })
   progress.stop()
   await storage.right.close()()
   if (E.isLeft(report)) return report
@@ -403,3 +411,30 @@ export const importLog = (args: ReportArgs): Promise<Outcome> =>
     await write(`imported ${imported} entr${imported === 1 ? 'y' : 'ies'}\n`)
     return E.right(0)
   })
+
+/** `migrate`: converts a format 1 log in place to format 2. */
+export const migrate = async (args: ReportArgs): Promise<Outcome> => {
+  const storage = await openStore(args.db, false)
+  if (E.isLeft(storage)) return storage
+  const report = await migrateToV2(storage.right)
+  await storage.right.close()()
+  if (E.isLeft(report)) return report
+  const r = report.right
+  const head = `${r.head.end} ${Buffer.from(r.head.checksum).toString('hex')}`
+  if (args.json === true) {
+    await write(
+      `${JSON.stringify({ entries: r.entries, commits: r.commits, deleted: r.deleted, head })}\n`,
+    )
+  } else if (r.commits === 0 && r.entries === 0) {
+    await write(
+      r.deleted > 0
+        ? `already format 2; removed ${r.deleted} format 1 records left by an earlier run\n`
+        : 'already format 2: nothing to do\n',
+    )
+  } else {
+    await write(
+      `converted ${r.entries} entries into ${r.commits} format 2 commits and removed ${r.deleted} format 1 records\nhead: ${head}\n`,
+    )
+  }
+  return E.right(0)
+}

@@ -10,7 +10,15 @@ import { Command, CommanderError, Option } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
 import type { DeltalogErrorValue } from '../errors.js'
-import { AppendArgs, decodeArgs, DemoArgs, FollowArgs, ReportArgs, ScanArgs } from './args.js'
+import {
+  AppendArgs,
+  decodeArgs,
+  DemoArgs,
+  FollowArgs,
+  ReportArgs,
+  ScanArgs,
+  VerifyArgs,
+} from './args.js'
 import {
   append,
   exportLog,
@@ -19,6 +27,7 @@ import {
   scan,
   stats,
   verify,
+  migrate,
   type Outcome,
 } from './commands.js'
 import { demo } from './demo.js'
@@ -113,8 +122,21 @@ program
   .command('verify')
   .description('read the whole store and check it; exit code 1 on any violation')
   .addOption(db())
+  .option(
+    '--head <sequence:checksum>',
+    'a head printed by an earlier verify (or log.head()): the log must still pass through it',
+  )
   .addOption(json())
-  .action(action(ReportArgs, verify))
+  .action(action(VerifyArgs, verify))
+
+program
+  .command('migrate')
+  .description(
+    'convert a log written in on-disk format 1 (deltalog 0.1) to format 2, in place; a crash leaves the old log or the new one, and running it again finishes',
+  )
+  .addOption(db())
+  .addOption(json())
+  .action(action(ReportArgs, migrate))
 
 program
   .command('export')

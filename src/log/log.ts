@@ -39,7 +39,7 @@ import {
   type Visibility,
 } from './options.js'
 import { endOnClose, failing, type LogEntry, type ReadContext, type SequenceRange } from './read.js'
-import { countEntriesV2, lastLink, listKeysV2, scanAllV2, scanKeyV2 } from './readV2.js'
+import { countEntries, lastLink, listKeys, scanAll, scanKey } from './read.js'
 import { formatKeyV2, storedFormat, type StoredFormat } from './migrate.js'
 import { decodeTruncation, NO_TRUNCATION, truncationKeyV2, type Truncation } from './truncateV2.js'
 import { makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
@@ -50,6 +50,13 @@ export type { AppendRecord, CountOptions, FollowOptions, KeysOptions, OpenOption
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
+
+/** The end of a log's commit chain: see `Log.head`. */
+export interface LogHead {
+  readonly sequence: number
+  /** SHA-256, as 64 lowercase hex digits. */
+  readonly checksum: string
+}
 
 /** Documented defaults of the open options. */
 export const DEFAULTS = {
@@ -75,6 +82,7 @@ export interface LogTE {
   readonly flush: () => TE.TaskEither<DeltalogErrorValue, void>
   readonly nextSequence: () => number
   readonly durableSequence: () => number
+  readonly head: () => LogHead
   readonly scan: (options?: unknown) => AsyncIterableIterator<LogEntry>
   readonly count: (options?: unknown) => TE.TaskEither<DeltalogErrorValue, number>
   readonly follow: (options?: unknown) => AsyncIterableIterator<LogEntry>
@@ -99,6 +107,13 @@ export interface Log {
   readonly nextSequence: () => number
   /** Exclusive watermark: every sequence below it is durable. */
   readonly durableSequence: () => number
+  /**
+   * The end of the commit chain as a power loss would leave it: one past the last durable
+   * commit's last sequence, and the SHA-256 chained over every commit up to it. Keep it
+   * elsewhere, and `verifyStorage(storage, { head })` (or `deltalog verify --head`) later proves
+   * that the log still passes through it: nothing before it was lost, changed or rewritten.
+   */
+  readonly head: () => LogHead
   /**
    * Entries of one key, or of all keys in global order, between `from` (inclusive) or `after`
    * (exclusive) and `to` (exclusive); `reverse` changes the order, not the range.
@@ -408,8 +423,8 @@ const makeLog = (
     return endOnClose(
       ctx,
       o.key === undefined
-        ? scanAllV2(ctx, range, reverse, o.limit)
-        : scanKeyV2(ctx, keyBytes(o.key), range, reverse, o.limit),
+        ? scanAll(ctx, range, reverse, o.limit)
+        : scanKey(ctx, keyBytes(o.key), range, reverse, o.limit),
     )
   }
 
@@ -466,8 +481,8 @@ const makeLog = (
           const range = { lower: position, upper: upper === Infinity ? undefined : upper }
           const entries =
             key === undefined
-              ? scanAllV2(ctx, range, false, undefined)
-              : scanKeyV2(ctx, key, range, false, undefined)
+              ? scanAll(ctx, range, false, undefined)
+              : scanKey(ctx, key, range, false, undefined)
           for await (const entry of endOnClose(ctx, entries)) {
             if (ended()) return
             position = entry.sequence + 1
@@ -507,13 +522,17 @@ const makeLog = (
     flush: () => () => writer.flush(),
     nextSequence: writer.nextSequence,
     durableSequence: writer.durableSequence,
+    head: () => {
+      const link = writer.head()
+      return { sequence: link.end, checksum: Buffer.from(link.checksum).toString('hex') }
+    },
     scan,
     count: (input) => () => {
       if (isClosed) return Promise.resolve(E.left(closedError()))
       const decoded = withLowerBound(decodeStrict(CountOptions, 'options', input))
       if (E.isLeft(decoded)) return Promise.resolve(decoded)
       const o = decoded.right
-      return countEntriesV2(
+      return countEntries(
         ctx,
         o.key === undefined ? undefined : keyBytes(o.key),
         toRange(o.from, o.to),
@@ -525,7 +544,7 @@ const makeLog = (
       const decoded = decodeStrict(KeysOptions, 'options', input)
       if (E.isLeft(decoded)) return failing(decoded.left)
       const prefix = decoded.right.prefix
-      return endOnClose(ctx, listKeysV2(ctx, prefix === undefined ? undefined : keyBytes(prefix)))
+      return endOnClose(ctx, listKeys(ctx, prefix === undefined ? undefined : keyBytes(prefix)))
     },
     truncateBefore: (sequence) => () => {
       if (!Number.isSafeInteger(sequence) || (sequence as number) < 0) {
@@ -575,6 +594,7 @@ const facade = (log: LogTE): Log => {
     flush: () => toPromise(log.flush()),
     nextSequence: log.nextSequence,
     durableSequence: log.durableSequence,
+    head: log.head,
     scan: (options) => log.scan(options),
     count: (options) => toPromise(log.count(options)),
     follow: (options) => log.follow(options),

@@ -26,12 +26,15 @@ import {
   seqBlockKey,
   truncatedBeforeKey,
 } from '../codec/keys.js'
-import { readU64, writeU64 } from '../codec/u64.js'
+import { readU64 } from '../codec/u64.js'
 import { toCommitBatch, type Entry } from '../delta/delta.js'
 import { corruption, errorValueOf, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
 import { decodeSeqBlock } from '../sequence/seqBlock.js'
 import { iterate, type Batch, type BatchOp, type Storage } from '../storage/port.js'
-import { orThrow, scanAll, type ReadContext } from './read.js'
+import { openLogDirectory } from './directory.js'
+import { orThrow, type ReadContext } from './read.js'
+import { scanAll } from './readV1.js'
+import { encodeTruncation, truncationKeyV2 } from './truncateV2.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -67,7 +70,6 @@ export const metaKeyV2 = (name: string): Uint8Array => metaKey(name, FORMAT_V2)
 
 /** The record whose presence makes a store a format 2 log; its value is the byte 2. */
 export const formatKeyV2: Uint8Array = metaKeyV2('format')
-export const truncatedBeforeKeyV2: Uint8Array = metaKeyV2('truncatedBefore')
 
 const rangeOf = (version: number): { readonly gte: Uint8Array; readonly lt: Uint8Array } => {
   const gte = Uint8Array.of(version)
@@ -75,12 +77,6 @@ const rangeOf = (version: number): { readonly gte: Uint8Array; readonly lt: Uint
 }
 const V1 = rangeOf(FORMAT_VERSION)
 const V2 = rangeOf(FORMAT_V2)
-
-const u64 = (n: number): Uint8Array => {
-  const out = new Uint8Array(8)
-  writeU64(out, 0, n)
-  return out
-}
 
 const anyIn = async (storage: Storage, range: typeof V1): Promise<boolean> => {
   for await (const _ of iterate(storage, { ...range, limit: 1 })) return true
@@ -210,7 +206,13 @@ export const migrateToV2 = async (
         ? [{ type: 'put' as const, key: seqBlockKeyV2, value: v1.block.value }]
         : []),
       ...(v1.truncatedBefore > 0
-        ? [{ type: 'put' as const, key: truncatedBeforeKeyV2, value: u64(v1.truncatedBefore) }]
+        ? [
+            {
+              type: 'put' as const,
+              key: truncationKeyV2,
+              value: encodeTruncation({ before: v1.truncatedBefore, anchor: GENESIS }),
+            },
+          ]
         : []),
       { type: 'put', key: formatKeyV2, value: Uint8Array.of(FORMAT_V2) },
     ]
@@ -221,5 +223,30 @@ export const migrateToV2 = async (
     return E.right({ entries, commits, deleted, head: link })
   } catch (error) {
     return E.left(errorValueOf(error))
+  }
+}
+
+/**
+ * Converts the format 1 log at `path` (or in `storage`, which stays open) to format 2 — what
+ * `deltalog migrate --db DIR` runs. Rejects with `DeltalogError`; a store already in format 2
+ * only has leftovers of an earlier conversion removed.
+ */
+export const migrateLog = async (
+  target: { readonly path: string } | { readonly storage: Storage },
+  options: MigrationOptions = {},
+): Promise<MigrationReport> => {
+  if ('storage' in target) {
+    const report = await migrateToV2(target.storage, options)
+    if (E.isLeft(report)) throw toDeltalogError(report.left)
+    return report.right
+  }
+  const opened = await openLogDirectory(target.path, { create: false })()
+  if (E.isLeft(opened)) throw toDeltalogError(opened.left)
+  try {
+    const report = await migrateToV2(opened.right, options)
+    if (E.isLeft(report)) throw toDeltalogError(report.left)
+    return report.right
+  } finally {
+    await opened.right.close()()
   }
 }

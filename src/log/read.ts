@@ -1,38 +1,30 @@
 /**
- * Reads: per-key scans, global scans in sequence order, counts and key listings. Everything
- * streams from storage in chunks; nothing loads a whole key or log into memory.
- *
- * A key scan is one range read of that key's entries. A global scan walks the commit index —
- * one small record per commit naming the keys of its entries in order — and reads each commit's
- * values with one range read per long run of a key and one multi-get for the rest, so its cost
- * grows with the entries read, not with the number of keys.
+ * Reads: per-key scans, global scans in sequence order, counts and key listings, over on-disk
+ * format 2 (src/codec/commit.ts). Global scans walk commit records in storage order and take
+ * the values from them; key scans walk the key's run records and take a run's values from the
+ * record itself when it is inline, or from its commit record when it is not (fetched once for
+ * all of that commit's runs in a row). Everything streams; nothing loads a whole key or log
+ * into memory. Format 1 logs are read only to convert them (readV1.ts).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import {
-  decodeCommitIndexKey,
-  decodeRuns,
-  encodeCommitIndexKey,
-  entryCount,
-  type Run,
-} from '../codec/commitIndex.js'
-import {
-  decodeEntryKey,
-  encodeEntryKey,
-  entryPrefixRange,
-  entryRange,
-  recordRange,
-  RecordType,
-} from '../codec/keys.js'
-import { readU64, U64_BYTES } from '../codec/u64.js'
+  CHECKSUM_BYTES,
+  decodeCommit,
+  decodeRunRecord,
+  encodeCommitKey,
+  encodeRunKey,
+  FORMAT_V2,
+  GENESIS,
+  RecordTypeV2,
+  runRange,
+  valuesInCommit,
+  type ChainLink,
+  type DecodedCommit,
+} from '../codec/commit.js'
+import { prefixSuccessor } from '../codec/keys.js'
 import { corruption, DeltalogError, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
-import {
-  copyBytes,
-  iterate,
-  type IterateOptions,
-  type KeyValue,
-  type Storage,
-} from '../storage/port.js'
+import { iterate, type IterateOptions, type KeyValue, type Storage } from '../storage/port.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -59,11 +51,6 @@ export interface SequenceRange {
   readonly lower: number
   readonly upper: number | undefined
 }
-
-// Runs at least this long are read with a range read; shorter ones through one multi-get.
-const RANGE_READ_MIN_RUN = 8
-
-const INDEX = recordRange(RecordType.SequenceIndex)
 
 /** The value of a result, or its error thrown: for reads that stream through generators. */
 export const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
@@ -110,140 +97,70 @@ export async function* endOnClose<A>(
   }
 }
 
+const COMMITS = ((): { readonly gte: Uint8Array; readonly lt: Uint8Array } => {
+  const gte = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+  return { gte, lt: prefixSuccessor(gte) }
+})()
+
+/** The entries of a run of `count` from `firstSequence` that lie in `[lower, upper)`. */
+function* inRange(
+  key: Uint8Array,
+  firstSequence: number,
+  values: ReadonlyArray<Uint8Array>,
+  lower: number,
+  upper: number,
+  reverse: boolean,
+): Generator<LogEntry> {
+  const from = Math.max(0, lower - firstSequence)
+  const to = Math.min(values.length, upper - firstSequence)
+  for (let i = 0; i < to - from; i++) {
+    const at = reverse ? to - 1 - i : from + i
+    const value = values[at]
+    if (value !== undefined) yield { key, sequence: firstSequence + at, value }
+  }
+}
+
 // -------------------------------------------------------------------------------------
-// key scans
+// the chain's end
 // -------------------------------------------------------------------------------------
 
-/** One key's entries in `[lower, upper)`, by sequence. */
-export async function* scanKey(
-  ctx: ReadContext,
-  key: Uint8Array,
-  range: SequenceRange,
-  reverse: boolean,
-  limit: number | undefined,
-): AsyncGenerator<LogEntry> {
-  const lower = Math.max(range.lower, ctx.truncatedBefore())
-  if (range.upper !== undefined && lower >= range.upper) return
-  const bounds = entryRange(key, lower, range.upper)
-  const options: IterateOptions = { gte: bounds.gte, lt: bounds.lt, reverse }
-  for await (const pair of iterate(
-    ctx.storage,
-    limit === undefined ? options : { ...options, limit },
-  )) {
-    const sequence = readU64(pair.key, pair.key.length - U64_BYTES)
-    if (O.isNone(sequence)) throw toDeltalogError(corruption('entry key with a bad sequence'))
-    yield { key: copyBytes(key), sequence: sequence.value, value: pair.value }
-  }
+/** Where the chain stands: the link of the last commit record, or `GENESIS` in an empty log. */
+export const lastLink = async (storage: Storage): Promise<ChainLink> => {
+  const last = await first(storage, { ...COMMITS, reverse: true })
+  if (last === undefined) return GENESIS
+  const commit = orThrow(decodeCommit(last.key, last.value))
+  return { end: commit.end, checksum: commit.checksum.slice(0, CHECKSUM_BYTES) }
 }
 
 // -------------------------------------------------------------------------------------
 // global scans
 // -------------------------------------------------------------------------------------
 
-interface Commit {
-  readonly firstSequence: number
-  readonly runs: ReadonlyArray<Run>
-}
-
-const decodeCommit = (pair: KeyValue): Commit => ({
-  firstSequence: orThrow(decodeCommitIndexKey(pair.key)),
-  runs: orThrow(decodeRuns(pair.value)),
-})
-
-/** The index key to start a forward walk from: that of the commit holding `lower`, if any. */
-const indexStart = async (ctx: ReadContext, lower: number): Promise<Uint8Array> => {
-  const at = encodeCommitIndexKey(lower)
-  const holding = await first(ctx.storage, { gte: INDEX.gte, lte: at, reverse: true })
-  return holding?.key ?? at
-}
-
-/** The commits overlapping `[lower, upper)`, in order (or reverse order). */
+/** The commit records overlapping `[lower, upper)`, in order or in reverse. */
 async function* commits(
   ctx: ReadContext,
   lower: number,
   upper: number | undefined,
   reverse: boolean,
-): AsyncGenerator<Commit> {
-  const lt = upper === undefined ? INDEX.lt : encodeCommitIndexKey(upper)
-  const gte = await indexStart(ctx, lower)
+): AsyncGenerator<DecodedCommit> {
+  const holding = await first(ctx.storage, {
+    gte: COMMITS.gte,
+    lte: encodeCommitKey(lower),
+    reverse: true,
+  })
+  const gte = holding?.key ?? encodeCommitKey(lower)
+  const lt = upper === undefined ? COMMITS.lt : encodeCommitKey(upper)
   for await (const pair of iterate(ctx.storage, { gte, lt, reverse })) {
-    const commit = decodeCommit(pair)
-    if (reverse && commit.firstSequence + entryCount(commit) <= lower) return
+    const commit = orThrow(decodeCommit(pair.key, pair.value))
+    if (commit.end <= lower) {
+      if (reverse) return
+      continue
+    }
     yield commit
   }
 }
 
-/** Reads the values of one commit's entries within `[lower, upper)`, in sequence order. */
-const readCommit = async (
-  ctx: ReadContext,
-  commit: Commit,
-  lower: number,
-  upper: number,
-): Promise<ReadonlyArray<LogEntry>> => {
-  const slots: Array<LogEntry | undefined> = []
-  const wanted: Array<{
-    readonly key: Uint8Array
-    readonly sequence: number
-    readonly slot: number
-  }> = []
-  const ranged: Array<Promise<void>> = []
-  let sequence = commit.firstSequence
-  for (const run of commit.runs) {
-    const from = Math.max(sequence, lower)
-    const to = Math.min(sequence + run.count, upper)
-    if (to - from >= RANGE_READ_MIN_RUN) {
-      const offset = slots.length
-      slots.length += to - from
-      ranged.push(
-        (async () => {
-          const bounds = entryRange(run.key, from, to)
-          for await (const pair of iterate(ctx.storage, bounds)) {
-            const s = readU64(pair.key, pair.key.length - U64_BYTES)
-            if (O.isNone(s)) throw toDeltalogError(corruption('entry key with a bad sequence'))
-            slots[offset + s.value - from] = {
-              key: copyBytes(run.key),
-              sequence: s.value,
-              value: pair.value,
-            }
-          }
-        })(),
-      )
-    } else {
-      for (let s = from; s < to; s++) {
-        wanted.push({ key: run.key, sequence: s, slot: slots.length })
-        slots.length++
-      }
-    }
-    sequence += run.count
-  }
-  await Promise.all(ranged)
-  if (wanted.length > 0) {
-    const values = orThrow(
-      await ctx.storage.getMany(wanted.map((w) => encodeEntryKey(w.key, w.sequence)))(),
-    )
-    wanted.forEach((w, i) => {
-      const value = values[i]
-      if (value !== undefined && O.isSome(value)) {
-        slots[w.slot] = { key: copyBytes(w.key), sequence: w.sequence, value: value.value }
-      }
-    })
-  }
-  // A slot left empty is an entry the index names but storage lacks: fine only if a
-  // truncation removed it since the index was read.
-  const entries = slots.filter((e): e is LogEntry => e !== undefined)
-  if (entries.length < slots.length) {
-    const present = new Set(entries.map((e) => e.sequence))
-    for (let s = Math.max(commit.firstSequence, lower); s < upper; s++) {
-      if (s >= commit.firstSequence + entryCount(commit)) break
-      if (!present.has(s) && s >= ctx.truncatedBefore()) {
-        throw toDeltalogError(corruption(`the commit index names entry ${s}, which is missing`))
-      }
-    }
-  }
-  return entries
-}
-
-/** All keys' entries in `[lower, upper)`, in global sequence order (or its reverse). */
+/** Every key's entries in `[lower, upper)`, in global sequence order (or its reverse). */
 export async function* scanAll(
   ctx: ReadContext,
   range: SequenceRange,
@@ -255,10 +172,76 @@ export async function* scanAll(
   let left = limit ?? Infinity
   if (lower >= upper || left <= 0) return
   for await (const commit of commits(ctx, lower, range.upper, reverse)) {
-    const entries = await readCommit(ctx, commit, lower, upper)
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[reverse ? entries.length - 1 - i : i]
-      if (entry === undefined) continue
+    let sequence = commit.firstSequence
+    const starts = commit.runs.map((run) => {
+      const start = sequence
+      sequence += run.values.length
+      return start
+    })
+    for (let i = 0; i < commit.runs.length; i++) {
+      const r = reverse ? commit.runs.length - 1 - i : i
+      const run = commit.runs[r]
+      if (run === undefined) continue
+      for (const entry of inRange(run.key, starts[r] ?? 0, run.values, lower, upper, reverse)) {
+        yield entry
+        if (--left <= 0) return
+      }
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// key scans
+// -------------------------------------------------------------------------------------
+
+/** One key's entries in `[lower, upper)`, by sequence (or in reverse). */
+export async function* scanKey(
+  ctx: ReadContext,
+  key: Uint8Array,
+  range: SequenceRange,
+  reverse: boolean,
+  limit: number | undefined,
+): AsyncGenerator<LogEntry> {
+  const lower = Math.max(range.lower, ctx.truncatedBefore())
+  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
+  let left = limit ?? Infinity
+  if (lower >= upper || left <= 0) return
+  const all = runRange(key)
+  // The run holding `lower` may start below it.
+  const holding = await first(ctx.storage, {
+    gte: all.gte,
+    lte: encodeRunKey(key, lower),
+    reverse: true,
+  })
+  const gte = holding?.key ?? encodeRunKey(key, lower)
+  const lt = range.upper === undefined ? all.lt : encodeRunKey(key, range.upper)
+  let cached: { readonly first: number; readonly value: Uint8Array } | undefined
+  for await (const pair of iterate(ctx.storage, { gte, lt, reverse })) {
+    const run = orThrow(decodeRunRecord(pair.key, pair.value))
+    let values: ReadonlyArray<Uint8Array>
+    if (run.form === 'inline') {
+      values = run.values
+    } else {
+      if (cached?.first !== run.commitFirstSequence) {
+        const stored = orThrow(await ctx.storage.get(encodeCommitKey(run.commitFirstSequence))())
+        if (O.isNone(stored)) {
+          // Gone since the run was read only if a truncation removed it.
+          if (run.firstSequence + run.count <= ctx.truncatedBefore()) continue
+          throw toDeltalogError(
+            corruption(
+              `run ${run.firstSequence} points to commit ${run.commitFirstSequence}, which is missing`,
+            ),
+          )
+        }
+        cached = { first: run.commitFirstSequence, value: stored.value }
+      }
+      values = orThrow(valuesInCommit(cached.value, run.place, run.count))
+    }
+    if (run.firstSequence + values.length <= lower) {
+      if (reverse) return
+      continue
+    }
+    for (const entry of inRange(run.key, run.firstSequence, values, lower, upper, reverse)) {
       yield entry
       if (--left <= 0) return
     }
@@ -266,7 +249,7 @@ export async function* scanAll(
 }
 
 // -------------------------------------------------------------------------------------
-// counts and keys
+// counts
 // -------------------------------------------------------------------------------------
 
 /** The exact number of entries in `[lower, upper)`, of one key or of all. */
@@ -280,37 +263,47 @@ export const countEntries = async (
   if (lower >= upper) return 0
   let n = 0
   if (key !== undefined) {
-    for await (const _ of scanKey(ctx, key, { lower, upper: range.upper }, false, undefined)) n++
+    for await (const _ of scanKey(ctx, key, { lower, upper: range.upper }, false, undefined)) {
+      n++
+    }
     return n
   }
   for await (const commit of commits(ctx, lower, range.upper, false)) {
-    const end = commit.firstSequence + entryCount(commit)
-    n += Math.max(0, Math.min(end, upper) - Math.max(commit.firstSequence, lower))
+    n += Math.max(0, Math.min(commit.end, upper) - Math.max(commit.firstSequence, lower))
   }
   return n
 }
+
+// -------------------------------------------------------------------------------------
+// keys
+// -------------------------------------------------------------------------------------
 
 /** The distinct keys that have entries (starting with `prefix`), in byte order. */
 export async function* listKeys(
   ctx: ReadContext,
   prefix: Uint8Array | undefined,
 ): AsyncGenerator<Uint8Array> {
-  const bounds = prefix === undefined ? recordRange(RecordType.Entry) : entryPrefixRange(prefix)
-  let gte = bounds.gte
+  const all = Uint8Array.of(FORMAT_V2, RecordTypeV2.Run)
+  const gte = prefix === undefined ? all : runPrefix(prefix)
+  const lt = prefixSuccessor(gte)
+  let from = gte
   for (;;) {
-    const pair = await first(ctx.storage, { gte, lt: bounds.lt })
+    const pair = await first(ctx.storage, { gte: from, lt })
     if (pair === undefined) return
-    const { key, sequence } = orThrow(decodeEntryKey(pair.key))
-    const truncated = ctx.truncatedBefore()
-    // Entries below the truncation point may still be on disk; list the key only if it has
-    // an entry at or above it.
-    const visible =
-      sequence >= truncated ||
-      (await first(ctx.storage, {
-        gte: encodeEntryKey(key, truncated),
-        lt: entryRange(key).lt,
-      })) !== undefined
-    if (visible) yield key
-    gte = entryRange(key).lt
+    const run = orThrow(decodeRunRecord(pair.key, pair.value))
+    const range = runRange(run.key)
+    // Runs below the truncation point may still be on disk: list the key only if it has an
+    // entry at or above it.
+    const visible = scanKey(ctx, run.key, { lower: 0, upper: undefined }, false, 1)
+    if ((await visible.next()).done !== true) yield run.key
+    await visible.return(undefined)
+    from = range.lt
   }
+}
+
+/** The run keys of every user key that starts with `prefix`: the escape is a prefix code. */
+const runPrefix = (prefix: Uint8Array): Uint8Array => {
+  const full = encodeRunKey(prefix, 0)
+  // Drop the terminator and the sequence.
+  return full.subarray(0, full.length - 1 - 8)
 }

@@ -1,79 +1,320 @@
 /**
- * Verification of a whole store: reads it through the Storage port in one ordered pass and runs
- * the pure checks of check.ts over it, looking up the entries that commit index records name in
- * multi-gets of bounded size. Memory stays bounded whatever the size of the log.
+ * Verification of a format 2 store, in two ordered passes and bounded memory:
+ *
+ * 1. the commit records from the truncation anchor on: the chain (src/verify/chain.ts), every
+ *    sequence below the SeqBlock's `nextBase`, and each run's record looked up (in multi-gets of
+ *    bounded size) and compared — an inline run must hold the run's values, a pointer must point
+ *    at the run's place in its commit;
+ * 2. the run records: each decodes, and those at or above the anchor are exactly the ones the
+ *    commits name: there are no more of them than pass 1 found.
+ *
+ * Everything wrong is a violation in the report; the result is `left` only when the storage
+ * fails.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { encodeEntryKey, seqBlockKey, truncatedBeforeKey } from '../codec/keys.js'
-import type { StorageError } from '../errors.js'
-import type { Storage } from '../storage/port.js'
 import {
-  checkLookups,
-  checkPair,
-  finishCheck,
-  startCheck,
-  type CheckState,
-  type Lookup,
-  type VerifyReport,
-} from './check.js'
+  decodeCommit,
+  decodeRunRecord,
+  encodeCommitKey,
+  encodeRunRecord,
+  FORMAT_V2,
+  RecordTypeV2,
+  runRange,
+  seqBlockKeyV2,
+  valuesInCommit,
+  type ChainLink,
+  type RunRecord,
+} from '../codec/commit.js'
+import { FORMAT_VERSION, prefixSuccessor } from '../codec/keys.js'
+import { printable } from '../codec/printable.js'
+import type { StorageError } from '../errors.js'
+import { decodeEvent, EVENTS, MARKER } from '../eventstore/envelope.js'
+import { decodeTruncation, NO_TRUNCATION, truncationKeyV2 } from '../log/truncateV2.js'
+import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
+import type { KeyValue, Storage } from '../storage/port.js'
+import { checkCommit, describeProblem, finishChain, startChain } from './chain.js'
 
-export type { VerifyReport } from './check.js'
+export interface VerifyReport {
+  /** Entries at or above the truncation point. */
+  readonly entries: number
+  /** Distinct keys with run records. */
+  readonly keys: number
+  readonly commits: number
+  readonly runs: number
+  /** The chain's end. */
+  readonly head: ChainLink
+  readonly truncatedBefore: number
+  readonly violationCount: number
+  readonly violations: ReadonlyArray<string>
+}
 
-// Entries looked up per multi-get.
+/** Violations listed in a report; the rest are only counted. */
+export const MAX_LISTED_VIOLATIONS = 50
+
+// Run records looked up per multi-get.
 const LOOKUP_BATCH = 1024
 
-/**
- * Reads every pair of `storage` and checks the log it holds. `onProgress` is told how many pairs
- * were checked so far, now and then. Fails only when the storage does; what is wrong with the
- * log itself is in the report.
- */
-export const verifyStorage = async (
+const COMMITS = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+
+// The key ranges around the format 2 records: below them, and above the metadata records.
+const OUTSIDE: ReadonlyArray<{ readonly gte?: Uint8Array; readonly lt?: Uint8Array }> = [
+  { lt: Uint8Array.of(FORMAT_V2, RecordTypeV2.SeqBlock) },
+  {
+    gte: Uint8Array.of(FORMAT_V2, RecordTypeV2.SeqBlock, 0),
+    lt: Uint8Array.of(FORMAT_V2, RecordTypeV2.Run),
+  },
+  { gte: Uint8Array.of(FORMAT_V2, RecordTypeV2.Meta + 1) },
+]
+const RUNS = Uint8Array.of(FORMAT_V2, RecordTypeV2.Run)
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i])
+
+/** Every pair of a range, chunk by chunk, through `visit`; `left` if the storage fails. */
+const walk = async (
   storage: Storage,
-  onProgress: (pairs: number) => void = () => undefined,
-): Promise<E.Either<StorageError, VerifyReport>> => {
-  const stored = await storage.getMany([seqBlockKey, truncatedBeforeKey])()
-  if (E.isLeft(stored)) return stored
-  const [block, watermark] = stored.right
-  let state: CheckState = startCheck(block ?? O.none, watermark ?? O.none)
-  let pending: Lookup[] = []
-
-  const resolve = async (): Promise<E.Either<StorageError, void>> => {
-    if (pending.length === 0) return E.right(undefined)
-    const lookups = pending
-    pending = []
-    const found = await storage.getMany(lookups.map((l) => encodeEntryKey(l.key, l.sequence)))()
-    if (E.isLeft(found)) return found
-    state = checkLookups(
-      state,
-      lookups,
-      found.right.map((v) => O.isSome(v)),
-    )
-    return E.right(undefined)
-  }
-
-  const iterator = storage.iterator({})
+  range: { readonly gte?: Uint8Array; readonly lt?: Uint8Array },
+  visit: (pair: KeyValue) => Promise<E.Either<StorageError, void>> | void,
+): Promise<E.Either<StorageError, void>> => {
+  const iterator = storage.iterator(range)
   if (E.isLeft(iterator)) return iterator
   try {
     for (;;) {
       const chunk = await iterator.right.next()()
       if (E.isLeft(chunk)) return chunk
-      if (O.isNone(chunk.right)) break
+      if (O.isNone(chunk.right)) return E.right(undefined)
       for (const pair of chunk.right.value) {
-        const checked = checkPair(state, pair)
-        state = checked.state
-        pending.push(...checked.lookups)
-        if (pending.length >= LOOKUP_BATCH) {
-          const done = await resolve()
-          if (E.isLeft(done)) return done
-        }
+        const done = await visit(pair)
+        if (done !== undefined && E.isLeft(done)) return done
       }
-      onProgress(state.pairs)
     }
   } finally {
     await iterator.right.close()
   }
-  const done = await resolve()
-  if (E.isLeft(done)) return done
-  return E.right(finishCheck(state))
+}
+
+/** Verifies a format 2 store, against a head recorded earlier if one is given. */
+export const verifyStorage = async (
+  storage: Storage,
+  options: {
+    /** A head taken earlier (`log.head()`): the chain must still pass through it. */
+    readonly head?: { readonly sequence: number; readonly checksum: string }
+    /** Told how many records were checked so far, now and then. */
+    readonly onProgress?: (records: number) => void
+  } = {},
+): Promise<E.Either<StorageError, VerifyReport>> => {
+  let checked = 0
+  const progress = (): void => {
+    checked++
+    if (checked % 1024 === 0) options.onProgress?.(checked)
+  }
+  let violationCount = 0
+  const violations: string[] = []
+  const violate = (message: string): void => {
+    violationCount++
+    if (violations.length < MAX_LISTED_VIOLATIONS) violations.push(message)
+  }
+
+  const stored = await storage.getMany([seqBlockKeyV2, truncationKeyV2])()
+  if (E.isLeft(stored)) return stored
+  const [blockBytes, truncationBytes] = stored.right
+  let limit = 0
+  if (blockBytes !== undefined && O.isSome(blockBytes)) {
+    const block = decodeSeqBlock(blockBytes.value)
+    if (E.isRight(block)) limit = nextBase(block.right)
+    else violate(`the SeqBlock does not decode: ${block.left.message}`)
+  }
+  let truncation = NO_TRUNCATION
+  if (truncationBytes !== undefined && O.isSome(truncationBytes)) {
+    const decoded = decodeTruncation(truncationBytes.value)
+    if (E.isRight(decoded)) truncation = decoded.right
+    else violate(`the truncation record does not decode: ${decoded.left.message}`)
+  }
+
+  // 1. The commits, the chain, and each run's record.
+  let chain = startChain(
+    truncation.anchor,
+    options.head === undefined
+      ? undefined
+      : { end: options.head.sequence, checksum: Buffer.from(options.head.checksum, 'hex') },
+  )
+  let runs = 0
+  let entries = 0
+  // Run records the commits name that exist.
+  let found = 0
+  let pending: Array<{
+    readonly key: Uint8Array
+    readonly expected: Uint8Array
+    readonly what: string
+  }> = []
+  const resolve = async (): Promise<E.Either<StorageError, void>> => {
+    if (pending.length === 0) return E.right(undefined)
+    const lookups = pending
+    pending = []
+    const values = await storage.getMany(lookups.map((l) => l.key))()
+    if (E.isLeft(values)) return values
+    lookups.forEach((l, i) => {
+      const value = values.right[i]
+      if (value === undefined || O.isNone(value)) {
+        violate(`${l.what} has no run record`)
+        return
+      }
+      found++
+      if (!sameBytes(value.value, l.expected))
+        violate(`${l.what} has a run record that does not match it`)
+    })
+    return E.right(undefined)
+  }
+  const commitsDone = await walk(
+    storage,
+    { gte: encodeCommitKey(truncation.anchor.end), lt: prefixSuccessor(COMMITS) },
+    (pair) => {
+      progress()
+      chain = checkCommit(chain, pair)
+      const commit = decodeCommit(pair.key, pair.value)
+      // An undecodable commit is already the chain's problem.
+      if (E.isLeft(commit)) return undefined
+      const c = commit.right
+      entries += Math.max(0, c.end - Math.max(c.firstSequence, truncation.before))
+      if (c.end > limit) {
+        violate(
+          `the commit at ${c.firstSequence} holds sequences up to ${c.end - 1}, at or above the SeqBlock's nextBase ${limit}`,
+        )
+      }
+      let sequence = c.firstSequence
+      c.runs.forEach((run, i) => {
+        const place = c.places[i] ?? { offset: 0, length: 0 }
+        const record = encodeRunRecord(run, sequence, c.firstSequence, place)
+        pending.push({
+          key: record.key,
+          expected: record.value,
+          what: `the run of key "${printable(run.key)}" at ${sequence}`,
+        })
+        sequence += run.values.length
+        runs++
+      })
+      return pending.length >= LOOKUP_BATCH ? resolve() : undefined
+    },
+  )
+  if (E.isLeft(commitsDone)) return commitsDone
+  const resolved = await resolve()
+  if (E.isLeft(resolved)) return resolved
+  const chainReport = finishChain(chain)
+  chainReport.problems.forEach((p) => violate(describeProblem(p)))
+
+  // 2. The run records, in key order: their number, the keys, and the events of an event store.
+  const eventStore = await hasKey(storage, MARKER_KEY)
+  if (E.isLeft(eventStore)) return eventStore
+  let runRecords = 0
+  let keys = 0
+  let lastKey: Uint8Array | undefined
+  let lastRevision: number | undefined
+  const runsDone = await walk(storage, { gte: RUNS, lt: prefixSuccessor(RUNS) }, async (pair) => {
+    progress()
+    const decoded = decodeRunRecord(pair.key, pair.value)
+    if (E.isLeft(decoded)) {
+      violate(`a run record does not decode: ${decoded.left.message}`)
+      return E.right(undefined)
+    }
+    const run = decoded.right
+    if (run.firstSequence >= truncation.anchor.end) runRecords++
+    const sameKey = lastKey !== undefined && sameBytes(lastKey, run.key)
+    if (!sameKey) {
+      keys++
+      lastKey = run.key
+      lastRevision = undefined
+    }
+    if (!eventStore.right || !startsWith(run.key, EVENTS_PREFIX)) return E.right(undefined)
+    const values = await runValues(storage, run)
+    if (E.isLeft(values)) return values
+    values.right.forEach((value, i) => {
+      const sequence = run.firstSequence + i
+      if (sequence < truncation.before) return
+      const event = decodeEvent(value)
+      const where = `entry ${sequence} of key "${printable(run.key)}"`
+      if (E.isLeft(event)) {
+        violate(`${where} is not an event: ${event.left.message}`)
+        return
+      }
+      const revision = event.right.revision
+      // Below a truncation point a stream's first visible event may be any revision.
+      const expected =
+        lastRevision !== undefined ? lastRevision + 1 : truncation.before > 0 ? revision : 0
+      if (revision !== expected) {
+        violate(`${where} has revision ${revision}, not ${expected}: revisions are not dense`)
+      }
+      lastRevision = revision
+    })
+    return E.right(undefined)
+  })
+  if (E.isLeft(runsDone)) return runsDone
+  // Every record the commits name was found or reported missing; any more belong to none.
+  if (runRecords > found) violate(`${runRecords - found} run records belong to no commit`)
+
+  // 3. Nothing else: the key space outside the format 2 records holds at most the format 1
+  // records an unfinished conversion left behind.
+  let leftovers = 0
+  for (const range of OUTSIDE) {
+    const done = await walk(storage, range, (pair) => {
+      progress()
+      if (pair.key[0] === FORMAT_VERSION) leftovers++
+      else violate(`key ${Buffer.from(pair.key).toString('hex')} is no record deltalog writes`)
+    })
+    if (E.isLeft(done)) return done
+  }
+  if (leftovers > 0) {
+    violate(
+      `${leftovers} format 1 records are left from an unfinished conversion: run deltalog migrate again`,
+    )
+  }
+
+  options.onProgress?.(checked)
+  return E.right({
+    entries,
+    keys,
+    commits: chainReport.commits,
+    runs,
+    head: chainReport.head,
+    truncatedBefore: truncation.before,
+    violationCount,
+    violations,
+  })
+}
+
+const MARKER_KEY = new TextEncoder().encode(MARKER)
+const EVENTS_PREFIX = new TextEncoder().encode(EVENTS)
+
+const startsWith = (bytes: Uint8Array, prefix: Uint8Array): boolean =>
+  bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b)
+
+/** Whether `key` has a run record. */
+const hasKey = async (
+  storage: Storage,
+  key: Uint8Array,
+): Promise<E.Either<StorageError, boolean>> => {
+  const range = runRange(key)
+  const iterator = storage.iterator({ ...range, limit: 1 })
+  if (E.isLeft(iterator)) return iterator
+  try {
+    const chunk = await iterator.right.next()()
+    return E.map(
+      (found: O.Option<ReadonlyArray<KeyValue>>) => O.isSome(found) && found.value.length > 0,
+    )(chunk)
+  } finally {
+    await iterator.right.close()
+  }
+}
+
+/** A run's values: from its record, or from its commit record. */
+const runValues = async (
+  storage: Storage,
+  run: RunRecord,
+): Promise<E.Either<StorageError, ReadonlyArray<Uint8Array>>> => {
+  if (run.form === 'inline') return E.right(run.values)
+  const stored = await storage.get(encodeCommitKey(run.commitFirstSequence))()
+  if (E.isLeft(stored)) return stored
+  if (O.isNone(stored.right)) return E.right([])
+  const values = valuesInCommit(stored.right.value, run.place, run.count)
+  return E.right(E.isRight(values) ? values.right : [])
 }

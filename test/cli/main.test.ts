@@ -7,7 +7,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { seqBlockKeyV2 } from '../../src/codec/commit.js'
+import { keyBytes } from '../../src/codec/keys.js'
+import { toCommitBatch } from '../../src/delta/delta.js'
+import { lastLink } from '../../src/log/read.js'
 import { openLog } from '../../src/log/log.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { right } from '../arbitraries.js'
@@ -142,26 +146,59 @@ describe('append, scan, stats, verify', () => {
     })
   })
 
-  it('catches an entry written past the SeqBlock through the storage adapter', async () => {
+  it('catches a commit written past the SeqBlock through the storage adapter', async () => {
     ok(['append', '--db', 'corrupt', '--key', 'k', '--value', 'v'])
     const storage = right(await openRocksStorage(join(dir, 'corrupt'))())
-    const rogue = encodeEntryKey(keyBytes('k'), 1_000_000)
-    expect(
-      E.isRight(
-        await storage.write([{ type: 'put', key: rogue, value: keyBytes('x') }], { sync: true })(),
-      ),
-    ).toBe(true)
+    // A commit that continues the chain, so that only the SeqBlock bound is broken.
+    const rogue = toCommitBatch(
+      {
+        entries: [{ key: keyBytes('k'), value: keyBytes('x'), sequence: 1_000_000 }],
+        seqBlock: O.none,
+      },
+      await lastLink(storage),
+    )
+    expect(E.isRight(await storage.write(rogue.ops, { sync: true })())).toBe(true)
     await storage.close()()
     const child = run(['verify', '--db', 'corrupt'])
     expect(child.status).toBe(1)
     expect(child.stdout).toContain(
-      `violation: entry 1000000 of key "k" lies at or above the SeqBlock's nextBase`,
+      `violation: the commit at 1000000 holds sequences up to 1000000, at or above the SeqBlock's nextBase`,
     )
-    expect(child.stdout).toContain('violation: 1 of 2 entries are named by no commit index record')
-    expect(child.stdout).toMatch(/FAILED: 2 violations\n$/)
+    expect(child.stdout).toMatch(/FAILED: 1 violation\n$/)
     const json = run(['verify', '--db', 'corrupt', '--json'])
     expect(json.status).toBe(1)
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, violationCount: 2 })
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, violationCount: 1 })
+  })
+
+  it('converts a log written by deltalog 0.1, which the other commands refuse until then', async () => {
+    await cp(fileURLToPath(new URL('../fixtures/log-0.1', import.meta.url)), join(dir, 'old'), {
+      recursive: true,
+    })
+    expect(usageError(['scan', '--db', 'old'])).toMatch(
+      /^deltalog: MIGRATION_NEEDED: .*deltalog migrate --db DIR/,
+    )
+    expect(ok(['migrate', '--db', 'old'])).toMatch(
+      /^converted \d+ entries into \d+ format 2 commits and removed \d+ format 1 records\nhead: \d+ [0-9a-f]{64}\n$/,
+    )
+    expect(ok(['migrate', '--db', 'old'])).toBe('already format 2: nothing to do\n')
+    expect(ok(['verify', '--db', 'old'])).toMatch(/ok: every check held\n$/)
+    expect(jsonLines(ok(['export', '--db', 'old'])).length).toBeGreaterThan(0)
+    // The head verify prints is what a later verify proves the log still passes through.
+    const { head } = JSON.parse(ok(['verify', '--db', 'old', '--json'])) as {
+      head: { sequence: number; checksum: string }
+    }
+    ok(['append', '--db', 'old', '--key', 'k', '--value', 'after'])
+    const pinned = `${head.sequence}:${head.checksum}`
+    expect(ok(['verify', '--db', 'old', '--head', pinned])).toMatch(/ok: every check held\n$/)
+    const forged = `${head.sequence}:${'0'.repeat(64)}`
+    const refused = run(['verify', '--db', 'old', '--head', forged])
+    expect(refused.status).toBe(1)
+    expect(refused.stdout).toContain(
+      `violation: the log was rewritten: its chain at ${head.sequence}`,
+    )
+    expect(usageError(['verify', '--db', 'old', '--head', 'nonsense'])).toMatch(
+      /^deltalog: INVALID_ARGUMENT: .*SEQUENCE:CHECKSUM/,
+    )
   })
 })
 
@@ -276,9 +313,12 @@ describe('errors', () => {
   it('reports a corrupt log in one line, and verify names the problem', async () => {
     ok(['append', '--db', 'bad-block', '--key', 'k', '--value', 'v'])
     const storage = right(await openRocksStorage(join(dir, 'bad-block'))())
-    const put = await storage.write([{ type: 'put', key: seqBlockKey, value: Uint8Array.of(1) }], {
-      sync: true,
-    })()
+    const put = await storage.write(
+      [{ type: 'put', key: seqBlockKeyV2, value: Uint8Array.of(1) }],
+      {
+        sync: true,
+      },
+    )()
     expect(E.isRight(put)).toBe(true)
     await storage.close()()
     for (const command of ['stats', 'scan', 'export']) {
@@ -309,6 +349,7 @@ describe('errors', () => {
       'follow',
       'stats',
       'verify',
+      'migrate',
       'export',
       'import',
       'demo',

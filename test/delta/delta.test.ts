@@ -120,9 +120,9 @@ describe('Delta', () => {
           expect(e.sequence).toBeLessThan(block === undefined ? -1 : nextBase(block))
         }
         // And the batch carries the block's record.
-        expect(toBatchV1(built.delta).some((op) => op.type === 'put' && op.key === seqBlockKey)).toBe(
-          true,
-        )
+        expect(
+          toBatchV1(built.delta).some((op) => op.type === 'put' && op.key === seqBlockKey),
+        ).toBe(true)
       }
     },
   )

@@ -10,19 +10,15 @@ import { seqBlockKeyV2 } from '../../src/codec/commit.js'
 import { seqBlockKey, truncatedBeforeKey } from '../../src/codec/keys.js'
 import { readU64 } from '../../src/codec/u64.js'
 import { openLogDirectory } from '../../src/log/directory.js'
-import {
-  migrateToV2,
-  storedFormat,
-  truncatedBeforeKeyV2,
-  type MigrationOptions,
-} from '../../src/log/migrate.js'
+import { migrateToV2, storedFormat, type MigrationOptions } from '../../src/log/migrate.js'
 import { scanAll, type LogEntry } from '../../src/log/read.js'
-import { scanAllV2 } from '../../src/log/readV2.js'
+import { scanAll as scanAllV1 } from '../../src/log/readV1.js'
 import type { Batch, Storage, WriteOptions } from '../../src/storage/port.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 import { verifyChain, describeProblem } from '../../src/verify/chain.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 import { writeV1Log } from '../v1.js'
+import { decodeTruncation, truncationKeyV2 } from '../../src/log/truncateV2.js'
 
 const text = new TextDecoder()
 const show = (e: LogEntry): string => `${text.decode(e.key)}@${e.sequence}=${text.decode(e.value)}`
@@ -33,10 +29,12 @@ const get = async (storage: Storage, key: Uint8Array): Promise<string | undefine
   return O.isSome(value.right) ? Buffer.from(value.right.value).toString('hex') : undefined
 }
 
-const watermark = async (storage: Storage, key: Uint8Array): Promise<number> => {
-  const value = await storage.get(key)()
+const watermark = async (storage: Storage, v2: boolean): Promise<number> => {
+  const value = await storage.get(v2 ? truncationKeyV2 : truncatedBeforeKey)()
   if (E.isLeft(value) || O.isNone(value.right)) return 0
-  return O.getOrElse(() => -1)(readU64(value.right.value, 0))
+  if (!v2) return O.getOrElse(() => -1)(readU64(value.right.value, 0))
+  const truncation = decodeTruncation(value.right.value)
+  return E.isRight(truncation) ? truncation.right.before : -1
 }
 
 /** What reads of the store return, in the format it holds, with its SeqBlock. */
@@ -47,13 +45,13 @@ const readBack = async (
   if (E.isLeft(format)) throw new Error(format.left.message)
   const f = format.right.format
   const v2 = f === 2
-  const truncatedBefore = await watermark(storage, v2 ? truncatedBeforeKeyV2 : truncatedBeforeKey)
+  const truncatedBefore = await watermark(storage, v2)
   const ctx = { storage, truncatedBefore: () => truncatedBefore, isClosed: () => false }
   const range = { lower: 0, upper: undefined }
   const entries: string[] = []
   for await (const e of v2
-    ? scanAllV2(ctx, range, false, undefined)
-    : scanAll(ctx, range, false, undefined)) {
+    ? scanAll(ctx, range, false, undefined)
+    : scanAllV1(ctx, range, false, undefined)) {
     entries.push(show(e))
   }
   if (v2) {

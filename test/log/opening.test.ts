@@ -8,7 +8,9 @@ import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { keyBytes, seqBlockKey } from '../../src/codec/keys.js'
 import { openEventStore } from '../../src/eventstore/store.js'
+import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log } from '../../src/log/log.js'
+import { migrateLog, storedFormat } from '../../src/log/migrate.js'
 import { encodeSeqBlock } from '../../src/sequence/seqBlock.js'
 import { loadBinding } from '../../src/storage/binding.js'
 import { MARKER_FILE } from '../../src/storage/directory.js'
@@ -206,7 +208,7 @@ describe('a directory that is not a deltalog log is refused, untouched', () => {
 describe('logs written by deltalog 0.1', () => {
   const fixtures = new URL('../fixtures/', import.meta.url).pathname
 
-  it('open, read back every entry, verify, and take new appends above every old number', async () => {
+  it('are refused with MIGRATION_NEEDED, untouched, until converted; then read, verify and append', async () => {
     const expected = (await import('../fixtures/log-0.1.json', { with: { type: 'json' } }))
       .default as {
       nextSequence: number
@@ -214,6 +216,17 @@ describe('logs written by deltalog 0.1', () => {
     }
     const path = join(dir, 'log-0.1')
     await cp(join(fixtures, 'log-0.1'), path, { recursive: true })
+    const refused = await openLog({ path }).catch((error: unknown) => error)
+    expect(refused instanceof DeltalogError && refused.code).toBe('MIGRATION_NEEDED')
+    expect(refused instanceof DeltalogError && refused.message).toMatch(/deltalog migrate --db DIR/)
+    // Only the directory mark was added; the records are those of 0.1.
+    const still = await openLogDirectory(path, { create: false })()
+    if (E.isLeft(still)) throw new Error(still.left.message)
+    expect(await storedFormat(still.right)).toEqual(E.right({ format: 1 }))
+    await still.right.close()()
+
+    const report = await migrateLog({ path })
+    expect(report.entries).toBe(expected.entries.length)
     const log = await openLog({ path })
     const entries: Array<{ sequence: number; key: string; value: string }> = []
     for await (const entry of log.scan()) {
@@ -232,17 +245,19 @@ describe('logs written by deltalog 0.1', () => {
     const storage = await openLogDirectory(path, { create: false })()
     if (E.isLeft(storage)) throw new Error(storage.left.message)
     try {
-      const report = await verifyStorage(storage.right)
-      expect(E.isRight(report) && report.right.violations).toEqual([])
-      expect(E.isRight(report) && report.right.entries).toBe(expected.entries.length + 1)
+      const verified = await verifyStorage(storage.right)
+      expect(E.isRight(verified) && verified.right.violations).toEqual([])
+      expect(E.isRight(verified) && verified.right.entries).toBe(expected.entries.length + 1)
     } finally {
       await storage.right.close()()
     }
   })
 
-  it('an event store from 0.1 reads its streams', async () => {
+  it('an event store from 0.1 reads its streams once converted', async () => {
     const path = join(dir, 'events-0.1')
     await cp(join(fixtures, 'events-0.1'), path, { recursive: true })
+    expect(await codeOf(openEventStore({ path }))).toBe('MIGRATION_NEEDED')
+    await migrateLog({ path })
     const store = await openEventStore({ path })
     const types: string[] = []
     for await (const event of store.readStream('order-1')) types.push(event.type)

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeCommit, decodeRunRecord, GENESIS, type ChainLink } from '../../src/codec/commit.js'
 import { toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import type { ReadContext } from '../../src/log/read.js'
-import { scanAllV2 } from '../../src/log/readV2.js'
+import { scanAll } from '../../src/log/read.js'
 import {
   decodeTruncation,
   NO_TRUNCATION,
@@ -59,7 +59,7 @@ const check = async (storage: Storage, all: ReadonlyArray<Entry>): Promise<void>
   const t = await storedTruncation(storage)
   const ctx: ReadContext = { storage, truncatedBefore: () => t.before, isClosed: () => false }
   const read: number[] = []
-  for await (const e of scanAllV2(ctx, { lower: 0, upper: undefined }, false, undefined)) {
+  for await (const e of scanAll(ctx, { lower: 0, upper: undefined }, false, undefined)) {
     read.push(e.sequence)
   }
   expect(read).toEqual(all.filter((e) => e.sequence >= t.before).map((e) => e.sequence))

@@ -30,17 +30,10 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/storage/sync.test.ts'],
   },
   {
-    rule: 'the truncation watermark is written with sync',
-    file: 'src/log/writer.ts',
-    from: "[{ type: 'put', key: truncatedBeforeKey, value: u64(before) }],\n      {\n        sync: true,",
-    to: "[{ type: 'put', key: truncatedBeforeKey, value: u64(before) }],\n      {\n        sync: false,",
-    tests: ['test/log/faults.test.ts', 'test/storage/sync.test.ts'],
-  },
-  {
     rule: 'a key scan hides entries below the truncation watermark',
     file: 'src/log/read.ts',
-    from: '  const lower = Math.max(range.lower, ctx.truncatedBefore())\n  if (range.upper !== undefined && lower >= range.upper) return',
-    to: '  const lower = range.lower\n  if (range.upper !== undefined && lower >= range.upper) return',
+    from: '  const lower = Math.max(range.lower, ctx.truncatedBefore())\n  const upper = range.upper ?? Number.MAX_SAFE_INTEGER\n  let left = limit ?? Infinity\n  if (lower >= upper || left <= 0) return\n  const all = runRange(key)',
+    to: '  const lower = range.lower\n  const upper = range.upper ?? Number.MAX_SAFE_INTEGER\n  let left = limit ?? Infinity\n  if (lower >= upper || left <= 0) return\n  const all = runRange(key)',
     tests: ['test/log/faults.test.ts'],
   },
   {
@@ -53,8 +46,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'the durable watermark rises only after a flush synced',
     file: 'src/log/writer.ts',
-    from: '    const target = allocator.nextSequence\n    const synced = await storage.write([], { sync: true })()',
-    to: '    const target = allocator.nextSequence\n    durableEnd = Math.max(durableEnd, target)\n    const synced = await storage.write([], { sync: true })()',
+    from: '    const targetLink = link\n    const synced = await storage.write([], { sync: true })()',
+    to: '    const targetLink = link\n    durableEnd = Math.max(durableEnd, target)\n    const synced = await storage.write([], { sync: true })()',
     tests: ['test/log/faults.test.ts'],
   },
   {
@@ -134,16 +127,17 @@ export const mutants: ReadonlyArray<Mutant> = [
     from: 'O.isSome(delta.seqBlock)\n    const written = await storage.write(batch, { sync })()\n',
     to:
       'O.isSome(delta.seqBlock)\n' +
-      '    let written = await storage.write(toBatch({ ...delta, seqBlock: O.none }), { sync })()\n' +
+      '    const apart = toCommitBatch({ ...delta, seqBlock: O.none }, link).ops\n' +
+      '    let written = await storage.write(apart, { sync })()\n' +
       '    if (E.isRight(written) && O.isSome(delta.seqBlock))\n' +
-      '      written = await storage.write(toBatch({ entries: [], seqBlock: delta.seqBlock }), { sync })()\n',
+      '      written = await storage.write(batch.slice(0, 1), { sync })()\n',
     tests: ['test/testing/crash.test.ts'],
   },
   {
     rule: 'a commit that takes numbers from a new block writes the SeqBlock record',
     file: 'src/log/writer.ts',
-    from: '    const batch = toBatch(delta)\n',
-    to: '    const batch = toBatch({ ...delta, seqBlock: O.none })\n',
+    from: '    const { ops: batch, link: nextLink } = toCommitBatch(delta, link)\n',
+    to: '    const { ops: batch, link: nextLink } = toCommitBatch({ ...delta, seqBlock: O.none }, link)\n',
     tests: ['test/testing/crash.test.ts'],
   },
   {
@@ -175,17 +169,17 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/log/migrate.test.ts'],
   },
   {
-    rule: 'a format 2 cut is durable before anything is deleted',
+    rule: 'a cut is durable before anything is deleted',
     file: 'src/log/truncateV2.ts',
-    from: '            sync: true,',
-    to: '            sync: false,',
-    tests: ['test/log/truncateV2.test.ts'],
+    from: '          sync: true,',
+    to: '          sync: false,',
+    tests: ['test/log/truncateV2.test.ts', 'test/log/faults.test.ts', 'test/storage/sync.test.ts'],
   },
   {
-    rule: 'a format 2 cut anchors the chain at the last commit wholly below it',
+    rule: 'a cut anchors the chain at the last commit wholly below it',
     file: 'src/log/truncateV2.ts',
-    from: '          anchor = { end: commit.end, checksum: commit.checksum.slice() }',
-    to: '          anchor = current.anchor',
+    from: '        anchor = { end: commit.end, checksum: commit.checksum.slice() }',
+    to: '        anchor = current.anchor',
     tests: ['test/log/truncateV2.test.ts'],
   },
 ]

@@ -20,26 +20,29 @@ it('finds nothing wrong in a log the engine wrote, truncated and imported into',
   await log.appendAt([{ sequence: 40, key: 'k0', value: 'placed' }])
   await log.close()
   const progress: number[] = []
-  const report = right(await verifyStorage(memory.base, (n) => progress.push(n)))
+  const report = right(await verifyStorage(memory.base, { onProgress: (n) => progress.push(n) }))
   expect(report.violations).toEqual([])
   expect(report).toMatchObject({ entries: 16, keys: 4, truncatedBefore: 5 })
   expect(progress.length).toBeGreaterThan(0)
 })
 
-it('reports an entry written past the SeqBlock through the storage', async () => {
+it('reports a record that deltalog does not write, and format 1 records left behind', async () => {
   const memory = reopenableMemory()
   const log = await openLog({ storage: memory.open(), blockSize: 4 })
   await log.append([{ key: 'k', value: 'v' }])
   await log.close()
   const written = await memory.base.write(
-    [{ type: 'put', key: encodeEntryKey(keyBytes('k'), 100), value: keyBytes('rogue') }],
+    [
+      { type: 'put', key: Uint8Array.of(0x7f, 1), value: keyBytes('rogue') },
+      { type: 'put', key: encodeEntryKey(keyBytes('k'), 100), value: keyBytes('old') },
+    ],
     { sync: true },
   )()
   expect(E.isRight(written)).toBe(true)
   const report = right(await verifyStorage(memory.base))
   expect(report.violations).toEqual([
-    'entry 100 of key "k" lies at or above the SeqBlock\'s nextBase 4',
-    '1 of 2 entries are named by no commit index record',
+    'key 7f01 is no record deltalog writes',
+    '1 format 1 records are left from an unfinished conversion: run deltalog migrate again',
   ])
 })
 
@@ -73,4 +76,41 @@ it("leaves keys like an event store's alone in a plain log", async () => {
   await log.append([{ key: 'e/plain', value: 'not an event, and that is fine' }])
   await log.close()
   expect(right(await verifyStorage(memory.base)).violations).toEqual([])
+})
+
+it('proves against a head taken earlier that nothing before it was lost or rewritten', async () => {
+  const memory = reopenableMemory()
+  const log = await openLog({ storage: memory.open(), durability: 'sync' })
+  for (let i = 0; i < 6; i++) await log.append([{ key: `k${i % 2}`, value: `v${i}` }])
+  const head = log.head()
+  expect(head.sequence).toBe(log.nextSequence())
+  expect(head.checksum).toMatch(/^[0-9a-f]{64}$/)
+  // More appends keep the old head on the chain.
+  await log.append([{ key: 'k0', value: 'later' }])
+  expect(log.head().sequence).toBe(log.nextSequence())
+  expect(log.head().checksum).not.toBe(head.checksum)
+  await log.close()
+  expect(right(await verifyStorage(memory.base, { head })).violations).toEqual([])
+
+  // A forged head, or one the log no longer reaches, fails.
+  const forged = { ...head, checksum: head.checksum.replace(/^./, (c) => (c === '0' ? '1' : '0')) }
+  expect(right(await verifyStorage(memory.base, { head: forged })).violations).toEqual([
+    `the log was rewritten: its chain at ${head.sequence} is not the recorded head`,
+  ])
+  const beyond = { sequence: head.sequence + 100, checksum: head.checksum }
+  expect(right(await verifyStorage(memory.base, { head: beyond })).violations).toEqual([
+    `the log ends at ${head.sequence + 1}, before its recorded head at ${head.sequence + 100}: its tail is gone`,
+  ])
+})
+
+it('gives the durable head in buffered mode: a flush moves it', async () => {
+  const memory = reopenableMemory()
+  const log = await openLog({ storage: memory.open(), durability: 'buffered', blockSize: 1000 })
+  await log.append([{ key: 'k', value: 'v' }]) // the block's record syncs this one
+  const synced = log.head()
+  await log.append([{ key: 'k', value: 'w' }])
+  expect(log.head()).toEqual(synced)
+  await log.flush()
+  expect(log.head().sequence).toBe(log.nextSequence())
+  await log.close()
 })

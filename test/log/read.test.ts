@@ -9,7 +9,7 @@ import { describe, expect } from 'vitest'
 import { decodeCommit, GENESIS, verifyLink, type ChainLink } from '../../src/codec/commit.js'
 import { toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import type { LogEntry, ReadContext, SequenceRange } from '../../src/log/read.js'
-import { countEntriesV2, lastLink, listKeysV2, scanAllV2, scanKeyV2 } from '../../src/log/readV2.js'
+import { countEntries, lastLink, listKeys, scanAll, scanKey } from '../../src/log/read.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { iterate, type Storage } from '../../src/storage/port.js'
 
@@ -103,10 +103,10 @@ describe('format v2 reads', () => {
       const expected = ordered.slice(0, q.limit ?? Infinity).map(show)
       const read =
         key === undefined
-          ? scanAllV2(ctx, range, q.reverse, q.limit)
-          : scanKeyV2(ctx, key, range, q.reverse, q.limit)
+          ? scanAll(ctx, range, q.reverse, q.limit)
+          : scanKey(ctx, key, range, q.reverse, q.limit)
       expect(await collect(read)).toEqual(expected)
-      expect(await countEntriesV2(ctx, key, range)).toBe(inRange.length)
+      expect(await countEntries(ctx, key, range)).toBe(inRange.length)
     },
   )
 
@@ -132,7 +132,7 @@ describe('format v2 reads', () => {
         ),
       ].sort()
       const listed: string[] = []
-      for await (const key of listKeysV2(
+      for await (const key of listKeys(
         ctx,
         prefix === undefined ? undefined : new TextEncoder().encode(prefix),
       )) {

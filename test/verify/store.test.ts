@@ -16,7 +16,7 @@ import { NO_TRUNCATION, truncateV2 } from '../../src/log/truncateV2.js'
 import { encodeSeqBlock, seqBlock } from '../../src/sequence/seqBlock.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import type { Storage } from '../../src/storage/port.js'
-import { verifyStorageV2, type VerifyReportV2 } from '../../src/verify/verifyV2.js'
+import { verifyStorage, type VerifyReport } from '../../src/verify/verify.js'
 
 const text = new TextEncoder()
 
@@ -48,13 +48,18 @@ const write = async (): Promise<{ storage: Storage; firsts: number[]; links: Cha
   return { storage, firsts, links }
 }
 
-const verify = async (storage: Storage, head?: ChainLink): Promise<VerifyReportV2> => {
-  const report = await verifyStorageV2(storage, head === undefined ? {} : { head })
+const verify = async (storage: Storage, head?: ChainLink): Promise<VerifyReport> => {
+  const report = await verifyStorage(
+    storage,
+    head === undefined
+      ? {}
+      : { head: { sequence: head.end, checksum: Buffer.from(head.checksum).toString('hex') } },
+  )
   if (E.isLeft(report)) throw new Error(report.left.message)
   return report.right
 }
 
-describe('verifyStorageV2', () => {
+describe('verifyStorage', () => {
   it('passes an intact store and counts it', async () => {
     const { storage, links } = await write()
     const report = await verify(storage, links[links.length - 1])

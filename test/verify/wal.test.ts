@@ -1,0 +1,92 @@
+// A lost commit does not go unnoticed: a writer killed with SIGKILL leaves its commits in
+// RocksDB's write-ahead log only; 16 bytes flipped in the middle of that file make RocksDB skip
+// the damaged records when it reopens, so entries go missing from the middle of the log. The
+// log still opens, and `verifyStorage` names the hole — the chain of commits is what says that
+// something should be there.
+import { spawn } from 'node:child_process'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as E from 'fp-ts/lib/Either.js'
+import { afterEach, beforeEach, expect, it } from 'vitest'
+import { openLogDirectory } from '../../src/log/directory.js'
+import { openLog } from '../../src/log/log.js'
+import { verifyStorage } from '../../src/verify/verify.js'
+import { sourceEntry, typeScriptArgs } from '../child.js'
+import { makeTempDir, removeDir } from '../tmpdir.js'
+
+let dir = ''
+beforeEach(async () => {
+  dir = await makeTempDir('wal')
+})
+afterEach(async () => {
+  await removeDir(dir)
+})
+
+const writer = `
+import { openLog } from ${JSON.stringify(sourceEntry)}
+const log = await openLog({ path: process.argv[2], durability: 'sync' })
+for (let c = 0; c < 100; c++) {
+  await log.append(
+    Array.from({ length: 20 }, (_, i) => ({ key: 'k' + ((c * 20 + i) % 7), value: 'value-' + (c * 20 + i) })),
+  )
+}
+process.stdout.write('done\\n')
+setInterval(() => undefined, 1000)
+`
+
+/** Runs the writer until it has appended everything, then kills it with SIGKILL. */
+const writeAndKill = async (path: string): Promise<void> => {
+  const script = join(dir, 'writer.mts')
+  await writeFile(script, writer)
+  const child = spawn(process.execPath, typeScriptArgs(script, [path]), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('done')) resolve()
+    })
+    child.on('exit', (code) => reject(new Error(`the writer exited on its own (${code})`)))
+  })
+  child.removeAllListeners('exit')
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  child.kill('SIGKILL')
+  await exited
+}
+
+it('names the hole that bytes flipped in the write-ahead log leave', async () => {
+  const path = join(dir, 'log')
+  await writeAndKill(path)
+  // The commits are in the write-ahead log only: the writer never closed, nothing was flushed.
+  const logs = (await readdir(path)).filter((f) => f.endsWith('.log'))
+  expect(logs).toHaveLength(1)
+  const wal = join(path, logs[0] ?? '')
+  const bytes = await readFile(wal)
+  expect((await stat(wal)).size).toBeGreaterThan(50_000)
+  const middle = Math.floor(bytes.length / 2)
+  for (let i = 0; i < 16; i++) bytes[middle + i] = (bytes[middle + i] ?? 0) ^ 0xff
+  await writeFile(wal, bytes)
+
+  // The log opens, with entries missing from the middle.
+  const log = await openLog({ path })
+  const gaps: Array<readonly [number, number]> = []
+  let previous = -1
+  for await (const entry of log.scan()) {
+    if (entry.sequence !== previous + 1) gaps.push([previous + 1, entry.sequence])
+    previous = entry.sequence
+  }
+  await log.close()
+  expect(gaps).toHaveLength(1)
+  const [from, to] = gaps[0] ?? [0, 0]
+  expect(previous).toBe(1999)
+
+  const storage = await openLogDirectory(path, { create: false })()
+  if (E.isLeft(storage)) throw new Error(storage.left.message)
+  try {
+    const report = await verifyStorage(storage.right)
+    expect(E.isRight(report) && report.right.violations).toEqual([
+      `commits are missing: the entries from ${from} up to ${to} are gone`,
+    ])
+  } finally {
+    await storage.right.close()()
+  }
+}, 60_000)
