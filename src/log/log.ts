@@ -320,7 +320,7 @@ const makeLog = (
     const records: EntryRecord[] = []
     let bytes = 0
     // Bulk appends repeat a key from record to record: its bytes are encoded once and shared,
-    // which also lets the commit index see the run without comparing bytes.
+    // which also lets a commit see the run without comparing bytes.
     let lastKey: string | undefined
     let lastKeyBytes: Uint8Array = new Uint8Array(0)
     for (let i = 0; i < items.length; i++) {
