@@ -27,7 +27,8 @@ export const writeVarint = (out: Uint8Array, at: number, n: number): number => {
 
 /**
  * Reads a varint at `at`: the value and the offset after it, or `none` when the bytes end first,
- * it runs past 8 bytes or its value is not a safe integer.
+ * it runs past 8 bytes, it is an overlong spelling (a last byte of 0 after others) or its value
+ * is not a safe integer.
  *
  * Law (checked in test/codec/varint.test.ts): after `end = writeVarint(b, o, n)`,
  * `readVarint(b, o)` is `some([n, end])` for every safe `n >= 0` below 2^56.
@@ -38,7 +39,10 @@ export const readVarint = (bytes: Uint8Array, at: number): O.Option<readonly [nu
   for (let i = at; i < bytes.length && i < at + 8; i++) {
     const b = bytes[i] ?? 0
     n += (b & 0x7f) * scale
-    if (b < 0x80) return Number.isSafeInteger(n) ? O.some([n, i + 1] as const) : O.none
+    // A last byte of 0 after others would be an overlong spelling of a smaller number: each
+    // number has one encoding, so that equal values are equal bytes.
+    if (b < 0x80)
+      return Number.isSafeInteger(n) && (b > 0 || i === at) ? O.some([n, i + 1] as const) : O.none
     scale *= 0x80
   }
   return O.none
