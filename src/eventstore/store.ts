@@ -397,6 +397,8 @@ const makeEventStore = (
     const last = await lastOf(log, key)
     if (first === undefined || last === undefined) return undefined
     if (orThrow(decodeEvent(last.value)).revision < revision) return undefined
+    // Reading from the first event kept, as most reads do, needs no search.
+    if (orThrow(decodeEvent(first.value)).revision >= revision) return first.sequence
     // Revisions grow with positions: bisect positions, one seek per step.
     let lo = first.sequence
     let hi = last.sequence

@@ -207,12 +207,11 @@ export async function* scanKey(
   let left = limit ?? Infinity
   if (lower >= upper || left <= 0) return
   const all = runRange(key)
-  // The run holding `lower` may start below it.
-  const holding = await first(ctx.storage, {
-    gte: all.gte,
-    lte: encodeRunKey(key, lower),
-    reverse: true,
-  })
+  // The run holding `lower` may start below it (no run starts below 0).
+  const holding =
+    lower === 0
+      ? undefined
+      : await first(ctx.storage, { gte: all.gte, lte: encodeRunKey(key, lower), reverse: true })
   const gte = holding?.key ?? encodeRunKey(key, lower)
   const lt = range.upper === undefined ? all.lt : encodeRunKey(key, range.upper)
   let cached: { readonly first: number; readonly value: Uint8Array } | undefined
