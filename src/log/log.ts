@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
+import { FORMAT_V2, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
 import { isWellFormed, keyBytes } from '../codec/keys.js'
 import type { AppendRange, Entry, EntryRecord } from '../delta/delta.js'
 import {
@@ -38,8 +38,18 @@ import {
   type Durability,
   type Visibility,
 } from './options.js'
-import { endOnClose, failing, type LogEntry, type ReadContext, type SequenceRange } from './read.js'
-import { countEntries, lastLink, listKeys, scanAll, scanKey } from './read.js'
+import {
+  countEntries,
+  endOnClose,
+  failing,
+  lastLink,
+  listKeys,
+  scanAll,
+  scanKey,
+  type LogEntry,
+  type ReadContext,
+  type SequenceRange,
+} from './read.js'
 import { formatKeyV2, storedFormat, type StoredFormat } from './migrate.js'
 import { decodeTruncation, NO_TRUNCATION, truncationKeyV2, type Truncation } from './truncateV2.js'
 import { makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
@@ -188,7 +198,7 @@ const readStoredState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, St
         )
       }
       return format.format === 'empty'
-        ? storage.write([{ type: 'put', key: formatKeyV2, value: Uint8Array.of(2) }], {
+        ? storage.write([{ type: 'put', key: formatKeyV2, value: Uint8Array.of(FORMAT_V2) }], {
             sync: true,
           })
         : TE.right(undefined)
@@ -211,7 +221,14 @@ const readStoredState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, St
     ),
     TE.chainW((state) =>
       TE.tryCatch(
-        async () => ({ ...state, link: await lastLink(storage) }),
+        async () => {
+          // A truncation may have removed every commit: the chain then goes on from its anchor.
+          const last = await lastLink(storage)
+          return {
+            ...state,
+            link: last.end < state.truncation.anchor.end ? state.truncation.anchor : last,
+          }
+        },
         (error) => errorValueOf(error),
       ),
     ),

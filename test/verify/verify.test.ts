@@ -114,3 +114,23 @@ it('gives the durable head in buffered mode: a flush moves it', async () => {
   expect(log.head().sequence).toBe(log.nextSequence())
   await log.close()
 })
+
+it('keeps the chain whole across a truncation of every entry and a reopen', async () => {
+  const memory = reopenableMemory()
+  let log = await openLog({ storage: memory.open() })
+  await log.append([
+    { key: 'a', value: '1' },
+    { key: 'b', value: '2' },
+  ])
+  await log.truncateBefore(log.nextSequence())
+  const head = log.head()
+  await log.close()
+  // No commit is left: the reopened log continues the chain from the truncation's anchor.
+  log = await openLog({ storage: memory.open() })
+  expect(log.head()).toEqual(head)
+  await log.append([{ key: 'a', value: '3' }])
+  await log.close()
+  const report = right(await verifyStorage(memory.base, { head }))
+  expect(report.violations).toEqual([])
+  expect(report).toMatchObject({ entries: 1, commits: 1, truncatedBefore: 2 })
+})
