@@ -24,6 +24,7 @@ import { corruption, type CorruptionError } from '../errors.js'
 import { escapedLength, prefixSuccessor, readEscaped, writeEscaped, type KeyRange } from './keys.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
 import { readVarint, varintLength, writeVarint } from './varint.js'
+import { sameBytes } from '../storage/range.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -276,9 +277,6 @@ export const decodeCommit = (
     end: first.right + count,
   })
 }
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i])
 
 /**
  * Whether a commit record continues the chain at `previous`: it names `previous.end` as the end

@@ -14,6 +14,7 @@ import { corruption, type CorruptionError } from '../errors.js'
 import { FORMAT_VERSION, RecordType } from './keys.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
 import { readVarint, varintLength, writeVarint } from './varint.js'
+import { sameBytes } from '../storage/range.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -35,15 +36,12 @@ export interface CommitIndex {
 // constructors
 // -------------------------------------------------------------------------------------
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i])
-
 /** Collapses a commit's keys, in sequence order, into runs. */
 export const toRuns = (keys: ReadonlyArray<Uint8Array>): ReadonlyArray<Run> => {
   const runs: Run[] = []
   let current: { key: Uint8Array; count: number } | undefined
   for (const key of keys) {
-    if (current !== undefined && (current.key === key || sameBytes(current.key, key))) {
+    if (current !== undefined && sameBytes(current.key, key)) {
       current.count++
     } else {
       current = { key, count: 1 }

@@ -31,6 +31,7 @@ import {
   type SeqBlock,
 } from '../sequence/seqBlock.js'
 import type { Batch, BatchOp } from '../storage/port.js'
+import { sameBytes } from '../storage/range.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -203,15 +204,12 @@ export const toBatchV1 = (delta: Delta): Batch => {
   return ops
 }
 
-const sameKey = (a: Uint8Array, b: Uint8Array): boolean =>
-  a === b || (a.length === b.length && a.every((x, i) => x === b[i]))
-
 /** Splits entries at consecutive sequences into runs: neighbours with the same key. */
 const toCommitRuns = (group: ReadonlyArray<Entry>): ReadonlyArray<CommitRun> => {
   const runs: Array<{ key: Uint8Array; values: Uint8Array[] }> = []
   let current: { key: Uint8Array; values: Uint8Array[] } | undefined
   for (const entry of group) {
-    if (current !== undefined && sameKey(current.key, entry.key)) {
+    if (current !== undefined && sameBytes(current.key, entry.key)) {
       current.values.push(entry.value)
     } else {
       current = { key: entry.key, values: [entry.value] }

@@ -28,6 +28,7 @@ import { prefixSuccessor } from '../codec/keys.js'
 import { writeU64 } from '../codec/u64.js'
 import type { StorageError } from '../errors.js'
 import type { KeyValue, Storage } from '../storage/port.js'
+import { sameBytes } from '../storage/range.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -60,9 +61,6 @@ export interface ChainReport {
   readonly head: ChainLink
   readonly problems: ReadonlyArray<ChainProblem>
 }
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i])
 
 // -------------------------------------------------------------------------------------
 // the fold

@@ -34,6 +34,7 @@ import { decodeTruncation, NO_TRUNCATION, truncationKeyV2 } from '../log/truncat
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
 import type { KeyValue, Storage } from '../storage/port.js'
 import { checkCommit, describeProblem, finishChain, startChain } from './chain.js'
+import { sameBytes } from '../storage/range.js'
 
 export interface VerifyReport {
   /** Entries at or above the truncation point. */
@@ -67,9 +68,6 @@ const OUTSIDE: ReadonlyArray<{ readonly gte?: Uint8Array; readonly lt?: Uint8Arr
   { gte: Uint8Array.of(FORMAT_V2, RecordTypeV2.Meta + 1) },
 ]
 const RUNS = Uint8Array.of(FORMAT_V2, RecordTypeV2.Run)
-
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i])
 
 /** Every pair of a range, chunk by chunk, through `visit`; `left` if the storage fails. */
 const walk = async (
