@@ -24,7 +24,13 @@ import {
 } from '../codec/commit.js'
 import { prefixSuccessor } from '../codec/keys.js'
 import { corruption, DeltalogError, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
-import { iterate, type IterateOptions, type KeyValue, type Storage } from '../storage/port.js'
+import {
+  copyBytes,
+  iterate,
+  type IterateOptions,
+  type KeyValue,
+  type Storage,
+} from '../storage/port.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -116,7 +122,8 @@ function* inRange(
   for (let i = 0; i < to - from; i++) {
     const at = reverse ? to - 1 - i : from + i
     const value = values[at]
-    if (value !== undefined) yield { key, sequence: firstSequence + at, value }
+    // Each entry gets its own key, as format 1's reads gave them: the run's key is one view.
+    if (value !== undefined) yield { key: copyBytes(key), sequence: firstSequence + at, value }
   }
 }
 

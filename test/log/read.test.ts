@@ -166,3 +166,26 @@ describe('format v2 reads', () => {
     },
   )
 })
+
+describe('entries read back', () => {
+  test.prop([fc.array(arbCommit, { minLength: 1, maxLength: 6 })], { numRuns: 30 })(
+    'own their keys: changing one entry’s key changes no other entry',
+    async (commits) => {
+      const { storage } = await write(commits)
+      const ctx: ReadContext = { storage, truncatedBefore: () => 0, isClosed: () => false }
+      const read: LogEntry[] = []
+      for await (const e of scanAll(ctx, { lower: 0, upper: undefined }, false, undefined)) {
+        read.push(e)
+      }
+      const before = read.map((e) => Buffer.from(e.key).toString('hex'))
+      for (const e of read) e.key.fill(0xee)
+      const again: string[] = []
+      for await (const e of scanAll(ctx, { lower: 0, upper: undefined }, false, undefined)) {
+        again.push(Buffer.from(e.key).toString('hex'))
+      }
+      expect(again).toEqual(before)
+      // And within one read, the keys are separate arrays.
+      expect(new Set(read.map((e) => e.key)).size).toBe(read.length)
+    },
+  )
+})
