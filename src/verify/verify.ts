@@ -28,7 +28,7 @@ import {
 } from '../codec/commit.js'
 import { FORMAT_VERSION, prefixSuccessor } from '../codec/keys.js'
 import { printable } from '../codec/printable.js'
-import type { StorageError } from '../errors.js'
+import { invalidArgument, type StorageError } from '../errors.js'
 import { decodeEvent, EVENTS, MARKER } from '../eventstore/envelope.js'
 import { decodeTruncation, NO_TRUNCATION, truncationKeyV2 } from '../log/truncateV2.js'
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
@@ -102,6 +102,21 @@ export const verifyStorage = async (
     readonly onProgress?: (records: number) => void
   } = {},
 ): Promise<E.Either<StorageError, VerifyReport>> => {
+  const head = options.head
+  if (
+    head !== undefined &&
+    (!Number.isSafeInteger(head.sequence) ||
+      head.sequence < 0 ||
+      typeof head.checksum !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(head.checksum))
+  ) {
+    return E.left(
+      invalidArgument(
+        'options.head',
+        'must be { sequence, checksum } as log.head() gives it: a natural number and 64 lowercase hex digits',
+      ),
+    )
+  }
   let checked = 0
   const progress = (): void => {
     checked++
@@ -133,9 +148,9 @@ export const verifyStorage = async (
   // 1. The commits, the chain, and each run's record.
   let chain = startChain(
     truncation.anchor,
-    options.head === undefined
+    head === undefined
       ? undefined
-      : { end: options.head.sequence, checksum: Buffer.from(options.head.checksum, 'hex') },
+      : { end: head.sequence, checksum: Buffer.from(head.checksum, 'hex') },
   )
   let runs = 0
   let entries = 0

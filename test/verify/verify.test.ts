@@ -97,6 +97,15 @@ it('proves against a head taken earlier that nothing before it was lost or rewri
   expect(right(await verifyStorage(memory.base, { head: forged })).violations).toEqual([
     `the log was rewritten: its chain at ${head.sequence} is not the recorded head`,
   ])
+  // A head that is no head is refused, not reported as a broken log.
+  for (const bad of [
+    { sequence: -1, checksum: head.checksum },
+    { sequence: head.sequence, checksum: 'abc' },
+    { sequence: head.sequence, checksum: head.checksum.toUpperCase() },
+  ]) {
+    const refused = await verifyStorage(memory.base, { head: bad })
+    expect(E.isLeft(refused) && refused.left.code).toBe('INVALID_ARGUMENT')
+  }
   const beyond = { sequence: head.sequence + 100, checksum: head.checksum }
   expect(right(await verifyStorage(memory.base, { head: beyond })).violations).toEqual([
     `the log ends at ${head.sequence + 1}, before its recorded head at ${head.sequence + 100}: its tail is gone`,
