@@ -131,6 +131,13 @@ export const time = async (run: () => Promise<unknown>): Promise<number> => {
 export const perSecond = (count: number, ms: number): number => count / (ms / 1000)
 
 /** A `size`-byte value of pseudo-random bytes (incompressible enough to be fair). */
+/**
+ * `count` distinct values of `size` bytes. Bulk cases give record `j` the value `j % count`, so
+ * that no two records in a row pass one array: deltalog copies such an array once for the row.
+ */
+export const valuesOf = (count: number, size: number): ReadonlyArray<Buffer> =>
+  Array.from({ length: count }, (_, i) => valueOf(size, i + 1))
+
 export const valueOf = (size: number, seed = 1): Buffer => {
   const out = Buffer.alloc(size)
   let x = seed * 2654435761

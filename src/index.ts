@@ -54,13 +54,18 @@ export {
 } from './sequence/allocator.js'
 export {
   buildDelta,
+  entriesOf,
   placeDelta,
+  recordsOf,
+  segmentsOf,
   toCommitBatch,
   type AppendRange,
   type BuiltDelta,
   type Delta,
   type Entry,
   type EntryRecord,
+  type Records,
+  type Segment,
 } from './delta/delta.js'
 export {
   FORMAT_VERSION,

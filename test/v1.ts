@@ -5,7 +5,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { seqBlockKey, truncatedBeforeKey } from '../src/codec/keys.js'
 import { writeU64 } from '../src/codec/u64.js'
-import { buildDelta, toBatchV1, type EntryRecord } from '../src/delta/delta.js'
+import { buildDelta, recordsOf, toBatchV1 } from '../src/delta/delta.js'
 import { load } from '../src/sequence/allocator.js'
 import { decodeSeqBlock } from '../src/sequence/seqBlock.js'
 import type { Storage } from '../src/storage/port.js'
@@ -35,8 +35,8 @@ export const writeV1Log = async (
       ),
     )
     for (const records of commits) {
-      const appends: EntryRecord[][] = [
-        records.map((r) => ({ key: text.encode(r.key), value: text.encode(r.value) })),
+      const appends = [
+        recordsOf(records.map((r) => ({ key: text.encode(r.key), value: text.encode(r.value) }))),
       ]
       const built = must(buildDelta(state, appends))
       must(await storage.write(toBatchV1(built.delta), { sync: true })())

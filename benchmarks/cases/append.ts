@@ -4,7 +4,7 @@
 import { join } from 'node:path'
 import { openLog } from '../../src/index.js'
 import { makeTempDir, removeDir } from '../../test/tmpdir.js'
-import { figure, paired, perSecond, target, time, valueOf, type CaseResult } from '../measure.js'
+import { figure, paired, perSecond, target, time, valuesOf, type CaseResult } from '../measure.js'
 import { openRaw, type RawOp } from '../raw.js'
 
 export interface AppendSizes {
@@ -21,11 +21,13 @@ const keyOf = (keys: number, i: number): string =>
 
 const deltalogRun = async (dir: string, keys: number, records: number): Promise<number> => {
   const log = await openLog({ path: join(dir, 'log'), durability: 'buffered' })
-  const value = valueOf(VALUE_BYTES)
+  const values = valuesOf(BATCH, VALUE_BYTES)
   const ms = await time(async () => {
     for (let i = 0; i < records; i += BATCH) {
       const batch = []
-      for (let j = i; j < i + BATCH; j++) batch.push({ key: keyOf(keys, j), value })
+      for (let j = i; j < i + BATCH; j++) {
+        batch.push({ key: keyOf(keys, j), value: values[j % BATCH] as Buffer })
+      }
       await log.append(batch)
     }
   })
@@ -35,13 +37,14 @@ const deltalogRun = async (dir: string, keys: number, records: number): Promise<
 
 const rawRun = async (dir: string, keys: number, records: number): Promise<number> => {
   const db = await openRaw(join(dir, 'raw'))
-  const value = valueOf(VALUE_BYTES)
+  const values = valuesOf(BATCH, VALUE_BYTES)
   // The raw store has no sequence: each record gets a unique key of its stream and a counter.
   const ms = await time(async () => {
     for (let i = 0; i < records; i += BATCH) {
       const ops: RawOp[] = []
       for (let j = i; j < i + BATCH; j++) {
-        ops.push({ type: 'put', key: `${keyOf(keys, j)}/${String(j).padStart(12, '0')}`, value })
+        const key = `${keyOf(keys, j)}/${String(j).padStart(12, '0')}`
+        ops.push({ type: 'put', key, value: values[j % BATCH] as Buffer })
       }
       await db.batch(ops, false)
     }

@@ -5,7 +5,7 @@
 //   tsx benchmarks/cases/memoryChild.ts <deltalog|raw> <directory> <records>
 import { join } from 'node:path'
 import { openLog } from '../../src/index.js'
-import { valueOf } from '../measure.js'
+import { valuesOf } from '../measure.js'
 import { openRaw, type RawOp } from '../raw.js'
 
 const [store, dir, count] = process.argv.slice(2)
@@ -16,7 +16,8 @@ if ((store !== 'deltalog' && store !== 'raw') || dir === undefined || !(records 
 
 const BATCH = 1000
 const IN_FLIGHT = 16
-const value = valueOf(100)
+// Distinct values, as in the bulk cases: no two records in a row pass one array.
+const values = valuesOf(BATCH, 100)
 
 /** Calls `write(i)` for every batch start `i`, keeping up to IN_FLIGHT writes pending. */
 const produce = async (write: (i: number) => Promise<unknown>): Promise<void> => {
@@ -33,7 +34,12 @@ const start = performance.now()
 if (store === 'deltalog') {
   const log = await openLog({ path: join(dir, 'log'), durability: 'buffered' })
   await produce((i) =>
-    log.append(Array.from({ length: BATCH }, (_, j) => ({ key: `stream-${(i + j) % 10}`, value }))),
+    log.append(
+      Array.from({ length: BATCH }, (_, j) => ({
+        key: `stream-${(i + j) % 10}`,
+        value: values[j] as Buffer,
+      })),
+    ),
   )
   await log.close()
 } else {
@@ -43,7 +49,7 @@ if (store === 'deltalog') {
       Array.from({ length: BATCH }, (_, j): RawOp => ({
         type: 'put',
         key: `stream-${(i + j) % 10}/${String(i + j).padStart(12, '0')}`,
-        value,
+        value: values[j] as Buffer,
       })),
       false,
     ),

@@ -1,8 +1,11 @@
 /**
- * Delta: the immutable value of one commit. It holds the entries of every append taken into the
- * commit, each with its sequence, plus the SeqBlock record the allocator emitted for them, if
- * any. The storage writes a Delta as ONE atomic batch, which is how a SeqBlock is always durable
- * no later than the first entry that uses a number from it.
+ * Delta: the immutable value of one commit. It holds the records of every append taken into the
+ * commit, each append as one segment of consecutive sequences, plus the SeqBlock record the
+ * allocator emitted for them, if any. The storage writes a Delta as ONE atomic batch, which is
+ * how a SeqBlock is always durable no later than the first entry that uses a number from it.
+ *
+ * Records are held column-wise (an array of keys, an array of values) from validation to the
+ * batch: the append path makes no object per record.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
@@ -48,9 +51,23 @@ export interface Entry extends EntryRecord {
   readonly sequence: number
 }
 
-/** One commit: its entries in sequence order and the SeqBlock they need persisted, if any. */
+/** Records column-wise: record `i` is `(keys[i], values[i])`; both arrays have one length. */
+export interface Records {
+  readonly keys: ReadonlyArray<Uint8Array>
+  readonly values: ReadonlyArray<Uint8Array>
+}
+
+/** Records at consecutive sequences: record `i` has the sequence `first + i`. */
+export interface Segment extends Records {
+  readonly first: number
+}
+
+/**
+ * One commit: its segments in ascending order, none empty and none overlapping another, and the
+ * SeqBlock they need persisted, if any.
+ */
 export interface Delta {
-  readonly entries: ReadonlyArray<Entry>
+  readonly segments: ReadonlyArray<Segment>
   readonly seqBlock: O.Option<SeqBlock>
 }
 
@@ -79,20 +96,21 @@ export interface BuiltDelta {
  */
 export const buildDelta = (
   state: AllocatorState,
-  appends: ReadonlyArray<ReadonlyArray<EntryRecord>>,
+  appends: ReadonlyArray<Records>,
 ): E.Either<AllocatorError, BuiltDelta> => {
-  const total = appends.reduce((n, records) => n + records.length, 0)
+  const total = appends.reduce((n, records) => n + records.keys.length, 0)
   return pipe(
     allocate(state, total),
     E.map(({ base, state: next, record }) => {
-      const entries: Entry[] = []
+      const segments: Segment[] = []
       const ranges: AppendRange[] = []
       let sequence = base
-      for (const records of appends) {
-        ranges.push({ startSequence: sequence, count: records.length })
-        for (const { key, value } of records) entries.push({ key, value, sequence: sequence++ })
+      for (const { keys, values } of appends) {
+        ranges.push({ startSequence: sequence, count: keys.length })
+        if (keys.length > 0) segments.push({ first: sequence, keys, values })
+        sequence += keys.length
       }
-      return { delta: { entries, seqBlock: record }, state: next, ranges }
+      return { delta: { segments, seqBlock: record }, state: next, ranges }
     }),
   )
 }
@@ -139,11 +157,12 @@ export const placeDelta = (
     floor = entry.sequence + 1
   }
   const last = entries[entries.length - 1]
-  if (last === undefined) return E.right({ delta: { entries, seqBlock: O.none }, state })
+  const segments = segmentsOf(entries)
+  if (last === undefined) return E.right({ delta: { segments, seqBlock: O.none }, state })
   const end = last.sequence + 1
   if (end - state.nextSequence <= remaining(state)) {
     return E.right({
-      delta: { entries, seqBlock: O.none },
+      delta: { segments, seqBlock: O.none },
       state: { ...state, nextSequence: end },
     })
   }
@@ -152,7 +171,7 @@ export const placeDelta = (
   // number an append can be handed.
   const size = Math.max(end - base, Math.min(state.blockSize, MAX_SEQUENCE - 1 - base))
   return E.map((block: SeqBlock) => ({
-    delta: { entries, seqBlock: O.some(block) },
+    delta: { segments, seqBlock: O.some(block) },
     state: { ...state, current: O.some(block), nextSequence: end },
   }))(seqBlock(base, size))
 }
@@ -161,17 +180,52 @@ export const placeDelta = (
 // destructors
 // -------------------------------------------------------------------------------------
 
-/** Splits entries in sequence order into runs of consecutive sequences. */
-const contiguous = (entries: ReadonlyArray<Entry>): ReadonlyArray<ReadonlyArray<Entry>> => {
-  const groups: Entry[][] = []
-  let current: Entry[] = []
-  for (const entry of entries) {
-    const previous = current[current.length - 1]
-    if (previous !== undefined && entry.sequence !== previous.sequence + 1) {
+/** Records given one object each, column-wise. */
+export const recordsOf = (records: ReadonlyArray<EntryRecord>): Records => ({
+  keys: records.map((r) => r.key),
+  values: records.map((r) => r.value),
+})
+
+/**
+ * Entries in ascending sequence order as segments: one per run of consecutive sequences. The
+ * inverse of `entriesOf`.
+ */
+export const segmentsOf = (entries: ReadonlyArray<Entry>): ReadonlyArray<Segment> => {
+  const segments: Array<{ first: number; keys: Uint8Array[]; values: Uint8Array[] }> = []
+  let current: { first: number; keys: Uint8Array[]; values: Uint8Array[] } | undefined
+  for (const { key, value, sequence } of entries) {
+    if (current === undefined || sequence !== current.first + current.keys.length) {
+      current = { first: sequence, keys: [], values: [] }
+      segments.push(current)
+    }
+    current.keys.push(key)
+    current.values.push(value)
+  }
+  return segments
+}
+
+/** The entries of segments, one object per record: for tests and tools, not the append path. */
+export const entriesOf = (segments: ReadonlyArray<Segment>): ReadonlyArray<Entry> =>
+  segments.flatMap(({ first, keys, values }) =>
+    keys.map((key, i) => ({ key, value: values[i] as Uint8Array, sequence: first + i })),
+  )
+
+/**
+ * The segments of a Delta grouped into commits: each group's segments continue one another
+ * without a gap, so the group is one range of consecutive sequences. Empty segments are left out.
+ */
+const commitGroups = (segments: ReadonlyArray<Segment>): ReadonlyArray<ReadonlyArray<Segment>> => {
+  const groups: Segment[][] = []
+  let current: Segment[] = []
+  let end = -1
+  for (const segment of segments) {
+    if (segment.keys.length === 0) continue
+    if (current.length > 0 && segment.first !== end) {
       groups.push(current)
       current = []
     }
-    current.push(entry)
+    current.push(segment)
+    end = segment.first + segment.keys.length
   }
   if (current.length > 0) groups.push(current)
   return groups
@@ -188,7 +242,8 @@ export const toBatchV1 = (delta: Delta): Batch => {
   if (O.isSome(delta.seqBlock)) {
     ops.push({ type: 'put', key: seqBlockKey, value: encodeSeqBlock(delta.seqBlock.value) })
   }
-  for (const group of contiguous(delta.entries)) {
+  for (const segments of commitGroups(delta.segments)) {
+    const group = entriesOf(segments)
     const first = group[0]
     if (first === undefined) continue
     const keys = encodeEntryKeys(group)
@@ -204,16 +259,20 @@ export const toBatchV1 = (delta: Delta): Batch => {
   return ops
 }
 
-/** Splits entries at consecutive sequences into runs: neighbours with the same key. */
-const toCommitRuns = (group: ReadonlyArray<Entry>): ReadonlyArray<CommitRun> => {
+/** Splits segments at consecutive sequences into runs: neighbours with the same key. */
+const toCommitRuns = (segments: ReadonlyArray<Segment>): ReadonlyArray<CommitRun> => {
   const runs: Array<{ key: Uint8Array; values: Uint8Array[] }> = []
   let current: { key: Uint8Array; values: Uint8Array[] } | undefined
-  for (const entry of group) {
-    if (current !== undefined && sameBytes(current.key, entry.key)) {
-      current.values.push(entry.value)
-    } else {
-      current = { key: entry.key, values: [entry.value] }
-      runs.push(current)
+  for (const { keys, values } of segments) {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as Uint8Array
+      const value = values[i] as Uint8Array
+      if (current !== undefined && sameBytes(current.key, key)) {
+        current.values.push(value)
+      } else {
+        current = { key, values: [value] }
+        runs.push(current)
+      }
     }
   }
   return runs
@@ -234,17 +293,16 @@ export const toCommitBatch = (
     ops.push({ type: 'put', key: seqBlockKeyV2, value: encodeSeqBlock(delta.seqBlock.value) })
   }
   let link = previous
-  for (const group of contiguous(delta.entries)) {
-    const first = group[0]
-    if (first === undefined) continue
+  for (const group of commitGroups(delta.segments)) {
+    const first = (group[0] as Segment).first
     const runs = toCommitRuns(group)
-    const commit = encodeCommit(link, first.sequence, runs)
+    const commit = encodeCommit(link, first, runs)
     ops.push({ type: 'put', key: commit.key, value: commit.value })
-    let sequence = first.sequence
+    let sequence = first
     runs.forEach((run, i) => {
       const place = commit.places[i]
       if (place !== undefined) {
-        const record = encodeRunRecord(run, sequence, first.sequence, place)
+        const record = encodeRunRecord(run, sequence, first, place)
         ops.push({ type: 'put', key: record.key, value: record.value })
       }
       sequence += run.values.length

@@ -9,7 +9,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { FORMAT_V2, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
 import { isWellFormed, keyBytes } from '../codec/keys.js'
-import type { AppendRange, Entry, EntryRecord } from '../delta/delta.js'
+import type { AppendRange, Entry, Records } from '../delta/delta.js'
 import {
   invalidArgument,
   locked,
@@ -25,8 +25,6 @@ import { copyBytes, type Storage } from '../storage/port.js'
 import { openLogDirectory } from './directory.js'
 import { makeHotTail } from './tail.js'
 import {
-  AppendRecord,
-  BytesLike,
   CountOptions,
   decodeStrict,
   FollowOptions,
@@ -35,6 +33,7 @@ import {
   notWellFormed,
   OpenOptions,
   ScanOptions,
+  type AppendRecord,
   type Durability,
   type Visibility,
 } from './options.js'
@@ -298,6 +297,36 @@ const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogEr
     ),
   )
 
+/**
+ * Takes every caller-owned key and value of an append into ONE buffer, in place in `bytes`: one
+ * allocation per append instead of one per byte array, and the records then view it. A caller's
+ * array given for several records in a row is taken once, and they share the copy. An entry
+ * kept alive (by a reader, or the hot tail) keeps that buffer alive, which is at most its
+ * append's size.
+ */
+const own = (
+  bytes: Uint8Array[],
+  fromCaller: Uint8Array,
+  flag: number,
+  pool: Uint8Array,
+  at: number,
+): number => {
+  let given: Uint8Array | undefined
+  let copy: Uint8Array = pool
+  for (let i = 0; i < bytes.length; i++) {
+    if (((fromCaller[i] as number) & flag) === 0) continue
+    const b = bytes[i] as Uint8Array
+    if (b !== given) {
+      pool.set(b, at)
+      given = b
+      copy = pool.subarray(at, at + b.length)
+      at += b.length
+    }
+    bytes[i] = copy
+  }
+  return at
+}
+
 const makeLog = (
   storage: Storage,
   options: OpenOptions,
@@ -331,15 +360,23 @@ const makeLog = (
 
   const validateRecords = (
     input: unknown,
-  ): E.Either<InvalidArgumentError, { records: ReadonlyArray<EntryRecord>; bytes: number }> => {
+  ): E.Either<InvalidArgumentError, { records: Records; bytes: number }> => {
     if (!Array.isArray(input)) return E.left(invalidArgument('records', 'must be an array'))
     const items = input as ReadonlyArray<unknown>
-    const records: EntryRecord[] = []
+    const keys: Uint8Array[] = []
+    const values: Uint8Array[] = []
+    // Which keys (bit 1) and values (bit 2) are the caller's own arrays.
+    const fromCaller = new Uint8Array(items.length)
     let bytes = 0
+    // Bytes the caller owns, which are copied: a caller mutating its array after append must
+    // not change what gets written.
+    let owned = 0
     // Bulk appends repeat a key from record to record: its bytes are encoded once and shared,
     // which also lets a commit see the run without comparing bytes.
     let lastKey: string | undefined
     let lastKeyBytes: Uint8Array = new Uint8Array(0)
+    let lastCallerKey: Uint8Array | undefined
+    let lastCallerValue: Uint8Array | undefined
     for (let i = 0; i < items.length; i++) {
       const item = items[i]
       if (typeof item !== 'object' || item === null) {
@@ -350,20 +387,24 @@ const makeLog = (
           return E.left(invalidArgument(`records[${i}].${field}`, 'is not a record field'))
         }
       }
-      if (!AppendRecord.is(item)) {
-        const field = BytesLike.is((item as Record<string, unknown>)['key']) ? 'value' : 'key'
-        return E.left(invalidArgument(`records[${i}].${field}`, 'must be a string or Uint8Array'))
+      const { key: givenKey, value: givenValue } = item as Record<string, unknown>
+      const keyIsString = typeof givenKey === 'string'
+      if (!keyIsString && !(givenKey instanceof Uint8Array)) {
+        return E.left(invalidArgument(`records[${i}].key`, 'must be a string or Uint8Array'))
       }
-      if (typeof item.key === 'string' && item.key !== lastKey && !isWellFormed(item.key)) {
+      const valueIsString = typeof givenValue === 'string'
+      if (!valueIsString && !(givenValue instanceof Uint8Array)) {
+        return E.left(invalidArgument(`records[${i}].value`, 'must be a string or Uint8Array'))
+      }
+      if (keyIsString && givenKey !== lastKey && !isWellFormed(givenKey)) {
         return E.left(notWellFormed(`records[${i}].key`))
       }
-      const key =
-        typeof item.key !== 'string'
-          ? item.key
-          : item.key === lastKey
-            ? lastKeyBytes
-            : (lastKeyBytes = keyBytes((lastKey = item.key)))
-      const value = keyBytes(item.value)
+      const key = !keyIsString
+        ? givenKey
+        : givenKey === lastKey
+          ? lastKeyBytes
+          : (lastKeyBytes = keyBytes((lastKey = givenKey)))
+      const value = valueIsString ? keyBytes(givenValue) : givenValue
       if (key.length === 0) return E.left(invalidArgument(`records[${i}].key`, 'must not be empty'))
       if (key.length > maxKeyBytes) {
         return E.left(
@@ -381,15 +422,27 @@ const makeLog = (
           ),
         )
       }
-      // Copy caller-owned bytes: a caller mutating its array after append must not change
-      // what gets written.
-      records.push({
-        key: typeof item.key === 'string' ? key : copyBytes(key),
-        value: typeof item.value === 'string' ? value : copyBytes(value),
-      })
+      // What `own` will copy: a caller's array once for the records that give it one after
+      // another (records with a string in between included).
+      if (!keyIsString) {
+        if (key !== lastCallerKey) owned += key.length
+        lastCallerKey = key
+        fromCaller[i] = 1
+      }
+      if (!valueIsString) {
+        if (value !== lastCallerValue) owned += value.length
+        lastCallerValue = value
+        fromCaller[i] = (fromCaller[i] as number) | 2
+      }
+      keys.push(key)
+      values.push(value)
       bytes += key.length + value.length + RECORD_OVERHEAD_BYTES
     }
-    return E.right({ records, bytes })
+    if (owned > 0) {
+      const pool = new Uint8Array(owned)
+      own(values, fromCaller, 2, pool, own(keys, fromCaller, 1, pool, 0))
+    }
+    return E.right({ records: { keys, values }, bytes })
   }
 
   const validatePlaced = (
@@ -421,7 +474,11 @@ const makeLog = (
         message: e.message.replace(/^records/, 'entries'),
       })),
       E.map(({ records: valid }) => ({
-        entries: valid.map((r, i) => ({ ...r, sequence: sequences[i] ?? 0 })),
+        entries: valid.keys.map((key, i) => ({
+          key,
+          value: valid.values[i] as Uint8Array,
+          sequence: sequences[i] ?? 0,
+        })),
       })),
     )
   }
@@ -521,7 +578,7 @@ const makeLog = (
     append: (records) => () => {
       const valid = validateRecords(records)
       if (E.isLeft(valid)) return Promise.resolve(valid)
-      if (valid.right.records.length === 0) {
+      if (valid.right.records.keys.length === 0) {
         return Promise.resolve(
           isClosed
             ? E.left(closedError())

@@ -27,7 +27,7 @@ import {
   truncatedBeforeKey,
 } from '../codec/keys.js'
 import { readU64 } from '../codec/u64.js'
-import { toCommitBatch, type Entry } from '../delta/delta.js'
+import { segmentsOf, toCommitBatch, type Entry } from '../delta/delta.js'
 import { corruption, errorValueOf, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
 import { decodeSeqBlock } from '../sequence/seqBlock.js'
 import { iterate, type Batch, type BatchOp, type Storage } from '../storage/port.js'
@@ -179,7 +179,7 @@ export const migrateToV2 = async (
     let bytes = 0
     const commitGroup = (): void => {
       if (group.length === 0) return
-      const batch = toCommitBatch({ entries: group, seqBlock: O.none }, link)
+      const batch = toCommitBatch({ segments: segmentsOf(group), seqBlock: O.none }, link)
       ops.push(...batch.ops)
       link = batch.link
       commits++

@@ -10,7 +10,7 @@
  * commits' entries leave first and `start` moves past them. After a failed write the writer
  * stops and storage may hold a batch the tail never saw, so the tail is dropped for good.
  */
-import type { Entry } from '../delta/delta.js'
+import type { Entry, Segment } from '../delta/delta.js'
 import { compareBytes } from '../storage/range.js'
 
 // -------------------------------------------------------------------------------------
@@ -29,7 +29,7 @@ export const TAIL_LIMITS: TailLimits = { entries: 4096, bytes: 4 << 20 }
 
 /** What a reader at some position gets from the tail. */
 export interface TailRead {
-  /** The entries it asked for, in sequence order; shared with other readers, never copied. */
+  /** The entries it asked for, in sequence order; their bytes are shared, never copied. */
   readonly entries: ReadonlyArray<Entry>
   /** Where the reader continues: every entry it asked for below this was returned. */
   readonly next: number
@@ -38,8 +38,8 @@ export interface TailRead {
 export interface HotTail {
   /** Every entry with a sequence in `[start(), end)` is held; Infinity once dropped. */
   readonly start: () => number
-  /** Records a commit's entries, in sequence order, extending the interval to `end`. */
-  readonly commit: (entries: ReadonlyArray<Entry>, end: number) => void
+  /** Records a commit's segments, in sequence order, extending the interval to `end`. */
+  readonly commit: (segments: ReadonlyArray<Segment>, end: number) => void
   /** Drops every entry for good: readers go to storage from now on. */
   readonly drop: () => void
   /**
@@ -58,39 +58,55 @@ export interface HotTail {
 // constructors
 // -------------------------------------------------------------------------------------
 
-/** An empty tail covering `[end, end)`: the log as it is when opened. */
+/** What stands in the array for a segment that has left. */
+const GONE: Segment = { first: -1, keys: [], values: [] }
+
+/**
+ * An empty tail covering `[end, end)`: the log as it is when opened. It keeps the commits'
+ * segments as they are, so a commit costs the tail no object per entry; entries leave one at a
+ * time from the front, and a segment whose first entries left is kept until its last one does.
+ */
 export const makeHotTail = (end: number, limits: TailLimits = TAIL_LIMITS): HotTail => {
-  let entries: Entry[] = []
-  // Entries before `head` have left the tail; the array is compacted now and then.
+  let segments: Segment[] = []
+  // Segments before `head` have left the tail, and so have the first `skip` entries of
+  // `segments[head]`; the array is compacted now and then.
   let head = 0
+  let skip = 0
+  let count = 0
   let bytes = 0
   let start = end
   let last = end
 
   const trim = (): void => {
-    const before = head
-    while (
-      entries.length - head > limits.entries ||
-      (bytes > limits.bytes && head < entries.length)
-    ) {
-      const gone = entries[head++]
-      if (gone !== undefined) bytes -= gone.key.length + gone.value.length
+    let left = false
+    while (count > limits.entries || (bytes > limits.bytes && count > 0)) {
+      const segment = segments[head] as Segment
+      bytes -= (segment.keys[skip] as Uint8Array).length
+      bytes -= (segment.values[skip] as Uint8Array).length
+      count--
+      left = true
+      if (++skip === segment.keys.length) {
+        // Let go of it now, not at the next compaction: it may hold a large append.
+        segments[head++] = GONE
+        skip = 0
+      }
     }
     // What left was below the first entry kept: the interval now starts there.
-    if (head > before) start = entries[head]?.sequence ?? last
-    if (head > 1024 && head * 2 > entries.length) {
-      entries = entries.slice(head)
+    if (left) start = count > 0 ? (segments[head] as Segment).first + skip : last
+    if (head > 1024 && head * 2 > segments.length) {
+      segments = segments.slice(head)
       head = 0
     }
   }
 
-  /** The index of the first held entry at or above `sequence`. */
+  /** The index of the first held segment that ends above `sequence`. */
   const seek = (sequence: number): number => {
     let lo = head
-    let hi = entries.length
+    let hi = segments.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if ((entries[mid]?.sequence ?? Infinity) < sequence) lo = mid + 1
+      const segment = segments[mid] as Segment
+      if (segment.first + segment.keys.length <= sequence) lo = mid + 1
       else hi = mid
     }
     return lo
@@ -100,26 +116,39 @@ export const makeHotTail = (end: number, limits: TailLimits = TAIL_LIMITS): HotT
     start: () => start,
     commit: (committed, newEnd) => {
       if (start === Infinity) return
-      for (const entry of committed) {
-        entries.push(entry)
-        bytes += entry.key.length + entry.value.length
+      for (const segment of committed) {
+        if (segment.keys.length === 0) continue
+        segments.push(segment)
+        count += segment.keys.length
+        for (let i = 0; i < segment.keys.length; i++) {
+          bytes += (segment.keys[i] as Uint8Array).length + (segment.values[i] as Uint8Array).length
+        }
       }
       last = Math.max(last, newEnd)
       trim()
     },
     drop: () => {
-      entries = []
+      segments = []
       head = 0
+      skip = 0
+      count = 0
       bytes = 0
       start = Infinity
     },
     read: (from, upper, key, truncatedBefore) => {
       const until = Math.min(upper, last)
+      const lower = Math.max(from, truncatedBefore, start)
       const out: Entry[] = []
-      for (let i = seek(Math.max(from, truncatedBefore)); i < entries.length; i++) {
-        const entry = entries[i]
-        if (entry === undefined || entry.sequence >= until) break
-        if (key === undefined || compareBytes(entry.key, key) === 0) out.push(entry)
+      for (let s = seek(lower); s < segments.length; s++) {
+        const { first, keys, values } = segments[s] as Segment
+        if (first >= until) break
+        const to = Math.min(keys.length, until - first)
+        for (let i = Math.max(0, lower - first); i < to; i++) {
+          const k = keys[i] as Uint8Array
+          if (key === undefined || compareBytes(k, key) === 0) {
+            out.push({ key: k, value: values[i] as Uint8Array, sequence: first + i })
+          }
+        }
       }
       return { entries: out, next: Math.max(from, until) }
     },

@@ -16,7 +16,8 @@ import {
   toCommitBatch,
   type AppendRange,
   type Entry,
-  type EntryRecord,
+  type Records,
+  type Segment,
 } from '../delta/delta.js'
 import { backpressure, closed, writerFailed, type DeltalogErrorValue } from '../errors.js'
 import type { AllocatorState } from '../sequence/allocator.js'
@@ -33,7 +34,7 @@ type Settle<A> = (result: E.Either<DeltalogErrorValue, A>) => void
 type Request =
   | {
       readonly kind: 'append'
-      readonly records: ReadonlyArray<EntryRecord>
+      readonly records: Records
       readonly bytes: number
       readonly settle: Settle<AppendRange>
     }
@@ -54,10 +55,10 @@ export interface WriterConfig {
   /** Called after every commit, sync or truncation that changed what readers may see. */
   readonly onChange: () => void
   /**
-   * Called with each commit's entries once its batch is written, before `onChange`: every
-   * entry with a sequence below `end` and at or above the previous commit's `end` is in it.
+   * Called with each commit's segments once its batch is written, before `onChange`: every
+   * entry with a sequence below `end` and at or above the previous commit's `end` is in them.
    */
-  readonly onCommit?: (entries: ReadonlyArray<Entry>, end: number) => void
+  readonly onCommit?: (segments: ReadonlyArray<Segment>, end: number) => void
   /** Called when a failed write stops the writer. */
   readonly onStop?: () => void
 }
@@ -80,7 +81,7 @@ export interface Writer {
   /** The link of the last durable commit: the chain's end as a power loss would leave it. */
   readonly head: () => ChainLink
   readonly append: (
-    records: ReadonlyArray<EntryRecord>,
+    records: Records,
     bytes: number,
   ) => Promise<E.Either<DeltalogErrorValue, AppendRange>>
   readonly flush: () => Promise<E.Either<DeltalogErrorValue, void>>
@@ -190,7 +191,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       durableEnd = allocator.nextSequence
       durableLink = link
     }
-    config.onCommit?.(delta.entries, allocator.nextSequence)
+    config.onCommit?.(delta.segments, allocator.nextSequence)
     built.right.ranges.forEach((range, i) => appends[i]?.settle(E.right(range)))
     for (const f of flushes) f.settle(E.right(undefined))
     config.onChange()
@@ -235,7 +236,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       durableEnd = allocator.nextSequence
       durableLink = link
     }
-    config.onCommit?.(built.right.delta.entries, allocator.nextSequence)
+    config.onCommit?.(built.right.delta.segments, allocator.nextSequence)
     request.settle(E.right(undefined))
     config.onChange()
   }

@@ -152,7 +152,7 @@ describe('append, scan, stats, verify', () => {
     // A commit that continues the chain, so that only the SeqBlock bound is broken.
     const rogue = toCommitBatch(
       {
-        entries: [{ key: keyBytes('k'), value: keyBytes('x'), sequence: 1_000_000 }],
+        segments: [{ first: 1_000_000, keys: [keyBytes('k')], values: [keyBytes('x')] }],
         seqBlock: O.none,
       },
       await lastLink(storage),

@@ -2,13 +2,17 @@ import { fc, test } from '@fast-check/vitest'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
+import { decodeCommit, GENESIS, RecordTypeV2 } from '../../src/codec/commit.js'
 import { decodeCommitIndexKey, decodeRuns } from '../../src/codec/commitIndex.js'
 import { RecordType, decodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
 import {
   buildDelta,
   MAX_PLACED_SEQUENCE,
   placeDelta,
+  entriesOf,
+  recordsOf,
   toBatchV1,
+  toCommitBatch,
   type Entry,
   type EntryRecord,
 } from '../../src/delta/delta.js'
@@ -39,17 +43,20 @@ describe('Delta', () => {
   it('gives each append a contiguous range in input order and carries the first block', () => {
     const state = right(load(O.none, 4))
     const built = right(
-      buildDelta(state, [[record('a', '1'), record('b', '2')], [], [record('a', '3')]]),
+      buildDelta(
+        state,
+        [[record('a', '1'), record('b', '2')], [], [record('a', '3')]].map(recordsOf),
+      ),
     )
     expect(built.ranges).toEqual([
       { startSequence: 0, count: 2 },
       { startSequence: 2, count: 0 },
       { startSequence: 2, count: 1 },
     ])
-    expect(built.delta.entries.map((e) => e.sequence)).toEqual([0, 1, 2])
+    expect(entriesOf(built.delta.segments).map((e) => e.sequence)).toEqual([0, 1, 2])
     expect(built.delta.seqBlock).toEqual(O.some({ baseSequence: 0, blockSize: 4 }))
     // The next commit fits in the block: no record.
-    const next = right(buildDelta(built.state, [[record('c', '4')]]))
+    const next = right(buildDelta(built.state, [recordsOf([record('c', '4')])]))
     expect(next.delta.seqBlock).toEqual(O.none)
     expect(next.ranges).toEqual([{ startSequence: 3, count: 1 }])
   })
@@ -57,19 +64,52 @@ describe('Delta', () => {
   it('writes nothing and allocates nothing for no appends', () => {
     const state = right(load(O.none))
     const built = right(buildDelta(state, []))
-    expect(built.delta).toEqual({ entries: [], seqBlock: O.none })
+    expect(built.delta).toEqual({ segments: [], seqBlock: O.none })
     expect(built.state).toEqual(state)
     expect(toBatchV1(built.delta)).toEqual([])
   })
 
+  it('writes the appends of one Delta as one commit, and a placed Delta as one per gap', () => {
+    const commitsOf = (ops: ReturnType<typeof toCommitBatch>['ops']) =>
+      ops.flatMap((op) =>
+        op.type === 'put' && op.key[1] === RecordTypeV2.Commit
+          ? [right(decodeCommit(op.key, op.value))]
+          : [],
+      )
+    const built = right(
+      buildDelta(
+        right(load(O.none, 16)),
+        [[record('a', '1'), record('a', '2')], [], [record('a', '3'), record('b', '4')]].map(
+          recordsOf,
+        ),
+      ),
+    )
+    const one = commitsOf(toCommitBatch(built.delta, GENESIS).ops)
+    expect(one.map((c) => [c.firstSequence, c.end])).toEqual([[0, 4]])
+    // The run of `a` goes on from the first append into the third.
+    expect(one[0]?.runs.map((r) => r.values.length)).toEqual([3, 1])
+    const placed = right(
+      placeDelta(built.state, [
+        { ...record('c', '5'), sequence: 4 },
+        { ...record('c', '6'), sequence: 5 },
+        { ...record('c', '7'), sequence: 9 },
+      ]),
+    )
+    const two = commitsOf(toCommitBatch(placed.delta, GENESIS).ops)
+    expect(two.map((c) => [c.firstSequence, c.end])).toEqual([
+      [4, 6],
+      [9, 10],
+    ])
+  })
+
   it('reports an overflow and leaves the caller with its old state', () => {
     const state = right(load(O.some({ baseSequence: MAX_SEQUENCE - 2, blockSize: 1 })))
-    const result = buildDelta(state, [[record('a', '1'), record('a', '2')]])
+    const result = buildDelta(state, [recordsOf([record('a', '1'), record('a', '2')])])
     expect(E.isLeft(result) && result.left.code).toBe('SEQUENCE_OVERFLOW')
   })
 
   it('turns a Delta into one batch: the SeqBlock record, a put per entry, the index', () => {
-    const built = right(buildDelta(right(load(O.none, 16)), [[record('k', 'v')]]))
+    const built = right(buildDelta(right(load(O.none, 16)), [recordsOf([record('k', 'v')])]))
     const batch = toBatchV1(built.delta)
     expect(batch).toHaveLength(3)
     const [blockOp, entryOp, indexOp] = batch
@@ -90,8 +130,8 @@ describe('Delta', () => {
   test.prop([arbState, arbAppends])(
     'entries are contiguous, ascending, and in input order; ranges tile them',
     (state, appends) => {
-      const built = right(buildDelta(state, appends))
-      const entries = built.delta.entries
+      const built = right(buildDelta(state, appends.map(recordsOf)))
+      const entries = entriesOf(built.delta.segments)
       expect(entries.map((e) => ({ key: e.key, value: e.value }))).toEqual(appends.flat())
       entries.forEach((e, i) => expect(e.sequence).toBe(state.nextSequence + i))
       let expectedStart = state.nextSequence
@@ -106,10 +146,10 @@ describe('Delta', () => {
   test.prop([arbState, arbAppends])(
     'an entry beyond the last persisted block only appears with that block in the Delta',
     (state, appends) => {
-      const built = right(buildDelta(state, appends))
+      const built = right(buildDelta(state, appends.map(recordsOf)))
       // Everything the caller has persisted so far is `state.current`.
       const persistedEnd = O.isSome(state.current) ? nextBase(state.current.value) : 0
-      const beyond = built.delta.entries.filter((e) => e.sequence >= persistedEnd)
+      const beyond = entriesOf(built.delta.segments).filter((e) => e.sequence >= persistedEnd)
       if (beyond.length === 0) {
         expect(built.delta.seqBlock).toEqual(O.none)
       } else {
@@ -130,30 +170,29 @@ describe('Delta', () => {
   test.prop([arbState, arbAppends])(
     'toBatchV1 holds exactly the Delta, decodably',
     (state, appends) => {
-      const { delta } = right(buildDelta(state, appends))
+      const { delta } = right(buildDelta(state, appends.map(recordsOf)))
+      const entries = entriesOf(delta.segments)
       const batch = toBatchV1(delta)
       const entryOps = batch.filter((op) => op.key[1] === RecordType.Entry)
       const indexOps = batch.filter((op) => op.key[1] === RecordType.SequenceIndex)
       expect(batch.length).toBe(
-        delta.entries.length +
-          (O.isSome(delta.seqBlock) ? 1 : 0) +
-          (delta.entries.length > 0 ? 1 : 0),
+        entries.length + (O.isSome(delta.seqBlock) ? 1 : 0) + (entries.length > 0 ? 1 : 0),
       )
       // The index lists every entry's key in sequence order, from the first sequence.
-      if (delta.entries.length > 0) {
+      if (entries.length > 0) {
         const [indexOp] = indexOps
         expect(indexOp?.type === 'put' && decodeCommitIndexKey(indexOp.key)).toEqual(
-          E.right(delta.entries[0]?.sequence),
+          E.right(entries[0]?.sequence),
         )
         const runs = indexOp?.type === 'put' ? right(decodeRuns(indexOp.value)) : []
         expect(runs.flatMap((r) => Array.from({ length: r.count }, () => r.key))).toEqual(
-          delta.entries.map((e) => e.key),
+          entries.map((e) => e.key),
         )
       } else {
         expect(indexOps).toEqual([])
       }
       entryOps.forEach((op, i) => {
-        const entry = delta.entries[i]
+        const entry = entries[i]
         expect(op.type === 'put' && decodeEntryKey(op.key)).toEqual(
           E.right({ key: entry?.key, sequence: entry?.sequence }),
         )
@@ -183,7 +222,7 @@ describe('Delta', () => {
       'keeps the given sequences, covers them with the stored block, and indexes each once',
       ([state, entries]) => {
         const built = right(placeDelta(state, entries))
-        expect(built.delta.entries).toEqual(entries)
+        expect(entriesOf(built.delta.segments)).toEqual(entries)
         const last = entries[entries.length - 1]
         expect(built.state.nextSequence).toBe(
           last === undefined ? state.nextSequence : last.sequence + 1,

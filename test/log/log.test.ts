@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fc, test } from '@fast-check/vitest'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log, type LogEntry } from '../../src/log/log.js'
@@ -162,6 +163,63 @@ describe('append', () => {
     await writing
     expect(show(await collect(log.scan({ key: 'b' })))).toEqual(['1:b=buffered'])
   })
+  // Records drawn from a few caller arrays and strings, arrays repeated in and out of a row:
+  // each array is copied once per row of records that give it, all into one buffer per append.
+  const arbBytes = fc.uint8Array({ minLength: 1, maxLength: 6 })
+  const arbRecords = fc
+    .record({
+      keys: fc.array(arbBytes, { minLength: 1, maxLength: 3 }),
+      values: fc.array(fc.uint8Array({ maxLength: 6 }), { minLength: 1, maxLength: 3 }),
+    })
+    .chain(({ keys, values }) =>
+      fc.array(
+        fc.record({
+          key: fc.oneof(fc.constantFrom(...keys), fc.constantFrom('s', 't')),
+          value: fc.oneof(fc.constantFrom(...values), fc.constant('v')),
+        }),
+        { minLength: 1, maxLength: 12 },
+      ),
+    )
+
+  test.prop([arbRecords])(
+    'stores and tails each record as given, whatever the caller does to its arrays after append',
+    async (records) => {
+      const log = await openLog({ storage: openMemoryStorage() })
+      try {
+        const bytes = (b: string | Uint8Array): string =>
+          typeof b === 'string' ? b : Buffer.from(b).toString('hex')
+        const expected = records.map((r, i) => `${i + 1}:${bytes(r.key)}=${bytes(r.value)}`)
+        const follower = log.follow({ from: 1 })[Symbol.asyncIterator]()
+        // The first append is in flight while the second waits in the queue with the arrays.
+        const first = log.append([{ key: 'first', value: 'x' }])
+        const second = log.append(records)
+        for (const r of records) {
+          if (typeof r.key !== 'string') r.key.fill(0x58)
+          if (typeof r.value !== 'string') r.value.fill(0x58)
+        }
+        await Promise.all([first, second])
+        const asGiven = (e: LogEntry, i: number): string => {
+          const r = records[i]
+          const key = typeof r?.key === 'string' ? str(e.key) : Buffer.from(e.key).toString('hex')
+          const value =
+            typeof r?.value === 'string' ? str(e.value) : Buffer.from(e.value).toString('hex')
+          return `${e.sequence}:${key}=${value}`
+        }
+        const stored = await collect(log.scan({ from: 1 }))
+        expect(stored.map(asGiven)).toEqual(expected)
+        const tailed: LogEntry[] = []
+        for (let i = 0; i < records.length; i++) {
+          const next = await follower.next()
+          if (next.done === true) break
+          tailed.push(next.value)
+        }
+        await follower.return?.()
+        expect(tailed.map(asGiven)).toEqual(expected)
+      } finally {
+        await log.close()
+      }
+    },
+  )
 })
 
 describe('group commit', () => {

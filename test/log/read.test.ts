@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect } from 'vitest'
 import { decodeCommit, GENESIS, verifyLink, type ChainLink } from '../../src/codec/commit.js'
-import { toCommitBatch, type Entry } from '../../src/delta/delta.js'
+import { segmentsOf, toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import type { LogEntry, ReadContext, SequenceRange } from '../../src/log/read.js'
 import { countEntries, lastLink, listKeys, scanAll, scanKey } from '../../src/log/read.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
@@ -51,7 +51,7 @@ const write = async (commits: ReadonlyArray<CommitSpec>): Promise<Written> => {
       const value = new Uint8Array(r.size).fill(sequence % 251)
       return { key: KEYS[r.key] ?? new Uint8Array(), value, sequence }
     })
-    const batch = toCommitBatch({ entries: delta, seqBlock: O.none }, link)
+    const batch = toCommitBatch({ segments: segmentsOf(delta), seqBlock: O.none }, link)
     const written = await storage.write(batch.ops, { sync: false })()
     if (E.isLeft(written)) throw new Error(written.left.message)
     link = batch.link

@@ -3,7 +3,7 @@
 import { test } from '@fast-check/vitest'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { Entry } from '../../src/delta/delta.js'
+import { segmentsOf, type Entry } from '../../src/delta/delta.js'
 import { openLog, type LogEntry } from '../../src/log/log.js'
 import { makeHotTail } from '../../src/log/tail.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
@@ -48,7 +48,7 @@ describe('makeHotTail', () => {
         }))
         end = first + entries.length
         all.push(...entries)
-        tail.commit(entries, end)
+        tail.commit(segmentsOf(entries), end)
         expect(tail.start()).toBeGreaterThanOrEqual(start)
         start = tail.start()
         const held = tail.read(start, Infinity, undefined, 0).entries
@@ -76,7 +76,7 @@ describe('makeHotTail', () => {
   it('is dropped for good: readers go to storage', () => {
     const tail = makeHotTail(0)
     tail.drop()
-    tail.commit([{ key: bytes('a'), value: bytes('x'), sequence: 0 }], 1)
+    tail.commit([{ first: 0, keys: [bytes('a')], values: [bytes('x')] }], 1)
     expect(tail.start()).toBe(Infinity)
   })
 })

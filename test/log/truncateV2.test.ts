@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
 import { decodeCommit, decodeRunRecord, GENESIS, type ChainLink } from '../../src/codec/commit.js'
-import { toCommitBatch, type Entry } from '../../src/delta/delta.js'
+import { segmentsOf, toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import type { ReadContext } from '../../src/log/read.js'
 import { scanAll } from '../../src/log/read.js'
 import {
@@ -35,7 +35,7 @@ const writeCommits = async (storage: Storage, sizes: ReadonlyArray<number>): Pro
       value: new Uint8Array(j % 4 === 3 ? 700 : 3).fill(next + j),
       sequence: next + j,
     }))
-    const batch = toCommitBatch({ entries, seqBlock: O.none }, link)
+    const batch = toCommitBatch({ segments: segmentsOf(entries), seqBlock: O.none }, link)
     const written = await storage.write(batch.ops, { sync: false })()
     if (E.isLeft(written)) throw new Error(written.left.message)
     link = batch.link

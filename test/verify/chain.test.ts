@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
 import { encodeCommitKey, GENESIS, type ChainLink } from '../../src/codec/commit.js'
-import { toCommitBatch, type Entry } from '../../src/delta/delta.js'
+import { segmentsOf, toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import type { Storage } from '../../src/storage/port.js'
 import { describeProblem, verifyChain, type ChainReport } from '../../src/verify/chain.js'
@@ -31,7 +31,7 @@ const writeCommits = async (
       sequence: next + j,
     }))
     firsts.push(next)
-    const batch = toCommitBatch({ entries, seqBlock: O.none }, link)
+    const batch = toCommitBatch({ segments: segmentsOf(entries), seqBlock: O.none }, link)
     const written = await storage.write(batch.ops, { sync: false })()
     if (E.isLeft(written)) throw new Error(written.left.message)
     link = batch.link

@@ -11,7 +11,7 @@ import {
   seqBlockKeyV2,
   type ChainLink,
 } from '../../src/codec/commit.js'
-import { toCommitBatch, type Entry } from '../../src/delta/delta.js'
+import { segmentsOf, toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import { NO_TRUNCATION, truncateV2 } from '../../src/log/truncateV2.js'
 import { encodeSeqBlock, seqBlock } from '../../src/sequence/seqBlock.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
@@ -33,7 +33,7 @@ const write = async (): Promise<{ storage: Storage; firsts: number[]; links: Cha
       value: new Uint8Array(j % 3 === 2 ? 600 : 2).fill(j),
       sequence: next + j,
     }))
-    const batch = toCommitBatch({ entries, seqBlock: O.none }, link)
+    const batch = toCommitBatch({ segments: segmentsOf(entries), seqBlock: O.none }, link)
     await storage.write(batch.ops, { sync: false })()
     firsts.push(next)
     link = batch.link
