@@ -22,6 +22,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { corruption, type CorruptionError } from '../errors.js'
 import { escapedLength, prefixSuccessor, readEscaped, writeEscaped, type KeyRange } from './keys.js'
+import { allocBytes } from './slab.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
 import { readVarint, varintLength, writeVarint } from './varint.js'
 import { sameBytes } from '../storage/range.js'
@@ -298,7 +299,7 @@ export const verifyLink = (previous: ChainLink, key: Uint8Array, value: Uint8Arr
 
 /** The key of the run record of `key` starting at `firstSequence`. */
 export const encodeRunKey = (key: Uint8Array, firstSequence: number): Uint8Array => {
-  const out = new Uint8Array(KEY_PREFIX_BYTES + escapedLength(key) + 1 + U64_BYTES)
+  const out = allocBytes(KEY_PREFIX_BYTES + escapedLength(key) + 1 + U64_BYTES)
   out[0] = FORMAT_V2
   out[1] = RecordTypeV2.Run
   const end = writeEscaped(out, KEY_PREFIX_BYTES, key)
@@ -330,7 +331,7 @@ export const encodeRunRecord = (
   const key = encodeRunKey(run.key, firstSequence)
   const count = run.values.length
   if (place.length <= INLINE_MAX_BYTES) {
-    const value = new Uint8Array(1 + varintLength(count) + place.length)
+    const value = allocBytes(1 + varintLength(count) + place.length)
     value[0] = INLINE
     writeValues(value, writeVarint(value, 1, count), run.values)
     return { key, value }

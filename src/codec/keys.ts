@@ -9,6 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { corruption, type CorruptionError } from '../errors.js'
+import { allocBytes } from './slab.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
 
 // -------------------------------------------------------------------------------------
@@ -72,10 +73,31 @@ export const isWellFormed = (s: string): boolean => s.isWellFormed()
 
 /**
  * A string key means its UTF-8 bytes; byte keys are taken as they are. Callers check string
- * keys with `isWellFormed` first: this encoding is only one-to-one on well-formed strings.
+ * keys with `isWellFormed` first: this encoding is only one-to-one on well-formed strings. The
+ * bytes of a string may be a slice of a shared buffer (see `allocBytes`): copy them to keep them.
  */
 export const keyBytes = (key: string | Uint8Array): Uint8Array =>
-  typeof key === 'string' ? utf8.encode(key) : key
+  typeof key === 'string' ? utf8Bytes(key) : key
+
+/** Longest string that `utf8Bytes` tries as ASCII first. */
+const ASCII_TRY_CHARS = 4096
+
+/**
+ * The UTF-8 bytes of a string. ASCII strings, the common case for keys and JSON values, are
+ * written byte by byte into an array from `allocBytes`: `TextEncoder.encode` costs ten times as
+ * much for a short string. Any other string goes to `TextEncoder`.
+ */
+const utf8Bytes = (s: string): Uint8Array => {
+  const n = s.length
+  if (n > ASCII_TRY_CHARS) return utf8.encode(s)
+  const out = allocBytes(n)
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0x80) return utf8.encode(s)
+    out[i] = c
+  }
+  return out
+}
 
 /** Bytes `writeEscaped` takes for `key`, without the terminator. */
 export const escapedLength = (key: Uint8Array): number => {

@@ -9,6 +9,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { FORMAT_V2, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
 import { isWellFormed, keyBytes } from '../codec/keys.js'
+import { allocBytes } from '../codec/slab.js'
 import type { AppendRange, Entry, Records } from '../delta/delta.js'
 import {
   invalidArgument,
@@ -298,27 +299,25 @@ const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogEr
   )
 
 /**
- * Takes every caller-owned key and value of an append into ONE buffer, in place in `bytes`: one
- * allocation per append instead of one per byte array, and the records then view it. A caller's
- * array given for several records in a row is taken once, and they share the copy. An entry
- * kept alive (by a reader, or the hot tail) keeps that buffer alive, which is at most its
- * append's size.
+ * Copies the caller's arrays among `bytes` (at the indices `callers`, ascending) into `pool`
+ * from `at`, in place: one allocation per append instead of one per array, and the records then
+ * view it. An array given for several of them in a row is copied once, and they share the copy.
+ * Returns where the next copy goes. An entry kept alive (by a reader, or the hot tail) keeps the
+ * pool alive, which is at most its append's size (and a slab of `allocBytes` for small ones).
  */
 const own = (
   bytes: Uint8Array[],
-  fromCaller: Uint8Array,
-  flag: number,
+  callers: ReadonlyArray<number>,
   pool: Uint8Array,
   at: number,
 ): number => {
-  let given: Uint8Array | undefined
+  let last: Uint8Array | undefined
   let copy: Uint8Array = pool
-  for (let i = 0; i < bytes.length; i++) {
-    if (((fromCaller[i] as number) & flag) === 0) continue
+  for (const i of callers) {
     const b = bytes[i] as Uint8Array
-    if (b !== given) {
+    if (b !== last) {
       pool.set(b, at)
-      given = b
+      last = b
       copy = pool.subarray(at, at + b.length)
       at += b.length
     }
@@ -365,8 +364,6 @@ const makeLog = (
     const items = input as ReadonlyArray<unknown>
     const keys: Uint8Array[] = []
     const values: Uint8Array[] = []
-    // Which keys (bit 1) and values (bit 2) are the caller's own arrays.
-    const fromCaller = new Uint8Array(items.length)
     let bytes = 0
     // Bytes the caller owns, which are copied: a caller mutating its array after append must
     // not change what gets written.
@@ -375,6 +372,9 @@ const makeLog = (
     // which also lets a commit see the run without comparing bytes.
     let lastKey: string | undefined
     let lastKeyBytes: Uint8Array = new Uint8Array(0)
+    // The records whose key (value) is the caller's array, not bytes of a string.
+    const callerKeys: number[] = []
+    const callerValues: number[] = []
     let lastCallerKey: Uint8Array | undefined
     let lastCallerValue: Uint8Array | undefined
     for (let i = 0; i < items.length; i++) {
@@ -427,20 +427,20 @@ const makeLog = (
       if (!keyIsString) {
         if (key !== lastCallerKey) owned += key.length
         lastCallerKey = key
-        fromCaller[i] = 1
+        callerKeys.push(i)
       }
       if (!valueIsString) {
         if (value !== lastCallerValue) owned += value.length
         lastCallerValue = value
-        fromCaller[i] = (fromCaller[i] as number) | 2
+        callerValues.push(i)
       }
       keys.push(key)
       values.push(value)
       bytes += key.length + value.length + RECORD_OVERHEAD_BYTES
     }
     if (owned > 0) {
-      const pool = new Uint8Array(owned)
-      own(values, fromCaller, 2, pool, own(keys, fromCaller, 1, pool, 0))
+      const pool = allocBytes(owned)
+      own(values, callerValues, pool, own(keys, callerKeys, pool, 0))
     }
     return E.right({ records: { keys, values }, bytes })
   }

@@ -62,8 +62,25 @@ describe('entry keys', () => {
 
   it('treats a string key as its UTF-8 bytes', () => {
     expect(hex(keyBytes('é'))).toBe('c3a9')
+    // The last ASCII character, the first that is not, and one after ASCII ones.
+    expect(hex(keyBytes('\u007f'))).toBe('7f')
+    expect(hex(keyBytes('\u0080'))).toBe('c280')
+    expect(hex(keyBytes('ab\u0080'))).toBe('6162c280')
     const bytes = Uint8Array.of(1, 2)
     expect(keyBytes(bytes)).toBe(bytes)
+  })
+
+  test.prop([
+    fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => s.isWellFormed()),
+      // Either side of the longest string tried as ASCII, with one non-ASCII character or none.
+      fc
+        .tuple(fc.integer({ min: 4090, max: 4100 }), fc.constantFrom('', 'é'))
+        .map(([n, tail]) => 'k'.repeat(n - tail.length) + tail),
+    ),
+  ])('encodes every well-formed string as TextEncoder does', (s) => {
+    expect(keyBytes(s)).toEqual(new TextEncoder().encode(s))
   })
 
   test.prop([arbKeyBytes, arbSequence])('round trip', (key, sequence) => {
