@@ -156,7 +156,11 @@ export const validateStreamId = (
 // codecs
 // -------------------------------------------------------------------------------------
 
-const text = new TextEncoder()
+/**
+ * JSON text as UTF-8. `JSON.stringify` escapes lone surrogates, so its text is well-formed and
+ * `keyBytes` encodes it one-to-one (ASCII text, the usual, without `TextEncoder`).
+ */
+const jsonBytes = (value: unknown): Uint8Array => keyBytes(JSON.stringify(value))
 const untext = new TextDecoder('utf-8', { fatal: true })
 
 const StoredEventCodec = t.type({
@@ -194,17 +198,15 @@ const decodeJson = <A>(
  * `right(e)` for every stored event.
  */
 export const encodeEvent = (e: StoredEvent): Uint8Array =>
-  text.encode(
-    JSON.stringify({
-      t: e.type,
-      d: e.data,
-      m: e.metadata,
-      id: e.id,
-      g: e.idGiven,
-      r: e.revision,
-      at: e.recordedAt,
-    }),
-  )
+  jsonBytes({
+    t: e.type,
+    d: e.data,
+    m: e.metadata,
+    id: e.id,
+    g: e.idGiven,
+    r: e.revision,
+    at: e.recordedAt,
+  })
 
 export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, StoredEvent> =>
   E.map((v: t.TypeOf<typeof StoredEventCodec>) => ({
@@ -217,19 +219,17 @@ export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, Stored
     recordedAt: v.at,
   }))(decodeJson(StoredEventCodec, 'event envelope', bytes))
 
-export const encodeMeta = (m: StreamMeta): Uint8Array => text.encode(JSON.stringify(m))
+export const encodeMeta = (m: StreamMeta): Uint8Array => jsonBytes(m)
 export const decodeMeta = (bytes: Uint8Array): E.Either<CorruptionError, StreamMeta> =>
   decodeJson(StreamMetaCodec, 'stream metadata', bytes)
 
-export const encodeIdEntry = (i: IdEntry): Uint8Array =>
-  text.encode(JSON.stringify({ s: i.streamId, r: i.revision }))
+export const encodeIdEntry = (i: IdEntry): Uint8Array => jsonBytes({ s: i.streamId, r: i.revision })
 export const decodeIdEntry = (bytes: Uint8Array): E.Either<CorruptionError, IdEntry> =>
   E.map((v: t.TypeOf<typeof IdEntryCodec>) => ({ streamId: v.s, revision: v.r }))(
     decodeJson(IdEntryCodec, 'event id index', bytes),
   )
 
-export const encodeCheckpoint = (position: number): Uint8Array =>
-  text.encode(JSON.stringify({ position }))
+export const encodeCheckpoint = (position: number): Uint8Array => jsonBytes({ position })
 export const decodeCheckpoint = (bytes: Uint8Array): E.Either<CorruptionError, number> =>
   E.map((v: t.TypeOf<typeof CheckpointCodec>) => v.position)(
     decodeJson(CheckpointCodec, 'checkpoint', bytes),

@@ -138,6 +138,26 @@ describe('appending and reading', () => {
     expect(balance).toBe(35)
   })
 
+  it('takes every caller a commit settled into the next one when they append again at once', async () => {
+    const storage = instrument(openMemoryStorage())
+    storage.writeDelayMs = 2
+    const store = await openEventStore({ storage, durability: 'sync' })
+    cleanup.push(() => store.close())
+    const before = storage.writes.length
+    // 64 producers, each appending four times in a row to its own stream: four commits, and
+    // one more for the very first append, which starts a commit before the others queue.
+    await Promise.all(
+      Array.from({ length: 64 }, async (_, p) => {
+        for (let i = 0; i < 4; i++) {
+          await store.appendToStream(`p-${p}`, [{ type: 'E' }], {
+            expectedRevision: i === 0 ? 'no_stream' : i - 1,
+          })
+        }
+      }),
+    )
+    expect(storage.writes.length - before).toBeLessThanOrEqual(5)
+  })
+
   it('commits concurrent appends to many streams in far fewer log writes', async () => {
     const storage = instrument(openMemoryStorage())
     storage.writeDelayMs = 5
