@@ -29,8 +29,8 @@ export type Outcome = E.Either<DeltalogErrorValue, number>
 // Entries per commit when importing.
 const IMPORT_CHUNK = 1000
 
-// How often `follow` looks for new entries, and how long a command waits for a directory that
-// another process holds (a follower holds it only while it reads).
+// How often `follow` looks for new entries, and how long a command that writes waits for a
+// directory that another process holds.
 const FOLLOW_POLL_MS = 250
 const LOCK_WAIT_MS = 2000
 
@@ -44,18 +44,25 @@ export const write = async (text: string): Promise<void> => {
 }
 
 /**
- * Opens the store in `dir`; only commands that write create a log, and only in a missing or
- * empty directory. Readers change nothing in a directory that holds no log.
+ * How a command opens a log: `create` makes one in a missing or empty directory (commands that
+ * append), `update` writes to an existing one (`migrate`), `read` opens an existing one to read
+ * only, without the writer's lock, so that any number of readers go with the process that writes
+ * to the log, and that process can always open it. Readers change nothing in any directory.
  */
+export type Access = 'create' | 'update' | 'read'
+
+/** Opens the store in `dir` for `access`; a writer waits a moment for another to let go. */
 export const openStore = async (
   dir: string,
-  create: boolean,
+  access: Access,
 ): Promise<E.Either<DeltalogErrorValue, Storage>> => {
+  const create = access === 'create'
   if (!create) {
     const info = await stat(dir).catch(() => undefined)
     if (info === undefined) return E.left(invalidArgument('--db', `${dir} does not exist`))
     if (!info.isDirectory()) return E.left(invalidArgument('--db', `${dir} is not a directory`))
   }
+  if (access === 'read') return openLogDirectory(dir, { create: false, readOnly: true })()
   let opened = await openLogDirectory(dir, { create })()
   for (
     const since = Date.now();
@@ -70,12 +77,12 @@ export const openStore = async (
 /** Runs `use` on the log in `dir`, closing it whatever happens. */
 const withLog = async (
   dir: string,
-  create: boolean,
+  access: Access,
   use: (log: LogTE, storage: Storage) => Promise<Outcome>,
 ): Promise<Outcome> => {
-  const storage = await openStore(dir, create)
+  const storage = await openStore(dir, access)
   if (E.isLeft(storage)) return storage
-  const log = await openLogTE({ storage: storage.right })()
+  const log = await openLogTE({ storage: storage.right, readOnly: access === 'read' })()
   if (E.isLeft(log)) {
     await storage.right.close()()
     return log
@@ -182,7 +189,7 @@ export const append = async (args: AppendArgs): Promise<Outcome> => {
       }
     }
   }
-  return withLog(args.db, true, async (log) => {
+  return withLog(args.db, 'create', async (log) => {
     const result = await log.append(records)()
     if (E.isLeft(result)) return result
     const { startSequence, count } = result.right
@@ -199,7 +206,7 @@ export const append = async (args: AppendArgs): Promise<Outcome> => {
 
 /** `scan`: entries of one key or of all, as text or NDJSON. */
 export const scan = (args: ScanArgs): Promise<Outcome> =>
-  withLog(args.db, false, async (log) => {
+  withLog(args.db, 'read', async (log) => {
     await printEntries(
       log.scan({
         key: args.key,
@@ -215,8 +222,11 @@ export const scan = (args: ScanArgs): Promise<Outcome> =>
 
 /**
  * `follow`: existing entries from `--from` (default: the end), then new ones, until SIGINT or
- * SIGTERM. A directory has one open handle at a time, so that other processes can append while
- * it follows, it opens the log only to read what is new and closes it again between polls.
+ * SIGTERM. It reads without the writer's lock, so the process that appends can open, close and
+ * reopen the log while it runs. A read-only open sees the log as it was when it opened, so
+ * `follow` opens it anew to read what is new, every `FOLLOW_POLL_MS`: a reader in another
+ * process has nothing that would wake it (a follower in the writing process is woken by each
+ * commit).
  */
 export const follow = async (args: FollowArgs): Promise<Outcome> => {
   const stop = new AbortController()
@@ -226,7 +236,7 @@ export const follow = async (args: FollowArgs): Promise<Outcome> => {
   let position = args.from
   try {
     while (!stop.signal.aborted) {
-      const read = await withLog(args.db, false, async (log) => {
+      const read = await withLog(args.db, 'read', async (log) => {
         const from = position ?? log.nextSequence()
         position = from
         for await (const entry of log.scan({ key: args.key, from })) {
@@ -236,8 +246,7 @@ export const follow = async (args: FollowArgs): Promise<Outcome> => {
         }
         return E.right(0)
       })
-      // A writer holding the directory only delays the next look.
-      if (E.isLeft(read) && read.left.code !== 'LOCKED') return read
+      if (E.isLeft(read)) return read
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer)
@@ -257,7 +266,7 @@ export const follow = async (args: FollowArgs): Promise<Outcome> => {
 
 /** `stats`: counts, watermarks, the SeqBlock and the size on disk. */
 export const stats = (args: ReportArgs): Promise<Outcome> =>
-  withLog(args.db, false, async (log, storage) => {
+  withLog(args.db, 'read', async (log, storage) => {
     const entries = await log.count()()
     if (E.isLeft(entries)) return entries
     let keys = 0
@@ -341,7 +350,7 @@ export const printReport = async (report: VerifyReport, json: boolean): Promise<
 
 /** `verify`: reads the whole store through the Storage port and checks it. */
 export const verify = async (args: VerifyArgs): Promise<Outcome> => {
-  const storage = await openStore(args.db, false)
+  const storage = await openStore(args.db, 'read')
   if (E.isLeft(storage)) return storage
   const progress = makeProgress('verify', 'records checked')
   const report = await verifyStorage(storage.right, {
@@ -356,14 +365,14 @@ export const verify = async (args: VerifyArgs): Promise<Outcome> => {
 
 /** `export`: every entry, in global order, as NDJSON. */
 export const exportLog = (args: ReportArgs): Promise<Outcome> =>
-  withLog(args.db, false, async (log) => {
+  withLog(args.db, 'read', async (log) => {
     await printEntries(log.scan(), true)
     return E.right(0)
   })
 
 /** `import`: NDJSON entries from stdin into an empty log, at their own sequences. */
 export const importLog = (args: ReportArgs): Promise<Outcome> =>
-  withLog(args.db, true, async (log) => {
+  withLog(args.db, 'create', async (log) => {
     const existing = await log.count()()
     if (E.isLeft(existing)) return existing
     if (existing.right > 0 || log.nextSequence() > 0) {
@@ -414,7 +423,7 @@ export const importLog = (args: ReportArgs): Promise<Outcome> =>
 
 /** `migrate`: converts a format 1 log in place to format 2. */
 export const migrate = async (args: ReportArgs): Promise<Outcome> => {
-  const storage = await openStore(args.db, false)
+  const storage = await openStore(args.db, 'update')
   if (E.isLeft(storage)) return storage
   const report = await migrateToV2(storage.right)
   await storage.right.close()()

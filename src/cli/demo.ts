@@ -29,7 +29,7 @@ const recreate = async (
     )
   }
   await rm(dir, { recursive: true, force: true })
-  await openStore(dir, true).then(async (s) => (E.isRight(s) ? s.right.close()() : undefined))
+  await openStore(dir, 'create').then(async (s) => (E.isRight(s) ? s.right.close()() : undefined))
   await writeFile(join(dir, MARKER), 'made by deltalog demo; deleted by its next run\n')
   return E.right(undefined)
 }
@@ -110,7 +110,7 @@ export const demo = async (args: DemoArgs): Promise<Outcome> => {
   await write(terminal ? `${table(rows)}\n\n` : '\n')
 
   // A last look at the whole store, the way `deltalog verify` reads it.
-  const storage = await openStore(args.db, false)
+  const storage = await openStore(args.db, 'read')
   if (E.isLeft(storage)) return storage
   const verified = await verifyStorage(storage.right)
   await storage.right.close()()

@@ -57,6 +57,8 @@ export interface LogDirectoryOptions {
   readonly create: boolean
   /** The mode of a directory a new log is created in (default 0o700). */
   readonly directoryMode?: number
+  /** Open an existing log to read only, without the writer's lock (see `openRocksStorage`). */
+  readonly readOnly?: boolean
 }
 
 /** Opens the RocksDB store of the log in directory `path`. */
@@ -67,5 +69,6 @@ export const openLogDirectory = (
   openRocksStorage(path, {
     createIfMissing: options.create,
     recognise: recogniseLog,
+    readOnly: options.readOnly ?? false,
     ...(options.directoryMode === undefined ? {} : { directoryMode: options.directoryMode }),
   })

@@ -52,7 +52,7 @@ import {
 } from './read.js'
 import { formatKeyV2, storedFormat, type StoredFormat } from './migrate.js'
 import { decodeTruncation, NO_TRUNCATION, truncationKeyV2, type Truncation } from './truncateV2.js'
-import { makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
+import { makeReadOnlyWriter, makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
 
 export type { LogEntry } from './read.js'
 export type { AppendRecord, CountOptions, FollowOptions, KeysOptions, OpenOptions, ScanOptions }
@@ -113,7 +113,10 @@ export interface Log {
   readonly appendAt: (entries: ReadonlyArray<PlacedRecord>) => Promise<void>
   /** Resolves when every earlier append is durable. */
   readonly flush: () => Promise<void>
-  /** The next sequence the allocator will hand out. */
+  /**
+   * The next sequence the allocator will hand out; in a log opened read-only, one past its last
+   * entry.
+   */
   readonly nextSequence: () => number
   /** Exclusive watermark: every sequence below it is durable. */
   readonly durableSequence: () => number
@@ -186,7 +189,10 @@ interface StoredState {
  * What a reopened log starts from: the SeqBlock, the truncation and the chain's end. A store in
  * format 1 is refused with `MIGRATION_NEEDED`; an empty one becomes a format 2 log.
  */
-const readStoredState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, StoredState> =>
+const readStoredState = (
+  storage: Storage,
+  readOnly: boolean,
+): TE.TaskEither<DeltalogErrorValue, StoredState> =>
   pipe(
     (): Promise<E.Either<DeltalogErrorValue, StoredFormat>> => storedFormat(storage),
     TE.chainW((format): TE.TaskEither<DeltalogErrorValue, void> => {
@@ -197,7 +203,7 @@ const readStoredState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, St
           ),
         )
       }
-      return format.format === 'empty'
+      return format.format === 'empty' && !readOnly
         ? storage.write([{ type: 'put', key: formatKeyV2, value: Uint8Array.of(FORMAT_V2) }], {
             sync: true,
           })
@@ -252,10 +258,17 @@ const openLogWith = (input: unknown): TE.TaskEither<DeltalogErrorValue, LogTE> =
       if (options.directoryMode !== undefined && options.path === undefined) {
         return TE.left(invalidArgument('options.directoryMode', 'is only for a path'))
       }
+      const readOnly = options.readOnly ?? false
+      if (options.directoryMode !== undefined && readOnly) {
+        return TE.left(
+          invalidArgument('options.directoryMode', 'is for creating a log, not for reading one'),
+        )
+      }
       const opened: TE.TaskEither<DeltalogErrorValue, Storage> =
         options.path !== undefined
           ? openLogDirectory(options.path, {
-              create: true,
+              create: !readOnly,
+              readOnly,
               ...(options.directoryMode === undefined
                 ? {}
                 : { directoryMode: options.directoryMode }),
@@ -266,15 +279,16 @@ const openLogWith = (input: unknown): TE.TaskEither<DeltalogErrorValue, LogTE> =
       return pipe(
         opened,
         TE.chainW((storage) => {
-          if (inUse.has(storage)) {
+          // Readers share a store with its writer and with one another.
+          if (!readOnly && inUse.has(storage)) {
             return TE.left(locked('the storage is already in use by an open log'))
           }
-          inUse.add(storage)
+          if (!readOnly) inUse.add(storage)
           return pipe(
             start(storage, options),
             TE.orElseFirstW(() =>
               TE.fromTask(async () => {
-                inUse.delete(storage)
+                if (!readOnly) inUse.delete(storage)
                 // A store this call opened is closed again; a caller's store stays theirs.
                 if (options.path !== undefined) await storage.close()()
               }),
@@ -287,12 +301,14 @@ const openLogWith = (input: unknown): TE.TaskEither<DeltalogErrorValue, LogTE> =
 
 const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogErrorValue, LogTE> =>
   pipe(
-    readStoredState(storage),
+    readStoredState(storage, options.readOnly ?? false),
     TE.chainW((stored) =>
       pipe(
         TE.fromEither(load(stored.block, options.blockSize ?? DEFAULTS.blockSize)),
         // Whatever recovery found is made durable, so the durable watermark starts at the end.
-        TE.chainFirstW(() => storage.write([], { sync: true })),
+        TE.chainFirstW(() =>
+          options.readOnly === true ? TE.right(undefined) : storage.write([], { sync: true }),
+        ),
         TE.map((allocator) => makeLog(storage, options, allocator, stored)),
       ),
     ),
@@ -338,19 +354,23 @@ const makeLog = (
   const hot = makeHotTail(allocator.nextSequence)
   let isClosed = false
   let closing: Promise<E.Either<DeltalogErrorValue, void>> | undefined
-  const writer = makeWriter(
-    {
-      storage,
-      durability: options.durability ?? DEFAULTS.durability,
-      maxPendingBytes: options.maxPendingBytes ?? DEFAULTS.maxPendingBytes,
-      appendTimeoutMs: options.appendTimeoutMs,
-      syncIntervalMs: options.syncIntervalMs,
-      onChange: changed.fire,
-      onCommit: hot.commit,
-      onStop: hot.drop,
-    },
-    { allocator, truncation: stored.truncation, link: stored.link },
-  )
+  const readOnly = options.readOnly ?? false
+  const start = { allocator, truncation: stored.truncation, link: stored.link }
+  const writer = readOnly
+    ? makeReadOnlyWriter(start)
+    : makeWriter(
+        {
+          storage,
+          durability: options.durability ?? DEFAULTS.durability,
+          maxPendingBytes: options.maxPendingBytes ?? DEFAULTS.maxPendingBytes,
+          appendTimeoutMs: options.appendTimeoutMs,
+          syncIntervalMs: options.syncIntervalMs,
+          onChange: changed.fire,
+          onCommit: hot.commit,
+          onStop: hot.drop,
+        },
+        start,
+      )
   const ctx: ReadContext = {
     storage,
     truncatedBefore: writer.truncatedBefore,
@@ -578,7 +598,7 @@ const makeLog = (
     append: (records) => () => {
       const valid = validateRecords(records)
       if (E.isLeft(valid)) return Promise.resolve(valid)
-      if (valid.right.records.keys.length === 0) {
+      if (valid.right.records.keys.length === 0 && !readOnly) {
         return Promise.resolve(
           isClosed
             ? E.left(closedError())
@@ -633,8 +653,10 @@ const makeLog = (
         const drained = await writer.close()
         isClosed = true
         changed.fire()
+        // A reader on a caller's store leaves it open: its writer may be using it.
+        if (readOnly && options.path === undefined) return drained
         const released = await storage.close()()
-        inUse.delete(storage)
+        if (!readOnly) inUse.delete(storage)
         return E.isLeft(drained) ? drained : released
       })()
       return closing

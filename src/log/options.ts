@@ -105,6 +105,14 @@ export const OpenOptions = t.partial({
   directoryMode: FileMode,
   /** Any Storage adapter instead of a directory. */
   storage: StorageLike,
+  /**
+   * Open to read only (default false): scan, count, keys, head and follow work; append,
+   * appendAt, flush and truncateBefore reject with `READ_ONLY`, and nothing is written, not
+   * even on open. With `path` the directory is opened without the writer's lock, so a log that
+   * another process writes to can be read, and that process can always open its log; the
+   * reader sees the log as it was when it opened.
+   */
+  readOnly: t.boolean,
   /** `sync` (default): appends resolve after fsync. `buffered`: after the write. */
   durability: Durability,
   /** In buffered mode, sync in the background at this interval. */

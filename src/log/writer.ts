@@ -19,7 +19,7 @@ import {
   type Records,
   type Segment,
 } from '../delta/delta.js'
-import { backpressure, closed, writerFailed, type DeltalogErrorValue } from '../errors.js'
+import { backpressure, closed, readOnly, writerFailed, type DeltalogErrorValue } from '../errors.js'
 import type { AllocatorState } from '../sequence/allocator.js'
 import type { Storage } from '../storage/port.js'
 import type { Durability } from './options.js'
@@ -379,5 +379,27 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       }
       return E.right(undefined)
     },
+  }
+}
+
+/**
+ * The writer of a log opened read-only: the watermarks of the log as it was opened — its next
+ * sequence is one past its last commit, as no allocator hands out more — and every write
+ * refused with `READ_ONLY` before anything is queued.
+ */
+export const makeReadOnlyWriter = (start: WriterStart): Writer => {
+  const end = Math.max(start.link.end, start.truncation.before)
+  const refuse = <A>(): Promise<E.Either<DeltalogErrorValue, A>> =>
+    Promise.resolve(E.left(readOnly('the log is open read-only (readOnly: true)', undefined)))
+  return {
+    nextSequence: () => end,
+    durableSequence: () => end,
+    truncatedBefore: () => start.truncation.before,
+    head: () => start.link,
+    append: refuse,
+    flush: refuse,
+    truncateBefore: refuse,
+    appendAt: refuse,
+    close: () => Promise.resolve(E.right(undefined)),
   }
 }

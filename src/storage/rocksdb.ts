@@ -35,6 +35,7 @@ import {
 import {
   claim,
   inspect,
+  type DirectoryState,
   MARKER_FILE,
   PRIVATE_MODE,
   prepareDirectory,
@@ -69,6 +70,13 @@ export interface RocksStorageOptions {
    * every unmarked database is refused.
    */
   readonly recognise?: (view: Storage) => TE.TaskEither<StorageError, boolean>
+  /**
+   * Open an existing store to read only, without the writer's lock (default false): any number
+   * of read-only opens, in this process or others, go with one writer. It sees the store as it
+   * was when it opened (RocksDB's read-only open reads the write-ahead log once); writes are
+   * `READ_ONLY`. Nothing in the directory is created or changed, a mark included.
+   */
+  readonly readOnly?: boolean
 }
 
 // Bytes the binding may gather into one chunk; it also stops at 1000 pairs.
@@ -161,6 +169,7 @@ export const openRocksStorageWith =
     }
     const before = await inspect(path)
     if (E.isLeft(before)) return before
+    if (options.readOnly === true) return openReadOnly(binding, path, before.right.kind, options)
     if (before.right.kind === 'missing') {
       if (!create) return E.left(notALog(`${path} does not exist`))
       const made = await prepareDirectory(path, mode)
@@ -183,6 +192,28 @@ export const openRocksStorageWith =
     if (E.isLeft(opened)) release()
     return opened
   }
+
+/** Opens an existing store to read only: no claim, no mark, no file created or changed. */
+const openReadOnly = async (
+  binding: RocksBinding,
+  path: string,
+  kind: DirectoryState['kind'],
+  options: RocksStorageOptions,
+): Promise<E.Either<StorageError, Storage>> => {
+  if (kind === 'marked') return openNative(binding, path, { create: false, readOnly: true })
+  if (kind === 'missing') return E.left(notALog(`${path} does not exist`))
+  if (kind !== 'unmarked') return E.left(notALog(`${path} holds no deltalog log`))
+  const refused = notALog(
+    `${path} holds a RocksDB database that is not a deltalog log (it has no ${MARKER_FILE} mark and no deltalog records)`,
+  )
+  if (options.recognise === undefined) return E.left(refused)
+  const view = await openNative(binding, path, { create: false, readOnly: true })
+  if (E.isLeft(view)) return view
+  const recognised = await options.recognise(view.right)()
+  if (E.isRight(recognised) && recognised.right) return view
+  await view.right.close()()
+  return E.isLeft(recognised) ? recognised : E.left(refused)
+}
 
 const createStore = async (
   binding: RocksBinding,
@@ -244,7 +275,9 @@ const openNative = async (
       cb,
     ),
   )
-  return E.map(() => makeStorage(binding, db, path, how.release ?? (() => undefined)))(opened)
+  return E.map(() =>
+    makeStorage(binding, db, path, how.release ?? (() => undefined), how.readOnly ?? false),
+  )(opened)
 }
 
 const makeStorage = (
@@ -252,6 +285,7 @@ const makeStorage = (
   db: NativeHandle,
   path: string,
   release: () => void,
+  readOnlyStore: boolean,
 ): Storage => {
   const what = `rocksdb storage at ${path}`
   let state: 'open' | 'closing' | 'closed' = 'open'
@@ -349,6 +383,7 @@ const makeStorage = (
       guarded(async () => {
         const valid = validateBatch(batch)
         if (E.isLeft(valid)) return valid
+        if (readOnlyStore) return E.left(readOnly(`${what} is open read-only`, undefined))
         const sync = options.sync
         if (valid.right.length === 0 && !sync) return E.right(undefined)
         // Validated operations already have the shape the binding reads: no copy, no wrapping.

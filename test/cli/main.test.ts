@@ -133,7 +133,12 @@ describe('append, scan, stats, verify', () => {
     const stats = JSON.parse(ok(['stats', '--db', 'a', '--json'])) as Record<string, unknown>
     expect(stats).toMatchObject({ entries: 6, keys: 4 })
     expect(stats['nextSequence']).toBe(stats['durableSequence'])
-    expect(stats['seqBlock']).toMatchObject({ nextBase: stats['nextSequence'] })
+    // Read without the writer, the log ends one past its last entry, within the stored block.
+    const last = jsonLines(ok(['scan', '--db', 'a', '--json'])).at(-1) as { sequence: number }
+    expect(stats['nextSequence']).toBe(last.sequence + 1)
+    const block = stats['seqBlock'] as { baseSequence: number; nextBase: number }
+    expect(block.baseSequence).toBeLessThanOrEqual(last.sequence)
+    expect(block.nextBase).toBeGreaterThan(last.sequence)
     expect(stats['sizeOnDisk']).toBeGreaterThan(0)
   })
 
@@ -261,6 +266,65 @@ describe('follow', () => {
   })
 })
 
+describe('readers beside a process that holds the log', () => {
+  it('follow prints what the holder appends while it closes and reopens its log, which never fails', async () => {
+    // The holder is a service in this process: it keeps the log open, and restarts now and then.
+    let service = await openLog({ path: join(dir, 'service') })
+    await service.append([{ key: 'k', value: 'v0' }])
+    const child = spawn(
+      process.execPath,
+      [bin, 'follow', '--db', 'service', '--from', '0', '--json'],
+      {
+        cwd: dir,
+      },
+    )
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
+    const lines = (): number => out.split('\n').length - 1
+    const until = async (predicate: () => boolean): Promise<void> => {
+      for (let waited = 0; !predicate(); waited += 20) {
+        if (waited > 20_000 || child.exitCode !== null) throw new Error(`follow: ${out}${err}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    }
+    try {
+      await until(() => lines() === 1)
+      for (let restart = 1; restart <= 10; restart++) {
+        await service.close()
+        service = await openLog({ path: join(dir, 'service') })
+        await service.append([{ key: 'k', value: `v${restart}` }])
+        await new Promise((r) => setTimeout(r, 40))
+      }
+      await until(() => lines() === 11)
+    } finally {
+      await service.close()
+    }
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(err).toBe('')
+    expect(jsonLines(out).map((e) => (e as { value: string }).value)).toEqual(
+      Array.from({ length: 11 }, (_, i) => `v${i}`),
+    )
+  })
+
+  it('stats and scan read a log another process holds; append still waits for it, then LOCKED', async () => {
+    const log = await openLog({ path: join(dir, 'held') })
+    try {
+      await log.append([{ key: 'k', value: 'held-1' }])
+      expect(ok(['scan', '--db', 'held'])).toBe('0\tk\theld-1\n')
+      expect(ok(['stats', '--db', 'held'])).toMatch(/^entries +1$/m)
+      expect(usageError(['append', '--db', 'held', '--key', 'k', '--value', 'v'])).toMatch(
+        /^deltalog: LOCKED: /,
+      )
+    } finally {
+      await log.close()
+    }
+  })
+})
+
 describe('errors', () => {
   it('reports bad flags and values in one line with exit code 2', () => {
     expect(usageError(['scan', '--db', 'a', '--from', 'ten'])).toBe(
@@ -331,15 +395,6 @@ describe('errors', () => {
     expect(verified.stdout).toContain(
       'violation: the SeqBlock does not decode: SeqBlock must be 16 bytes, got 1',
     )
-  })
-
-  it('reports a directory another process holds as LOCKED', async () => {
-    const log = await openLog({ path: join(dir, 'held') })
-    try {
-      expect(usageError(['stats', '--db', 'held'])).toMatch(/^deltalog: LOCKED: /)
-    } finally {
-      await log.close()
-    }
   })
 
   it('prints help for every command with exit code 0', () => {

@@ -100,6 +100,13 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/log/log.test.ts'],
   },
   {
+    rule: "a reader opens a directory without the writer's lock",
+    file: 'src/storage/rocksdb.ts',
+    from: '    if (options.readOnly === true) return openReadOnly(binding, path, before.right.kind, options)\n',
+    to: '',
+    tests: ['test/log/readOnly.test.ts'],
+  },
+  {
     rule: 'the hot tail moves its start past every entry it lets go',
     file: 'src/log/tail.ts',
     from: '    if (left) start = count > 0 ? (segments[head] as Segment).first + skip : last',

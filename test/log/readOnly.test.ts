@@ -1,0 +1,137 @@
+// Logs opened to read only: every read works, every write is READ_ONLY with nothing written, a
+// directory is read without the writer's lock, and a reader never gets in its writer's way.
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { DeltalogError } from '../../src/errors.js'
+import { openLog, type Log } from '../../src/log/log.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { openMemoryStorage } from '../../src/storage/memory.js'
+import { openRocksStorage } from '../../src/storage/rocksdb.js'
+import { fingerprint } from '../snapshot.js'
+import { makeTempDir, removeDir } from '../tmpdir.js'
+import { instrument } from './storages.js'
+
+let dir = ''
+beforeEach(async () => {
+  dir = await makeTempDir('read-only')
+})
+afterEach(() => removeDir(dir))
+
+const code = async (promise: Promise<unknown>): Promise<string> => {
+  try {
+    await promise
+    return 'resolved'
+  } catch (error) {
+    return error instanceof DeltalogError ? error.code : String(error)
+  }
+}
+
+const shown = async (log: Log, options = {}): Promise<string[]> => {
+  const out: string[] = []
+  for await (const e of log.scan(options)) {
+    out.push(
+      `${e.sequence}:${new TextDecoder().decode(e.key)}=${new TextDecoder().decode(e.value)}`,
+    )
+  }
+  return out
+}
+
+describe('openLog({ readOnly: true })', () => {
+  it('reads the log and refuses every write with READ_ONLY, writing nothing', async () => {
+    const storage = instrument(openMemoryStorage())
+    const writer = await openLog({ storage })
+    await writer.append([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ])
+    await writer.truncateBefore(1)
+    const writes = storage.writes.length
+    const reader = await openLog({ storage, readOnly: true })
+    expect(await shown(reader)).toEqual(['1:b=2'])
+    expect(await reader.count({ key: 'b' })).toBe(1)
+    const keys: string[] = []
+    for await (const k of reader.keys()) keys.push(new TextDecoder().decode(k))
+    expect(keys).toEqual(['b'])
+    expect(reader.head()).toEqual(writer.head())
+    expect(reader.nextSequence()).toBe(writer.nextSequence())
+    expect(reader.durableSequence()).toBe(writer.nextSequence())
+    expect(await code(reader.append([{ key: 'a', value: 'x' }]))).toBe('READ_ONLY')
+    expect(await code(reader.append([]))).toBe('READ_ONLY')
+    expect(await code(reader.appendAt([{ sequence: 100, key: 'a', value: 'x' }]))).toBe('READ_ONLY')
+    expect(await code(reader.flush())).toBe('READ_ONLY')
+    expect(await code(reader.truncateBefore(2))).toBe('READ_ONLY')
+    // Bad input is still named as such.
+    expect(await code(reader.append('nope' as never))).toBe('INVALID_ARGUMENT')
+    expect(storage.writes.length).toBe(writes)
+    // Closing the reader leaves the writer's store open.
+    await reader.close()
+    await writer.append([{ key: 'c', value: '3' }])
+    expect(await shown(writer)).toEqual(['1:b=2', '2:c=3'])
+    await writer.close()
+  })
+
+  it('writes nothing to an empty store, not even the format record', async () => {
+    const storage = instrument(openMemoryStorage())
+    const reader = await openLog({ storage, readOnly: true })
+    expect(await shown(reader)).toEqual([])
+    expect(reader.nextSequence()).toBe(0)
+    await reader.close()
+    expect(storage.writes).toEqual([])
+  })
+
+  it('reads a directory that a writer in this process holds, and lets writers come and go', async () => {
+    const path = join(dir, 'log')
+    const writer = await openLog({ path })
+    await writer.append([{ key: 'a', value: '1' }])
+    const reader = await openLog({ path, readOnly: true })
+    expect(await shown(reader)).toEqual(['0:a=1'])
+    // The writer closes and opens again while the reader stays open.
+    await writer.close()
+    const again = await openLog({ path })
+    await again.append([{ key: 'a', value: '2' }])
+    // A read-only open sees the log as it was when it opened.
+    expect(await shown(reader)).toEqual(['0:a=1'])
+    await reader.close()
+    const later = await openLog({ path, readOnly: true })
+    expect(await shown(later, { key: 'a' })).toEqual(['0:a=1', `${4096}:a=2`])
+    await later.close()
+    await again.close()
+  })
+
+  it('creates nothing: a missing or empty directory is NOT_A_LOG and stays as it was', async () => {
+    const before = await fingerprint(dir)
+    expect(await code(openLog({ path: join(dir, 'missing'), readOnly: true }))).toBe('NOT_A_LOG')
+    expect(await code(openLog({ path: dir, readOnly: true }))).toBe('NOT_A_LOG')
+    expect(await fingerprint(dir)).toEqual(before)
+    expect(
+      await code(openLog({ path: join(dir, 'log'), readOnly: true, directoryMode: 0o750 })),
+    ).toBe('INVALID_ARGUMENT')
+  })
+
+  it('changes no file of the log it reads', async () => {
+    const path = join(dir, 'log')
+    const writer = await openLog({ path })
+    await writer.append([{ key: 'a', value: '1' }])
+    await writer.close()
+    const before = await fingerprint(path)
+    const reader = await openLog({ path, readOnly: true })
+    expect(await shown(reader)).toEqual(['0:a=1'])
+    expect(await code(reader.append([{ key: 'a', value: '2' }]))).toBe('READ_ONLY')
+    await reader.close()
+    expect(await fingerprint(path)).toEqual(before)
+  })
+
+  it('is a RocksDB store that refuses writes with READ_ONLY', async () => {
+    const path = join(dir, 'log')
+    await (await openLog({ path })).close()
+    const opened = await openRocksStorage(path, { readOnly: true })()
+    if (E.isLeft(opened)) throw new Error(opened.left.message)
+    const written = await opened.right.write(
+      [{ type: 'put', key: Uint8Array.of(1), value: Uint8Array.of(2) }],
+      { sync: true },
+    )()
+    expect(E.isLeft(written) && written.left.code).toBe('READ_ONLY')
+    expect(E.isLeft(await opened.right.write([], { sync: true })())).toBe(true)
+    await opened.right.close()()
+  })
+})
