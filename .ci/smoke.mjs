@@ -36,6 +36,23 @@ try {
     expectedRevision: 'no_stream',
   })
   await store.close()
+
+  // deltalog/postgres, on the server .ci/run started.
+  const { openPostgresStorage } = await import('deltalog/postgres')
+  const url = process.env.DELTALOG_TEST_POSTGRES_URL
+  if (url !== undefined) {
+    const table = `smoke_${process.pid}`
+    const opened = await openPostgresStorage({ connection: { connectionString: url }, table })()
+    assert.equal(opened._tag, 'Right', JSON.stringify(opened.left))
+    const onPostgres = await openLog({ storage: opened.right })
+    await onPostgres.append([{ key: 'p', value: 'on postgres' }])
+    const read = []
+    for await (const entry of onPostgres.scan()) read.push(new TextDecoder().decode(entry.value))
+    assert.deepEqual(read, ['on postgres'])
+    await onPostgres.close()
+  } else {
+    assert.equal(typeof openPostgresStorage, 'function')
+  }
   console.log(`smoke: ok on Node.js ${process.version}`)
 } finally {
   await rm(dir, { recursive: true, force: true })

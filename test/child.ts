@@ -22,10 +22,13 @@ export const runTypeScript = (
     readonly cwd?: string
     readonly timeoutMs?: number
     readonly args?: ReadonlyArray<string>
+    /** Variables added to this process's environment. */
+    readonly env?: Readonly<Record<string, string>>
   } = {},
 ): SpawnSyncReturns<string> =>
   spawnSync(process.execPath, typeScriptArgs(script, options.args), {
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 30_000,
+    env: { ...process.env, ...options.env },
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   })

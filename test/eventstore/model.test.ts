@@ -2,7 +2,10 @@
 // appends with every kind of expectation, concurrent appends, multi-stream appends, retries with
 // event ids, id reuse and soft deletes, and compares results, errors and reads after each step.
 import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
+import { openPostgresStorage } from '../../src/postgres/storage.js'
+import { connection, dropTables, freshTable, postgresRuns } from '../postgres/server.js'
 import { DeltalogError, type ExpectedRevision } from '../../src/errors.js'
 import { openEventStore, type EventStore, type ReadEvent } from '../../src/eventstore/store.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
@@ -316,6 +319,25 @@ describe('event store against a model', () => {
         }
       }),
       { numRuns: numRuns(100) },
+    )
+  })
+
+  it.runIf(postgresRuns)('agrees on PostgreSQL', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 30, size: 'max' }), async (cmds) => {
+        const table = freshTable()
+        const storage = await openPostgresStorage({ connection: connection(), table })()
+        if (E.isLeft(storage)) throw new Error(storage.left.message)
+        const store = await openEventStore({ storage: storage.right })
+        const model: Model = { streams: new Map(), ids: new Map(), done: [] }
+        try {
+          await fc.asyncModelRun(() => ({ model, real: store }), cmds)
+        } finally {
+          await store.close()
+          await dropTables(table)
+        }
+      }),
+      { numRuns: numRuns(20) },
     )
   })
 })

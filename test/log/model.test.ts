@@ -4,7 +4,10 @@
 // and compares them after every step.
 import { join } from 'node:path'
 import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
+import { openPostgresStorage } from '../../src/postgres/storage.js'
+import { connection, dropTables, freshTable, postgresRuns } from '../postgres/server.js'
 import { openLog, type Log, type LogEntry } from '../../src/log/log.js'
 import { compareBytes } from '../../src/storage/range.js'
 import { numRuns } from '../budget.js'
@@ -295,6 +298,24 @@ describe('log engine against a model', () => {
       await fc.assert(agreement(onRocks, 25), { numRuns: numRuns(25) })
     } finally {
       await removeDir(dir)
+    }
+  })
+
+  it.runIf(postgresRuns)('agrees on PostgreSQL', async () => {
+    const tables: string[] = []
+    const onPostgres = () => {
+      const table = freshTable()
+      tables.push(table)
+      return async (options: { blockSize: number; durability: 'sync' | 'buffered' }) => {
+        const storage = await openPostgresStorage({ connection: connection(), table })()
+        if (E.isLeft(storage)) throw new Error(storage.left.message)
+        return openLog({ storage: storage.right, ...options })
+      }
+    }
+    try {
+      await fc.assert(agreement(onPostgres, 25), { numRuns: numRuns(15) })
+    } finally {
+      for (const table of tables) await dropTables(table)
     }
   })
 })

@@ -30,12 +30,20 @@ export interface Subject {
 export interface Harness {
   readonly name: string
   readonly create: () => Promise<Subject>
+  /**
+   * Several opens of one store go together, as on a database server that other processes and
+   * hosts reach too: the checks that a second open is LOCKED do not apply.
+   */
+  readonly shared?: boolean
 }
 
 export interface Check {
   readonly name: string
-  /** Runs only on adapters whose capabilities include this one. */
-  readonly requires?: 'persistent'
+  /**
+   * Runs only on adapters whose capabilities include `persistent`; `exclusive` on persistent
+   * adapters whose store takes one open at a time (not `shared`).
+   */
+  readonly requires?: 'persistent' | 'exclusive'
   readonly run: (storage: Storage, subject: Subject) => Promise<void>
 }
 
@@ -438,7 +446,7 @@ export const checks: ReadonlyArray<Check> = [
   },
   {
     name: 'refuses a second open of the same store with LOCKED',
-    requires: 'persistent',
+    requires: 'exclusive',
     run: async (storage, subject) => {
       const second = await subject.reopen()()
       expect(E.isLeft(second) && (second.left as { code?: string }).code).toBe('LOCKED')
@@ -452,6 +460,16 @@ export const checks: ReadonlyArray<Check> = [
   },
 ]
 
+/** Why a check does not apply to an adapter, or undefined when it does. */
+const notFor = (harness: Harness, subject: Subject, check: Check): string | undefined => {
+  if (check.requires === undefined) return undefined
+  if (!subject.storage.capabilities.persistent) return `${harness.name} is not persistent`
+  if (check.requires === 'exclusive' && harness.shared === true) {
+    return `${harness.name} is shared: several opens of one store go together`
+  }
+  return undefined
+}
+
 /** Registers every check as a test for one adapter. */
 export const registerConformance = (harness: Harness): void => {
   describe(`Storage conformance: ${harness.name}`, () => {
@@ -459,8 +477,9 @@ export const registerConformance = (harness: Harness): void => {
       it(check.name, async (context) => {
         const subject = await harness.create()
         try {
-          if (check.requires !== undefined && !subject.storage.capabilities[check.requires]) {
-            context.skip(`${harness.name} is not ${check.requires}`)
+          const skip = notFor(harness, subject, check)
+          if (skip !== undefined) {
+            context.skip(skip)
           }
           await check.run(subject.storage, subject)
         } finally {
@@ -477,7 +496,7 @@ export const failingChecks = async (harness: Harness): Promise<string[]> => {
   for (const check of checks) {
     const subject = await harness.create()
     try {
-      if (check.requires !== undefined && !subject.storage.capabilities[check.requires]) continue
+      if (notFor(harness, subject, check) !== undefined) continue
       await check.run(subject.storage, subject)
     } catch {
       failed.push(check.name)

@@ -1,0 +1,96 @@
+// The PostgreSQL adapter against a real server: the Storage conformance suite, and what is
+// particular to it.
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as E from 'fp-ts/lib/Either.js'
+import pg from 'pg'
+import { describe, expect, it } from 'vitest'
+import { openPostgresStorage, redact } from '../../src/postgres/storage.js'
+import { runTypeScript, sourceEntry } from '../child.js'
+import { registerConformance } from '../storage/conformance.js'
+import { makeTempDir, removeDir } from '../tmpdir.js'
+import { connection, dropTables, freshTable, postgresRuns, postgresUrl } from './server.js'
+
+describe.runIf(postgresRuns)('postgres', () => {
+  registerConformance({
+    name: 'postgres',
+    shared: true,
+    create: async () => {
+      const table = freshTable()
+      const open = () => openPostgresStorage({ connection: connection(), table })
+      const opened = await open()()
+      if (E.isLeft(opened)) throw new Error(opened.left.message)
+      const storage = opened.right
+      return {
+        storage,
+        reopen: open,
+        dispose: async () => {
+          await storage.close()()
+          await dropTables(table)
+        },
+      }
+    },
+  })
+
+  it('refuses a table of another layout version with CORRUPTION, leaving it as it is', async () => {
+    const table = freshTable()
+    const client = new pg.Client(connection())
+    await client.connect()
+    try {
+      await client.query(
+        `CREATE TABLE "${table}_meta" (name text PRIMARY KEY, value text NOT NULL)`,
+      )
+      await client.query(`INSERT INTO "${table}_meta" VALUES ('schema', '2')`)
+      const opened = await openPostgresStorage({ connection: connection(), table })()
+      expect(E.isLeft(opened) && opened.left.code).toBe('CORRUPTION')
+      const meta = await client.query(`SELECT value FROM "${table}_meta"`)
+      expect(meta.rows).toEqual([{ value: '2' }])
+    } finally {
+      await client.end()
+      await dropTables(table)
+    }
+  })
+
+  it('runs the example of docs/postgres.md as written', async () => {
+    const doc = await readFile(new URL('../../docs/postgres.md', import.meta.url), 'utf8')
+    const block = /```ts\n([\s\S]*?)```/.exec(doc)?.[1] ?? ''
+    const dir = await makeTempDir('postgres-doc')
+    const table = 'orders_log'
+    try {
+      const script = join(dir, 'example.mts')
+      const postgresEntry = new URL('../../src/postgres/index.ts', import.meta.url).pathname
+      await writeFile(
+        script,
+        block
+          .replace("from 'deltalog/postgres'", `from ${JSON.stringify(postgresEntry)}`)
+          .replace("from 'deltalog'", `from ${JSON.stringify(sourceEntry)}`) +
+          "await log.append([{ key: 'order', value: 'placed' }])\n" +
+          'for await (const e of log.scan()) console.log(e.sequence, new TextDecoder().decode(e.value))\n' +
+          'await log.close()\n',
+      )
+      const child = runTypeScript(script, { cwd: dir, env: { DATABASE_URL: postgresUrl ?? '' } })
+      expect(child.stderr).toBe('')
+      expect(child.stdout).toBe('0 placed\n')
+    } finally {
+      await removeDir(dir)
+      await dropTables(table)
+    }
+  })
+
+  it('refuses a table name that is not a plain identifier, before connecting', async () => {
+    for (const table of ['', 'Log', 'a-b', 'x"; drop table y; --', 'a.b.c']) {
+      const opened = await openPostgresStorage({ connection: connection(), table })()
+      expect(E.isLeft(opened) && opened.left.code).toBe('INVALID_ARGUMENT')
+    }
+  })
+})
+
+describe('redact', () => {
+  it('hides passwords in connection strings and key=value settings', () => {
+    expect(redact('connect to postgresql://app:s3cr3t@db:5432/x failed')).toBe(
+      'connect to postgresql://app:***@db:5432/x failed',
+    )
+    expect(redact('host=db password=s3cr3t user=app')).toBe('host=db password=*** user=app')
+    expect(redact("password = 'a b'")).toBe('password = ***')
+  })
+})
