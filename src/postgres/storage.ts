@@ -28,6 +28,7 @@ import {
   type Storage,
   type StorageIterator,
 } from '../storage/port.js'
+import { makeCallGuard } from '../storage/guard.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -164,28 +165,23 @@ const makeStorage = (
   meta: string,
 ): Storage => {
   const what = `postgres storage ${table}`
-  let state: 'open' | 'closing' | 'closed' = 'open'
-  let inFlight = 0
-  let drained: (() => void) | undefined
+  const calls = makeCallGuard(what)
   let closing: Promise<E.Either<StorageError, void>> | undefined
   const iterators = new Set<() => Promise<void>>()
   // Snapshots of iterations being taken: what is issued later waits for them.
   const snapshots = new Set<Promise<unknown>>()
 
-  const guarded = async <A>(
+  const guarded = <A>(
     run: () => Promise<E.Either<StorageError, A>>,
-  ): Promise<E.Either<StorageError, A>> => {
-    if (state !== 'open') return E.left(closed(what))
-    inFlight++
-    try {
-      if (snapshots.size > 0) await Promise.all([...snapshots].map((s) => s.catch(() => 0)))
-      return await run()
-    } catch (error) {
-      return E.left(fromPg('query', error))
-    } finally {
-      if (--inFlight === 0) drained?.()
-    }
-  }
+  ): Promise<E.Either<StorageError, A>> =>
+    calls.guarded(async () => {
+      try {
+        if (snapshots.size > 0) await Promise.all([...snapshots].map((s) => s.catch(() => 0)))
+        return await run()
+      } catch (error) {
+        return E.left(fromPg('query', error))
+      }
+    })
 
   const bounds = (
     options: IterateOptions,
@@ -263,33 +259,31 @@ const makeStorage = (
     }
     iterators.add(close)
     return {
-      next: () => async () => {
-        if (ended !== undefined) return E.left(closed('iterator'))
-        if (state !== 'open') return E.left(closed(what))
-        inFlight++
-        try {
-          if (!firstTaken) {
-            firstTaken = true
-            const chunk = await first
-            if (E.isLeft(chunk)) return chunk
-            if (chunk.right.length > 0) return E.right(O.some(chunk.right))
-          }
-          if (finished || client === undefined) {
-            await close()
-            return E.right(O.none)
-          }
-          const chunk = await page(client)
-          if (chunk.length === 0) {
-            await close()
-            return E.right(O.none)
-          }
-          return E.right(O.some(chunk))
-        } catch (error) {
-          return E.left(fromPg('iterate', error))
-        } finally {
-          if (--inFlight === 0) drained?.()
-        }
-      },
+      next: () => () =>
+        ended !== undefined
+          ? Promise.resolve(E.left(closed('iterator')))
+          : calls.guarded(async () => {
+              try {
+                if (!firstTaken) {
+                  firstTaken = true
+                  const chunk = await first
+                  if (E.isLeft(chunk)) return chunk
+                  if (chunk.right.length > 0) return E.right(O.some(chunk.right))
+                }
+                if (finished || client === undefined) {
+                  await close()
+                  return E.right(O.none)
+                }
+                const chunk = await page(client)
+                if (chunk.length === 0) {
+                  await close()
+                  return E.right(O.none)
+                }
+                return E.right(O.some(chunk))
+              } catch (error) {
+                return E.left(fromPg('iterate', error))
+              }
+            }),
       close,
     }
   }
@@ -358,7 +352,7 @@ const makeStorage = (
         }
       }),
     iterator: (options) => {
-      if (state !== 'open') return E.left(closed(what))
+      if (!calls.isOpen()) return E.left(closed(what))
       const valid = validateIterateOptions(options)
       if (E.isLeft(valid)) return valid
       return E.right(openIterator(valid.right))
@@ -366,10 +360,9 @@ const makeStorage = (
     openIterators: () => iterators.size,
     close: () => () => {
       closing ??= (async () => {
-        state = 'closing'
-        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve))
+        await calls.drain()
         await Promise.all([...iterators].map((close) => close()))
-        state = 'closed'
+        calls.finish()
         if (!ownsPool) return E.right(undefined)
         try {
           await pool.end()

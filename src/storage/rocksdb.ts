@@ -41,6 +41,7 @@ import {
   prepareDirectory,
   writeMarker,
 } from './directory.js'
+import { makeCallGuard } from './guard.js'
 import {
   validateBatch,
   validateIterateOptions,
@@ -288,24 +289,11 @@ const makeStorage = (
   readOnlyStore: boolean,
 ): Storage => {
   const what = `rocksdb storage at ${path}`
-  let state: 'open' | 'closing' | 'closed' = 'open'
-  let inFlight = 0
-  let drained: (() => void) | undefined
+  const calls = makeCallGuard(what)
   let closing: Promise<E.Either<StorageError, void>> | undefined
   const iterators = new Set<() => Promise<void>>()
 
-  /** Runs a native call unless closing, counting it until it returns. */
-  const guarded = async <A>(
-    run: () => Promise<E.Either<StorageError, A>>,
-  ): Promise<E.Either<StorageError, A>> => {
-    if (state !== 'open') return E.left(closed(what))
-    inFlight++
-    try {
-      return await run()
-    } finally {
-      if (--inFlight === 0) drained?.()
-    }
-  }
+  const guarded = calls.guarded
 
   /** One key's value; the addon reports a missing key as a `NotFound` error. */
   const getOne = (key: Uint8Array): Promise<E.Either<StorageError, O.Option<Uint8Array>>> =>
@@ -392,7 +380,7 @@ const makeStorage = (
         return E.map(() => undefined)(result)
       }),
     iterator: (options) => {
-      if (state !== 'open') return E.left(closed(what))
+      if (!calls.isOpen()) return E.left(closed(what))
       const valid = validateIterateOptions(options)
       if (E.isLeft(valid)) return valid
       const { gt, gte, lt, lte, reverse, limit } = valid.right
@@ -424,14 +412,13 @@ const makeStorage = (
     // Every native iterator holds a RocksDB snapshot until it is ended, so the number of live
     // snapshots is what the native side really holds, not just what this adapter tracks.
     openIterators: () =>
-      state === 'closed' ? 0 : Number(binding.db_get_property(db, 'rocksdb.num-snapshots')),
+      calls.isClosed() ? 0 : Number(binding.db_get_property(db, 'rocksdb.num-snapshots')),
     close: () => () => {
       closing ??= (async () => {
-        state = 'closing'
-        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve))
+        await calls.drain()
         await Promise.all([...iterators].map((end) => end()))
         const result = await call('close', (cb) => binding.db_close(db, cb))
-        state = 'closed'
+        calls.finish()
         // The directory is free for another open once the native handle has let go of it.
         release()
         return E.map(() => undefined)(result)

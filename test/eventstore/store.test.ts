@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import * as t from 'io-ts'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { DeltalogError } from '../../src/errors.js'
+import type { DeltalogError } from '../../src/errors.js'
 import {
   openEventStore,
   type EventStore,
@@ -11,6 +11,7 @@ import {
 import { openLog } from '../../src/log/log.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { instrument } from '../log/storages.js'
+import { code } from '../codes.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 
 const cleanup: Array<() => Promise<void>> = []
@@ -30,15 +31,6 @@ const collect = async <A>(it: AsyncIterable<A>): Promise<A[]> => {
   return out
 }
 const brief = (e: ReadEvent): string => `${e.streamId}#${e.revision}:${e.type}`
-const code = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p
-  } catch (error) {
-    expect(error).toBeInstanceOf(DeltalogError)
-    return (error as DeltalogError).code
-  }
-  throw new Error('expected a rejection')
-}
 const tick = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 describe('appending and reading', () => {

@@ -2,10 +2,10 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fc, test } from '@fast-check/vitest'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log, type LogEntry } from '../../src/log/log.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { runTypeScript, sourceEntry } from '../child.js'
+import { code } from '../codes.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 import { instrument, reopenableMemory } from './storages.js'
 
@@ -18,15 +18,6 @@ const collect = async <A>(it: AsyncIterable<A>): Promise<A[]> => {
 }
 const show = (entries: ReadonlyArray<LogEntry>): string[] =>
   entries.map((e) => `${e.sequence}:${str(e.key)}=${str(e.value)}`)
-const code = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(DeltalogError)
-    return (error as DeltalogError).code
-  }
-  throw new Error('expected a rejection')
-}
 const tick = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 const cleanup: Array<() => Promise<void>> = []

@@ -2,12 +2,12 @@
 // directory is read without the writer's lock, and a reader never gets in its writer's way.
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log } from '../../src/log/log.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { fingerprint } from '../snapshot.js'
+import { code } from '../codes.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 import { instrument } from './storages.js'
 
@@ -16,15 +16,6 @@ beforeEach(async () => {
   dir = await makeTempDir('read-only')
 })
 afterEach(() => removeDir(dir))
-
-const code = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise
-    return 'resolved'
-  } catch (error) {
-    return error instanceof DeltalogError ? error.code : String(error)
-  }
-}
 
 const shown = async (log: Log, options = {}): Promise<string[]> => {
   const out: string[] = []
@@ -67,6 +58,22 @@ describe('openLog({ readOnly: true })', () => {
     await reader.close()
     await writer.append([{ key: 'c', value: '3' }])
     expect(await shown(writer)).toEqual(['1:b=2', '2:c=3'])
+    await writer.close()
+  })
+
+  it('follows what is there, then ends when the reader closes', async () => {
+    const storage = openMemoryStorage()
+    const writer = await openLog({ storage })
+    await writer.append([{ key: 'a', value: '1' }])
+    const reader = await openLog({ storage, readOnly: true })
+    const seen: number[] = []
+    const following = (async () => {
+      for await (const e of reader.follow({ from: 0 })) seen.push(e.sequence)
+    })()
+    while (seen.length === 0) await new Promise((r) => setTimeout(r, 5))
+    await reader.close()
+    await following
+    expect(seen).toEqual([0])
     await writer.close()
   })
 
