@@ -167,6 +167,21 @@ async function* commits(
   }
 }
 
+/**
+ * What a read covers: the sequences `[lower, upper)` of `range` that truncation left, and how
+ * many entries it may yield; undefined when it can yield none.
+ */
+export const readBounds = (
+  ctx: ReadContext,
+  range: SequenceRange,
+  limit: number | undefined,
+): { readonly lower: number; readonly upper: number; readonly left: number } | undefined => {
+  const lower = Math.max(range.lower, ctx.truncatedBefore())
+  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
+  const left = limit ?? Infinity
+  return lower >= upper || left <= 0 ? undefined : { lower, upper, left }
+}
+
 /** Every key's entries in `[lower, upper)`, in global sequence order (or its reverse). */
 export async function* scanAll(
   ctx: ReadContext,
@@ -174,10 +189,10 @@ export async function* scanAll(
   reverse: boolean,
   limit: number | undefined,
 ): AsyncGenerator<LogEntry> {
-  const lower = Math.max(range.lower, ctx.truncatedBefore())
-  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
-  let left = limit ?? Infinity
-  if (lower >= upper || left <= 0) return
+  const bounds = readBounds(ctx, range, limit)
+  if (bounds === undefined) return
+  const { lower, upper } = bounds
+  let left = bounds.left
   for await (const commit of commits(ctx, lower, range.upper, reverse)) {
     let sequence = commit.firstSequence
     const starts = commit.runs.map((run) => {
@@ -209,10 +224,10 @@ export async function* scanKey(
   reverse: boolean,
   limit: number | undefined,
 ): AsyncGenerator<LogEntry> {
-  const lower = Math.max(range.lower, ctx.truncatedBefore())
-  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
-  let left = limit ?? Infinity
-  if (lower >= upper || left <= 0) return
+  const bounds = readBounds(ctx, range, limit)
+  if (bounds === undefined) return
+  const { lower, upper } = bounds
+  let left = bounds.left
   const all = runRange(key)
   // The run holding `lower` may start below it (no run starts below 0).
   const holding =
@@ -264,9 +279,9 @@ export const countEntries = async (
   key: Uint8Array | undefined,
   range: SequenceRange,
 ): Promise<number> => {
-  const lower = Math.max(range.lower, ctx.truncatedBefore())
-  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
-  if (lower >= upper) return 0
+  const bounds = readBounds(ctx, range, undefined)
+  if (bounds === undefined) return 0
+  const { lower, upper } = bounds
   let n = 0
   if (key !== undefined) {
     for await (const _ of scanKey(ctx, key, { lower, upper: range.upper }, false, undefined)) {

@@ -16,7 +16,14 @@ import { encodeEntryKey, entryRange, recordRange, RecordType } from '../codec/ke
 import { readU64, U64_BYTES } from '../codec/u64.js'
 import { corruption, toDeltalogError } from '../errors.js'
 import { copyBytes, iterate, type KeyValue } from '../storage/port.js'
-import { first, orThrow, type LogEntry, type ReadContext, type SequenceRange } from './read.js'
+import {
+  first,
+  orThrow,
+  readBounds,
+  type LogEntry,
+  type ReadContext,
+  type SequenceRange,
+} from './read.js'
 
 // Runs at least this long are read with a range read; shorter ones through one multi-get.
 const RANGE_READ_MIN_RUN = 8
@@ -137,10 +144,10 @@ export async function* scanAll(
   reverse: boolean,
   limit: number | undefined,
 ): AsyncGenerator<LogEntry> {
-  const lower = Math.max(range.lower, ctx.truncatedBefore())
-  const upper = range.upper ?? Number.MAX_SAFE_INTEGER
-  let left = limit ?? Infinity
-  if (lower >= upper || left <= 0) return
+  const bounds = readBounds(ctx, range, limit)
+  if (bounds === undefined) return
+  const { lower, upper } = bounds
+  let left = bounds.left
   for await (const commit of commits(ctx, lower, range.upper, reverse)) {
     const entries = await readCommit(ctx, commit, lower, upper)
     for (let i = 0; i < entries.length; i++) {

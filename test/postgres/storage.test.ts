@@ -85,6 +85,24 @@ describe.runIf(postgresRuns)('postgres', () => {
   })
 })
 
+describe('openPostgresStorage options', () => {
+  it('wants exactly one of pool and connection, before connecting', async () => {
+    const neither = await openPostgresStorage({ table: 'log' })()
+    expect(E.isLeft(neither) && neither.left).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'pool',
+    })
+    const pool = new pg.Pool()
+    const both = await openPostgresStorage({
+      table: 'log',
+      pool,
+      connection: { host: '/nonexistent' },
+    })()
+    await pool.end()
+    expect(E.isLeft(both) && both.left.code).toBe('INVALID_ARGUMENT')
+  })
+})
+
 describe('redact', () => {
   it('hides passwords in connection strings and key=value settings', () => {
     expect(redact('connect to postgresql://app:s3cr3t@db:5432/x failed')).toBe(
