@@ -4,8 +4,9 @@
 # creates a cluster in a new temporary directory (as the unprivileged user `nobody` when run as
 # root: PostgreSQL refuses to run as root), starts it listening on a Unix socket in that
 # directory only, creates the role `deltalog` with no privileges but its own schema, and exports
-# DELTALOG_TEST_POSTGRES_URL. The server is stopped and its directory removed when the shell
-# that sourced this exits, whatever happens.
+# DELTALOG_TEST_POSTGRES_URL (and DELTALOG_TEST_POSTGRES_RESTART, a script that restarts the
+# server). The server is stopped and its directory removed when the shell that sourced this
+# exits, whatever happens.
 
 postgres_bin() {
   local found
@@ -50,5 +51,14 @@ start_postgres() {
     -c "REVOKE ALL ON SCHEMA public FROM PUBLIC" \
     -c "CREATE SCHEMA deltalog AUTHORIZATION deltalog" >/dev/null
   export DELTALOG_TEST_POSTGRES_URL="postgresql://deltalog@/deltalog_test?host=$POSTGRES_DIR"
+  # The fault tests restart the server under a running writer with this.
+  local runner=""
+  if [ "$(id -u)" = 0 ]; then runner="runuser -u nobody --"; fi
+  cat >"$POSTGRES_DIR/restart" <<RESTART
+#!/bin/sh
+cd / && exec $runner "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DIR/data" -l "$POSTGRES_DIR/server.log" -m fast -w restart -o "-k $POSTGRES_DIR -c listen_addresses=''" >/dev/null
+RESTART
+  chmod 755 "$POSTGRES_DIR/restart"
+  export DELTALOG_TEST_POSTGRES_RESTART="$POSTGRES_DIR/restart"
   echo "ci: PostgreSQL $("$POSTGRES_BIN/postgres" --version | awk '{print $3}') on $POSTGRES_DIR" >&2
 }

@@ -73,6 +73,17 @@ export interface MigrationNeededError {
   readonly message: string
 }
 
+/**
+ * Another writer took the log over (a later open of the same shared store raised its writer
+ * epoch), so this handle's write was refused and nothing of it landed. The log stops like
+ * `WRITER_FAILED`; the writer that took over goes on from above every number this one handed
+ * out.
+ */
+export interface FencedError {
+  readonly code: 'FENCED'
+  readonly message: string
+}
+
 /** The store or log was closed; no further calls are accepted. */
 export interface ClosedError {
   readonly code: 'CLOSED'
@@ -143,6 +154,7 @@ export type StorageError =
   | InvalidArgumentError
   | NotALogError
   | ReadOnlyError
+  | FencedError
 
 /** Errors of the log engine itself. */
 export type LogError = WriterFailedError | BackpressureError | NotEmptyError | MigrationNeededError
@@ -207,6 +219,8 @@ export const migrationNeeded = (message: string): MigrationNeededError => ({
   code: 'MIGRATION_NEEDED',
   message,
 })
+
+export const fenced = (message: string): FencedError => ({ code: 'FENCED', message })
 
 export const closed = (what: string): ClosedError => ({
   code: 'CLOSED',

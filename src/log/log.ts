@@ -209,7 +209,13 @@ const readStoredState = (
           })
         : TE.right(undefined)
     }),
-    TE.chainW(() => storage.getMany([seqBlockKeyV2, truncationKeyV2])),
+    TE.chainW(() => readState(storage)),
+  )
+
+/** The SeqBlock, the truncation and the chain's end, as stored now. */
+const readState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, StoredState> =>
+  pipe(
+    storage.getMany([seqBlockKeyV2, truncationKeyV2]),
     TE.chainEitherKW(([block, truncation]) =>
       pipe(
         E.Do,
@@ -299,17 +305,50 @@ const openLogWith = (input: unknown): TE.TaskEither<DeltalogErrorValue, LogTE> =
     }),
   )
 
+/** A reader's subscription to a store's changes, taken before it reads the stored state. */
+interface StoreWatch {
+  /** Sets what runs on a change; runs it at once if a change came before. */
+  readonly listen: (listener: () => void) => void
+  readonly stop: () => Promise<void>
+}
+
+/** Subscribes to the store's changes where it offers them (see `Storage.watch`). */
+const watchStore = (
+  storage: Storage,
+): TE.TaskEither<DeltalogErrorValue, StoreWatch | undefined> => {
+  if (storage.watch === undefined) return TE.right(undefined)
+  let listener: (() => void) | undefined
+  let missed = false
+  return pipe(
+    storage.watch(() => (listener === undefined ? (missed = true) : listener())),
+    TE.map((stop) => ({
+      listen: (l) => {
+        listener = l
+        if (missed) l()
+      },
+      stop,
+    })),
+  )
+}
+
 const start = (storage: Storage, options: OpenOptions): TE.TaskEither<DeltalogErrorValue, LogTE> =>
   pipe(
-    readStoredState(storage, options.readOnly ?? false),
-    TE.chainW((stored) =>
+    // A reader listens before it reads, so that no commit falls between the two unseen.
+    options.readOnly === true ? watchStore(storage) : TE.right(undefined),
+    TE.chainW((watching) =>
       pipe(
-        TE.fromEither(load(stored.block, options.blockSize ?? DEFAULTS.blockSize)),
-        // Whatever recovery found is made durable, so the durable watermark starts at the end.
-        TE.chainFirstW(() =>
-          options.readOnly === true ? TE.right(undefined) : storage.write([], { sync: true }),
+        readStoredState(storage, options.readOnly ?? false),
+        TE.chainW((stored) =>
+          pipe(
+            TE.fromEither(load(stored.block, options.blockSize ?? DEFAULTS.blockSize)),
+            // Whatever recovery found is made durable, so the durable watermark starts at the end.
+            TE.chainFirstW(() =>
+              options.readOnly === true ? TE.right(undefined) : storage.write([], { sync: true }),
+            ),
+            TE.map((allocator) => makeLog(storage, options, allocator, stored, watching)),
+          ),
         ),
-        TE.map((allocator) => makeLog(storage, options, allocator, stored)),
+        TE.orElseFirstW(() => TE.fromTask(async () => void (await watching?.stop()))),
       ),
     ),
   )
@@ -347,6 +386,7 @@ const makeLog = (
   options: OpenOptions,
   allocator: AllocatorState,
   stored: StoredState,
+  watching: StoreWatch | undefined,
 ): LogTE => {
   const maxKeyBytes = options.maxKeyBytes ?? DEFAULTS.maxKeyBytes
   const maxValueBytes = options.maxValueBytes ?? DEFAULTS.maxValueBytes
@@ -356,25 +396,63 @@ const makeLog = (
   let closing: Promise<E.Either<DeltalogErrorValue, void>> | undefined
   const readOnly = options.readOnly ?? false
   const start = { allocator, truncation: stored.truncation, link: stored.link }
-  const writer = readOnly
-    ? makeReadOnlyWriter(start)
-    : makeWriter(
-        {
-          storage,
-          durability: options.durability ?? DEFAULTS.durability,
-          maxPendingBytes: options.maxPendingBytes ?? DEFAULTS.maxPendingBytes,
-          appendTimeoutMs: options.appendTimeoutMs,
-          syncIntervalMs: options.syncIntervalMs,
-          onChange: changed.fire,
-          onCommit: hot.commit,
-          onStop: hot.drop,
-        },
-        start,
-      )
+  const reader = readOnly ? makeReadOnlyWriter(start) : undefined
+  const writer =
+    reader ??
+    makeWriter(
+      {
+        storage,
+        durability: options.durability ?? DEFAULTS.durability,
+        maxPendingBytes: options.maxPendingBytes ?? DEFAULTS.maxPendingBytes,
+        appendTimeoutMs: options.appendTimeoutMs,
+        syncIntervalMs: options.syncIntervalMs,
+        onChange: changed.fire,
+        onCommit: hot.commit,
+        onStop: hot.drop,
+      },
+      start,
+    )
   const ctx: ReadContext = {
     storage,
     truncatedBefore: writer.truncatedBefore,
     isClosed: () => isClosed,
+  }
+
+  // A reader's view of a log that another handle writes: on each change the store tells of, the
+  // truncation and the chain's end are read again and followers woken. Changes that come during
+  // a read are taken by one more read after it. A failed read is tried again a second later (a
+  // store that lost its connection tells of the change again when it has it back).
+  let refreshing = false
+  let again = false
+  let retry: ReturnType<typeof setTimeout> | undefined
+  const refresh = (): void => {
+    if (refreshing) {
+      again = true
+      return
+    }
+    refreshing = true
+    void (async () => {
+      do {
+        again = false
+        const state = await readState(storage)()
+        if (isClosed || reader === undefined) break
+        if (E.isLeft(state)) {
+          retry ??= setTimeout(() => {
+            retry = undefined
+            if (!isClosed) refresh()
+          }, 1000)
+          break
+        }
+        reader.update(state.right)
+        changed.fire()
+      } while (again)
+      refreshing = false
+    })()
+  }
+  if (reader !== undefined) {
+    // Nothing commits through a reader: its followers always read storage.
+    hot.drop()
+    watching?.listen(refresh)
   }
 
   const validateRecords = (
@@ -652,6 +730,8 @@ const makeLog = (
       closing ??= (async () => {
         const drained = await writer.close()
         isClosed = true
+        if (retry !== undefined) clearTimeout(retry)
+        await watching?.stop()
         changed.fire()
         // A reader on a caller's store leaves it open: its writer may be using it.
         if (readOnly && options.path === undefined) return drained

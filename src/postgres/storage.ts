@@ -8,6 +8,14 @@
  * the server may lose the last such commits — whole, and never one before a kept one, since its
  * write-ahead log is one sequence.
  *
+ * Every storage that can write is the log's writer: opening one raises the writer epoch kept in
+ * the database, and each write transaction first takes a share lock on the epoch and checks it.
+ * A later open takes the log over — its update of the epoch waits for the transaction in
+ * flight, and every transaction after it sees the new epoch — so the older storage's writes fail
+ * with `FENCED` and nothing of them lands. Each commit that writes notifies a channel of the
+ * log's (`LISTEN`/`NOTIFY`), which `watch` listens to: readers in other processes are woken by
+ * commits, not by polling.
+ *
  * An iteration reads one snapshot: its pages are read in a `REPEATABLE READ` transaction on a
  * connection of its own, held until it ends or is closed. Writes and reads issued after an
  * iteration was opened wait until its snapshot is taken, so they are never in it.
@@ -15,8 +23,18 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
+import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, PoolConfig } from 'pg'
-import { closed, corruption, invalidArgument, ioError, type StorageError } from '../errors.js'
+import {
+  closed,
+  corruption,
+  fenced,
+  invalidArgument,
+  ioError,
+  notALog,
+  readOnly as readOnlyError,
+  type StorageError,
+} from '../errors.js'
 import {
   validateBatch,
   validateIterateOptions,
@@ -45,6 +63,11 @@ export interface PostgresStorageOptions {
   readonly connection?: PoolConfig
   /** The log's table, `name` or `schema.name` in lowercase letters, digits and `_`. */
   readonly table: string
+  /**
+   * Opens the log for reading only: nothing is created, the writer is not fenced, and every
+   * write is refused with `READ_ONLY`. A table that does not exist is `NOT_A_LOG`.
+   */
+  readonly readOnly?: boolean
 }
 
 /** The version of the table layout this adapter writes; a table of another is refused. */
@@ -54,6 +77,12 @@ export const SCHEMA_VERSION = 1
 const PAGE = 1000
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
+
+// SQLSTATE of a missing table.
+const UNDEFINED_TABLE = '42P01'
+
+// How long a lost notification connection waits before it connects again, at most.
+const MAX_RETRY_MS = 2000
 
 // -------------------------------------------------------------------------------------
 // helpers
@@ -125,46 +154,215 @@ export const openPostgresStorage =
     // A pool error outside any query (a dropped idle connection) must not crash the process.
     const onPoolError = (): void => undefined
     if (ownsPool) pool.on('error', onPoolError)
-    const data = parts.map((p) => `"${p}"`).join('.')
-    const meta = parts.map((p, i) => (i === parts.length - 1 ? `"${p}_meta"` : `"${p}"`)).join('.')
+    const names: Names = {
+      table,
+      data: parts.map((p) => `"${p}"`).join('.'),
+      meta: parts.map((p, i) => (i === parts.length - 1 ? `"${p}_meta"` : `"${p}"`)).join('.'),
+      channel: `"deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}"`,
+    }
+    const readOnly = options.readOnly === true
+    const refuse = async (error: StorageError): Promise<E.Either<StorageError, Storage>> => {
+      if (ownsPool) await pool.end().catch(() => undefined)
+      return E.left(error)
+    }
+    let epoch: string | undefined
     try {
-      await pool.query(
-        `CREATE TABLE IF NOT EXISTS ${meta} (name text PRIMARY KEY, value text NOT NULL)`,
-      )
-      await pool.query(
-        `CREATE TABLE IF NOT EXISTS ${data} (key bytea PRIMARY KEY, value bytea NOT NULL)`,
-      )
-      await pool.query(
-        `INSERT INTO ${meta} (name, value) VALUES ('schema', $1) ON CONFLICT (name) DO NOTHING`,
-        [String(SCHEMA_VERSION)],
-      )
+      const { data, meta } = names
+      if (!readOnly) {
+        await pool.query(
+          `CREATE TABLE IF NOT EXISTS ${meta} (name text PRIMARY KEY, value text NOT NULL)`,
+        )
+        await pool.query(
+          `CREATE TABLE IF NOT EXISTS ${data} (key bytea PRIMARY KEY, value bytea NOT NULL)`,
+        )
+        await pool.query(
+          `INSERT INTO ${meta} (name, value) VALUES ('schema', $1) ON CONFLICT (name) DO NOTHING`,
+          [String(SCHEMA_VERSION)],
+        )
+      }
       const version = await pool.query<{ value: string }>(
         `SELECT value FROM ${meta} WHERE name = 'schema'`,
       )
       const found = version.rows[0]?.value
       if (found !== String(SCHEMA_VERSION)) {
-        if (ownsPool) await pool.end()
-        return E.left(
+        return refuse(
           corruption(
             `postgres table ${table} has layout version ${String(found)}; this deltalog reads ${SCHEMA_VERSION}`,
           ),
         )
       }
+      if (!readOnly) epoch = await takeOver(pool, meta)
     } catch (error) {
-      if (ownsPool) await pool.end().catch(() => undefined)
-      return E.left(fromPg(`open ${table}`, error))
+      const missing = readOnly && (error as { code?: unknown }).code === UNDEFINED_TABLE
+      return refuse(
+        missing
+          ? notALog(`postgres table ${table} holds no log (it does not exist)`)
+          : fromPg(`open ${table}`, error),
+      )
     }
-    return E.right(makeStorage(pool, ownsPool, table, data, meta))
+    return E.right(makeStorage(pool, ownsPool, names, epoch))
   }
+
+/** The quoted names of a log's tables and of its notification channel. */
+interface Names {
+  readonly table: string
+  readonly data: string
+  readonly meta: string
+  readonly channel: string
+}
+
+/** A connection taken from the pool for a transaction or an iteration. */
+interface Held {
+  readonly client: PoolClient
+  /** Gives it back; a `broken` one is ended instead. */
+  readonly release: (broken: boolean) => void
+}
+
+/**
+ * Takes a connection from the pool. While it is held, an error event it emits (its connection
+ * lost) is reported by the query running on it as well, so the event must not crash the process.
+ */
+const hold = async (pool: Pool): Promise<Held> => {
+  const client = await pool.connect()
+  const ignore = (): void => undefined
+  client.on('error', ignore)
+  return {
+    client,
+    release: (broken) => {
+      client.removeListener('error', ignore)
+      client.release(broken)
+    },
+  }
+}
+
+/**
+ * Raises the writer epoch, durably, and returns the new one. The update waits for a write
+ * transaction of the former writer in flight (it holds a share lock on the epoch); every later
+ * one sees the new epoch and is refused.
+ */
+const takeOver = async (pool: Pool, meta: string): Promise<string> => {
+  const { client, release } = await hold(pool)
+  let broken = false
+  try {
+    await client.query('BEGIN; SET LOCAL synchronous_commit = on')
+    const raised = await client.query<{ value: string }>(
+      `INSERT INTO ${meta} AS m (name, value) VALUES ('epoch', '1') ON CONFLICT (name) ` +
+        'DO UPDATE SET value = (m.value::bigint + 1)::text RETURNING value',
+    )
+    await client.query('COMMIT')
+    const epoch = raised.rows[0]?.value
+    if (epoch === undefined) throw new Error(`${meta} has no writer epoch`)
+    return epoch
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => (broken = true))
+    throw error
+  } finally {
+    release(broken)
+  }
+}
+
+/**
+ * The listeners of `watch`, on one connection that LISTENs to the log's channel while any are
+ * registered. A lost connection is made again (waiting longer after each failure, up to
+ * MAX_RETRY_MS), and then every listener is called, since commits may have gone untold.
+ */
+const makeNotifier = (pool: Pool, channel: string) => {
+  const listeners = new Set<() => void>()
+  // The listening connection: how to let it go, which does so once.
+  let current: { readonly drop: () => void } | undefined
+  let connecting: Promise<void> | undefined
+  let retryMs = 0
+  let retry: ReturnType<typeof setTimeout> | undefined
+  let stopped = false
+
+  const tellAll = (): void => {
+    for (const listener of [...listeners]) listener()
+  }
+
+  const connect = (): Promise<void> => {
+    connecting ??= (async () => {
+      const client = await pool.connect()
+      let dropped = false
+      const drop = (error?: unknown): void => {
+        if (dropped) return
+        dropped = true
+        client.removeListener('notification', tellAll)
+        // Released with an error, the pool ends the connection rather than reuse it.
+        client.release(error instanceof Error ? error : true)
+      }
+      const lost = (error?: unknown): void => {
+        if (dropped) return
+        drop(error)
+        if (current?.drop === drop) current = undefined
+        if (!stopped && listeners.size > 0) scheduleRetry()
+      }
+      client.on('error', lost)
+      client.on('end', () => lost())
+      client.on('notification', tellAll)
+      try {
+        await client.query(`LISTEN ${channel}`)
+      } catch (error) {
+        drop(error)
+        throw error
+      }
+      current = { drop }
+    })().finally(() => (connecting = undefined))
+    return connecting
+  }
+
+  const scheduleRetry = (): void => {
+    retryMs = Math.min(Math.max(retryMs * 2, 50), MAX_RETRY_MS)
+    retry = setTimeout(() => {
+      retry = undefined
+      if (stopped || listeners.size === 0) return
+      connect().then(
+        () => {
+          retryMs = 0
+          tellAll()
+        },
+        () => scheduleRetry(),
+      )
+    }, retryMs)
+  }
+
+  const disconnect = (): void => {
+    if (retry !== undefined) clearTimeout(retry)
+    retry = undefined
+    current?.drop()
+    current = undefined
+  }
+
+  return {
+    /** Registers `listener` once the connection listens (or is being made again). */
+    add: async (listener: () => void): Promise<() => Promise<void>> => {
+      if (current === undefined && retry === undefined) await connect()
+      listeners.add(listener)
+      return async () => {
+        listeners.delete(listener)
+        if (listeners.size === 0) {
+          await connecting?.catch(() => undefined)
+          if (listeners.size === 0) disconnect()
+        }
+      }
+    },
+    stop: async (): Promise<void> => {
+      stopped = true
+      listeners.clear()
+      await connecting?.catch(() => undefined)
+      disconnect()
+    },
+  }
+}
 
 const makeStorage = (
   pool: Pool,
   ownsPool: boolean,
-  table: string,
-  data: string,
-  meta: string,
+  names: Names,
+  epoch: string | undefined,
 ): Storage => {
+  const { table, data, meta, channel } = names
   const what = `postgres storage ${table}`
+  const notifier = makeNotifier(pool, channel)
   const calls = makeCallGuard(what)
   let closing: Promise<E.Either<StorageError, void>> | undefined
   const iterators = new Set<() => Promise<void>>()
@@ -207,7 +405,7 @@ const makeStorage = (
     let left = options.limit ?? Infinity
     let after: Buffer | undefined
     let finished = left <= 0
-    let client: PoolClient | undefined
+    let held: Held | undefined
     let ended: Promise<void> | undefined
 
     const page = async (c: PoolClient): Promise<ReadonlyArray<KeyValue>> => {
@@ -231,9 +429,9 @@ const makeStorage = (
       ? Promise.resolve(E.right([]))
       : (async () => {
           try {
-            client = await pool.connect()
-            await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-            return E.right(await page(client))
+            held = await hold(pool)
+            await held.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+            return E.right(await page(held.client))
           } catch (error) {
             finished = true
             return E.left(fromPg('iterate', error))
@@ -248,11 +446,12 @@ const makeStorage = (
       ended ??= (async () => {
         iterators.delete(close)
         await first
-        if (client !== undefined) {
-          const c = client
-          client = undefined
-          await c.query('COMMIT').catch(() => undefined)
-          c.release()
+        if (held !== undefined) {
+          const { client, release } = held
+          held = undefined
+          let broken = false
+          await client.query('COMMIT').catch(() => (broken = true))
+          release(broken)
         }
       })()
       return ended
@@ -270,11 +469,11 @@ const makeStorage = (
                   if (E.isLeft(chunk)) return chunk
                   if (chunk.right.length > 0) return E.right(O.some(chunk.right))
                 }
-                if (finished || client === undefined) {
+                if (finished || held === undefined) {
                   await close()
                   return E.right(O.none)
                 }
-                const chunk = await page(client)
+                const chunk = await page(held.client)
                 if (chunk.length === 0) {
                   await close()
                   return E.right(O.none)
@@ -318,15 +517,34 @@ const makeStorage = (
       guarded(async () => {
         const valid = validateBatch(batch)
         if (E.isLeft(valid)) return valid
+        if (epoch === undefined) {
+          return E.left(readOnlyError(`${what} is open read-only (readOnly: true)`, undefined))
+        }
         const sync = options.sync
         if (valid.right.length === 0 && !sync) return E.right(undefined)
         const ops = lastPerKey(valid.right)
         const puts = ops.flatMap((op) => (op.type === 'put' ? [op] : []))
         const dels = ops.flatMap((op) => (op.type === 'del' ? [asBuffer(op.key)] : []))
-        const client = await pool.connect()
+        const { client, release } = await hold(pool)
+        let broken = false
         try {
-          await client.query('BEGIN')
-          if (!sync) await client.query('SET LOCAL synchronous_commit = off')
+          // One round trip opens the transaction, sets its durability, share-locks the epoch
+          // (held to the end: a takeover waits for it) and queues the notification, which the
+          // server sends only if the transaction commits.
+          const opened = (await client.query(
+            `BEGIN; SET LOCAL synchronous_commit = ${sync ? 'on' : 'off'}; ` +
+              `SELECT value FROM ${meta} WHERE name = 'epoch' FOR SHARE` +
+              (ops.length > 0 ? `; NOTIFY ${channel}` : ''),
+          )) as unknown as ReadonlyArray<{ rows: ReadonlyArray<{ value?: string }> }>
+          const current = opened[2]?.rows[0]?.value
+          if (current !== epoch) {
+            await client.query('ROLLBACK')
+            return E.left(
+              fenced(
+                `${what}: another writer took the log over (writer epoch ${String(current)}; this one's was ${epoch}); nothing of this write landed`,
+              ),
+            )
+          }
           if (dels.length > 0) {
             await client.query(`DELETE FROM ${data} WHERE key = ANY($1::bytea[])`, [dels])
           }
@@ -345,10 +563,10 @@ const makeStorage = (
           await client.query('COMMIT')
           return E.right(undefined)
         } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined)
+          await client.query('ROLLBACK').catch(() => (broken = true))
           return E.left(fromPg('write', error))
         } finally {
-          client.release()
+          release(broken)
         }
       }),
     iterator: (options) => {
@@ -357,10 +575,12 @@ const makeStorage = (
       if (E.isLeft(valid)) return valid
       return E.right(openIterator(valid.right))
     },
+    watch: (listener) => () => guarded(async () => E.right(await notifier.add(listener))),
     openIterators: () => iterators.size,
     close: () => () => {
       closing ??= (async () => {
         await calls.drain()
+        await notifier.stop()
         await Promise.all([...iterators].map((close) => close()))
         calls.finish()
         if (!ownsPool) return E.right(undefined)

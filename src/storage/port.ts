@@ -98,6 +98,14 @@ export interface Storage {
   readonly write: (batch: Batch, options: WriteOptions) => TE.TaskEither<StorageError, void>
   /** Opens an iteration over a consistent view of the store as it is now. */
   readonly iterator: (options: IterateOptions) => E.Either<StorageError, StorageIterator>
+  /**
+   * Offered by stores that other processes write: calls `listener` whenever the store may have
+   * changed — after each commit of any writer, and after the store lost and regained its way
+   * of telling (a reconnect), since commits may have gone unseen meanwhile. Resolves once it
+   * listens, so nothing committed after that goes untold; the function it resolves with stops
+   * it. Readers in other processes follow a log with it instead of polling.
+   */
+  readonly watch?: (listener: () => void) => TE.TaskEither<StorageError, () => Promise<void>>
   /** How many iterations hold resources right now: a diagnostic for leak checks. */
   readonly openIterators: () => number
   /** Waits for calls in flight, releases every resource; closing twice is harmless. */

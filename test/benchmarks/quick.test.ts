@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import type { SuiteResult } from '../../benchmarks/report.js'
 import { runTypeScript } from '../child.js'
+import { postgresRuns } from '../postgres/server.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 
 const suite = new URL('../../benchmarks/run.ts', import.meta.url).pathname
@@ -28,6 +29,8 @@ it('runs every benchmark case in quick mode', { timeout: 120_000 }, async () => 
       'bounded-memory',
       'event-store',
       'read-stream',
+      // On the test server; under CI, where there must be one, never left out.
+      ...(postgresRuns ? ['postgres'] : []),
     ])
     for (const c of result.cases) {
       expect(c.figures.length, c.id).toBeGreaterThan(0)

@@ -14,7 +14,8 @@ import { connection, dropTables, freshTable, postgresRuns, postgresUrl } from '.
 describe.runIf(postgresRuns)('postgres', () => {
   registerConformance({
     name: 'postgres',
-    shared: true,
+    persistent: true,
+    secondOpen: 'takes over',
     create: async () => {
       const table = freshTable()
       const open = () => openPostgresStorage({ connection: connection(), table })

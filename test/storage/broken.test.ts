@@ -10,6 +10,7 @@ describe('the Storage conformance suite catches broken adapters', () => {
   it('passes the real memory adapter (control)', async () => {
     const failed = await failingChecks({
       name: 'memory',
+      persistent: false,
       create: () => {
         const storage = openMemoryStorage()
         return Promise.resolve({

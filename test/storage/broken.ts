@@ -87,6 +87,7 @@ const openBroken = (flaws: Flaws): Storage => {
 
 export const brokenHarness = (name: string, flaws: Flaws): Harness => ({
   name,
+  persistent: false,
   create: () => {
     const storage = openBroken(flaws)
     return Promise.resolve({

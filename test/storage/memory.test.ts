@@ -4,6 +4,7 @@ import { registerConformance } from './conformance.js'
 
 registerConformance({
   name: 'memory',
+  persistent: false,
   create: () => {
     const storage = openMemoryStorage()
     return Promise.resolve({

@@ -12,6 +12,7 @@ import { registerConformance } from './conformance.js'
 
 registerConformance({
   name: 'rocksdb',
+  persistent: true,
   create: async () => {
     const dir = await makeTempDir('rocks')
     const path = join(dir, 'db')

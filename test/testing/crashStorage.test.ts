@@ -15,6 +15,7 @@ import { registerConformance } from '../storage/conformance.js'
 
 registerConformance({
   name: 'crash-simulating',
+  persistent: false,
   create: () => {
     const storage = openCrashStorage()
     return Promise.resolve({
@@ -30,6 +31,7 @@ registerConformance({
 // Delays change when calls resolve, never what the port promises.
 registerConformance({
   name: 'crash-simulating, with delayed writes and reads',
+  persistent: false,
   create: () => {
     const storage = openCrashStorage({ seed: 7, maxDelayTurns: 3, delayReads: true })
     return Promise.resolve({

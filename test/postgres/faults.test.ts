@@ -1,0 +1,275 @@
+// The PostgreSQL adapter under faults of a real server: a takeover against a write in flight, a
+// connection killed in the middle of a transaction, a restart of the server under a writer and
+// a follower; and readers, woken by NOTIFY and never by polling.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import pg from 'pg'
+import { afterEach, describe, expect, it } from 'vitest'
+import { openLog, verifyStorage, type Log, type LogEntry } from '../../src/index.js'
+import { openPostgresStorage } from '../../src/postgres/storage.js'
+import type { Storage } from '../../src/storage/port.js'
+import { code } from '../codes.js'
+import { connection, dropTables, freshTable, postgresRuns } from './server.js'
+
+const restartScript = process.env['DELTALOG_TEST_POSTGRES_RESTART']
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+const newTable = (): string => {
+  const table = freshTable()
+  cleanups.push(() => dropTables(table))
+  return table
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const open = async (
+  table: string,
+  options: { readonly readOnly?: boolean; readonly pool?: pg.Pool } = {},
+): Promise<Storage> => {
+  const opened = await openPostgresStorage({
+    table,
+    ...(options.pool === undefined ? { connection: connection() } : { pool: options.pool }),
+    ...(options.readOnly === undefined ? {} : { readOnly: options.readOnly }),
+  })()
+  if (E.isLeft(opened)) throw new Error(opened.left.message)
+  return opened.right
+}
+
+/**
+ * A pool whose connections count their queries and can be stopped at one: `arm(match, then)`
+ * makes the next query whose text starts with `match` wait for `then(client)` first.
+ */
+const interceptedPool = () => {
+  const pool = new pg.Pool(connection())
+  let queries = 0
+  let armed: { match: string; then: (pid: number) => Promise<void> } | undefined
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown
+    const pid = (client as unknown as { processID: number }).processID
+    ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+      queries++
+      const hook = armed
+      if (hook !== undefined && typeof args[0] === 'string' && args[0].startsWith(hook.match)) {
+        armed = undefined
+        return hook.then(pid).then(() => query(...args))
+      }
+      return query(...args)
+    }
+  })
+  pool.on('error', () => undefined)
+  cleanups.push(() => pool.end())
+  return {
+    pool,
+    queries: () => queries,
+    arm: (match: string, then: (pid: number) => Promise<void>) => (armed = { match, then }),
+  }
+}
+
+/** Runs one statement as the test role on a connection of its own. */
+const admin = async (sql: string, params: unknown[] = []): Promise<pg.QueryResult> => {
+  const client = new pg.Client(connection())
+  await client.connect()
+  try {
+    return await client.query(sql, params)
+  } finally {
+    await client.end()
+  }
+}
+
+const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
+
+/** Takes `n` entries from a follower, as `sequence value`. */
+const take = async (follower: AsyncIterator<LogEntry>, n: number): Promise<string[]> => {
+  const out: string[] = []
+  while (out.length < n) {
+    const next = await follower.next()
+    if (next.done === true) throw new Error('the follower ended')
+    out.push(`${next.value.sequence} ${text(next.value.value)}`)
+  }
+  return out
+}
+
+const verified = async (table: string): Promise<number> => {
+  const storage = await open(table, { readOnly: true })
+  try {
+    const report = await verifyStorage(storage)
+    if (E.isLeft(report)) throw new Error(report.left.message)
+    expect(report.right.violations).toEqual([])
+    return report.right.entries
+  } finally {
+    await storage.close()()
+  }
+}
+
+describe.runIf(postgresRuns)('postgres under faults', () => {
+  it('lets a takeover wait for the write in flight, which lands first; the old writer is FENCED after', async () => {
+    const table = newTable()
+    const a = interceptedPool()
+    const first = await open(table, { pool: a.pool })
+    const key = new TextEncoder().encode('k')
+    let release: () => void = () => undefined
+    let reached: () => void = () => undefined
+    const atInsert = new Promise<void>((resolve) => (reached = resolve))
+    a.arm('INSERT INTO', () => {
+      reached()
+      return new Promise<void>((resolve) => (release = resolve))
+    })
+    const writing = first.write([{ type: 'put', key, value: key }], { sync: true })()
+    await atInsert
+    // A's transaction holds its share lock on the epoch: the takeover cannot finish before it.
+    const takingOver = open(table)
+    try {
+      const early = await Promise.race([takingOver.then(() => 'took over'), sleep(300)])
+      expect(early).toBeUndefined()
+    } finally {
+      release()
+    }
+    expect(E.isRight(await writing)).toBe(true)
+    const second = await takingOver
+    expect(O.isSome(E.getOrElseW(() => O.none)(await second.get(key)()))).toBe(true)
+    const refused = await first.write([{ type: 'put', key, value: key }], { sync: true })()
+    expect(E.isLeft(refused) && refused.left.code).toBe('FENCED')
+    await first.close()()
+    await second.close()()
+  })
+
+  it('rejects an append whose connection is killed mid-transaction; nothing half-written, a reopen recovers', async () => {
+    const table = newTable()
+    const a = interceptedPool()
+    const log = await openLog({ storage: await open(table, { pool: a.pool }), blockSize: 4 })
+    await log.append([{ key: 'k', value: 'v0' }])
+    a.arm('INSERT INTO', async (pid) => {
+      await admin('SELECT pg_terminate_backend($1)', [pid])
+    })
+    // Six records: the commit carries a new SeqBlock too.
+    const batch = Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: `lost${i}` }))
+    expect(await code(log.append(batch))).toBe('IO_ERROR')
+    expect(await code(log.append([{ key: 'k', value: 'after' }]))).toBe('WRITER_FAILED')
+    await log.close()
+    expect(await verified(table)).toBe(1)
+
+    const again = await openLog({ storage: await open(table), blockSize: 4 })
+    const next = await again.append([{ key: 'k', value: 'v1' }])
+    expect(next.startSequence).toBeGreaterThan(0)
+    const values: string[] = []
+    for await (const e of again.scan()) values.push(text(e.value))
+    expect(values).toEqual(['v0', 'v1'])
+    await again.close()
+    expect(await verified(table)).toBe(2)
+  })
+
+  it('wakes a reader by NOTIFY, never by polling, and loses nothing when its connection is killed', async () => {
+    const table = newTable()
+    const writer = await openLog({ storage: await open(table) })
+    cleanups.push(() => writer.close())
+    const r = interceptedPool()
+    const readerStorage = await open(table, { pool: r.pool, readOnly: true })
+    const reader = await openLog({ storage: readerStorage, readOnly: true })
+    cleanups.push(async () => {
+      await reader.close()
+      await readerStorage.close()()
+    })
+    const follower = reader.follow({ from: 0 })[Symbol.asyncIterator]()
+    const append = (values: ReadonlyArray<string>) =>
+      writer.append(values.map((value) => ({ key: 'k', value })))
+
+    await append(['a0', 'a1'])
+    expect(await take(follower, 2)).toEqual(['0 a0', '1 a1'])
+    // Caught up and idle: a poller would query now and then; this reader asks nothing.
+    const pending = follower.next()
+    await sleep(200)
+    const idle = r.queries()
+    await sleep(1500)
+    expect(r.queries()).toBe(idle)
+    await append(['b0'])
+    const woken = await pending
+    expect(woken.done !== true && text(woken.value.value)).toBe('b0')
+
+    // The listening connection is killed; commits meanwhile are delivered once it is back.
+    const killed = await admin(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND usename = current_user",
+    )
+    expect(killed.rowCount).toBeGreaterThan(0)
+    await append(['c0', 'c1'])
+    await append(['c2'])
+    expect(await take(follower, 3)).toEqual(['3 c0', '4 c1', '5 c2'])
+    await append(['d0'])
+    expect(await take(follower, 1)).toEqual(['6 d0'])
+  })
+
+  it.runIf(restartScript !== undefined || process.env['CI'] !== undefined)(
+    'keeps every acknowledged append across a server restart under a writer and a follower',
+    async () => {
+      if (restartScript === undefined) throw new Error('DELTALOG_TEST_POSTGRES_RESTART is not set')
+      const table = newTable()
+      let writer: Log = await openLog({ storage: await open(table) })
+      const readerStorage = await open(table, { readOnly: true })
+      const reader = await openLog({ storage: readerStorage, readOnly: true })
+      cleanups.push(async () => {
+        await reader.close()
+        await readerStorage.close()()
+      })
+      const follower = reader.follow({ from: 0 })[Symbol.asyncIterator]()
+      const acknowledged: string[] = []
+      let stopped: string | undefined
+      const appending = (async () => {
+        for (let i = 0; stopped === undefined; i++) {
+          try {
+            const { startSequence } = await writer.append([{ key: 'k', value: `a${i}` }])
+            acknowledged.push(`${startSequence} a${i}`)
+          } catch (error) {
+            stopped = (error as { code?: string }).code
+          }
+        }
+      })()
+      while (acknowledged.length < 20) await sleep(10)
+      await promisify(execFile)(restartScript)
+      await appending
+      expect(['IO_ERROR', 'WRITER_FAILED']).toContain(stopped)
+      await writer.close().catch(() => undefined)
+
+      // A new writer after the restart goes on; the follower gets everything once, in order.
+      writer = await openLog({ storage: await open(table) })
+      const after = await writer.append([{ key: 'k', value: 'after' }])
+      acknowledged.push(`${after.startSequence} after`)
+      await writer.close()
+      const delivered = await take(follower, acknowledged.length)
+      const stored: string[] = []
+      for await (const e of reader.scan()) stored.push(`${e.sequence} ${text(e.value)}`)
+      expect(delivered).toEqual(stored)
+      for (const a of acknowledged) expect(stored).toContain(a)
+      await verified(table)
+    },
+    60_000,
+  )
+})
+
+describe.runIf(postgresRuns)('a read-only postgres storage', () => {
+  it('refuses writes with READ_ONLY, creates nothing, and fences no writer', async () => {
+    const table = newTable()
+    const missing = await openPostgresStorage({ connection: connection(), table, readOnly: true })()
+    expect(E.isLeft(missing) && missing.left.code).toBe('NOT_A_LOG')
+    const exists = await admin('SELECT to_regclass($1) AS t', [table])
+    expect(exists.rows[0]).toEqual({ t: null })
+
+    const writer = await openLog({ storage: await open(table) })
+    await writer.append([{ key: 'k', value: 'v' }])
+    const storage = await open(table, { readOnly: true })
+    const put = { type: 'put' as const, key: Uint8Array.of(1), value: Uint8Array.of(1) }
+    const refused = await storage.write([put], { sync: true })()
+    expect(E.isLeft(refused) && refused.left.code).toBe('READ_ONLY')
+    const reader = await openLog({ storage, readOnly: true })
+    expect(await reader.count()).toBe(1)
+    // The writer was not fenced by the reader's open.
+    await writer.append([{ key: 'k', value: 'w' }])
+    await reader.close()
+    await storage.close()()
+    await writer.close()
+  })
+})
