@@ -8,6 +8,11 @@
 //                                      (DIR defaults to a new temporary directory)
 //   npm run bench -- --render          only rewrites docs/benchmarks.md and its charts from
 //                                      latest.json
+//   npm run bench -- --only ID         runs one case (by its id) and puts its results in
+//                                      latest.json in place of that case's
+//
+// The PostgreSQL case runs on the server at DELTALOG_BENCH_POSTGRES_URL (or
+// DELTALOG_TEST_POSTGRES_URL); `npm run bench` starts a throwaway one (.ci/with-postgres).
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, platform, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -18,6 +23,7 @@ import { bulkAppendManyKeys, bulkAppendOneKey } from './cases/append.js'
 import { eventStore } from './cases/eventStore.js'
 import { followLatency } from './cases/follow.js'
 import { groupCommit } from './cases/groupCommit.js'
+import { postgres } from './cases/postgres.js'
 import { boundedMemory } from './cases/memory.js'
 import { reads, writeDataset } from './cases/reads.js'
 import { readStream } from './cases/readStream.js'
@@ -36,6 +42,7 @@ import {
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
     out: { type: 'string' },
     render: { type: 'boolean', default: false },
   },
@@ -52,6 +59,7 @@ const sizes = quick
       small: 2_000,
       follow: { appends: 200, rounds: 3 },
       memory: { records: 20_000, rounds: 1 },
+      postgres: { ms: 150, records: 5_000, appends: 50, rounds: 3 },
     }
   : {
       append: { records: 300_000, rounds: 5 },
@@ -62,35 +70,51 @@ const sizes = quick
       small: 10_000,
       follow: { appends: 2_000, rounds: 5 },
       memory: { records: 5_000_000, rounds: 3 },
+      postgres: { ms: 2_000, records: 100_000, appends: 500, rounds: 5 },
     }
 
 const root = new URL('..', import.meta.url).pathname
 const log = (message: string): void => void process.stderr.write(`${message}\n`)
 
+const postgresUrl =
+  process.env['DELTALOG_BENCH_POSTGRES_URL'] ?? process.env['DELTALOG_TEST_POSTGRES_URL']
+
 const run = async (): Promise<ReadonlyArray<CaseResult>> => {
   const results: CaseResult[] = []
-  const step = async (name: string, c: () => Promise<CaseResult>): Promise<void> => {
+  const wanted = (id: string): boolean => values.only === undefined || values.only === id
+  const step = async (id: string, name: string, c: () => Promise<CaseResult>): Promise<void> => {
+    if (!wanted(id)) return
     log(`${name}…`)
     results.push(await c())
   }
-  await step('bulk append, one key', () => bulkAppendOneKey(sizes.append))
-  await step('bulk append, many keys', () => bulkAppendManyKeys(sizes.append))
-  await step('durable group commit', () => groupCommit(sizes.group))
-  const dir = await makeTempDir('bench-datasets')
-  try {
-    log('writing datasets…')
-    const oneKey = await writeDataset(dir, sizes.reads.entries, 1)
-    const manyKeys = await writeDataset(dir, sizes.reads.entries, 10_000)
-    const small = await writeDataset(dir, sizes.small, 1)
-    await step('reads', () => reads(oneKey, manyKeys, sizes.reads.rounds))
-    await step('follow latency', () => followLatency(sizes.follow))
-    await step('recovery', () => recovery(oneKey, small, sizes.reads.rounds))
-  } finally {
-    await removeDir(dir)
+  await step('bulk-append-one-key', 'bulk append, one key', () => bulkAppendOneKey(sizes.append))
+  await step('bulk-append-many-keys', 'bulk append, many keys', () =>
+    bulkAppendManyKeys(sizes.append),
+  )
+  await step('durable-group-commit', 'durable group commit', () => groupCommit(sizes.group))
+  if (['reads', 'follow-latency', 'recovery'].some(wanted)) {
+    const dir = await makeTempDir('bench-datasets')
+    try {
+      log('writing datasets…')
+      const oneKey = await writeDataset(dir, sizes.reads.entries, 1)
+      const manyKeys = await writeDataset(dir, sizes.reads.entries, 10_000)
+      const small = await writeDataset(dir, sizes.small, 1)
+      await step('reads', 'reads', () => reads(oneKey, manyKeys, sizes.reads.rounds))
+      await step('follow-latency', 'follow latency', () => followLatency(sizes.follow))
+      await step('recovery', 'recovery', () => recovery(oneKey, small, sizes.reads.rounds))
+    } finally {
+      await removeDir(dir)
+    }
   }
-  await step('bounded memory', () => boundedMemory(sizes.memory))
-  await step('event store', () => eventStore(sizes.eventStore))
-  await step('event store reads', () => readStream(sizes.readStream))
+  await step('bounded-memory', 'bounded memory', () => boundedMemory(sizes.memory))
+  await step('event-store', 'event store', () => eventStore(sizes.eventStore))
+  await step('read-stream', 'event store reads', () => readStream(sizes.readStream))
+  if (postgresUrl !== undefined) {
+    await step('postgres', 'on PostgreSQL', () => postgres(postgresUrl, sizes.postgres))
+  } else if (wanted('postgres')) {
+    log('on PostgreSQL: skipped, no server (npm run bench starts one)')
+  }
+  if (results.length === 0) throw new Error(`no case has the id ${String(values.only)}`)
   return results
 }
 
@@ -127,7 +151,15 @@ if (values.render ?? false) {
   process.stdout.write(`\n${renderTargetsText(suite)}\n`)
 } else {
   const loadAtStart = loadavg()[0] ?? 0
-  const cases = await run()
+  const ran = await run()
+  // One case run alone takes the place of its earlier results among the others'.
+  const earlier =
+    values.only === undefined || quick
+      ? []
+      : (JSON.parse(await readFile(latest, 'utf8')) as SuiteResult).cases
+  const cases = earlier.some((c) => c.id === values.only)
+    ? earlier.map((c) => ran.find((r) => r.id === c.id) ?? c)
+    : [...earlier, ...ran]
   const suite: SuiteResult = {
     machine: {
       cores: cpus().length,

@@ -297,13 +297,14 @@ export const toCommitBatch = (
     const first = (group[0] as Segment).first
     const runs = toCommitRuns(group)
     const commit = encodeCommit(link, first, runs)
-    ops.push({ type: 'put', key: commit.key, value: commit.value })
+    // The commit's records are keyed by its own sequences, which no record had before.
+    ops.push({ type: 'put', key: commit.key, value: commit.value, fresh: true })
     let sequence = first
     runs.forEach((run, i) => {
       const place = commit.places[i]
       if (place !== undefined) {
         const record = encodeRunRecord(run, sequence, first, place)
-        ops.push({ type: 'put', key: record.key, value: record.value })
+        ops.push({ type: 'put', key: record.key, value: record.value, fresh: true })
       }
       sequence += run.values.length
     })

@@ -43,6 +43,7 @@ import {
   type BatchOp,
   type IterateOptions,
   type KeyValue,
+  type PutOp,
   type Storage,
   type StorageIterator,
 } from '../storage/port.js'
@@ -102,6 +103,37 @@ export const redact = (text: string): string =>
     .replace(/(\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@')
     .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***')
 
+// The type of a bytea, in PostgreSQL's catalog.
+const BYTEA_OID = 17
+
+/**
+ * `items` as a `bytea[]` in PostgreSQL's binary array format (what `array_send` writes): `pg`
+ * sends a Buffer parameter as binary, so the bytes cross as they are, not as hex text.
+ */
+const byteaArray = (items: ReadonlyArray<Uint8Array>): Buffer => {
+  if (items.length === 0) {
+    // No dimensions: the empty array.
+    const empty = Buffer.alloc(12)
+    empty.writeUInt32BE(BYTEA_OID, 8)
+    return empty
+  }
+  let size = 20
+  for (const item of items) size += 4 + item.length
+  const out = Buffer.allocUnsafe(size)
+  out.writeInt32BE(1, 0) // dimensions
+  out.writeInt32BE(0, 4) // no nulls
+  out.writeUInt32BE(BYTEA_OID, 8)
+  out.writeInt32BE(items.length, 12)
+  out.writeInt32BE(1, 16) // lower bound
+  let at = 20
+  for (const item of items) {
+    out.writeInt32BE(item.length, at)
+    out.set(item, at + 4)
+    at += 4 + item.length
+  }
+  return out
+}
+
 const asBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
@@ -109,7 +141,8 @@ const asBuffer = (bytes: Uint8Array): Buffer =>
 const lastPerKey = (batch: ReadonlyArray<BatchOp>): ReadonlyArray<BatchOp> => {
   const last = new Map<string, BatchOp>()
   for (const op of batch) {
-    const id = Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('hex')
+    // latin1 maps each byte to one character: distinct keys, distinct strings.
+    const id = Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString('latin1')
     last.delete(id)
     last.set(id, op)
   }
@@ -158,7 +191,7 @@ export const openPostgresStorage =
       table,
       data: parts.map((p) => `"${p}"`).join('.'),
       meta: parts.map((p, i) => (i === parts.length - 1 ? `"${p}_meta"` : `"${p}"`)).join('.'),
-      channel: `"deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}"`,
+      channel: `deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}`,
     }
     const readOnly = options.readOnly === true
     const refuse = async (error: StorageError): Promise<E.Either<StorageError, Storage>> => {
@@ -203,7 +236,7 @@ export const openPostgresStorage =
     return E.right(makeStorage(pool, ownsPool, names, epoch))
   }
 
-/** The quoted names of a log's tables and of its notification channel. */
+/** The quoted names of a log's tables, and its notification channel's (a plain identifier). */
 interface Names {
   readonly table: string
   readonly data: string
@@ -300,7 +333,7 @@ const makeNotifier = (pool: Pool, channel: string) => {
       client.on('end', () => lost())
       client.on('notification', tellAll)
       try {
-        await client.query(`LISTEN ${channel}`)
+        await client.query(`LISTEN "${channel}"`)
       } catch (error) {
         drop(error)
         throw error
@@ -362,6 +395,25 @@ const makeStorage = (
 ): Storage => {
   const { table, data, meta, channel } = names
   const what = `postgres storage ${table}`
+  // A write is one statement, so one round trip and one transaction of its own. It share-locks
+  // the writer epoch (held to its commit: a takeover waits for it) and changes the table only
+  // if the epoch is still this storage's ($1); it sets its own durability ($2: on or off,
+  // local to its transaction), deletes ($3), upserts ($4, $5) and inserts the puts marked
+  // fresh ($8, $9) by the last operation on each key, notifies the log's channel when it changed anything ($6), and when it changed
+  // nothing but must sync ($7) touches the version record, since a commit that wrote nothing
+  // flushes nothing. It returns the epoch it found: another one means it was fenced.
+  const writeStatement =
+    `WITH fence AS (SELECT value FROM ${meta} WHERE name = 'epoch' FOR SHARE), ` +
+    'allowed AS (SELECT 1 FROM fence WHERE value = $1), ' +
+    "durability AS (SELECT set_config('synchronous_commit', $2, true)), " +
+    `deleted AS (DELETE FROM ${data} WHERE key = ANY($3::bytea[]) AND EXISTS (SELECT FROM allowed)), ` +
+    `added AS (INSERT INTO ${data} (key, value) SELECT * FROM unnest($8::bytea[], $9::bytea[]) ` +
+    'WHERE EXISTS (SELECT FROM allowed)), ' +
+    `inserted AS (INSERT INTO ${data} (key, value) SELECT * FROM unnest($4::bytea[], $5::bytea[]) ` +
+    'WHERE EXISTS (SELECT FROM allowed) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value), ' +
+    `touched AS (UPDATE ${meta} SET value = value WHERE name = 'schema' AND $7 AND EXISTS (SELECT FROM allowed)) ` +
+    'SELECT (SELECT value FROM fence) AS epoch, (SELECT count(*) FROM durability) AS durability, ' +
+    `(SELECT pg_notify('${channel}', '') FROM allowed WHERE $6) AS notified`
   const notifier = makeNotifier(pool, channel)
   const calls = makeCallGuard(what)
   let closing: Promise<E.Either<StorageError, void>> | undefined
@@ -506,7 +558,7 @@ const makeStorage = (
         if (valid.right.length === 0) return E.right([])
         const result = await pool.query<{ key: Buffer; value: Buffer }>(
           `SELECT key, value FROM ${data} WHERE key = ANY($1::bytea[])`,
-          [valid.right.map(asBuffer)],
+          [byteaArray(valid.right)],
         )
         const found = new Map(result.rows.map((r) => [r.key.toString('hex'), r.value]))
         return E.right(
@@ -523,51 +575,33 @@ const makeStorage = (
         const sync = options.sync
         if (valid.right.length === 0 && !sync) return E.right(undefined)
         const ops = lastPerKey(valid.right)
-        const puts = ops.flatMap((op) => (op.type === 'put' ? [op] : []))
-        const dels = ops.flatMap((op) => (op.type === 'del' ? [asBuffer(op.key)] : []))
-        const { client, release } = await hold(pool)
-        let broken = false
-        try {
-          // One round trip opens the transaction, sets its durability, share-locks the epoch
-          // (held to the end: a takeover waits for it) and queues the notification, which the
-          // server sends only if the transaction commits.
-          const opened = (await client.query(
-            `BEGIN; SET LOCAL synchronous_commit = ${sync ? 'on' : 'off'}; ` +
-              `SELECT value FROM ${meta} WHERE name = 'epoch' FOR SHARE` +
-              (ops.length > 0 ? `; NOTIFY ${channel}` : ''),
-          )) as unknown as ReadonlyArray<{ rows: ReadonlyArray<{ value?: string }> }>
-          const current = opened[2]?.rows[0]?.value
-          if (current !== epoch) {
-            await client.query('ROLLBACK')
-            return E.left(
+        const puts: PutOp[] = []
+        const fresh: PutOp[] = []
+        const dels: Uint8Array[] = []
+        for (const op of ops) {
+          if (op.type === 'del') dels.push(op.key)
+          else if (op.fresh === true) fresh.push(op)
+          else puts.push(op)
+        }
+        const result = await pool.query<{ epoch: string | null }>(writeStatement, [
+          epoch,
+          sync ? 'on' : 'off',
+          byteaArray(dels),
+          byteaArray(puts.map((p) => p.key)),
+          byteaArray(puts.map((p) => p.value)),
+          ops.length > 0,
+          ops.length === 0,
+          byteaArray(fresh.map((p) => p.key)),
+          byteaArray(fresh.map((p) => p.value)),
+        ])
+        const current = result.rows[0]?.epoch
+        return current === epoch
+          ? E.right(undefined)
+          : E.left(
               fenced(
                 `${what}: another writer took the log over (writer epoch ${String(current)}; this one's was ${epoch}); nothing of this write landed`,
               ),
             )
-          }
-          if (dels.length > 0) {
-            await client.query(`DELETE FROM ${data} WHERE key = ANY($1::bytea[])`, [dels])
-          }
-          if (puts.length > 0) {
-            await client.query(
-              `INSERT INTO ${data} (key, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) ` +
-                'ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
-              [puts.map((p) => asBuffer(p.key)), puts.map((p) => asBuffer(p.value))],
-            )
-          }
-          // A commit that wrote nothing flushes nothing: an empty synced write touches the
-          // version record, so that its commit flushes every commit before it.
-          if (ops.length === 0) {
-            await client.query(`UPDATE ${meta} SET value = value WHERE name = 'schema'`)
-          }
-          await client.query('COMMIT')
-          return E.right(undefined)
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => (broken = true))
-          return E.left(fromPg('write', error))
-        } finally {
-          release(broken)
-        }
       }),
     iterator: (options) => {
       if (!calls.isOpen()) return E.left(closed(what))

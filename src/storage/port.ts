@@ -21,6 +21,13 @@ export interface PutOp {
   readonly type: 'put'
   readonly key: Uint8Array
   readonly value: Uint8Array
+  /**
+   * The writer knows that `key` holds nothing: it is a record of the commit being written,
+   * keyed by sequence numbers never handed out before. A store may then add it without looking
+   * for a value to replace (PostgreSQL inserts it instead of upserting); should the key hold
+   * one after all, such a store fails the whole batch rather than replace it. Others ignore it.
+   */
+  readonly fresh?: boolean
 }
 
 /** Remove `key` if present. */
@@ -170,6 +177,10 @@ export const validateOp = (op: unknown, field: string): O.Option<InvalidArgument
   if (E.isLeft(badKey)) return O.some(badKey.left)
   if (type === 'put' && !isBytes(value)) {
     return O.some(invalidArgument(`${field}.value`, 'must be a Uint8Array'))
+  }
+  const fresh = (op as { fresh?: unknown }).fresh
+  if (fresh !== undefined && typeof fresh !== 'boolean') {
+    return O.some(invalidArgument(`${field}.fresh`, 'must be a boolean'))
   }
   return O.none
 }

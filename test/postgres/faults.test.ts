@@ -8,6 +8,7 @@ import * as O from 'fp-ts/lib/Option.js'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openLog, verifyStorage, type Log, type LogEntry } from '../../src/index.js'
+import { seqBlockKeyV2 } from '../../src/codec/commit.js'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
 import type { Storage } from '../../src/storage/port.js'
 import { code } from '../codes.js'
@@ -71,6 +72,42 @@ const interceptedPool = () => {
   }
 }
 
+/**
+ * Holds the row of `key` in an open transaction of its own — a new row it inserted, or an
+ * existing one it locked — so that a write of that key waits. `waiting()` resolves with the
+ * waiting backend's pid; `release()` rolls the transaction back.
+ */
+const holdRow = async (table: string, key: Uint8Array, how: 'insert' | 'lock') => {
+  const client = new pg.Client(connection())
+  await client.connect()
+  await client.query('BEGIN')
+  await client.query(
+    how === 'insert'
+      ? `INSERT INTO "${table}" (key, value) VALUES ($1, $1)`
+      : `SELECT 1 FROM "${table}" WHERE key = $1 FOR UPDATE`,
+    [Buffer.from(key)],
+  )
+  const mine = (client as unknown as { processID: number }).processID
+  return {
+    waiting: async (): Promise<number> => {
+      for (let tries = 0; tries < 500; tries++) {
+        const found = await client.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> $1 AND usename = current_user",
+          [mine],
+        )
+        const pid = found.rows[0]?.pid
+        if (pid !== undefined) return pid
+        await sleep(10)
+      }
+      throw new Error('no write came to wait for the held row')
+    },
+    release: async (): Promise<void> => {
+      await client.query('ROLLBACK')
+      await client.end()
+    },
+  }
+}
+
 /** Runs one statement as the test role on a connection of its own. */
 const admin = async (sql: string, params: unknown[] = []): Promise<pg.QueryResult> => {
   const client = new pg.Client(connection())
@@ -110,25 +147,18 @@ const verified = async (table: string): Promise<number> => {
 describe.runIf(postgresRuns)('postgres under faults', () => {
   it('lets a takeover wait for the write in flight, which lands first; the old writer is FENCED after', async () => {
     const table = newTable()
-    const a = interceptedPool()
-    const first = await open(table, { pool: a.pool })
+    const first = await open(table)
     const key = new TextEncoder().encode('k')
-    let release: () => void = () => undefined
-    let reached: () => void = () => undefined
-    const atInsert = new Promise<void>((resolve) => (reached = resolve))
-    a.arm('INSERT INTO', () => {
-      reached()
-      return new Promise<void>((resolve) => (release = resolve))
-    })
+    // The write waits for the key's row inside its transaction, holding its lock on the epoch.
+    const holder = await holdRow(table, key, 'insert')
     const writing = first.write([{ type: 'put', key, value: key }], { sync: true })()
-    await atInsert
-    // A's transaction holds its share lock on the epoch: the takeover cannot finish before it.
+    await holder.waiting()
     const takingOver = open(table)
     try {
       const early = await Promise.race([takingOver.then(() => 'took over'), sleep(300)])
       expect(early).toBeUndefined()
     } finally {
-      release()
+      await holder.release()
     }
     expect(E.isRight(await writing)).toBe(true)
     const second = await takingOver
@@ -141,15 +171,17 @@ describe.runIf(postgresRuns)('postgres under faults', () => {
 
   it('rejects an append whose connection is killed mid-transaction; nothing half-written, a reopen recovers', async () => {
     const table = newTable()
-    const a = interceptedPool()
-    const log = await openLog({ storage: await open(table, { pool: a.pool }), blockSize: 4 })
+    const log = await openLog({ storage: await open(table), blockSize: 4 })
     await log.append([{ key: 'k', value: 'v0' }])
-    a.arm('INSERT INTO', async (pid) => {
-      await admin('SELECT pg_terminate_backend($1)', [pid])
-    })
-    // Six records: the commit carries a new SeqBlock too.
+    // Six records take a new SeqBlock: the commit's transaction waits for that row, and its
+    // connection is killed there.
+    const holder = await holdRow(table, seqBlockKeyV2, 'lock')
     const batch = Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: `lost${i}` }))
-    expect(await code(log.append(batch))).toBe('IO_ERROR')
+    const appending = code(log.append(batch))
+    const pid = await holder.waiting()
+    await admin('SELECT pg_terminate_backend($1)', [pid])
+    await holder.release()
+    expect(await appending).toBe('IO_ERROR')
     expect(await code(log.append([{ key: 'k', value: 'after' }]))).toBe('WRITER_FAILED')
     await log.close()
     expect(await verified(table)).toBe(1)

@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { openPostgresStorage, redact } from '../../src/postgres/storage.js'
@@ -74,6 +75,34 @@ describe.runIf(postgresRuns)('postgres', () => {
       expect(child.stdout).toBe('0 placed\n')
     } finally {
       await removeDir(dir)
+      await dropTables(table)
+    }
+  })
+
+  it('inserts a put marked fresh: one of a key that holds a value fails the whole batch', async () => {
+    const table = freshTable()
+    const opened = await openPostgresStorage({ connection: connection(), table })()
+    if (E.isLeft(opened)) throw new Error(opened.left.message)
+    const storage = opened.right
+    try {
+      const k = (s: string) => new TextEncoder().encode(s)
+      const put = (key: string, fresh?: boolean) =>
+        fresh === undefined
+          ? { type: 'put' as const, key: k(key), value: k(key) }
+          : { type: 'put' as const, key: k(key), value: k(key), fresh }
+      expect(E.isRight(await storage.write([put('a', true)], { sync: true })())).toBe(true)
+      const again = await storage.write([put('b'), put('a', true)], { sync: true })()
+      expect(E.isLeft(again) && again.left.code).toBe('IO_ERROR')
+      expect(O.isNone(E.getOrElseW(() => O.some(0))(await storage.get(k('b'))()))).toBe(true)
+      const bad = await storage.write([{ ...put('c'), fresh: 1 as unknown as boolean }], {
+        sync: true,
+      })()
+      expect(E.isLeft(bad) && bad.left).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        field: 'batch[0].fresh',
+      })
+    } finally {
+      await storage.close()()
       await dropTables(table)
     }
   })
