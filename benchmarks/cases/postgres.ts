@@ -201,7 +201,7 @@ export const postgres = async (url: string, sizes: PostgresSizes): Promise<CaseR
     id: 'postgres',
     title: 'On PostgreSQL',
     setup:
-      `deltalog/postgres against pg on the same server: ${PRODUCERS} producers awaiting ` +
+      `On one PostgreSQL server, deltalog/postgres against pg: ${PRODUCERS} producers awaiting ` +
       `appends of one ${VALUE_BYTES}-byte record for ${sizes.ms} ms; ` +
       `${sizes.records.toLocaleString('en-US')} records in appends of ${BATCH}; ` +
       `${sizes.appends.toLocaleString('en-US')} single appends with a follower in another process`,

@@ -69,6 +69,12 @@ export interface PostgresStorageOptions {
    * write is refused with `READ_ONLY`. A table that does not exist is `NOT_A_LOG`.
    */
   readonly readOnly?: boolean
+  /**
+   * Whether the storage offers `watch`, which LISTENs for the writer's commits (default true).
+   * A hot standby runs no LISTEN: a reader on one passes `false`, and its log then reads the
+   * standby as it was when it opened.
+   */
+  readonly listen?: boolean
 }
 
 /** The version of the table layout this adapter writes; a table of another is refused. */
@@ -233,7 +239,7 @@ export const openPostgresStorage =
           : fromPg(`open ${table}`, error),
       )
     }
-    return E.right(makeStorage(pool, ownsPool, names, epoch))
+    return E.right(makeStorage(pool, ownsPool, names, epoch, options.listen !== false))
   }
 
 /** The quoted names of a log's tables, and its notification channel's (a plain identifier). */
@@ -392,6 +398,7 @@ const makeStorage = (
   ownsPool: boolean,
   names: Names,
   epoch: string | undefined,
+  listen: boolean,
 ): Storage => {
   const { table, data, meta, channel } = names
   const what = `postgres storage ${table}`
@@ -609,7 +616,12 @@ const makeStorage = (
       if (E.isLeft(valid)) return valid
       return E.right(openIterator(valid.right))
     },
-    watch: (listener) => () => guarded(async () => E.right(await notifier.add(listener))),
+    ...(listen
+      ? {
+          watch: (listener: () => void) => () =>
+            guarded(async () => E.right(await notifier.add(listener))),
+        }
+      : {}),
     openIterators: () => iterators.size,
     close: () => () => {
       closing ??= (async () => {

@@ -302,6 +302,21 @@ describe.runIf(postgresRuns)('a read-only postgres storage', () => {
     await writer.append([{ key: 'k', value: 'w' }])
     await reader.close()
     await storage.close()()
+    // Without listening (as on a hot standby), a reader sees the log as it was when it opened.
+    const unlistened = await openPostgresStorage({
+      connection: connection(),
+      table,
+      readOnly: true,
+      listen: false,
+    })()
+    if (E.isLeft(unlistened)) throw new Error(unlistened.left.message)
+    expect(unlistened.right.watch).toBeUndefined()
+    const still = await openLog({ storage: unlistened.right, readOnly: true })
+    await writer.append([{ key: 'k', value: 'x' }])
+    expect(still.nextSequence()).toBe(2)
+    expect(await still.count({ to: still.nextSequence() })).toBe(2)
+    await still.close()
+    await unlistened.right.close()()
     await writer.close()
   })
 })
