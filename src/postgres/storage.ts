@@ -95,12 +95,23 @@ const MAX_RETRY_MS = 2000
 // helpers
 // -------------------------------------------------------------------------------------
 
-/** A pg error as a StorageError; the message names what failed, never how it connected. */
+/**
+ * A pg error as a StorageError; the message names what failed, never how it connected. The
+ * cause is a redacted copy (its name, message and code), not the error itself, whose other
+ * fields could hold a connection string.
+ */
 const fromPg = (what: string, error: unknown): StorageError => {
-  const e = error as { message?: unknown; code?: unknown }
-  const detail = typeof e.message === 'string' ? e.message : String(error)
-  const code = typeof e.code === 'string' ? ` (SQLSTATE ${e.code})` : ''
-  return ioError(`postgres ${what}: ${redact(detail)}${code}`, error)
+  const e = error as { message?: unknown; code?: unknown; name?: unknown }
+  const detail = redact(typeof e.message === 'string' ? e.message : String(error))
+  const code = typeof e.code === 'string' ? e.code : undefined
+  const cause = Object.assign(new Error(detail), {
+    name: typeof e.name === 'string' ? e.name : 'Error',
+    ...(code === undefined ? {} : { code }),
+  })
+  return ioError(
+    `postgres ${what}: ${detail}${code === undefined ? '' : ` (SQLSTATE ${code})`}`,
+    cause,
+  )
 }
 
 /** Removes anything that looks like a password from a text: `user:secret@` and `password=…`. */

@@ -4,8 +4,10 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
+import { inspect } from 'node:util'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
+import { DeltalogError } from '../../src/errors.js'
 import { openPostgresStorage, redact } from '../../src/postgres/storage.js'
 import { runTypeScript, sourceEntry } from '../child.js'
 import { registerConformance } from '../storage/conformance.js'
@@ -130,6 +132,46 @@ describe('openPostgresStorage options', () => {
     })()
     await pool.end()
     expect(E.isLeft(both) && both.left.code).toBe('INVALID_ARGUMENT')
+  })
+})
+
+describe('credentials', () => {
+  it('never appear in an error or its cause, however it is printed', async () => {
+    for (const connectionString of [
+      'postgresql://app:s3cr3t@/db?host=/nonexistent',
+      'postgresql://app:s3cr3t@db:notaport/x',
+      'host=/nonexistent user=app password=s3cr3t dbname=x',
+    ]) {
+      const opened = await openPostgresStorage({ connection: { connectionString }, table: 'log' })()
+      expect(E.isLeft(opened)).toBe(true)
+      if (E.isRight(opened)) continue
+      const error = new DeltalogError(opened.left)
+      expect(error.code).toBe('IO_ERROR')
+      for (const shown of [
+        error.message,
+        inspect(error, { depth: 5 }),
+        JSON.stringify(opened.left),
+      ]) {
+        expect(shown).not.toContain('s3cr3t')
+      }
+    }
+  })
+
+  it('are not kept in the cause when the driver puts them in its error', async () => {
+    const url = 'postgresql://app:s3cr3t@db/x'
+    const pool = {
+      query: () =>
+        Promise.reject(
+          Object.assign(new Error(`cannot reach ${url}`), { input: url, code: 'XX000' }),
+        ),
+    } as unknown as pg.Pool
+    const opened = await openPostgresStorage({ pool, table: 'log' })()
+    expect(E.isLeft(opened) && opened.left.message).toBe(
+      'postgres open log: cannot reach postgresql://app:***@db/x (SQLSTATE XX000)',
+    )
+    if (E.isRight(opened)) return
+    expect(inspect(new DeltalogError(opened.left), { depth: 5 })).not.toContain('s3cr3t')
+    expect((opened.left as { cause?: { code?: string } }).cause?.code).toBe('XX000')
   })
 })
 
