@@ -147,6 +147,17 @@ export interface Log {
   readonly close: () => Promise<void>
 }
 
+// How long a follower waits to read again after a shared store failed a read, unless the store
+// tells of a change first.
+const READ_RETRY_MS = 1000
+
+/** Waits for `until`, or `ms` at most. */
+const pause = async (until: Promise<void>, ms: number): Promise<void> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([until, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
+
 // Storages in use by an open log, so that two logs never share one writer's store.
 const inUse = new WeakSet<Storage>()
 
@@ -655,11 +666,19 @@ const makeLog = (
             key === undefined
               ? scanAll(ctx, range, false, undefined)
               : scanKey(ctx, key, range, false, undefined)
-          for await (const entry of endOnClose(ctx, entries)) {
-            if (ended()) return
-            position = entry.sequence + 1
-            progressed = true
-            yield entry
+          try {
+            for await (const entry of endOnClose(ctx, entries)) {
+              if (ended()) return
+              position = entry.sequence + 1
+              progressed = true
+              yield entry
+            }
+          } catch (error) {
+            if (!lostConnection(error)) throw error
+            // A shared store lost its connection: read on from `position` when it says it is
+            // back (or a second later), so that nothing is delivered twice or skipped.
+            await pause(Promise.race([changed.wait(), aborted]), READ_RETRY_MS)
+            continue
           }
           position = Math.max(position, end)
         }
@@ -671,6 +690,10 @@ const makeLog = (
   }
 
   const closedError = () => ({ code: 'CLOSED' as const, message: 'log is closed' })
+
+  /** A read that failed for a store that others share and that reconnects: worth retrying. */
+  const lostConnection = (error: unknown): boolean =>
+    storage.watch !== undefined && errorValueOf(error).code === 'IO_ERROR'
 
   return {
     append: (records) => () => {

@@ -235,6 +235,31 @@ describe.runIf(postgresRuns)('postgres under faults', () => {
     expect(await take(follower, 1)).toEqual(['6 d0'])
   })
 
+  it('lets a follower whose read loses its connection read on where it stood', async () => {
+    const table = newTable()
+    const writer = await openLog({ storage: await open(table), durability: 'buffered' })
+    cleanups.push(() => writer.close())
+    // More commits than one page of a scan: the follower's read goes back to the server.
+    const count = 1100
+    for (let i = 0; i < count; i++) await writer.append([{ key: `k${i % 7}`, value: `v${i}` }])
+    await writer.flush()
+    const storage = await open(table, { readOnly: true })
+    const reader = await openLog({ storage, readOnly: true })
+    cleanups.push(async () => {
+      await reader.close()
+      await storage.close()()
+    })
+    const follower = reader.follow({ from: 0 })[Symbol.asyncIterator]()
+    const delivered = await take(follower, 1)
+    // The read's snapshot is held open on its connection between pages; it is killed.
+    const killed = await admin(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND usename = current_user",
+    )
+    expect(killed.rowCount).toBe(1)
+    delivered.push(...(await take(follower, count - 1)))
+    expect(delivered).toEqual(Array.from({ length: count }, (_, i) => `${i} v${i}`))
+  })
+
   it.runIf(restartScript !== undefined || process.env['CI'] !== undefined)(
     'keeps every acknowledged append across a server restart under a writer and a follower',
     async () => {
