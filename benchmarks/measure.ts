@@ -120,6 +120,26 @@ export const paired = async (
   return { subject: s, baseline: b }
 }
 
+/** Runs `producers` loops of awaited operations until `ms` passes; returns operations/s. */
+export const producers = async (
+  count: number,
+  ms: number,
+  op: (producer: number, i: number) => Promise<unknown>,
+): Promise<number> => {
+  const start = performance.now()
+  const deadline = start + ms
+  let done = 0
+  await Promise.all(
+    Array.from({ length: count }, async (_, p) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        await op(p, i)
+        done++
+      }
+    }),
+  )
+  return perSecond(done, performance.now() - start)
+}
+
 /** Milliseconds that `run` takes. */
 export const time = async (run: () => Promise<unknown>): Promise<number> => {
   const start = performance.now()

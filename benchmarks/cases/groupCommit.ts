@@ -5,9 +5,8 @@
 // awaited until flushed.
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { openLog } from '../../src/index.js'
-import { figure, inDir, paired, perSecond, target, valueOf, type CaseResult } from '../measure.js'
+import { figure, inDir, paired, producers, target, valueOf, type CaseResult } from '../measure.js'
 import { openRaw } from '../raw.js'
 
 export interface GroupCommitSizes {
@@ -34,26 +33,6 @@ const require = createRequire(import.meta.url)
 const Database = require('better-sqlite3') as new (path: string) => Sqlite
 const lmdb = require('lmdb') as {
   open(options: { path: string; encoding: 'binary' }): Lmdb
-}
-
-/** Runs `producers` loops of awaited operations until `ms` passes; returns operations/s. */
-const producers = async (
-  count: number,
-  ms: number,
-  op: (producer: number, i: number) => Promise<unknown>,
-): Promise<number> => {
-  const start = performance.now()
-  const deadline = start + ms
-  let done = 0
-  await Promise.all(
-    Array.from({ length: count }, async (_, p) => {
-      for (let i = 0; performance.now() < deadline; i++) {
-        await op(p, i)
-        done++
-      }
-    }),
-  )
-  return perSecond(done, performance.now() - start)
 }
 
 export const groupCommit = async (sizes: GroupCommitSizes): Promise<CaseResult> => {

@@ -15,6 +15,7 @@ import {
   paired,
   percentile,
   perSecond,
+  producers,
   target,
   time,
   valueOf,
@@ -67,26 +68,6 @@ const createEvents = (pool: pg.Pool, table: string) =>
   pool.query(
     `CREATE TABLE "${table}" (seq bigserial PRIMARY KEY, key text NOT NULL, value bytea NOT NULL)`,
   )
-
-/** Runs `count` loops of awaited operations until `ms` passes; returns operations/s. */
-const producers = async (
-  count: number,
-  ms: number,
-  op: (producer: number) => Promise<unknown>,
-): Promise<number> => {
-  const start = performance.now()
-  const deadline = start + ms
-  let done = 0
-  await Promise.all(
-    Array.from({ length: count }, async (_, p) => {
-      while (performance.now() < deadline) {
-        await op(p)
-        done++
-      }
-    }),
-  )
-  return perSecond(done, performance.now() - start)
-}
 
 /** Follow latencies of one round: delivery to the other process, and the append's own. */
 const followRound = async (url: string, appends: number) =>
