@@ -42,7 +42,8 @@ export const NonEmpty = new t.Type<string, string, unknown>(
   (s) => s,
 )
 
-export const DbArgs = t.type({ db: NonEmpty })
+/** `--db`: a log directory, or a PostgreSQL URL with `--table`. */
+export const DbArgs = t.intersection([t.type({ db: NonEmpty }), t.partial({ table: NonEmpty })])
 
 export const AppendArgs = t.intersection([
   DbArgs,

@@ -51,11 +51,51 @@ export const write = async (text: string): Promise<void> => {
  */
 export type Access = 'create' | 'update' | 'read'
 
-/** Opens the store in `dir` for `access`; a writer waits a moment for another to let go. */
+/**
+ * Where a command's log is: a directory, or with a `postgres://` or `postgresql://` URL as `db`,
+ * the table `table` on that server.
+ */
+export interface Location {
+  readonly db: string
+  readonly table?: string
+}
+
+/** Whether `--db` names a PostgreSQL server rather than a directory. */
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//.test(db)
+
+/** The location as a message may name it: a URL's password hidden. */
+export const shown = (location: Location): string =>
+  isPostgresUrl(location.db)
+    ? `table ${location.table ?? '?'} at ${redactUrl(location.db)}`
+    : location.db
+
+/** Hides the password of a `scheme://user:password@` URL. */
+const redactUrl = (url: string): string => url.replace(/(\/\/[^:/@\s]+):[^@\s]*@/, '$1:***@')
+
+/**
+ * Opens the store at `location` for `access`; a writer of a directory waits a moment for
+ * another to let go. A PostgreSQL table is opened through `deltalog/postgres` (which needs
+ * `pg`): read-only for `read`, and otherwise as its writer, which takes the log over.
+ */
 export const openStore = async (
-  dir: string,
+  location: Location,
   access: Access,
 ): Promise<E.Either<DeltalogErrorValue, Storage>> => {
+  const dir = location.db
+  if (isPostgresUrl(dir)) {
+    if (location.table === undefined) {
+      return E.left(invalidArgument('--table', 'is required with a PostgreSQL URL in --db'))
+    }
+    const { openPostgresStorage } = await import('../postgres/storage.js')
+    return openPostgresStorage({
+      connection: { connectionString: dir },
+      table: location.table,
+      readOnly: access === 'read',
+    })()
+  }
+  if (location.table !== undefined) {
+    return E.left(invalidArgument('--table', 'is only for a PostgreSQL URL in --db'))
+  }
   const create = access === 'create'
   if (!create) {
     const info = await stat(dir).catch(() => undefined)
@@ -74,13 +114,13 @@ export const openStore = async (
   return opened
 }
 
-/** Runs `use` on the log in `dir`, closing it whatever happens. */
+/** Runs `use` on the log at `location`, closing it whatever happens. */
 const withLog = async (
-  dir: string,
+  location: Location,
   access: Access,
   use: (log: LogTE, storage: Storage) => Promise<Outcome>,
 ): Promise<Outcome> => {
-  const storage = await openStore(dir, access)
+  const storage = await openStore(location, access)
   if (E.isLeft(storage)) return storage
   const log = await openLogTE({ storage: storage.right, readOnly: access === 'read' })()
   if (E.isLeft(log)) {
@@ -94,7 +134,13 @@ const withLog = async (
     outcome = E.left(errorValueOf(error))
   }
   const closed = await log.right.close()()
-  return E.isLeft(closed) && E.isRight(outcome) ? closed : outcome
+  // A reader leaves a store it was given open: it is closed here.
+  const released = access === 'read' ? await storage.right.close()() : E.right(undefined)
+  return E.isLeft(closed) && E.isRight(outcome)
+    ? closed
+    : E.isLeft(released) && E.isRight(outcome)
+      ? released
+      : outcome
 }
 
 /** A line of stdin, numbered from 1. */
@@ -189,7 +235,7 @@ export const append = async (args: AppendArgs): Promise<Outcome> => {
       }
     }
   }
-  return withLog(args.db, 'create', async (log) => {
+  return withLog(args, 'create', async (log) => {
     const result = await log.append(records)()
     if (E.isLeft(result)) return result
     const { startSequence, count } = result.right
@@ -206,7 +252,7 @@ export const append = async (args: AppendArgs): Promise<Outcome> => {
 
 /** `scan`: entries of one key or of all, as text or NDJSON. */
 export const scan = (args: ScanArgs): Promise<Outcome> =>
-  withLog(args.db, 'read', async (log) => {
+  withLog(args, 'read', async (log) => {
     await printEntries(
       log.scan({
         key: args.key,
@@ -223,10 +269,10 @@ export const scan = (args: ScanArgs): Promise<Outcome> =>
 /**
  * `follow`: existing entries from `--from` (default: the end), then new ones, until SIGINT or
  * SIGTERM. It reads without the writer's lock, so the process that appends can open, close and
- * reopen the log while it runs. A read-only open sees the log as it was when it opened, so
- * `follow` opens it anew to read what is new, every `FOLLOW_POLL_MS`: a reader in another
- * process has nothing that would wake it (a follower in the writing process is woken by each
- * commit).
+ * reopen the log while it runs. A read-only open of a directory sees the log as it was when it
+ * opened, so `follow` opens it anew to read what is new, every `FOLLOW_POLL_MS`: nothing would
+ * wake a reader in another process (a follower in the writing process is woken by each commit).
+ * On PostgreSQL it follows one read-only log, which each commit's NOTIFY wakes.
  */
 export const follow = async (args: FollowArgs): Promise<Outcome> => {
   const stop = new AbortController()
@@ -235,8 +281,17 @@ export const follow = async (args: FollowArgs): Promise<Outcome> => {
   process.once('SIGTERM', onSignal)
   let position = args.from
   try {
+    if (isPostgresUrl(args.db)) {
+      return await withLog(args, 'read', async (log) => {
+        const entries = log.follow({ key: args.key, from: args.from, signal: stop.signal })
+        for await (const entry of entries) {
+          await write(`${args.json === true ? encodeEntryLine(entry) : formatEntry(entry)}\n`)
+        }
+        return E.right(0)
+      })
+    }
     while (!stop.signal.aborted) {
-      const read = await withLog(args.db, 'read', async (log) => {
+      const read = await withLog(args, 'read', async (log) => {
         const from = position ?? log.nextSequence()
         position = from
         for await (const entry of log.scan({ key: args.key, from })) {
@@ -266,7 +321,7 @@ export const follow = async (args: FollowArgs): Promise<Outcome> => {
 
 /** `stats`: counts, watermarks, the SeqBlock and the size on disk. */
 export const stats = (args: ReportArgs): Promise<Outcome> =>
-  withLog(args.db, 'read', async (log, storage) => {
+  withLog(args, 'read', async (log, storage) => {
     const entries = await log.count()()
     if (E.isLeft(entries)) return entries
     let keys = 0
@@ -288,7 +343,8 @@ export const stats = (args: ReportArgs): Promise<Outcome> =>
               blockSize: block.right.blockSize,
               nextBase: nextBase(block.right),
             },
-      sizeOnDisk: await sizeOnDisk(args.db),
+      // A table's size is the server's business: null there.
+      sizeOnDisk: isPostgresUrl(args.db) ? null : await sizeOnDisk(args.db),
     }
     if (args.json === true) {
       await write(`${JSON.stringify(report)}\n`)
@@ -304,7 +360,7 @@ export const stats = (args: ReportArgs): Promise<Outcome> =>
           `next sequence     ${report.nextSequence}`,
           `durable sequence  ${report.durableSequence}`,
           `SeqBlock          ${seqBlock}`,
-          `size on disk      ${report.sizeOnDisk} bytes`,
+          `size on disk      ${report.sizeOnDisk === null ? 'n/a (PostgreSQL)' : `${report.sizeOnDisk} bytes`}`,
           '',
         ].join('\n'),
       )
@@ -350,7 +406,7 @@ export const printReport = async (report: VerifyReport, json: boolean): Promise<
 
 /** `verify`: reads the whole store through the Storage port and checks it. */
 export const verify = async (args: VerifyArgs): Promise<Outcome> => {
-  const storage = await openStore(args.db, 'read')
+  const storage = await openStore(args, 'read')
   if (E.isLeft(storage)) return storage
   const progress = makeProgress('verify', 'records checked')
   const report = await verifyStorage(storage.right, {
@@ -365,19 +421,19 @@ export const verify = async (args: VerifyArgs): Promise<Outcome> => {
 
 /** `export`: every entry, in global order, as NDJSON. */
 export const exportLog = (args: ReportArgs): Promise<Outcome> =>
-  withLog(args.db, 'read', async (log) => {
+  withLog(args, 'read', async (log) => {
     await printEntries(log.scan(), true)
     return E.right(0)
   })
 
 /** `import`: NDJSON entries from stdin into an empty log, at their own sequences. */
 export const importLog = (args: ReportArgs): Promise<Outcome> =>
-  withLog(args.db, 'create', async (log) => {
+  withLog(args, 'create', async (log) => {
     const existing = await log.count()()
     if (E.isLeft(existing)) return existing
     if (existing.right > 0 || log.nextSequence() > 0) {
       return E.left(
-        notEmpty(`${args.db} already holds a log (next sequence ${log.nextSequence()})`),
+        notEmpty(`${shown(args)} already holds a log (next sequence ${log.nextSequence()})`),
       )
     }
     const progress = makeProgress('import', 'entries')
@@ -423,7 +479,10 @@ export const importLog = (args: ReportArgs): Promise<Outcome> =>
 
 /** `migrate`: converts a format 1 log in place to format 2. */
 export const migrate = async (args: ReportArgs): Promise<Outcome> => {
-  const storage = await openStore(args.db, 'update')
+  if (isPostgresUrl(args.db)) {
+    return E.left(invalidArgument('--db', 'a log on PostgreSQL is in format 2 from the start'))
+  }
+  const storage = await openStore(args, 'update')
   if (E.isLeft(storage)) return storage
   const report = await migrateToV2(storage.right)
   await storage.right.close()()

@@ -12,7 +12,7 @@ import { invalidArgument } from '../errors.js'
 import { runProcessCrashes, type ProcessCrashReport } from '../testing/processCrash.js'
 import { verifyStorage } from '../verify/verify.js'
 import type { DemoArgs } from './args.js'
-import { openStore, write, type Outcome } from './commands.js'
+import { isPostgresUrl, openStore, write, type Outcome } from './commands.js'
 import { makeProgress } from './progress.js'
 
 // Marks a directory the demo made, so that it only ever deletes its own.
@@ -29,7 +29,9 @@ const recreate = async (
     )
   }
   await rm(dir, { recursive: true, force: true })
-  await openStore(dir, 'create').then(async (s) => (E.isRight(s) ? s.right.close()() : undefined))
+  await openStore({ db: dir }, 'create').then(async (s) =>
+    E.isRight(s) ? s.right.close()() : undefined,
+  )
   await writeFile(join(dir, MARKER), 'made by deltalog demo; deleted by its next run\n')
   return E.right(undefined)
 }
@@ -55,6 +57,11 @@ const summary = (report: ProcessCrashReport, violations: number): string =>
 /** Runs the demo. */
 export const demo = async (args: DemoArgs): Promise<Outcome> => {
   const started = Date.now()
+  if (isPostgresUrl(args.db)) {
+    return E.left(
+      invalidArgument('--db', 'the demo kills processes writing to a directory: give one'),
+    )
+  }
   const made = await recreate(args.db)
   if (E.isLeft(made)) return made
   const seed = args.seed ?? Math.floor(Math.random() * 0x7fff_ffff)
@@ -110,7 +117,7 @@ export const demo = async (args: DemoArgs): Promise<Outcome> => {
   await write(terminal ? `${table(rows)}\n\n` : '\n')
 
   // A last look at the whole store, the way `deltalog verify` reads it.
-  const storage = await openStore(args.db, 'read')
+  const storage = await openStore({ db: args.db }, 'read')
   if (E.isLeft(storage)) return storage
   const verified = await verifyStorage(storage.right)
   await storage.right.close()()

@@ -51,7 +51,13 @@ const action =
     else process.exitCode = outcome.right
   }
 
-const db = (): Option => new Option('--db <dir>', 'the log directory').makeOptionMandatory()
+const db = (): Option =>
+  new Option(
+    '--db <dir|url>',
+    'the log directory, or a postgresql:// URL (with --table)',
+  ).makeOptionMandatory()
+const table = (): Option =>
+  new Option('--table <name>', "the log's table, with a PostgreSQL URL in --db")
 const json = (description = 'print JSON'): Option => new Option('--json', description)
 
 /** The installed package's version: read from its package.json, so it can never go stale. */
@@ -77,6 +83,7 @@ program
     'append one record (--value) or one per line of stdin as one commit; prints the range',
   )
   .addOption(db())
+  .addOption(table())
   .option('--key <key>', 'the stream to append to')
   .option(
     '--value <value>',
@@ -94,6 +101,7 @@ program
   .command('scan')
   .description('print entries of one key, or of all keys in global order')
   .addOption(db())
+  .addOption(table())
   .option('--key <key>', 'only this key')
   .option('--from <n>', 'from this sequence (inclusive)')
   .option('--to <n>', 'up to this sequence (exclusive)')
@@ -106,6 +114,7 @@ program
   .command('follow')
   .description('print entries from --from (default: the end), then new ones, until Ctrl-C')
   .addOption(db())
+  .addOption(table())
   .option('--key <key>', 'only this key')
   .option('--from <n>', 'from this sequence (inclusive)')
   .addOption(json('print NDJSON, one entry per line'))
@@ -115,6 +124,7 @@ program
   .command('stats')
   .description('entries, keys, next and durable sequence, the SeqBlock, size on disk')
   .addOption(db())
+  .addOption(table())
   .addOption(json())
   .action(action(ReportArgs, stats))
 
@@ -122,6 +132,7 @@ program
   .command('verify')
   .description('read the whole store and check it; exit code 1 on any violation')
   .addOption(db())
+  .addOption(table())
   .option(
     '--head <sequence:checksum>',
     'a head printed by an earlier verify (or log.head()): the log must still pass through it',
@@ -135,6 +146,7 @@ program
     'convert a log written in on-disk format 1 (deltalog 0.1) to format 2, in place; a crash leaves the old log or the new one, and running it again finishes',
   )
   .addOption(db())
+  .addOption(table())
   .addOption(json())
   .action(action(ReportArgs, migrate))
 
@@ -142,6 +154,7 @@ program
   .command('export')
   .description('print every entry in global order as NDJSON')
   .addOption(db())
+  .addOption(table())
   .action(action(ReportArgs, exportLog))
 
 program
@@ -150,6 +163,7 @@ program
     'read NDJSON entries (as export prints them) from stdin into an empty log; blank lines are skipped and reported on stderr',
   )
   .addOption(db())
+  .addOption(table())
   .action(action(ReportArgs, importLog))
 
 program

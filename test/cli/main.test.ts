@@ -15,6 +15,7 @@ import { lastLink } from '../../src/log/read.js'
 import { openLog } from '../../src/log/log.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { right } from '../arbitraries.js'
+import { dropTables, freshTable, postgresRuns, postgresUrl } from '../postgres/server.js'
 import { fingerprint } from '../snapshot.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 
@@ -331,7 +332,7 @@ describe('errors', () => {
       'deltalog: INVALID_ARGUMENT: --from: must be a non-negative integer, got "ten"',
     )
     expect(usageError(['scan', '--db', 'a', '--bogus'])).toBe("deltalog: unknown option '--bogus'")
-    expect(usageError(['scan'])).toBe("deltalog: required option '--db <dir>' not specified")
+    expect(usageError(['scan'])).toBe("deltalog: required option '--db <dir|url>' not specified")
     expect(usageError(['frobnicate'])).toBe("deltalog: unknown command 'frobnicate'")
     expect(usageError(['append', '--db', 'a', '--value', 'v'])).toBe(
       'deltalog: INVALID_ARGUMENT: --key: is required',
@@ -412,7 +413,9 @@ describe('errors', () => {
       const child = run([command, '--help'])
       expect(child.status).toBe(0)
       expect(child.stdout).toContain(`Usage: deltalog ${command}`)
-      expect(child.stdout).toContain('--db <dir>')
+      // The demo runs in a directory only; every other command takes a URL and a table too.
+      expect(child.stdout).toContain(command === 'demo' ? '--db <dir>' : '--db <dir|url>')
+      expect(child.stdout.includes('--table <name>')).toBe(command !== 'demo')
     }
   })
 })
@@ -464,4 +467,74 @@ describe('demo', () => {
     )
     expect(await readFile(join(dir, 'a', 'CURRENT'), 'utf8')).toMatch(/^MANIFEST/)
   }, 60_000)
+})
+
+describe.runIf(postgresRuns)('a log on PostgreSQL', () => {
+  it('is read and written with --db URL --table; follow is woken by commits; no password shows', async () => {
+    const table = freshTable()
+    // The test server trusts the role, so a password in the URL is given and never needed.
+    const url = (postgresUrl ?? '').replace('//deltalog@', '//deltalog:s3cr3t@')
+    expect(url).toContain('s3cr3t')
+    const at = ['--db', url, '--table', table]
+    try {
+      ok(['append', ...at, '--key', 'k', '--value', 'v0'])
+      ok(['append', ...at, '--key', 'k'], 'v1\nv2\n')
+      // Each append opens the log anew, and a new writer starts a new block of numbers.
+      expect(ok(['scan', ...at])).toBe('0\tk\tv0\n4096\tk\tv1\n4097\tk\tv2\n')
+      expect(JSON.parse(ok(['stats', ...at, '--json']))).toMatchObject({
+        entries: 3,
+        nextSequence: 4098,
+        sizeOnDisk: null,
+      })
+      expect(ok(['verify', ...at])).toContain('ok: every check held')
+
+      const child = spawn(process.execPath, [bin, 'follow', ...at, '--from', '1', '--json'], {
+        cwd: dir,
+      })
+      let out = ''
+      let err = ''
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
+      const until = async (lines: number): Promise<void> => {
+        for (let waited = 0; out.split('\n').length - 1 < lines; waited += 20) {
+          if (waited > 20_000 || child.exitCode !== null) throw new Error(`follow: ${out}${err}`)
+          await new Promise((r) => setTimeout(r, 20))
+        }
+      }
+      await until(2)
+      ok(['append', ...at, '--key', 'k', '--value', 'v3'])
+      await until(3)
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      expect(err).toBe('')
+      expect(jsonLines(out).map((e) => (e as { value: string }).value)).toEqual(['v1', 'v2', 'v3'])
+
+      // A failure names what failed, never the password.
+      const failed = usageError([
+        'scan',
+        '--db',
+        url.replace('deltalog_test', 'no_such_db'),
+        '--table',
+        table,
+      ])
+      expect(failed).toMatch(/^deltalog: IO_ERROR: postgres open .*no_such_db/)
+      expect(failed).not.toContain('s3cr3t')
+      expect(usageError(['scan', '--db', url])).toMatch(/^deltalog: INVALID_ARGUMENT: --table: /)
+      for (const command of [
+        ['demo', '--kills', '1'],
+        ['migrate', '--table', table],
+      ]) {
+        const refused = usageError([...command, '--db', url])
+        expect(refused).toMatch(/^deltalog: INVALID_ARGUMENT: --db: /)
+        expect(refused).not.toContain('s3cr3t')
+      }
+      expect(await readdir(dir)).not.toContain('postgresql:')
+      expect(usageError(['scan', '--db', 'some-dir', '--table', table])).toMatch(
+        /^deltalog: INVALID_ARGUMENT: --table: /,
+      )
+    } finally {
+      await dropTables(table)
+    }
+  })
 })
