@@ -34,6 +34,11 @@ export interface IoError {
   readonly code: 'IO_ERROR'
   readonly message: string
   readonly cause: unknown
+  /**
+   * Set when a store on a server lost its connection (a restart, a terminated session, a
+   * refused connection): the same call may succeed once the server is back.
+   */
+  readonly lostConnection?: true
 }
 
 /** Another open handle — in this process or another — holds the store's lock. */

@@ -18,6 +18,7 @@ import type { LogEntry } from '../log/read.js'
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
 import type { Storage } from '../storage/port.js'
 import { migrateToV2 } from '../log/migrate.js'
+import { openPostgresStorage, redact } from '../postgres/storage.js'
 import { verifyStorage, type VerifyReport } from '../verify/verify.js'
 import type { AppendArgs, FollowArgs, ReportArgs, ScanArgs, VerifyArgs } from './args.js'
 import { decodeBase64, decodeEntryLine, decodeLine, encodeEntryLine, formatEntry } from './lines.js'
@@ -49,7 +50,7 @@ export const write = async (text: string): Promise<void> => {
  * only, without the writer's lock, so that any number of readers go with the process that writes
  * to the log, and that process can always open it. Readers change nothing in any directory.
  */
-export type Access = 'create' | 'update' | 'read'
+export type Access = 'create' | 'update' | 'read' | 'follow'
 
 /**
  * Where a command's log is: a directory, or with a `postgres://` or `postgresql://` URL as `db`,
@@ -61,21 +62,19 @@ export interface Location {
 }
 
 /** Whether `--db` names a PostgreSQL server rather than a directory. */
-export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//.test(db)
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db)
 
 /** The location as a message may name it: a URL's password hidden. */
 export const shown = (location: Location): string =>
   isPostgresUrl(location.db)
-    ? `table ${location.table ?? '?'} at ${redactUrl(location.db)}`
+    ? `table ${location.table ?? '?'} at ${redact(location.db)}`
     : location.db
-
-/** Hides the password of a `scheme://user:password@` URL. */
-const redactUrl = (url: string): string => url.replace(/(\/\/[^:/@\s]+):[^@\s]*@/, '$1:***@')
 
 /**
  * Opens the store at `location` for `access`; a writer of a directory waits a moment for
- * another to let go. A PostgreSQL table is opened through `deltalog/postgres` (which needs
- * `pg`): read-only for `read`, and otherwise as its writer, which takes the log over.
+ * another to let go. A PostgreSQL table is opened through `deltalog/postgres` (which loads
+ * `pg` then): read-only for `read` and `follow`, and otherwise as its writer, which takes the
+ * log over.
  */
 export const openStore = async (
   location: Location,
@@ -86,11 +85,14 @@ export const openStore = async (
     if (location.table === undefined) {
       return E.left(invalidArgument('--table', 'is required with a PostgreSQL URL in --db'))
     }
-    const { openPostgresStorage } = await import('../postgres/storage.js')
+    // A command that reads once reads one snapshot, as a read-only directory shows one, and
+    // listens to nothing (so it also runs on a hot standby); `follow` listens for commits.
     return openPostgresStorage({
       connection: { connectionString: dir },
       table: location.table,
-      readOnly: access === 'read',
+      readOnly: access === 'read' || access === 'follow',
+      snapshot: access === 'read',
+      listen: access === 'follow',
     })()
   }
   if (location.table !== undefined) {
@@ -102,7 +104,9 @@ export const openStore = async (
     if (info === undefined) return E.left(invalidArgument('--db', `${dir} does not exist`))
     if (!info.isDirectory()) return E.left(invalidArgument('--db', `${dir} is not a directory`))
   }
-  if (access === 'read') return openLogDirectory(dir, { create: false, readOnly: true })()
+  if (access === 'read' || access === 'follow') {
+    return openLogDirectory(dir, { create: false, readOnly: true })()
+  }
   let opened = await openLogDirectory(dir, { create })()
   for (
     const since = Date.now();
@@ -122,7 +126,8 @@ const withLog = async (
 ): Promise<Outcome> => {
   const storage = await openStore(location, access)
   if (E.isLeft(storage)) return storage
-  const log = await openLogTE({ storage: storage.right, readOnly: access === 'read' })()
+  const reading = access === 'read' || access === 'follow'
+  const log = await openLogTE({ storage: storage.right, readOnly: reading })()
   if (E.isLeft(log)) {
     await storage.right.close()()
     return log
@@ -135,7 +140,7 @@ const withLog = async (
   }
   const closed = await log.right.close()()
   // A reader leaves a store it was given open: it is closed here.
-  const released = access === 'read' ? await storage.right.close()() : E.right(undefined)
+  const released = reading ? await storage.right.close()() : E.right(undefined)
   return E.isLeft(closed) && E.isRight(outcome)
     ? closed
     : E.isLeft(released) && E.isRight(outcome)
@@ -282,7 +287,7 @@ export const follow = async (args: FollowArgs): Promise<Outcome> => {
   let position = args.from
   try {
     if (isPostgresUrl(args.db)) {
-      return await withLog(args, 'read', async (log) => {
+      return await withLog(args, 'follow', async (log) => {
         const entries = log.follow({ key: args.key, from: args.from, signal: stop.signal })
         for await (const entry of entries) {
           await write(`${args.json === true ? encodeEntryLine(entry) : formatEntry(entry)}\n`)
@@ -427,15 +432,16 @@ export const exportLog = (args: ReportArgs): Promise<Outcome> =>
   })
 
 /** `import`: NDJSON entries from stdin into an empty log, at their own sequences. */
-export const importLog = (args: ReportArgs): Promise<Outcome> =>
-  withLog(args, 'create', async (log) => {
-    const existing = await log.count()()
-    if (E.isLeft(existing)) return existing
-    if (existing.right > 0 || log.nextSequence() > 0) {
-      return E.left(
-        notEmpty(`${shown(args)} already holds a log (next sequence ${log.nextSequence()})`),
-      )
-    }
+export const importLog = async (args: ReportArgs): Promise<Outcome> => {
+  // A table is looked at read-only first: opening it to write would take it over from the
+  // service writing to it, only to refuse the import.
+  if (isPostgresUrl(args.db)) {
+    const looked = await withLog(args, 'read', (log) => refuseNonEmpty(args, log))
+    if (E.isLeft(looked)) return looked
+  }
+  return withLog(args, 'create', async (log) => {
+    const refused = await refuseNonEmpty(args, log)
+    if (E.isLeft(refused)) return refused
     const progress = makeProgress('import', 'entries')
     let chunk: LogEntry[] = []
     let imported = 0
@@ -476,6 +482,18 @@ export const importLog = (args: ReportArgs): Promise<Outcome> =>
     await write(`imported ${imported} entr${imported === 1 ? 'y' : 'ies'}\n`)
     return E.right(0)
   })
+}
+
+/** NOT_EMPTY for a log that holds entries or has handed out numbers. */
+const refuseNonEmpty = async (location: Location, log: LogTE): Promise<Outcome> => {
+  const existing = await log.count()()
+  if (E.isLeft(existing)) return existing
+  return existing.right > 0 || log.nextSequence() > 0
+    ? E.left(
+        notEmpty(`${shown(location)} already holds a log (next sequence ${log.nextSequence()})`),
+      )
+    : E.right(0)
+}
 
 /** `migrate`: converts a format 1 log in place to format 2. */
 export const migrate = async (args: ReportArgs): Promise<Outcome> => {

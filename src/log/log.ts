@@ -427,7 +427,19 @@ const makeLog = (
     storage,
     truncatedBefore: writer.truncatedBefore,
     isClosed: () => isClosed,
+    ...(readOnly
+      ? {
+          storedTruncation: async () => {
+            const state = await readState(storage)()
+            return E.isRight(state) ? state.right.truncation.before : writer.truncatedBefore()
+          },
+        }
+      : {}),
   }
+
+  /** A failure of a store on a server that lost its connection: worth trying again. */
+  const lostConnection = (error: DeltalogErrorValue): boolean =>
+    error.code === 'IO_ERROR' && error.lostConnection === true
 
   // A reader's view of a log that another handle writes: on each change the store tells of, the
   // truncation and the chain's end are read again and followers woken. Changes that come during
@@ -448,10 +460,16 @@ const makeLog = (
         const state = await readState(storage)()
         if (isClosed || reader === undefined) break
         if (E.isLeft(state)) {
-          retry ??= setTimeout(() => {
-            retry = undefined
-            if (!isClosed) refresh()
-          }, 1000)
+          // A lost connection is tried again; any other failure wakes the followers, whose own
+          // reads then meet it and report it.
+          if (lostConnection(state.left)) {
+            retry ??= setTimeout(() => {
+              retry = undefined
+              if (!isClosed) refresh()
+            }, READ_RETRY_MS)
+          } else {
+            changed.fire()
+          }
           break
         }
         reader.update(state.right)
@@ -674,7 +692,7 @@ const makeLog = (
               yield entry
             }
           } catch (error) {
-            if (!lostConnection(error)) throw error
+            if (!lostConnection(errorValueOf(error))) throw error
             // A shared store lost its connection: read on from `position` when it says it is
             // back (or a second later), so that nothing is delivered twice or skipped.
             await pause(Promise.race([changed.wait(), aborted]), READ_RETRY_MS)
@@ -692,8 +710,6 @@ const makeLog = (
   const closedError = () => ({ code: 'CLOSED' as const, message: 'log is closed' })
 
   /** A read that failed for a store that others share and that reconnects: worth retrying. */
-  const lostConnection = (error: unknown): boolean =>
-    storage.watch !== undefined && errorValueOf(error).code === 'IO_ERROR'
 
   return {
     append: (records) => () => {
@@ -754,8 +770,8 @@ const makeLog = (
         const drained = await writer.close()
         isClosed = true
         if (retry !== undefined) clearTimeout(retry)
-        await watching?.stop()
         changed.fire()
+        await watching?.stop()
         // A reader on a caller's store leaves it open: its writer may be using it.
         if (readOnly && options.path === undefined) return drained
         const released = await storage.close()()

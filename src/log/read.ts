@@ -50,6 +50,11 @@ export interface ReadContext {
   readonly truncatedBefore: () => number
   /** Whether the log was closed: reads then end quietly instead of failing. */
   readonly isClosed: () => boolean
+  /**
+   * The truncation point as stored now. A reader's `truncatedBefore` may lag behind a writer
+   * elsewhere, so a commit found missing is checked against this before it is corruption.
+   */
+  readonly storedTruncation?: () => Promise<number>
 }
 
 /** A half-open sequence range `[lower, upper)`; `upper` undefined means unbounded. */
@@ -248,6 +253,8 @@ export async function* scanKey(
         if (O.isNone(stored)) {
           // Gone since the run was read only if a truncation removed it.
           if (run.firstSequence + run.count <= ctx.truncatedBefore()) continue
+          const cut = (await ctx.storedTruncation?.()) ?? 0
+          if (run.firstSequence + run.count <= cut) continue
           throw toDeltalogError(
             corruption(
               `run ${run.firstSequence} points to commit ${run.commitFirstSequence}, which is missing`,

@@ -2,11 +2,12 @@
  * The Storage port on PostgreSQL, through `pg` (pure JavaScript). A log is one table of ordered
  * `bytea` keys and values; PostgreSQL compares `bytea` byte by byte, shorter first on a common
  * prefix, which is the port's order. One atomic batch is one transaction. `sync: true` commits
- * with `synchronous_commit = on`: the commit, and with it every commit before it, is flushed to
- * the server's write-ahead log before the write resolves. `sync: false` commits with
- * `SET LOCAL synchronous_commit = off`: the server acknowledges before the flush, and a crash of
- * the server may lose the last such commits — whole, and never one before a kept one, since its
- * write-ahead log is one sequence.
+ * with `synchronous_commit` at least `on` (a server or role setting of `remote_write` or
+ * `remote_apply` is kept): the commit, and with it every commit before it, is flushed to the
+ * server's write-ahead log before the write resolves. `sync: false` commits with
+ * `synchronous_commit = off` for that transaction alone: the server acknowledges before the
+ * flush, and a crash of the server may lose the last such commits — whole, and never one before a
+ * kept one, since its write-ahead log is one sequence.
  *
  * Every storage that can write is the log's writer: opening one raises the writer epoch kept in
  * the database, and each write transaction first takes a share lock on the epoch and checks it.
@@ -18,13 +19,15 @@
  *
  * An iteration reads one snapshot: its pages are read in a `REPEATABLE READ` transaction on a
  * connection of its own, held until it ends or is closed. Writes and reads issued after an
- * iteration was opened wait until its snapshot is taken, so they are never in it.
+ * iteration was opened wait until its snapshot is taken, so they are never in it. A read-only
+ * storage opened with `snapshot: true` reads everything — gets and iterations — in one such
+ * transaction, taken when it opens: the log as it was then, as a read-only RocksDB open sees it.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { createHash } from 'node:crypto'
-import type { Pool, PoolClient, PoolConfig } from 'pg'
+import type { Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg'
 import {
   closed,
   corruption,
@@ -75,6 +78,12 @@ export interface PostgresStorageOptions {
    * standby as it was when it opened.
    */
   readonly listen?: boolean
+  /**
+   * With `readOnly`: every read sees one snapshot of the log, taken when the storage opens, on a
+   * connection held until it closes (what `verify` of a log being written needs). Such a storage
+   * does not listen: the log it shows never changes.
+   */
+  readonly snapshot?: boolean
 }
 
 /** The version of the table layout this adapter writes; a table of another is refused. */
@@ -108,17 +117,37 @@ const fromPg = (what: string, error: unknown): StorageError => {
     name: typeof e.name === 'string' ? e.name : 'Error',
     ...(code === undefined ? {} : { code }),
   })
-  return ioError(
-    `postgres ${what}: ${detail}${code === undefined ? '' : ` (SQLSTATE ${code})`}`,
-    cause,
-  )
+  const label = code === undefined ? '' : SQLSTATE.test(code) ? ` (SQLSTATE ${code})` : ` (${code})`
+  const failed = ioError(`postgres ${what}: ${detail}${label}`, cause)
+  return lostConnection(code, detail) ? { ...failed, lostConnection: true } : failed
 }
 
-/** Removes anything that looks like a password from a text: `user:secret@` and `password=…`. */
+const SQLSTATE = /^[0-9A-Z]{5}$/
+
+/**
+ * Whether an error says the connection was lost or could not be made, rather than that the
+ * server refused what was asked: SQLSTATE class 08 (connection exception), a shutdown or a
+ * server not yet accepting connections (57P01–57P03), too many connections (53300), a socket
+ * error, or pg's own words for a connection that ended or could not be had.
+ */
+const lostConnection = (code: string | undefined, message: string): boolean =>
+  code !== undefined
+    ? code.startsWith('08') ||
+      ['57P01', '57P02', '57P03', '53300'].includes(code) ||
+      /^E(CONNREFUSED|CONNRESET|CONNABORTED|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|NOENT|AI_AGAIN)$/.test(
+        code,
+      )
+    : /Connection terminated|is not queryable|timeout exceeded when trying to connect/.test(message)
+
+/**
+ * Removes anything that looks like a password from a text: the password of a URL
+ * (`scheme://user:secret@host`, an `@` in it included) and a `password=…` setting or query
+ * parameter.
+ */
 export const redact = (text: string): string =>
   text
-    .replace(/(\/\/[^:/@\s]+):[^@\s]*@/g, '$1:***@')
-    .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***')
+    .replace(/(:\/\/[^:/@\s]*):[^\s/]*@/g, '$1:***@')
+    .replace(/(password\s*=\s*)('[^']*'|[^\s&]+)/gi, '$1***')
 
 // The type of a bytea, in PostgreSQL's catalog.
 const BYTEA_OID = 17
@@ -188,6 +217,9 @@ export const openPostgresStorage =
     if ((options.pool === undefined) === (options.connection === undefined)) {
       return E.left(invalidArgument('pool', 'give exactly one of pool and connection'))
     }
+    if (options.snapshot === true && options.readOnly !== true) {
+      return E.left(invalidArgument('snapshot', 'is for a storage opened with readOnly: true'))
+    }
     let pool: Pool
     let ownsPool = false
     if (options.pool !== undefined) {
@@ -195,7 +227,9 @@ export const openPostgresStorage =
     } else {
       try {
         const pg = await import('pg')
-        pool = new pg.default.Pool(options.connection)
+        // Keepalives let a listening connection that died silently (a network partition) end,
+        // and be made again.
+        pool = new pg.default.Pool({ keepAlive: true, ...options.connection })
         ownsPool = true
       } catch (error) {
         return E.left(ioError(`cannot load pg: ${(error as Error).message}`, error))
@@ -216,6 +250,7 @@ export const openPostgresStorage =
       return E.left(error)
     }
     let epoch: string | undefined
+    let pinned: Held | undefined
     try {
       const { data, meta } = names
       if (!readOnly) {
@@ -242,7 +277,16 @@ export const openPostgresStorage =
         )
       }
       if (!readOnly) epoch = await takeOver(pool, meta)
+      if (options.snapshot === true) {
+        const held = await hold(pool)
+        pinned = held
+        // The snapshot is taken at the transaction's first statement.
+        await held.client.query(
+          `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT FROM ${meta} LIMIT 1`,
+        )
+      }
     } catch (error) {
+      pinned?.release(true)
       const missing = readOnly && (error as { code?: unknown }).code === UNDEFINED_TABLE
       return refuse(
         missing
@@ -250,7 +294,7 @@ export const openPostgresStorage =
           : fromPg(`open ${table}`, error),
       )
     }
-    return E.right(makeStorage(pool, ownsPool, names, epoch, options.listen !== false))
+    return E.right(makeStorage(pool, ownsPool, names, epoch, options.listen !== false, pinned))
   }
 
 /** The quoted names of a log's tables, and its notification channel's (a plain identifier). */
@@ -326,7 +370,14 @@ const makeNotifier = (pool: Pool, channel: string) => {
   let stopped = false
 
   const tellAll = (): void => {
-    for (const listener of [...listeners]) listener()
+    for (const listener of [...listeners]) {
+      // A listener's failure is its own: it must not become the connection's.
+      try {
+        listener()
+      } catch {
+        // ignored
+      }
+    }
   }
 
   const connect = (): Promise<void> => {
@@ -343,7 +394,10 @@ const makeNotifier = (pool: Pool, channel: string) => {
       const lost = (error?: unknown): void => {
         if (dropped) return
         drop(error)
-        if (current?.drop === drop) current = undefined
+        // Only a connection that was listening is made again here; one lost while it was
+        // being made fails its `connect()`, whose caller decides.
+        if (current?.drop !== drop) return
+        current = undefined
         if (!stopped && listeners.size > 0) scheduleRetry()
       }
       client.on('error', lost)
@@ -361,10 +415,11 @@ const makeNotifier = (pool: Pool, channel: string) => {
   }
 
   const scheduleRetry = (): void => {
+    if (retry !== undefined || current !== undefined || stopped) return
     retryMs = Math.min(Math.max(retryMs * 2, 50), MAX_RETRY_MS)
     retry = setTimeout(() => {
       retry = undefined
-      if (stopped || listeners.size === 0) return
+      if (stopped || listeners.size === 0 || current !== undefined) return
       connect().then(
         () => {
           retryMs = 0
@@ -410,6 +465,7 @@ const makeStorage = (
   names: Names,
   epoch: string | undefined,
   listen: boolean,
+  pinned: Held | undefined,
 ): Storage => {
   const { table, data, meta, channel } = names
   const what = `postgres storage ${table}`
@@ -423,7 +479,9 @@ const makeStorage = (
   const writeStatement =
     `WITH fence AS (SELECT value FROM ${meta} WHERE name = 'epoch' FOR SHARE), ` +
     'allowed AS (SELECT 1 FROM fence WHERE value = $1), ' +
-    "durability AS (SELECT set_config('synchronous_commit', $2, true)), " +
+    "durability AS (SELECT set_config('synchronous_commit', CASE WHEN $2 = 'off' THEN 'off' " +
+    "WHEN current_setting('synchronous_commit') = 'off' THEN 'on' " +
+    "ELSE current_setting('synchronous_commit') END, true)), " +
     `deleted AS (DELETE FROM ${data} WHERE key = ANY($3::bytea[]) AND EXISTS (SELECT FROM allowed)), ` +
     `added AS (INSERT INTO ${data} (key, value) SELECT * FROM unnest($8::bytea[], $9::bytea[]) ` +
     'WHERE EXISTS (SELECT FROM allowed)), ' +
@@ -470,12 +528,43 @@ const makeStorage = (
     return where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`
   }
 
+  /**
+   * Where an iteration reads: the storage's snapshot, or a snapshot of its own in a transaction
+   * on a connection it holds until it ends.
+   */
+  const openSession = async (): Promise<{
+    readonly client: PoolClient
+    readonly end: () => Promise<void>
+  }> => {
+    if (pinned !== undefined) return { client: pinned.client, end: () => Promise.resolve() }
+    const { client, release } = await hold(pool)
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    } catch (error) {
+      release(true)
+      throw error
+    }
+    return {
+      client,
+      end: async () => {
+        let broken = false
+        await client.query('COMMIT').catch(() => (broken = true))
+        release(broken)
+      },
+    }
+  }
+
+  /** A query on the storage's snapshot, or on any connection of the pool. */
+  const read = <R extends QueryResultRow>(text: string, values: unknown[]) =>
+    pinned === undefined ? pool.query<R>(text, values) : pinned.client.query<R>(text, values)
+
   const openIterator = (options: IterateOptions): StorageIterator => {
     const reverse = options.reverse === true
     let left = options.limit ?? Infinity
     let after: Buffer | undefined
     let finished = left <= 0
-    let held: Held | undefined
+    // The connection the pages are read on, and how to let it go.
+    let held: { readonly client: PoolClient; readonly end: () => Promise<void> } | undefined
     let ended: Promise<void> | undefined
 
     const page = async (c: PoolClient): Promise<ReadonlyArray<KeyValue>> => {
@@ -499,8 +588,7 @@ const makeStorage = (
       ? Promise.resolve(E.right([]))
       : (async () => {
           try {
-            held = await hold(pool)
-            await held.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+            held = await openSession()
             return E.right(await page(held.client))
           } catch (error) {
             finished = true
@@ -517,11 +605,9 @@ const makeStorage = (
         iterators.delete(close)
         await first
         if (held !== undefined) {
-          const { client, release } = held
+          const { end } = held
           held = undefined
-          let broken = false
-          await client.query('COMMIT').catch(() => (broken = true))
-          release(broken)
+          await end()
         }
       })()
       return ended
@@ -563,10 +649,9 @@ const makeStorage = (
       guarded(async () => {
         const valid = validateKey(key)
         if (E.isLeft(valid)) return valid
-        const result = await pool.query<{ value: Buffer }>(
-          `SELECT value FROM ${data} WHERE key = $1`,
-          [asBuffer(valid.right)],
-        )
+        const result = await read<{ value: Buffer }>(`SELECT value FROM ${data} WHERE key = $1`, [
+          asBuffer(valid.right),
+        ])
         return E.right(O.fromNullable(result.rows[0]?.value))
       }),
     getMany: (keys) => () =>
@@ -574,7 +659,7 @@ const makeStorage = (
         const valid = validateKeys(keys)
         if (E.isLeft(valid)) return valid
         if (valid.right.length === 0) return E.right([])
-        const result = await pool.query<{ key: Buffer; value: Buffer }>(
+        const result = await read<{ key: Buffer; value: Buffer }>(
           `SELECT key, value FROM ${data} WHERE key = ANY($1::bytea[])`,
           [byteaArray(valid.right)],
         )
@@ -627,7 +712,7 @@ const makeStorage = (
       if (E.isLeft(valid)) return valid
       return E.right(openIterator(valid.right))
     },
-    ...(listen
+    ...(listen && pinned === undefined
       ? {
           watch: (listener: () => void) => () =>
             guarded(async () => E.right(await notifier.add(listener))),
@@ -639,6 +724,11 @@ const makeStorage = (
         await calls.drain()
         await notifier.stop()
         await Promise.all([...iterators].map((close) => close()))
+        if (pinned !== undefined) {
+          let broken = false
+          await pinned.client.query('COMMIT').catch(() => (broken = true))
+          pinned.release(broken)
+        }
         calls.finish()
         if (!ownsPool) return E.right(undefined)
         try {

@@ -13,6 +13,7 @@ import { keyBytes } from '../../src/codec/keys.js'
 import { toCommitBatch } from '../../src/delta/delta.js'
 import { lastLink } from '../../src/log/read.js'
 import { openLog } from '../../src/log/log.js'
+import { openPostgresStorage } from '../../src/postgres/storage.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { right } from '../arbitraries.js'
 import { dropTables, freshTable, postgresRuns, postgresUrl } from '../postgres/server.js'
@@ -520,6 +521,17 @@ describe.runIf(postgresRuns)('a log on PostgreSQL', () => {
       ])
       expect(failed).toMatch(/^deltalog: IO_ERROR: postgres open .*no_such_db/)
       expect(failed).not.toContain('s3cr3t')
+      // A service writing to the log is not fenced by an import that is refused.
+      const opened = await openPostgresStorage({ connection: { connectionString: url }, table })()
+      if (E.isLeft(opened)) throw new Error(opened.left.message)
+      const service = await openLog({ storage: opened.right })
+      const notEmpty = usageError(['import', ...at], '{"sequence":0,"key":"k","value":"v"}\n')
+      await service.append([{ key: 'k', value: 'still the writer' }])
+      await service.close()
+      expect(notEmpty).toMatch(
+        /^deltalog: NOT_EMPTY: table log_\w+ at postgresql:\/\/deltalog:\*\*\*@/,
+      )
+      expect(notEmpty).not.toContain('s3cr3t')
       expect(usageError(['scan', '--db', url])).toMatch(/^deltalog: INVALID_ARGUMENT: --table: /)
       for (const command of [
         ['demo', '--kills', '1'],

@@ -142,3 +142,41 @@ describe('openLog({ readOnly: true })', () => {
     await opened.right.close()()
   })
 })
+
+describe('a reader that has not seen a truncation', () => {
+  it('skips a run whose commit a truncation removed while it read, instead of calling it corrupt', async () => {
+    const inner = openMemoryStorage()
+    const writer = await openLog({ storage: inner })
+    // Runs over 1 KiB live in their commit record; their run records point to it.
+    await writer.append([{ key: 'k', value: 'x'.repeat(2000) }])
+    await writer.append([{ key: 'k', value: 'y'.repeat(2000) }])
+    // The truncation lands between the reader's read of the run records and of their commits.
+    let hook: (() => Promise<unknown>) | undefined
+    const storage = {
+      ...inner,
+      iterator: (options: Parameters<typeof inner.iterator>[0]) =>
+        E.map(
+          (
+            it: ReturnType<typeof inner.iterator> extends E.Either<unknown, infer I> ? I : never,
+          ) => ({
+            ...it,
+            next: () => async () => {
+              const chunk = await it.next()()
+              const run = hook
+              hook = undefined
+              await run?.()
+              return chunk
+            },
+          }),
+        )(inner.iterator(options)),
+    }
+    const reader = await openLog({ storage, readOnly: true })
+    hook = () => writer.truncateBefore(1)
+    const sequences: number[] = []
+    for await (const e of reader.scan({ key: 'k' })) sequences.push(e.sequence)
+    expect(hook).toBeUndefined()
+    expect(sequences).toEqual([1])
+    await reader.close()
+    await writer.close()
+  })
+})

@@ -2,6 +2,7 @@
 // connection killed in the middle of a transaction, a restart of the server under a writer and
 // a follower; and readers, woken by NOTIFY and never by polling.
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
@@ -305,6 +306,83 @@ describe.runIf(postgresRuns)('postgres under faults', () => {
     },
     60_000,
   )
+})
+
+/** The LISTEN sessions of a table's readers, as the server lists them. */
+const listening = async (table: string): Promise<number> => {
+  const channel = `deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}`
+  const found = await admin(
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1 AND usename = current_user',
+    [`LISTEN "${channel}"`],
+  )
+  return (found.rows[0] as { n: number }).n
+}
+
+describe.runIf(postgresRuns)('postgres readers', () => {
+  it('end a follower with the error when the server refuses the read, and let go of the listener on close', async () => {
+    const table = newTable()
+    const writer = await openLog({ storage: await open(table) })
+    await writer.append([{ key: 'k', value: 'v0' }])
+    await writer.close()
+    const storage = await open(table, { readOnly: true })
+    const reader = await openLog({ storage, readOnly: true })
+    expect(await listening(table)).toBe(1)
+    const follower = reader.follow({ from: 0 })[Symbol.asyncIterator]()
+    expect(await take(follower, 1)).toEqual(['0 v0'])
+    // The table goes; a commit's notification wakes the reader, whose reads now fail for good.
+    const next = follower.next()
+    await admin(`DROP TABLE "${table}"`)
+    const channel = `deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}`
+    await admin('SELECT pg_notify($1, $2)', [channel, ''])
+    await expect(next).rejects.toMatchObject({ code: 'IO_ERROR' })
+    await reader.close()
+    expect(await listening(table)).toBe(0)
+    await storage.close()()
+  })
+
+  it('read one snapshot with snapshot: true, whatever the writer does meanwhile', async () => {
+    const table = newTable()
+    const writer = await openLog({ storage: await open(table), blockSize: 4 })
+    cleanups.push(() => writer.close())
+    await writer.append(Array.from({ length: 3 }, (_, i) => ({ key: 'k', value: `a${i}` })))
+    const opened = await openPostgresStorage({
+      connection: connection(),
+      table,
+      readOnly: true,
+      snapshot: true,
+    })()
+    if (E.isLeft(opened)) throw new Error(opened.left.message)
+    const snapshot = opened.right
+    expect(snapshot.watch).toBeUndefined()
+    // A new block, more commits and a truncation, all after the snapshot.
+    await writer.append(Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: `b${i}` })))
+    await writer.truncateBefore(2)
+    const report = await verifyStorage(snapshot)
+    if (E.isLeft(report)) throw new Error(report.left.message)
+    expect(report.right.violations).toEqual([])
+    expect(report.right.entries).toBe(3)
+    const reader = await openLog({ storage: snapshot, readOnly: true })
+    expect(await reader.count()).toBe(3)
+    await reader.close()
+    await snapshot.close()()
+    const refused = await openPostgresStorage({ connection: connection(), table, snapshot: true })()
+    expect(E.isLeft(refused) && refused.left).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'snapshot',
+    })
+  })
+
+  it("set a buffered write's durability for its own transaction only", async () => {
+    const table = newTable()
+    const pool = new pg.Pool({ ...connection(), max: 1 })
+    cleanups.push(() => pool.end())
+    const storage = await open(table, { pool })
+    const put = { type: 'put' as const, key: Uint8Array.of(1), value: Uint8Array.of(1) }
+    expect(E.isRight(await storage.write([put], { sync: false })())).toBe(true)
+    const shown = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')
+    expect(shown.rows[0]?.synchronous_commit).toBe('on')
+    await storage.close()()
+  })
 })
 
 describe.runIf(postgresRuns)('a read-only postgres storage', () => {

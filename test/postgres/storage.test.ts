@@ -182,5 +182,11 @@ describe('redact', () => {
     )
     expect(redact('host=db password=s3cr3t user=app')).toBe('host=db password=*** user=app')
     expect(redact("password = 'a b'")).toBe('password = ***')
+    // An @ in the password, no user, a password as a query parameter, any case of scheme.
+    expect(redact('postgres://u:p@ss@h/db')).toBe('postgres://u:***@h/db')
+    expect(redact('POSTGRESQL://:s3cr3t@h:5432/db')).toBe('POSTGRESQL://:***@h:5432/db')
+    expect(redact('postgresql://u@h/db?password=s3cr3t&sslmode=require')).toBe(
+      'postgresql://u@h/db?password=***&sslmode=require',
+    )
   })
 })

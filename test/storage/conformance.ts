@@ -470,8 +470,13 @@ export const checks: ReadonlyArray<Check> = [
     run: async (storage, subject) => {
       await write(storage, [put(text('before'), text('1'))])
       const second = await run(subject.reopen())
-      const refused = await storage.write([put(text('after'), text('2'))], { sync: true })()
+      const refused = await storage.write(
+        [put(text('after'), text('2')), del(text('before')), put(text('before'), text('3'))],
+        { sync: true },
+      )()
       expect(E.isLeft(refused) && refused.left.code).toBe('FENCED')
+      const deleting = await storage.write([del(text('before'))], { sync: true })()
+      expect(E.isLeft(deleting) && deleting.left.code).toBe('FENCED')
       const flush = await storage.write([], { sync: true })()
       expect(E.isLeft(flush) && flush.left.code).toBe('FENCED')
       // The first still reads; nothing of its refused write landed; the second writes.
