@@ -32,12 +32,18 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 const open = async (
   table: string,
-  options: { readonly readOnly?: boolean; readonly pool?: pg.Pool } = {},
+  options: {
+    readonly readOnly?: boolean
+    readonly snapshot?: boolean
+    readonly listen?: boolean
+    readonly pool?: pg.Pool
+  } = {},
 ): Promise<Storage> => {
+  const { pool, ...rest } = options
   const opened = await openPostgresStorage({
     table,
-    ...(options.pool === undefined ? { connection: connection() } : { pool: options.pool }),
-    ...(options.readOnly === undefined ? {} : { readOnly: options.readOnly }),
+    ...(pool === undefined ? { connection: connection() } : { pool }),
+    ...rest,
   })()
   if (E.isLeft(opened)) throw new Error(opened.left.message)
   return opened.right
@@ -308,12 +314,15 @@ describe.runIf(postgresRuns)('postgres under faults', () => {
   )
 })
 
+/** The notification channel of a table's log, as docs/postgres.md gives it. */
+const channelOf = (table: string): string =>
+  `deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}`
+
 /** The LISTEN sessions of a table's readers, as the server lists them. */
 const listening = async (table: string): Promise<number> => {
-  const channel = `deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}`
   const found = await admin(
     'SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1 AND usename = current_user',
-    [`LISTEN "${channel}"`],
+    [`LISTEN "${channelOf(table)}"`],
   )
   return (found.rows[0] as { n: number }).n
 }
@@ -332,8 +341,7 @@ describe.runIf(postgresRuns)('postgres readers', () => {
     // The table goes; a commit's notification wakes the reader, whose reads now fail for good.
     const next = follower.next()
     await admin(`DROP TABLE "${table}"`)
-    const channel = `deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}`
-    await admin('SELECT pg_notify($1, $2)', [channel, ''])
+    await admin('SELECT pg_notify($1, $2)', [channelOf(table), ''])
     await expect(next).rejects.toMatchObject({ code: 'IO_ERROR' })
     await reader.close()
     expect(await listening(table)).toBe(0)
@@ -345,14 +353,7 @@ describe.runIf(postgresRuns)('postgres readers', () => {
     const writer = await openLog({ storage: await open(table), blockSize: 4 })
     cleanups.push(() => writer.close())
     await writer.append(Array.from({ length: 3 }, (_, i) => ({ key: 'k', value: `a${i}` })))
-    const opened = await openPostgresStorage({
-      connection: connection(),
-      table,
-      readOnly: true,
-      snapshot: true,
-    })()
-    if (E.isLeft(opened)) throw new Error(opened.left.message)
-    const snapshot = opened.right
+    const snapshot = await open(table, { readOnly: true, snapshot: true })
     expect(snapshot.watch).toBeUndefined()
     // A new block, more commits and a truncation, all after the snapshot.
     await writer.append(Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: `b${i}` })))
@@ -406,20 +407,14 @@ describe.runIf(postgresRuns)('a read-only postgres storage', () => {
     await reader.close()
     await storage.close()()
     // Without listening (as on a hot standby), a reader sees the log as it was when it opened.
-    const unlistened = await openPostgresStorage({
-      connection: connection(),
-      table,
-      readOnly: true,
-      listen: false,
-    })()
-    if (E.isLeft(unlistened)) throw new Error(unlistened.left.message)
-    expect(unlistened.right.watch).toBeUndefined()
-    const still = await openLog({ storage: unlistened.right, readOnly: true })
+    const unlistened = await open(table, { readOnly: true, listen: false })
+    expect(unlistened.watch).toBeUndefined()
+    const still = await openLog({ storage: unlistened, readOnly: true })
     await writer.append([{ key: 'k', value: 'x' }])
     expect(still.nextSequence()).toBe(2)
     expect(await still.count({ to: still.nextSequence() })).toBe(2)
     await still.close()
-    await unlistened.right.close()()
+    await unlistened.close()()
     await writer.close()
   })
 })
