@@ -145,8 +145,7 @@ program
   .description(
     'convert a log written in on-disk format 1 (deltalog 0.1) to format 2, in place; a crash leaves the old log or the new one, and running it again finishes',
   )
-  .addOption(db())
-  .addOption(table())
+  .addOption(new Option('--db <dir>', 'the log directory').makeOptionMandatory())
   .addOption(json())
   .action(action(ReportArgs, migrate))
 

@@ -430,8 +430,12 @@ const makeLog = (
     ...(readOnly
       ? {
           storedTruncation: async () => {
-            const state = await readState(storage)()
-            return E.isRight(state) ? state.right.truncation.before : writer.truncatedBefore()
+            const stored = await storage.get(truncationKeyV2)()
+            const truncation =
+              E.isRight(stored) && O.isSome(stored.right)
+                ? decodeTruncation(stored.right.value)
+                : E.right(NO_TRUNCATION)
+            return E.isRight(truncation) ? truncation.right.before : writer.truncatedBefore()
           },
         }
       : {}),
