@@ -105,6 +105,17 @@ export interface WriterFailedError {
   readonly cause: unknown
 }
 
+/**
+ * The caller's `signal` aborted a bounded read (`scan`, `keys`, `count`, `readStream`,
+ * `readAll`, `aggregateStream`) before it finished. Nothing was changed. Live reads (`follow`,
+ * the subscriptions) end quietly on abort instead: aborting is how they are stopped.
+ */
+export interface AbortedError {
+  readonly code: 'ABORTED'
+  readonly message: string
+  readonly cause?: unknown
+}
+
 /** `append` waited longer than `appendTimeoutMs` for room among the pending appends. */
 export interface BackpressureError {
   readonly code: 'BACKPRESSURE'
@@ -162,7 +173,8 @@ export type StorageError =
   | FencedError
 
 /** Errors of the log engine itself. */
-export type LogError = WriterFailedError | BackpressureError | NotEmptyError | MigrationNeededError
+export type LogError =
+  WriterFailedError | BackpressureError | NotEmptyError | MigrationNeededError | AbortedError
 
 /** Errors of the event store. */
 export type EventStoreError = WrongExpectedRevisionError | EventIdConflictError | DecodeFailedError
@@ -226,6 +238,12 @@ export const migrationNeeded = (message: string): MigrationNeededError => ({
 })
 
 export const fenced = (message: string): FencedError => ({ code: 'FENCED', message })
+
+/** A read stopped by the caller's signal; the signal's reason, if any, is kept as the cause. */
+export const aborted = (what: string, reason?: unknown): AbortedError =>
+  reason === undefined
+    ? { code: 'ABORTED', message: `${what} was aborted` }
+    : { code: 'ABORTED', message: `${what} was aborted`, cause: reason }
 
 export const closed = (what: string): ClosedError => ({
   code: 'CLOSED',
