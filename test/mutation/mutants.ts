@@ -134,7 +134,7 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '',
     tests: ['test/log/tail.test.ts'],
   },
-  // The four broken writers the crash property must catch (DESIGN.md invariants 1–4).
+  // The four broken writers the crash property must catch (invariants 1–4 of docs/crash-testing.md).
   {
     rule: "a commit's SeqBlock record is written in the same batch as its entries",
     file: 'src/log/writer.ts',

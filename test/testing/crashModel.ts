@@ -1,6 +1,6 @@
 // The crash model: a plain model of what a log has promised, and the checks that match what a
 // log shows — live, or reopened after a crash — against it. The commands that drive a real log
-// beside the model are in crashCommands.ts. The invariants of DESIGN.md, checked after every step:
+// beside the model are in crashCommands.ts. The invariants of docs/crash-testing.md, checked after every step:
 //   1. sequences strictly increase over the whole history; no number is handed out twice;
 //   2. a recovered log is a prefix of the committed history holding every durable commit;
 //   3. every commit (append or appendAt) is all-or-nothing after recovery;

@@ -1,6 +1,6 @@
 // Real crashes: a writer process on RocksDB in sync mode is killed with SIGKILL again and again,
-// and after every kill the reopened log must hold every acknowledged append (DESIGN.md
-// invariants 1–4). `npm run test:crash -- --kills N` runs the same loop for longer.
+// and after every kill the reopened log must hold every acknowledged append (invariants
+// 1–4 of docs/crash-testing.md). `npm run test:crash -- --kills N` runs the same loop for longer.
 import { afterEach, expect, inject, it } from 'vitest'
 import { runProcessCrashes } from '../../src/testing/processCrash.js'
 import { replayCommand } from '../setup.js'
