@@ -15,6 +15,8 @@ import type { Storage } from '../storage/port.js'
 import { verifyStorage, type VerifyReport } from '../verify/verify.js'
 import type { Outcome } from './outcome.js'
 
+// The log's TaskEither form, which the commands use: named here so that only this module says
+// where it lives.
 export type { LogTE }
 
 // How long a command that writes waits for a directory that another process holds.
@@ -63,20 +65,20 @@ const isReader = (access: Access): boolean => access === 'read' || access === 'f
  * `pg` then): read-only for `read` and `follow`, and otherwise as its writer, which takes the
  * log over.
  */
-export const openStore = (
+export const openStore = async (
   location: Location,
   access: Access,
 ): Promise<E.Either<DeltalogErrorValue, Storage>> => {
   if (isPostgresUrl(location.db)) {
-    return location.table === undefined
-      ? Promise.resolve(
-          E.left(invalidArgument('--table', 'is required with a PostgreSQL URL in --db')),
-        )
-      : openTable(location.db, location.table, access)
+    if (location.table === undefined) {
+      return E.left(invalidArgument('--table', 'is required with a PostgreSQL URL in --db'))
+    }
+    return openTable(location.db, location.table, access)
   }
-  return location.table === undefined
-    ? openDirectory(location.db, access)
-    : Promise.resolve(E.left(invalidArgument('--table', 'is only for a PostgreSQL URL in --db')))
+  if (location.table !== undefined) {
+    return E.left(invalidArgument('--table', 'is only for a PostgreSQL URL in --db'))
+  }
+  return openDirectory(location.db, access)
 }
 
 // REQUIRES: `url` is a PostgreSQL URL.
