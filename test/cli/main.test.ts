@@ -399,18 +399,33 @@ describe('errors', () => {
     )
   })
 
+  // Every command, in the order `deltalog --help` lists them.
+  const commands = [
+    'append',
+    'scan',
+    'follow',
+    'stats',
+    'verify',
+    'migrate',
+    'export',
+    'import',
+    'demo',
+  ]
+
+  it('lists every command in its help, in order', () => {
+    for (const args of [['--help'], ['help'], []]) {
+      const child = run(args)
+      // Without a command, the help goes to stderr: a usage error, exit code 2.
+      const help = args.length === 0 ? child.stderr : child.stdout
+      expect(child.status).toBe(args.length === 0 ? 2 : 0)
+      expect(help).toMatch(/^Usage: deltalog \[options\] \[command\]\n/)
+      const listed = [...help.matchAll(/^ {2}([a-z]+) \[(?:options|command)\]/gm)].map((m) => m[1])
+      expect(listed).toEqual([...commands, 'help'])
+    }
+  })
+
   it('prints help for every command with exit code 0', () => {
-    for (const command of [
-      'append',
-      'scan',
-      'follow',
-      'stats',
-      'verify',
-      'migrate',
-      'export',
-      'import',
-      'demo',
-    ]) {
+    for (const command of commands) {
       const child = run([command, '--help'])
       expect(child.status).toBe(0)
       expect(child.stdout).toContain(`Usage: deltalog ${command}`)

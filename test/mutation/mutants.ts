@@ -65,6 +65,13 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/testing/crashInvariants.test.ts'],
   },
   {
+    rule: 'deltalog verify exits with 1 when it finds a violation',
+    file: 'src/cli/commands/verify.ts',
+    from: 'return report.violationCount === 0 ? 0 : 1',
+    to: 'return 0',
+    tests: ['test/cli/main.test.ts'],
+  },
+  {
     rule: 'two spellings of one open directory are one writer',
     file: 'src/storage/directory.ts',
     from: 'if (claimed.has(real)) {',

@@ -1,0 +1,116 @@
+/** `deltalog stats`: counts, watermarks, the SeqBlock and the size on disk of a log. */
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import * as E from 'fp-ts/lib/Either.js'
+import * as O from 'fp-ts/lib/Option.js'
+import { seqBlockKeyV2 } from '../../codec/commit.js'
+import type { DeltalogErrorValue } from '../../errors.js'
+import { decodeSeqBlock, nextBase, type SeqBlock } from '../../sequence/seqBlock.js'
+import type { Storage } from '../../storage/port.js'
+import { ReportArgs } from '../args.js'
+import * as flags from '../flags.js'
+import { action, type Outcome } from '../outcome.js'
+import { write } from '../output.js'
+import { isPostgresUrl, withLog, type LogTE } from '../store.js'
+
+/** What `stats` reports, and prints as JSON with `--json`. */
+interface Stats {
+  readonly entries: number
+  readonly keys: number
+  readonly nextSequence: number
+  readonly durableSequence: number
+  readonly seqBlock: {
+    readonly baseSequence: number
+    readonly blockSize: number
+    readonly nextBase: number
+  } | null
+  /** Bytes; null for a table, whose size is the server's business. */
+  readonly sizeOnDisk: number | null
+}
+
+/** Runs `stats`. */
+export const stats = (args: ReportArgs): Promise<Outcome> =>
+  withLog(args, 'read', async (log, storage) => {
+    const report = await statsOf(log, storage, args.db)
+    if (E.isLeft(report)) return report
+    await write(args.json === true ? `${JSON.stringify(report.right)}\n` : statsText(report.right))
+    return E.right(0)
+  })
+
+/** Counts what `log` holds and reads its SeqBlock from `storage`. */
+// REQUIRES: `log` is open on `storage`, which is at `db`.
+const statsOf = async (
+  log: LogTE,
+  storage: Storage,
+  db: string,
+): Promise<E.Either<DeltalogErrorValue, Stats>> => {
+  const entries = await log.count()()
+  if (E.isLeft(entries)) return entries
+  let keys = 0
+  for await (const _ of log.keys()) keys++
+  const block = await storedSeqBlock(storage)
+  if (E.isLeft(block)) return block
+  return E.right({
+    entries: entries.right,
+    keys,
+    nextSequence: log.nextSequence(),
+    durableSequence: log.durableSequence(),
+    seqBlock:
+      block.right === undefined
+        ? null
+        : {
+            baseSequence: block.right.baseSequence,
+            blockSize: block.right.blockSize,
+            nextBase: nextBase(block.right),
+          },
+    sizeOnDisk: isPostgresUrl(db) ? null : await sizeOnDisk(db),
+  })
+}
+
+/** The SeqBlock `storage` holds, if any. */
+const storedSeqBlock = async (
+  storage: Storage,
+): Promise<E.Either<DeltalogErrorValue, SeqBlock | undefined>> => {
+  const stored = await storage.get(seqBlockKeyV2)()
+  if (E.isLeft(stored)) return stored
+  return O.isSome(stored.right) ? decodeSeqBlock(stored.right.value) : E.right(undefined)
+}
+
+/** The bytes under a directory, every file counted. */
+const sizeOnDisk = async (dir: string): Promise<number> => {
+  let total = 0
+  for (const item of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, item.name)
+    if (item.isDirectory()) total += await sizeOnDisk(path)
+    else if (item.isFile()) total += (await stat(path)).size
+  }
+  return total
+}
+
+/** The report as `stats` prints it without `--json`. */
+const statsText = (report: Stats): string => {
+  const seqBlock =
+    report.seqBlock === null
+      ? 'none'
+      : `[${report.seqBlock.baseSequence}, ${report.seqBlock.nextBase}) (size ${report.seqBlock.blockSize})`
+  return [
+    `entries           ${report.entries}`,
+    `keys              ${report.keys}`,
+    `next sequence     ${report.nextSequence}`,
+    `durable sequence  ${report.durableSequence}`,
+    `SeqBlock          ${seqBlock}`,
+    `size on disk      ${report.sizeOnDisk === null ? 'n/a (PostgreSQL)' : `${report.sizeOnDisk} bytes`}`,
+    '',
+  ].join('\n')
+}
+
+/** Declares `stats` on `program`. */
+export const defineStats = (program: Command): Command =>
+  program
+    .command('stats')
+    .description('entries, keys, next and durable sequence, the SeqBlock, size on disk')
+    .addOption(flags.db())
+    .addOption(flags.table())
+    .addOption(flags.json())
+    .action(action(ReportArgs, stats))

@@ -1,0 +1,196 @@
+/**
+ * Where a command's log is and how a command opens it: a directory, or a table on a PostgreSQL
+ * server. This is the one module of the command line that calls the library's openers,
+ * `verifyStorage` and the migration, so that a change to how they are called is a change to
+ * this file alone.
+ */
+import { stat } from 'node:fs/promises'
+import * as E from 'fp-ts/lib/Either.js'
+import { errorValueOf, invalidArgument, type DeltalogErrorValue } from '../errors.js'
+import { openLogDirectory } from '../log/directory.js'
+import { openLogTE, type LogTE } from '../log/log.js'
+import { migrateToV2, type MigrationReport } from '../log/migrate.js'
+import { openPostgresStorage, redact } from '../postgres/storage.js'
+import type { Storage } from '../storage/port.js'
+import { verifyStorage, type VerifyReport } from '../verify/verify.js'
+import type { Outcome } from './outcome.js'
+
+// The log's TaskEither form, which the commands use: named here so that only this module says
+// where it lives.
+export type { LogTE }
+
+// How long a command that writes waits for a directory that another process holds.
+const LOCK_WAIT_MS = 2000
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * How a command opens a log: `create` makes one in a missing or empty directory (commands that
+ * append), `update` writes to an existing one (`migrate`), `read` opens an existing one to read
+ * only, without the writer's lock, so that any number of readers go with the process that writes
+ * to the log, and that process can always open it. Readers change nothing in any directory.
+ * `follow` reads as `read` does, and on PostgreSQL listens for commits.
+ */
+export type Access = 'create' | 'update' | 'read' | 'follow'
+
+/**
+ * Where a command's log is: a directory, or with a `postgres://` or `postgresql://` URL as `db`,
+ * the table `table` on that server.
+ */
+export interface Location {
+  readonly db: string
+  readonly table?: string
+}
+
+/** Whether `--db` names a PostgreSQL server rather than a directory. */
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db)
+
+/** The location as a message may name it: a URL's password hidden. */
+export const shown = (location: Location): string =>
+  isPostgresUrl(location.db)
+    ? `table ${location.table ?? '?'} at ${redact(location.db)}`
+    : location.db
+
+const isReader = (access: Access): boolean => access === 'read' || access === 'follow'
+
+// -------------------------------------------------------------------------------------
+// opening a store
+// -------------------------------------------------------------------------------------
+
+/**
+ * Opens the store at `location` for `access`; a writer of a directory waits a moment for
+ * another to let go. A PostgreSQL table is opened through `deltalog/postgres` (which loads
+ * `pg` then): read-only for `read` and `follow`, and otherwise as its writer, which takes the
+ * log over.
+ */
+export const openStore = async (
+  location: Location,
+  access: Access,
+): Promise<E.Either<DeltalogErrorValue, Storage>> => {
+  if (isPostgresUrl(location.db)) {
+    if (location.table === undefined) {
+      return E.left(invalidArgument('--table', 'is required with a PostgreSQL URL in --db'))
+    }
+    return openTable(location.db, location.table, access)
+  }
+  if (location.table !== undefined) {
+    return E.left(invalidArgument('--table', 'is only for a PostgreSQL URL in --db'))
+  }
+  return openDirectory(location.db, access)
+}
+
+// REQUIRES: `url` is a PostgreSQL URL.
+const openTable = (
+  url: string,
+  table: string,
+  access: Access,
+): Promise<E.Either<DeltalogErrorValue, Storage>> =>
+  // A command that reads once reads one snapshot, as a read-only directory shows one, and
+  // listens to nothing (so it also runs on a hot standby); `follow` listens for commits.
+  openPostgresStorage({
+    connection: { connectionString: url },
+    table,
+    readOnly: isReader(access),
+    snapshot: access === 'read',
+    listen: access === 'follow',
+  })()
+
+// REQUIRES: `dir` is no PostgreSQL URL.
+const openDirectory = async (
+  dir: string,
+  access: Access,
+): Promise<E.Either<DeltalogErrorValue, Storage>> => {
+  const create = access === 'create'
+  if (!create) {
+    const info = await stat(dir).catch(() => undefined)
+    if (info === undefined) return E.left(invalidArgument('--db', `${dir} does not exist`))
+    if (!info.isDirectory()) return E.left(invalidArgument('--db', `${dir} is not a directory`))
+  }
+  if (isReader(access)) return openLogDirectory(dir, { create: false, readOnly: true })()
+  return openDirectoryWriter(dir, create)
+}
+
+/** Opens `dir` as its writer, trying again for `LOCK_WAIT_MS` while another process holds it. */
+// REQUIRES: `dir` exists as a directory unless `create`.
+const openDirectoryWriter = async (
+  dir: string,
+  create: boolean,
+): Promise<E.Either<DeltalogErrorValue, Storage>> => {
+  let opened = await openLogDirectory(dir, { create })()
+  for (
+    const since = Date.now();
+    E.isLeft(opened) && opened.left.code === 'LOCKED' && Date.now() - since < LOCK_WAIT_MS;
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    opened = await openLogDirectory(dir, { create })()
+  }
+  return opened
+}
+
+// -------------------------------------------------------------------------------------
+// using a store or a log
+// -------------------------------------------------------------------------------------
+
+/**
+ * Runs `use` on the store at `location`, closing it whatever happens. A failure to close is not
+ * reported: the store was only read, or `use` reported what it wrote.
+ */
+export const withStore = async <A>(
+  location: Location,
+  access: Access,
+  use: (storage: Storage) => Promise<E.Either<DeltalogErrorValue, A>>,
+): Promise<E.Either<DeltalogErrorValue, A>> => {
+  const storage = await openStore(location, access)
+  if (E.isLeft(storage)) return storage
+  try {
+    return await use(storage.right)
+  } finally {
+    await storage.right.close()()
+  }
+}
+
+/** Runs `use` on the log at `location`, closing it whatever happens. */
+export const withLog = async (
+  location: Location,
+  access: Access,
+  use: (log: LogTE, storage: Storage) => Promise<Outcome>,
+): Promise<Outcome> => {
+  const storage = await openStore(location, access)
+  if (E.isLeft(storage)) return storage
+  const reading = isReader(access)
+  const log = await openLogTE({ storage: storage.right, readOnly: reading })()
+  if (E.isLeft(log)) {
+    await storage.right.close()()
+    return log
+  }
+  let outcome: Outcome
+  try {
+    outcome = await use(log.right, storage.right)
+  } catch (error) {
+    outcome = E.left(errorValueOf(error))
+  }
+  const closed = await log.right.close()()
+  // A reader leaves a store it was given open: it is closed here.
+  const released = reading ? await storage.right.close()() : E.right(undefined)
+  return E.isLeft(closed) && E.isRight(outcome)
+    ? closed
+    : E.isLeft(released) && E.isRight(outcome)
+      ? released
+      : outcome
+}
+
+/** What `verifyStore` takes: the options of `verifyStorage`. */
+export type VerifyOptions = Parameters<typeof verifyStorage>[1]
+
+/** Reads the whole of `storage` and checks it (see `verifyStorage`). */
+export const verifyStore = (
+  storage: Storage,
+  options?: VerifyOptions,
+): Promise<E.Either<DeltalogErrorValue, VerifyReport>> => verifyStorage(storage, options)
+
+/** Converts a format 1 log in `storage` to format 2 in place (see `migrateToV2`). */
+export const migrateStore = (
+  storage: Storage,
+): Promise<E.Either<DeltalogErrorValue, MigrationReport>> => migrateToV2(storage)
