@@ -23,7 +23,7 @@ import {
 import { load, type AllocatorState } from '../sequence/allocator.js'
 import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
 import { copyBytes, type Storage } from '../storage/port.js'
-import { openLogDirectory } from './directory.js'
+import { openLogDirectory } from '../storage/logDirectory.js'
 import { makeHotTail } from './tail.js'
 import {
   CountOptions,
