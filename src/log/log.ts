@@ -52,7 +52,8 @@ import {
 } from './read.js'
 import { formatKeyV2, storedFormat, type StoredFormat } from './migrate.js'
 import { decodeTruncation, NO_TRUNCATION, truncationKeyV2, type Truncation } from './truncateV2.js'
-import { makeReadOnlyWriter, makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
+import { makeReadOnlyWriter } from './readOnlyWriter.js'
+import { makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
 
 export type { LogEntry } from './read.js'
 export type { AppendRecord, CountOptions, FollowOptions, KeysOptions, OpenOptions, ScanOptions }
