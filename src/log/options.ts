@@ -147,7 +147,12 @@ export const ScanOptions = t.partial({
 })
 export type ScanOptions = t.TypeOf<typeof ScanOptions>
 
-export const CountOptions = t.partial({ key: KeyLike, from: Natural, after: Natural, to: Natural })
+export const CountOptions = t.partial({
+  key: KeyLike,
+  from: Natural,
+  after: Natural,
+  to: Natural,
+})
 export type CountOptions = t.TypeOf<typeof CountOptions>
 
 export const FollowOptions = t.partial({
@@ -159,7 +164,9 @@ export const FollowOptions = t.partial({
 })
 export type FollowOptions = t.TypeOf<typeof FollowOptions>
 
-export const KeysOptions = t.partial({ prefix: KeyLike })
+export const KeysOptions = t.partial({
+  prefix: KeyLike,
+})
 export type KeysOptions = t.TypeOf<typeof KeysOptions>
 
 // -------------------------------------------------------------------------------------
@@ -192,6 +199,12 @@ export const lowerBound = (
       : E.left(
           invalidArgument(`${where}.after`, 'give from (inclusive) or after (exclusive), not both'),
         )
+
+/** The options with `from` (inclusive) or `after` (exclusive) turned into `from`. */
+export const withLowerBound = <O extends { readonly from?: number; readonly after?: number }>(
+  decoded: E.Either<InvalidArgumentError, O>,
+): E.Either<InvalidArgumentError, O> =>
+  E.chain((o: O) => E.map((from: number | undefined) => ({ ...o, from }))(lowerBound(o)))(decoded)
 
 /**
  * Decodes `input` with a codec of known fields, refusing fields it does not know. `where` names

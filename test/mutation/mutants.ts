@@ -94,9 +94,9 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: "an append takes a copy of the caller's arrays before it returns",
-    file: 'src/log/log.ts',
-    from: '    if (owned > 0) {',
-    to: '    if (owned < 0) {',
+    file: 'src/log/validate.ts',
+    from: '  if (owned > 0) {',
+    to: '  if (owned < 0) {',
     tests: ['test/log/log.test.ts'],
   },
   {
@@ -122,7 +122,7 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: 'a follower behind the hot tail reads storage',
-    file: 'src/log/log.ts',
+    file: 'src/log/follow.ts',
     from: 'if (position >= hot.start()) {',
     to: 'if (position >= 0) {',
     tests: ['test/log/tail.test.ts'],
