@@ -76,10 +76,11 @@ export const AbortSignalLike = fromGuard(
   (u): u is AbortSignal => u instanceof AbortSignal,
 )
 
+// The methods every Storage has; `watch` and `openIterators` are optional.
 const isStorage = (u: unknown): u is Storage =>
   typeof u === 'object' &&
   u !== null &&
-  ['get', 'getMany', 'write', 'iterator', 'close', 'openIterators'].every(
+  ['get', 'getMany', 'write', 'iterator', 'close'].every(
     (m) => typeof (u as Record<string, unknown>)[m] === 'function',
   )
 
