@@ -323,8 +323,10 @@ export async function* listKeys(
     // Runs below the truncation point may still be on disk: list the key only if it has an
     // entry at or above it.
     const visible = scanKey(ctx, run.key, { lower: 0, upper: undefined }, false, 1)
-    if ((await visible.next()).done !== true) yield run.key
+    const found = (await visible.next()).done !== true
+    // Released before the yield: a caller that stops here must not leave an iterator open.
     await visible.return(undefined)
+    if (found) yield run.key
     from = range.lt
   }
 }

@@ -572,6 +572,18 @@ describe('reads', () => {
     expect((await collect(log.keys({ prefix: 'c' }))).map(str)).toEqual([])
   })
 
+  it('lets go of every storage iterator when a caller stops listing keys early', async () => {
+    const storage = openMemoryStorage()
+    const log = await openLog({ storage })
+    cleanup.push(() => log.close())
+    await seed(log)
+    for await (const key of log.keys()) {
+      expect(str(key)).toBe('a')
+      break
+    }
+    expect(storage.openIterators?.()).toBe(0)
+  })
+
   it('handles binary keys with 0x00 and 0xFF bytes', async () => {
     const log = await memoryLog()
     const keys = [Uint8Array.of(0), Uint8Array.of(0, 0), Uint8Array.of(1), Uint8Array.of(0xff)]
