@@ -1,12 +1,14 @@
 /**
  * The log's bounded reads as callers call them — `scan`, `count` and `keys`: options decoded,
  * the range fixed (`after` made `from`, durable visibility applied), the read ended quietly when
- * the log closes under it. The reads themselves are in read.ts.
+ * the log closes under it, and stopped with `ABORTED` when the caller's signal aborts. The reads
+ * themselves are in read.ts.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { keyBytes } from '../codec/keys.js'
 import { closed, errorValueOf, type DeltalogErrorValue } from '../errors.js'
+import { abortable } from './abort.js'
 import {
   CountOptions,
   decodeStrict,
@@ -61,7 +63,7 @@ export const scan = (reads: BoundedReads, input: unknown): AsyncIterableIterator
     o.key === undefined
       ? scanAll(ctx, range, reverse, o.limit)
       : scanKey(ctx, keyBytes(o.key), range, reverse, o.limit)
-  return endOnClose(ctx, entries)
+  return abortable(endOnClose(ctx, entries), o.signal, 'scan')
 }
 
 /** `Log.count`: the exact number of entries in a range, given as for `scan`. */
@@ -77,6 +79,7 @@ export const count =
       ctx,
       o.key === undefined ? undefined : keyBytes(o.key),
       toRange(o.from, o.to),
+      o.signal,
     ).then(E.right, (error: unknown) => E.left(errorValueOf(error)))
   }
 
@@ -86,7 +89,7 @@ export const keys = (reads: BoundedReads, input: unknown): AsyncIterableIterator
   if (ctx.isClosed()) return failing(closed('log'))
   const decoded = decodeStrict(KeysOptions, 'options', input)
   if (E.isLeft(decoded)) return failing(decoded.left)
-  const { prefix } = decoded.right
+  const { prefix, signal } = decoded.right
   const listed = listKeys(ctx, prefix === undefined ? undefined : keyBytes(prefix))
-  return endOnClose(ctx, listed)
+  return abortable(endOnClose(ctx, listed), signal, 'keys')
 }

@@ -145,6 +145,8 @@ export const ScanOptions = t.partial({
   limit: Natural,
   reverse: t.boolean,
   visibility: Visibility,
+  /** Stops the scan: its next `next()` rejects with `ABORTED`. */
+  signal: AbortSignalLike,
 })
 export type ScanOptions = t.TypeOf<typeof ScanOptions>
 
@@ -153,6 +155,8 @@ export const CountOptions = t.partial({
   from: Natural,
   after: Natural,
   to: Natural,
+  /** Stops the count: it rejects with `ABORTED`. */
+  signal: AbortSignalLike,
 })
 export type CountOptions = t.TypeOf<typeof CountOptions>
 
@@ -167,6 +171,8 @@ export type FollowOptions = t.TypeOf<typeof FollowOptions>
 
 export const KeysOptions = t.partial({
   prefix: KeyLike,
+  /** Stops the listing: its next `next()` rejects with `ABORTED`. */
+  signal: AbortSignalLike,
 })
 export type KeysOptions = t.TypeOf<typeof KeysOptions>
 

@@ -83,17 +83,18 @@ export interface Log {
   readonly head: () => LogHead
   /**
    * Entries of one key, or of all keys in global order, between `from` (inclusive) or `after`
-   * (exclusive) and `to` (exclusive); `reverse` changes the order, not the range.
+   * (exclusive) and `to` (exclusive); `reverse` changes the order, not the range. When `signal`
+   * aborts, the next `next()` rejects with `ABORTED` and the read lets go of the store at once.
    */
   readonly scan: (options?: ScanOptions) => AsyncIterableIterator<LogEntry>
-  /** The exact number of entries in a range, given as for `scan`. */
+  /** The exact number of entries in a range, given as for `scan`; `signal` as for `scan`. */
   readonly count: (options?: CountOptions) => Promise<number>
   /**
    * Existing entries from `from` (inclusive) or `after` (exclusive) — by default the current
    * end — then new ones as they commit, until `signal` aborts (the follow then ends quietly).
    */
   readonly follow: (options?: FollowOptions) => AsyncIterableIterator<LogEntry>
-  /** The distinct keys with entries, in byte order. */
+  /** The distinct keys with entries, in byte order; `signal` as for `scan`. */
   readonly keys: (options?: KeysOptions) => AsyncIterableIterator<Uint8Array>
   /** Removes every entry below `sequence`, atomically and durably. */
   readonly truncateBefore: (sequence: number) => Promise<void>

@@ -128,6 +128,20 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/log/tail.test.ts'],
   },
   {
+    rule: 'a scan stops when its signal aborts',
+    file: 'src/log/bounded.ts',
+    from: "abortable(endOnClose(ctx, entries), o.signal, 'scan')",
+    to: "abortable(endOnClose(ctx, entries), undefined, 'scan')",
+    tests: ['test/log/conventions.test.ts'],
+  },
+  {
+    rule: 'an abort lets go of the storage iterator at once, not at the next next()',
+    file: 'src/log/abort.ts',
+    from: '    if (!inFlight) void release()\n',
+    to: '',
+    tests: ['test/log/conventions.test.ts'],
+  },
+  {
     rule: 'the hot tail is dropped when a failed write stops the writer',
     file: 'src/log/commit.ts',
     from: '  config.onStop?.()\n',
