@@ -1,7 +1,7 @@
 /**
  * The Promise API over the engine: every TaskEither of `LogTE` run and turned into a promise
  * that rejects with `DeltalogError` and nothing else; iterators as they are (they throw
- * `DeltalogError` already).
+ * `DeltalogError` already); `Symbol.asyncDispose` for `await using`.
  */
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { DeltalogErrorValue } from '../errors.js'
@@ -14,6 +14,9 @@ export const toPromise = async <A>(task: TE.TaskEither<DeltalogErrorValue, A>): 
 
 /** The Promise API over `log`. */
 export const facade = (log: LogTE): Log => {
+  // One promise for every call: a second close during the first, or after it, gets the same.
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => (closing ??= toPromise(log.close()))
   return {
     append: (records) => toPromise(log.append(records)),
     appendAt: (entries) => toPromise(log.appendAt(entries)),
@@ -26,6 +29,7 @@ export const facade = (log: LogTE): Log => {
     follow: (options) => log.follow(options),
     keys: (options) => log.keys(options),
     truncateBefore: (sequence) => toPromise(log.truncateBefore(sequence)),
-    close: () => toPromise(log.close()),
+    close,
+    [Symbol.asyncDispose]: close,
   }
 }

@@ -56,7 +56,7 @@ export interface LogTE {
 }
 
 /** An open log. Every rejection is a `DeltalogError` carrying a stable `code`. */
-export interface Log {
+export interface Log extends AsyncDisposable {
   /** Appends records as one commit; resolves with their contiguous range of sequences. */
   readonly append: (records: ReadonlyArray<AppendRecord>) => Promise<AppendResult>
   /**
@@ -98,6 +98,11 @@ export interface Log {
   readonly keys: (options?: KeysOptions) => AsyncIterableIterator<Uint8Array>
   /** Removes every entry below `sequence`, atomically and durably. */
   readonly truncateBefore: (sequence: number) => Promise<void>
-  /** Commits what is queued, syncs, releases the store; idempotent. */
+  /**
+   * Commits what is queued, syncs, releases the store. Idempotent: a second call while a close
+   * runs gets the same promise, and one after it resolves at once.
+   */
   readonly close: () => Promise<void>
+  /** What `close()` does, for `await using log = await openLog(…)`. */
+  readonly [Symbol.asyncDispose]: () => Promise<void>
 }

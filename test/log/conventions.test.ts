@@ -3,10 +3,13 @@
 // `signal` on the bounded reads — scan, keys and count — which then fail with ABORTED and let
 // go of the store's iterator.
 import { afterEach, describe, expect, it } from 'vitest'
+import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import type { Storage } from '../../src/storage/port.js'
 import { code } from '../codes.js'
+import { makeTempDir, removeDir } from '../tmpdir.js'
+import { instrument } from './storages.js'
 
 const str = (b: Uint8Array): string => new TextDecoder().decode(b)
 
@@ -143,5 +146,51 @@ describe('signal on scan, keys and count', () => {
       expect(await code(counting)).toBe('ABORTED')
       expect(openIterators(storage)).toBe(0)
     }
+  })
+})
+
+describe('Symbol.asyncDispose', () => {
+  // vitest's esbuild lowers `await using` where the runtime lacks it (Node 20 and 22); Node 24
+  // runs it as it is. Either way the runtime's Symbol.asyncDispose is what gets called.
+  it('closes the log at the end of an `await using` block, releasing its directory', async () => {
+    const dir = await makeTempDir('dispose')
+    cleanup.push(() => removeDir(dir))
+    let kept: Log | undefined
+    {
+      await using log = await openLog({ path: dir })
+      kept = log
+      await log.append([{ key: 'k', value: 'v' }])
+    }
+    expect(await code(kept.append([{ key: 'k', value: 'w' }]))).toBe('CLOSED')
+    // The directory's lock went with the close: the next open is not LOCKED.
+    await using again = await openLog({ path: dir })
+    expect(again.nextSequence()).toBeGreaterThan(0)
+    expect(await again.count()).toBe(1)
+  })
+
+  it('is close(): one promise for a close in progress and after it', async () => {
+    const log = await openLog({ storage: openMemoryStorage() })
+    const closing = log[Symbol.asyncDispose]()
+    expect(log.close()).toBe(closing)
+    await closing
+    expect(log.close()).toBe(closing)
+    await log[Symbol.asyncDispose]()
+    expect(await code(log.count())).toBe('CLOSED')
+  })
+
+  it('rejects with DeltalogError when the close fails', async () => {
+    const storage = instrument(openMemoryStorage())
+    const log = await openLog({ storage, durability: 'buffered' })
+    // The first append syncs (it takes a new block); the second is only written.
+    await log.append([{ key: 'k', value: '1' }])
+    await log.append([{ key: 'k', value: '2' }])
+    expect(log.durableSequence()).toBeLessThan(log.nextSequence())
+    storage.failWrites = true
+    const failed = await log[Symbol.asyncDispose]().then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(failed).toBeInstanceOf(DeltalogError)
+    expect(failed).toMatchObject({ code: 'IO_ERROR' })
   })
 })

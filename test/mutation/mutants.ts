@@ -142,6 +142,13 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/log/conventions.test.ts'],
   },
   {
+    rule: 'disposing of a log closes it',
+    file: 'src/log/facade.ts',
+    from: '    [Symbol.asyncDispose]: close,\n',
+    to: '    [Symbol.asyncDispose]: () => Promise.resolve(),\n',
+    tests: ['test/log/conventions.test.ts'],
+  },
+  {
     rule: 'the hot tail is dropped when a failed write stops the writer',
     file: 'src/log/commit.ts',
     from: '  config.onStop?.()\n',
