@@ -113,7 +113,7 @@ export {
   type OpenOptions,
   type PlacedRecord,
   type ScanOptions,
-} from './log/log.js'
+} from './openLog.js'
 export { migrateLog, type MigrationOptions, type MigrationReport } from './log/migrate.js'
 export { verifyStorage, type VerifyReport } from './verify/verify.js'
 export {

@@ -18,7 +18,7 @@ import {
   type ExpectedRevision,
   errorValueOf,
 } from '../errors.js'
-import { openLog, type Log, type LogEntry } from '../log/log.js'
+import { openLog, type Log, type LogEntry } from '../openLog.js'
 import { failing } from '../log/read.js'
 import {
   AbortSignalLike,

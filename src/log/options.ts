@@ -76,10 +76,11 @@ export const AbortSignalLike = fromGuard(
   (u): u is AbortSignal => u instanceof AbortSignal,
 )
 
+// The methods every Storage has; `watch` and `openIterators` are optional.
 const isStorage = (u: unknown): u is Storage =>
   typeof u === 'object' &&
   u !== null &&
-  ['get', 'getMany', 'write', 'iterator', 'close', 'openIterators'].every(
+  ['get', 'getMany', 'write', 'iterator', 'close'].every(
     (m) => typeof (u as Record<string, unknown>)[m] === 'function',
   )
 
@@ -144,10 +145,19 @@ export const ScanOptions = t.partial({
   limit: Natural,
   reverse: t.boolean,
   visibility: Visibility,
+  /** Stops the scan: its next `next()` rejects with `ABORTED`. */
+  signal: AbortSignalLike,
 })
 export type ScanOptions = t.TypeOf<typeof ScanOptions>
 
-export const CountOptions = t.partial({ key: KeyLike, from: Natural, after: Natural, to: Natural })
+export const CountOptions = t.partial({
+  key: KeyLike,
+  from: Natural,
+  after: Natural,
+  to: Natural,
+  /** Stops the count: it rejects with `ABORTED`. */
+  signal: AbortSignalLike,
+})
 export type CountOptions = t.TypeOf<typeof CountOptions>
 
 export const FollowOptions = t.partial({
@@ -159,7 +169,11 @@ export const FollowOptions = t.partial({
 })
 export type FollowOptions = t.TypeOf<typeof FollowOptions>
 
-export const KeysOptions = t.partial({ prefix: KeyLike })
+export const KeysOptions = t.partial({
+  prefix: KeyLike,
+  /** Stops the listing: its next `next()` rejects with `ABORTED`. */
+  signal: AbortSignalLike,
+})
 export type KeysOptions = t.TypeOf<typeof KeysOptions>
 
 // -------------------------------------------------------------------------------------
@@ -192,6 +206,12 @@ export const lowerBound = (
       : E.left(
           invalidArgument(`${where}.after`, 'give from (inclusive) or after (exclusive), not both'),
         )
+
+/** The options with `from` (inclusive) or `after` (exclusive) turned into `from`. */
+export const withLowerBound = <O extends { readonly from?: number; readonly after?: number }>(
+  decoded: E.Either<InvalidArgumentError, O>,
+): E.Either<InvalidArgumentError, O> =>
+  E.chain((o: O) => E.map((from: number | undefined) => ({ ...o, from }))(lowerBound(o)))(decoded)
 
 /**
  * Decodes `input` with a codec of known fields, refusing fields it does not know. `where` names

@@ -23,7 +23,13 @@ import {
   type DecodedCommit,
 } from '../codec/commit.js'
 import { prefixSuccessor } from '../codec/keys.js'
-import { corruption, DeltalogError, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
+import {
+  aborted,
+  corruption,
+  DeltalogError,
+  toDeltalogError,
+  type DeltalogErrorValue,
+} from '../errors.js'
 import {
   copyBytes,
   iterate,
@@ -31,6 +37,7 @@ import {
   type KeyValue,
   type Storage,
 } from '../storage/port.js'
+import { abortable } from './abort.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -280,23 +287,28 @@ export async function* scanKey(
 // counts
 // -------------------------------------------------------------------------------------
 
-/** The exact number of entries in `[lower, upper)`, of one key or of all. */
+/**
+ * The exact number of entries in `[lower, upper)`, of one key or of all. Once `signal` aborts,
+ * it rejects with `ABORTED` (see abort.ts).
+ */
 export const countEntries = async (
   ctx: ReadContext,
   key: Uint8Array | undefined,
   range: SequenceRange,
+  signal?: AbortSignal,
 ): Promise<number> => {
+  if (signal?.aborted === true) throw toDeltalogError(aborted('count', signal.reason))
   const bounds = readBounds(ctx, range, undefined)
   if (bounds === undefined) return 0
   const { lower, upper } = bounds
   let n = 0
   if (key !== undefined) {
-    for await (const _ of scanKey(ctx, key, { lower, upper: range.upper }, false, undefined)) {
-      n++
-    }
+    const entries = scanKey(ctx, key, { lower, upper: range.upper }, false, undefined)
+    for await (const _ of abortable(entries, signal, 'count')) n++
     return n
   }
-  for await (const commit of commits(ctx, lower, range.upper, false)) {
+  const overlapping = commits(ctx, lower, range.upper, false)
+  for await (const commit of abortable(overlapping, signal, 'count')) {
     n += Math.max(0, Math.min(commit.end, upper) - Math.max(commit.firstSequence, lower))
   }
   return n
@@ -323,8 +335,10 @@ export async function* listKeys(
     // Runs below the truncation point may still be on disk: list the key only if it has an
     // entry at or above it.
     const visible = scanKey(ctx, run.key, { lower: 0, upper: undefined }, false, 1)
-    if ((await visible.next()).done !== true) yield run.key
+    const found = (await visible.next()).done !== true
+    // Released before the yield: a caller that stops here must not leave an iterator open.
     await visible.return(undefined)
+    if (found) yield run.key
     from = range.lt
   }
 }

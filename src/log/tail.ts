@@ -62,6 +62,48 @@ export interface HotTail {
 const GONE: Segment = { first: -1, keys: [], values: [] }
 
 /**
+ * The index of the first segment from `from` on that ends above `sequence`.
+ * REQUIRES: the segments from `from` on are in sequence order.
+ */
+const seek = (segments: ReadonlyArray<Segment>, from: number, sequence: number): number => {
+  let lo = from
+  let hi = segments.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const segment = segments[mid] as Segment
+    if (segment.first + segment.keys.length <= sequence) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * The entries of `key` (of every key when undefined) in `[lower, until)`, from segment `at` on.
+ * REQUIRES: the segments from `at` on are in sequence order and hold every entry of the range.
+ */
+const entriesIn = (
+  segments: ReadonlyArray<Segment>,
+  at: number,
+  lower: number,
+  until: number,
+  key: Uint8Array | undefined,
+): Entry[] => {
+  const out: Entry[] = []
+  for (let s = at; s < segments.length; s++) {
+    const { first, keys, values } = segments[s] as Segment
+    if (first >= until) break
+    const to = Math.min(keys.length, until - first)
+    for (let i = Math.max(0, lower - first); i < to; i++) {
+      const k = keys[i] as Uint8Array
+      if (key === undefined || compareBytes(k, key) === 0) {
+        out.push({ key: k, value: values[i] as Uint8Array, sequence: first + i })
+      }
+    }
+  }
+  return out
+}
+
+/**
  * An empty tail covering `[end, end)`: the log as it is when opened. It keeps the commits'
  * segments as they are, so a commit costs the tail no object per entry; entries leave one at a
  * time from the front, and a segment whose first entries left is kept until its last one does.
@@ -99,19 +141,6 @@ export const makeHotTail = (end: number, limits: TailLimits = TAIL_LIMITS): HotT
     }
   }
 
-  /** The index of the first held segment that ends above `sequence`. */
-  const seek = (sequence: number): number => {
-    let lo = head
-    let hi = segments.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const segment = segments[mid] as Segment
-      if (segment.first + segment.keys.length <= sequence) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-
   return {
     start: () => start,
     commit: (committed, newEnd) => {
@@ -138,19 +167,8 @@ export const makeHotTail = (end: number, limits: TailLimits = TAIL_LIMITS): HotT
     read: (from, upper, key, truncatedBefore) => {
       const until = Math.min(upper, last)
       const lower = Math.max(from, truncatedBefore, start)
-      const out: Entry[] = []
-      for (let s = seek(lower); s < segments.length; s++) {
-        const { first, keys, values } = segments[s] as Segment
-        if (first >= until) break
-        const to = Math.min(keys.length, until - first)
-        for (let i = Math.max(0, lower - first); i < to; i++) {
-          const k = keys[i] as Uint8Array
-          if (key === undefined || compareBytes(k, key) === 0) {
-            out.push({ key: k, value: values[i] as Uint8Array, sequence: first + i })
-          }
-        }
-      }
-      return { entries: out, next: Math.max(from, until) }
+      const entries = entriesIn(segments, seek(segments, head, lower), lower, until, key)
+      return { entries, next: Math.max(from, until) }
     },
   }
 }

@@ -113,8 +113,11 @@ export interface Storage {
    * it. Readers in other processes follow a log with it instead of polling.
    */
   readonly watch?: (listener: () => void) => TE.TaskEither<StorageError, () => Promise<void>>
-  /** How many iterations hold resources right now: a diagnostic for leak checks. */
-  readonly openIterators: () => number
+  /**
+   * How many iterations hold resources right now: a diagnostic for leak checks in tests.
+   * Optional: the engine never calls it, and a custom store need not offer it.
+   */
+  readonly openIterators?: () => number
   /** Waits for calls in flight, releases every resource; closing twice is harmless. */
   readonly close: () => TE.TaskEither<StorageError, void>
 }

@@ -9,7 +9,7 @@
  *   crashWriter --db DIR --run R --seed S [--streams N] [--block-size B]
  */
 import { parseArgs } from 'node:util'
-import { openLog } from '../log/log.js'
+import { openLog } from '../openLog.js'
 import { recordValue } from './crashInvariants.js'
 import { makeRandom } from './random.js'
 

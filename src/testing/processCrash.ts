@@ -12,7 +12,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { openLog } from '../log/log.js'
+import { openLog } from '../openLog.js'
 import {
   checkRound,
   emptyHistory,

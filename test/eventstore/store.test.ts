@@ -8,7 +8,7 @@ import {
   type ReadEvent,
   type SubscriptionMessage,
 } from '../../src/eventstore/store.js'
-import { openLog } from '../../src/log/log.js'
+import { openLog } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { instrument } from '../log/storages.js'
 import { code } from '../codes.js'

@@ -3,7 +3,7 @@
 // never runs ahead of what storage confirmed. Each test is named for the rule it guards.
 import { describe, expect, it } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
-import { openLog, type Log, type LogEntry } from '../../src/log/log.js'
+import { openLog, type Log, type LogEntry } from '../../src/openLog.js'
 import { openCrashStorage } from '../../src/testing/crashStorage.js'
 
 const collect = async <A>(it: AsyncIterable<A>): Promise<A[]> => {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fc, test } from '@fast-check/vitest'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { openLog, type Log, type LogEntry } from '../../src/log/log.js'
+import { openLog, type Log, type LogEntry } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { runTypeScript, sourceEntry } from '../child.js'
 import { code } from '../codes.js'
@@ -570,6 +570,18 @@ describe('reads', () => {
     expect((await collect(log.keys())).map(str)).toEqual(['a', 'ab', 'b'])
     expect((await collect(log.keys({ prefix: 'a' }))).map(str)).toEqual(['a', 'ab'])
     expect((await collect(log.keys({ prefix: 'c' }))).map(str)).toEqual([])
+  })
+
+  it('lets go of every storage iterator when a caller stops listing keys early', async () => {
+    const storage = openMemoryStorage()
+    const log = await openLog({ storage })
+    cleanup.push(() => log.close())
+    await seed(log)
+    for await (const key of log.keys()) {
+      expect(str(key)).toBe('a')
+      break
+    }
+    expect(storage.openIterators?.()).toBe(0)
   })
 
   it('handles binary keys with 0x00 and 0xFF bytes', async () => {

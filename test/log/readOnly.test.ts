@@ -2,7 +2,7 @@
 // directory is read without the writer's lock, and a reader never gets in its writer's way.
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { openLog, type Log } from '../../src/log/log.js'
+import { openLog, type Log } from '../../src/openLog.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'

@@ -27,7 +27,7 @@ export const reopenableMemory = (): { readonly open: () => Storage; readonly bas
         getMany: guard(base.getMany),
         write: guard(base.write),
         iterator: (options) => (isClosed ? E.left(viewClosed) : base.iterator(options)),
-        openIterators: base.openIterators,
+        ...(base.openIterators === undefined ? {} : { openIterators: base.openIterators }),
         close: () =>
           TE.fromIO(() => {
             isClosed = true

@@ -38,23 +38,23 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: 'the durable watermark rises only after the write resolved',
-    file: 'src/log/writer.ts',
-    from: 'O.isSome(delta.seqBlock)\n    const written = await storage.write(batch, { sync })()',
-    to: 'O.isSome(delta.seqBlock)\n    if (sync) durableEnd = built.right.state.nextSequence\n    const written = await storage.write(batch, { sync })()',
+    file: 'src/log/commit.ts',
+    from: 'O.isSome(delta.seqBlock)\n  const written = await config.storage.write(batch, { sync })()',
+    to: 'O.isSome(delta.seqBlock)\n  if (sync) state.durableEnd = built.right.state.nextSequence\n  const written = await config.storage.write(batch, { sync })()',
     tests: ['test/log/faults.test.ts'],
   },
   {
     rule: 'the durable watermark rises only after a flush synced',
-    file: 'src/log/writer.ts',
-    from: '    const targetLink = link\n    const synced = await storage.write([], { sync: true })()',
-    to: '    const targetLink = link\n    durableEnd = Math.max(durableEnd, target)\n    const synced = await storage.write([], { sync: true })()',
+    file: 'src/log/commit.ts',
+    from: '  const targetLink = state.link\n  const synced = await core.config.storage.write([], { sync: true })()',
+    to: '  const targetLink = state.link\n  state.durableEnd = Math.max(state.durableEnd, target)\n  const synced = await core.config.storage.write([], { sync: true })()',
     tests: ['test/log/faults.test.ts'],
   },
   {
     rule: 'an append that fills maxPendingBytes exactly does not wait',
-    file: 'src/log/writer.ts',
-    from: '(pendingBytes > 0 && pendingBytes + bytes > config.maxPendingBytes)',
-    to: '(pendingBytes > 0 && pendingBytes + bytes >= config.maxPendingBytes)',
+    file: 'src/log/admission.ts',
+    from: 'pendingBytes > 0 && pendingBytes + bytes > maxPendingBytes',
+    to: 'pendingBytes > 0 && pendingBytes + bytes >= maxPendingBytes',
     tests: ['test/log/log.test.ts'],
   },
   {
@@ -101,9 +101,9 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: "an append takes a copy of the caller's arrays before it returns",
-    file: 'src/log/log.ts',
-    from: '    if (owned > 0) {',
-    to: '    if (owned < 0) {',
+    file: 'src/log/validate.ts',
+    from: '  if (owned > 0) {',
+    to: '  if (owned < 0) {',
     tests: ['test/log/log.test.ts'],
   },
   {
@@ -122,57 +122,78 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: 'the hot tail holds appendAt commits too',
-    file: 'src/log/writer.ts',
-    from: '    config.onCommit?.(built.right.delta.segments, allocator.nextSequence)\n',
-    to: '',
+    file: 'src/log/commit.ts',
+    from: '  advance(core, built.right.state, nextLink, sync, built.right.delta.segments)\n',
+    to: '  advance(core, built.right.state, nextLink, sync, [])\n',
     tests: ['test/log/tail.test.ts'],
   },
   {
     rule: 'a follower behind the hot tail reads storage',
-    file: 'src/log/log.ts',
+    file: 'src/log/follow.ts',
     from: 'if (position >= hot.start()) {',
     to: 'if (position >= 0) {',
     tests: ['test/log/tail.test.ts'],
   },
   {
+    rule: 'a scan stops when its signal aborts',
+    file: 'src/log/bounded.ts',
+    from: "abortable(endOnClose(ctx, entries), o.signal, 'scan')",
+    to: "abortable(endOnClose(ctx, entries), undefined, 'scan')",
+    tests: ['test/log/conventions.test.ts'],
+  },
+  {
+    rule: 'an abort lets go of the storage iterator at once, not at the next next()',
+    file: 'src/log/abort.ts',
+    from: '    if (!inFlight) void release()\n',
+    to: '',
+    tests: ['test/log/conventions.test.ts'],
+  },
+  {
+    rule: 'disposing of a log closes it',
+    file: 'src/log/facade.ts',
+    from: '    [Symbol.asyncDispose]: close,\n',
+    to: '    [Symbol.asyncDispose]: () => Promise.resolve(),\n',
+    tests: ['test/log/conventions.test.ts'],
+  },
+  {
     rule: 'the hot tail is dropped when a failed write stops the writer',
-    file: 'src/log/writer.ts',
-    from: '    config.onStop?.()\n',
+    file: 'src/log/commit.ts',
+    from: '  config.onStop?.()\n',
     to: '',
     tests: ['test/log/tail.test.ts'],
   },
   // The four broken writers the crash property must catch (invariants 1–4 of docs/crash-testing.md).
   {
     rule: "a commit's SeqBlock record is written in the same batch as its entries",
-    file: 'src/log/writer.ts',
-    from: 'O.isSome(delta.seqBlock)\n    const written = await storage.write(batch, { sync })()\n',
+    file: 'src/log/commit.ts',
+    from: 'O.isSome(delta.seqBlock)\n  const written = await config.storage.write(batch, { sync })()\n',
     to:
       'O.isSome(delta.seqBlock)\n' +
-      '    const apart = toCommitBatch({ ...delta, seqBlock: O.none }, link).ops\n' +
-      '    let written = await storage.write(apart, { sync })()\n' +
-      '    if (E.isRight(written) && O.isSome(delta.seqBlock))\n' +
-      '      written = await storage.write(batch.slice(0, 1), { sync })()\n',
+      '  const apart = toCommitBatch({ ...delta, seqBlock: O.none }, state.link).ops\n' +
+      '  let written = await config.storage.write(apart, { sync })()\n' +
+      '  if (E.isRight(written) && O.isSome(delta.seqBlock))\n' +
+      '    written = await config.storage.write(batch.slice(0, 1), { sync })()\n',
     tests: ['test/testing/crash.test.ts'],
   },
   {
     rule: 'a commit that takes numbers from a new block writes the SeqBlock record',
-    file: 'src/log/writer.ts',
-    from: '    const { ops: batch, link: nextLink } = toCommitBatch(delta, link)\n',
-    to: '    const { ops: batch, link: nextLink } = toCommitBatch({ ...delta, seqBlock: O.none }, link)\n',
+    file: 'src/log/commit.ts',
+    from: '  const { ops: batch, link: nextLink } = toCommitBatch(delta, state.link)\n',
+    to: '  const { ops: batch, link: nextLink } = toCommitBatch({ ...delta, seqBlock: O.none }, state.link)\n',
     tests: ['test/testing/crash.test.ts'],
   },
   {
     rule: 'a failed write stops the writer and keeps the allocator where it was',
-    file: 'src/log/writer.ts',
-    from: '      for (const r of group) r.settle(E.left(written.left))\n      stop(written.left)\n',
-    to: '      for (const r of group) r.settle(E.left(written.left))\n      allocator = built.right.state\n',
+    file: 'src/log/commit.ts',
+    from: '    for (const r of group) r.settle(E.left(written.left))\n    stop(core, written.left)\n',
+    to: '    for (const r of group) r.settle(E.left(written.left))\n    state.allocator = built.right.state\n',
     tests: ['test/testing/crash.test.ts'],
   },
   {
     rule: 'sync mode acknowledges an append only after its batch is synced',
-    file: 'src/log/writer.ts',
-    from: "    const sync = config.durability === 'sync' || flushes.length > 0 || O.isSome(delta.seqBlock)\n",
-    to: '    const sync = flushes.length > 0\n',
+    file: 'src/log/commit.ts',
+    from: "  const sync = config.durability === 'sync' || flushes.length > 0 || O.isSome(delta.seqBlock)\n",
+    to: '  const sync = flushes.length > 0\n',
     tests: ['test/testing/crash.test.ts'],
   },
   {

@@ -334,25 +334,25 @@ export const checks: ReadonlyArray<Check> = [
         storage,
         Array.from({ length: 3000 }, (_, i) => put(text(`r${i}`), text('v'))),
       )
-      expect(storage.openIterators()).toBe(0)
+      expect(storage.openIterators?.()).toBe(0)
       for await (const pair of iterate(storage, {})) {
         expect(pair.key.length).toBeGreaterThan(0)
         break
       }
-      expect(storage.openIterators()).toBe(0)
+      expect(storage.openIterators?.()).toBe(0)
       await expect(
         (async () => {
           for await (const _ of iterate(storage, {})) throw new Error('consumer failed')
         })(),
       ).rejects.toThrow('consumer failed')
-      expect(storage.openIterators()).toBe(0)
+      expect(storage.openIterators?.()).toBe(0)
       expect((await all(storage, { limit: 10 })).length).toBe(10)
-      expect(storage.openIterators()).toBe(0)
+      expect(storage.openIterators?.()).toBe(0)
       const held = iterate(storage, {})
       await held.next()
-      expect(storage.openIterators()).toBe(1)
+      expect(storage.openIterators?.()).toBe(1)
       await held.return?.()
-      expect(storage.openIterators()).toBe(0)
+      expect(storage.openIterators?.()).toBe(0)
     },
   },
   {
@@ -411,7 +411,7 @@ export const checks: ReadonlyArray<Check> = [
           }
         })(),
       ).rejects.toMatchObject({ code: 'CLOSED' })
-      expect(storage.openIterators()).toBe(0)
+      expect(storage.openIterators?.()).toBe(0)
     },
   },
   {

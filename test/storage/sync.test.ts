@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { openLog, type Log } from '../../src/log/log.js'
+import { openLog, type Log } from '../../src/openLog.js'
 import { loadBinding, type NativeHandle, type RocksBinding } from '../../src/storage/binding.js'
 import type { Storage } from '../../src/storage/port.js'
 import { openRocksStorageWith } from '../../src/storage/rocksdb.js'

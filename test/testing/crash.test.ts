@@ -1,7 +1,7 @@
 // The engine under simulated crashes and faults: the model-based crash property must hold.
 import fc from 'fast-check'
 import { describe, it } from 'vitest'
-import { openLog } from '../../src/log/log.js'
+import { openLog } from '../../src/openLog.js'
 import { openCrashStorage } from '../../src/testing/crashStorage.js'
 import { crashRuns, timeoutFor } from '../budget.js'
 import { crashProperty } from './crashCommands.js'

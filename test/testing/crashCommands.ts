@@ -4,7 +4,7 @@
 // turns apart, so that commits overlap, queue and go idle in every order.
 import fc from 'fast-check'
 import { expect } from 'vitest'
-import { type Log, type LogEntry } from '../../src/log/log.js'
+import { type Log, type LogEntry } from '../../src/openLog.js'
 import {
   openCrashStorage,
   type CrashMode,

@@ -16,7 +16,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { expect } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
-import { openLog, type Log, type LogEntry } from '../../src/log/log.js'
+import { openLog, type Log, type LogEntry } from '../../src/openLog.js'
 import { decodeTruncation, truncationKeyV2 } from '../../src/log/truncateV2.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 

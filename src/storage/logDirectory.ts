@@ -10,8 +10,8 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { FORMAT_VERSION, RecordType, seqBlockKey } from '../codec/keys.js'
 import type { StorageError } from '../errors.js'
 import { decodeSeqBlock } from '../sequence/seqBlock.js'
-import type { Storage } from '../storage/port.js'
-import { openRocksStorage } from '../storage/rocksdb.js'
+import type { Storage } from './port.js'
+import { openRocksStorage } from './rocksdb.js'
 
 const recordTypes: ReadonlySet<number> = new Set(Object.values(RecordType))
 
