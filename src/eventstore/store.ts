@@ -52,6 +52,8 @@ import {
   type StoredEvent,
 } from './envelope.js'
 import { plan, type Request, type StreamState, type StreamWrite } from './plan.js'
+// Registers the event check that verifyStorage runs on a log holding an event store.
+import './verifyEvents.js'
 
 // -------------------------------------------------------------------------------------
 // model
