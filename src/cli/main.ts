@@ -31,6 +31,8 @@ import {
   type Outcome,
 } from './commands.js'
 import { demo } from './demo.js'
+// `verify` checks the events of a log that holds an event store: load the event store's check.
+import '../eventstore/verifyEvents.js'
 
 const USAGE_ERROR = 2
 
