@@ -12,9 +12,9 @@ export const stopIfAborted = (signal: AbortSignal | undefined, what: string): vo
 }
 
 /**
- * `source` until `signal` aborts. From then on `next()` rejects with `ABORTED` — an entry that
- * arrives after the abort is dropped — and `source` is released through its `return()` as soon
- * as the signal fires.
+ * `source` until `signal` aborts: then `source` is released through its `return()` at once,
+ * and the next `next()` — or one in flight — rejects with `ABORTED` for `what` (an entry that
+ * arrives after the abort is dropped); after that the iterator is done.
  */
 export const abortable = <A>(
   source: AsyncIterableIterator<A>,
@@ -23,22 +23,22 @@ export const abortable = <A>(
 ): AsyncIterableIterator<A> => {
   if (signal === undefined) return source
   const release = (): void => {
-    signal.removeEventListener('abort', release)
     // An async generator queues `return()` behind a `next()` in flight, so this never cuts a
-    // step short; it only ends the iteration and lets the source close what it holds.
+    // step short; one not started yet ends without running.
     source.return?.().catch(() => undefined)
   }
-  signal.addEventListener('abort', release, { once: true })
-  const stop = (): never => {
-    release()
-    throw toDeltalogError(aborted(what, signal.reason))
-  }
+  if (signal.aborted) release()
+  else signal.addEventListener('abort', release, { once: true })
+  let over = false
   const self: AsyncIterableIterator<A> = {
     [Symbol.asyncIterator]: () => self,
     next: async () => {
-      if (signal.aborted) stop()
+      if (over) return { done: true, value: undefined }
       const result = await source.next()
-      if (signal.aborted) stop()
+      if (signal.aborted) {
+        over = true
+        throw toDeltalogError(aborted(what, signal.reason))
+      }
       if (result.done === true) signal.removeEventListener('abort', release)
       return result
     },

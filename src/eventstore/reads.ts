@@ -6,7 +6,7 @@
  * deliver their history with the same generators.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { aborted, invalidArgument, orThrow, toDeltalogError } from '../errors.js'
+import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import type { LogEntry } from '../log/log.js'
 import { AbortSignalLike } from '../log/options.js'
 import { failing } from '../log/read.js'
@@ -88,7 +88,6 @@ async function* forwards(
 ): AsyncGenerator<ReadEvent> {
   const position = await seekRevision(ctx.log, streamId, first)
   if (position === undefined) return
-  stopIfAborted(read.signal, read.what)
   const scan = ctx.log.scan({
     key: eventsKey(streamId),
     from: position,
@@ -109,7 +108,6 @@ async function* backwards(
   read: StreamRead,
 ): AsyncGenerator<ReadEvent> {
   const upper = read.to === undefined ? undefined : await seekRevision(ctx.log, streamId, read.to)
-  stopIfAborted(read.signal, read.what)
   const scan = ctx.log.scan({
     key: eventsKey(streamId),
     reverse: true,
@@ -122,7 +120,10 @@ async function* backwards(
   }
 }
 
-/** The stream's visible events in the range of `read`: none below its soft-delete point. */
+/**
+ * The stream's visible events in the range of `read`: none below its soft-delete point. An
+ * abort before it starts reads nothing; one later stops the scan (abortable).
+ */
 export async function* streamEvents(
   ctx: ReadContext,
   streamId: string,
@@ -137,7 +138,6 @@ export async function* streamEvents(
     ? backwards(ctx, streamId, first, read)
     : forwards(ctx, streamId, first, read)
   for await (const event of events) {
-    stopIfAborted(read.signal, read.what)
     yield event
     if (--left <= 0) return
   }
@@ -182,6 +182,7 @@ export async function* allEvents(
   for await (const entry of entries) {
     const event = await visibleEvent(ctx, entry, filter)
     if (event === undefined) continue
+    // Reading the stream's state may have waited: an abort meanwhile stops the read here.
     stopIfAborted(stop?.signal, stop?.what ?? 'read')
     yield event
     if (--left <= 0) return
@@ -203,7 +204,6 @@ export const readStream = (
   const decoded = decodeRead('readStream', ReadStreamOptions, options)
   if (E.isLeft(decoded)) return failing(decoded.left)
   const o = decoded.right
-  if (o.signal?.aborted === true) return failing(aborted('readStream', o.signal.reason))
   return streamEvents(ctx, id.right, {
     from: o.lower,
     to: o.to,
@@ -220,7 +220,6 @@ export const readAll = (ctx: ReadContext, options: unknown): AsyncIterableIterat
   const decoded = decodeRead('readAll', ReadAllOptions, options)
   if (E.isLeft(decoded)) return failing(decoded.left)
   const o = decoded.right
-  if (o.signal?.aborted === true) return failing(aborted('readAll', o.signal.reason))
   const scan = ctx.log.scan({
     reverse: o.reverse ?? false,
     ...(o.lower === undefined ? {} : { from: o.lower }),
