@@ -3,7 +3,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { describe, expect, it } from 'vitest'
 import { DeltalogError, ioError } from '../../src/errors.js'
 import { openEventStore } from '../../src/eventstore/store.js'
-import type { Log } from '../../src/log/log.js'
+import { openLog, type Log } from '../../src/log/log.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { instrument } from '../log/storages.js'
 import { code } from '../codes.js'
@@ -39,6 +39,22 @@ describe('close', () => {
     await again
     expect(await code(store.appendToStream('s', [{ type: 'A' }]))).toBe('CLOSED')
     expect(await code(store.checkpoints.save('p', 0))).toBe('CLOSED')
+  })
+
+  it('refuses writes once closed even on a shared log, which stays open', async () => {
+    const log = await openLog({ storage: openMemoryStorage() })
+    const store = await openEventStore({ log })
+    await store.appendToStream('s', [{ type: 'A' }])
+    await store.close()
+    const head = log.nextSequence()
+    await expect(store.appendToStream('s', [{ type: 'B' }])).rejects.toMatchObject({
+      code: 'CLOSED',
+      message: 'event store is closed',
+    })
+    expect(await code(store.deleteStream('s'))).toBe('CLOSED')
+    expect(log.nextSequence()).toBe(head)
+    await log.append([{ key: 'mine', value: 'still open' }])
+    await log.close()
   })
 
   it('rejects with a DeltalogError when the log underneath fails to close', async () => {
