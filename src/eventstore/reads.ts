@@ -79,45 +79,43 @@ const toReadEvent = (
   }
 }
 
-/** The stream's events from revision `first` on, in order, ending before `read.to`. */
-async function* forwards(
+/** A stream read's scan of the log, and the first revision past its end. */
+interface StreamScan {
+  readonly entries: AsyncIterableIterator<LogEntry>
+  readonly past: (revision: number) => boolean
+}
+
+/** The scan of the stream's events from revision `first` on, in order, ending before `read.to`. */
+const forwards = async (
   ctx: ReadContext,
   streamId: string,
   first: number,
   read: StreamRead,
-): AsyncGenerator<ReadEvent> {
+): Promise<StreamScan | undefined> => {
   const position = await seekRevision(ctx.log, streamId, first)
-  if (position === undefined) return
-  const scan = ctx.log.scan({
+  if (position === undefined) return undefined
+  const entries = ctx.log.scan({
     key: eventsKey(streamId),
     from: position,
     ...(read.before === undefined ? {} : { to: read.before }),
   })
-  for await (const entry of abortable(scan, read.signal, read.what)) {
-    const stored = orThrow(decodeEvent(entry.value))
-    if (read.to !== undefined && stored.revision >= read.to) return
-    yield toReadEvent(ctx.codecs, streamId, entry, stored)
-  }
+  return { entries, past: (revision) => read.to !== undefined && revision >= read.to }
 }
 
-/** The stream's events below revision `read.to`, newest first, down to revision `first`. */
-async function* backwards(
+/** The scan of the stream's events below revision `read.to`, newest first, down to `first`. */
+const backwards = async (
   ctx: ReadContext,
   streamId: string,
   first: number,
   read: StreamRead,
-): AsyncGenerator<ReadEvent> {
+): Promise<StreamScan> => {
   const upper = read.to === undefined ? undefined : await seekRevision(ctx.log, streamId, read.to)
-  const scan = ctx.log.scan({
+  const entries = ctx.log.scan({
     key: eventsKey(streamId),
     reverse: true,
     ...(upper === undefined ? {} : { to: upper }),
   })
-  for await (const entry of abortable(scan, read.signal, read.what)) {
-    const stored = orThrow(decodeEvent(entry.value))
-    if (stored.revision < first) return
-    yield toReadEvent(ctx.codecs, streamId, entry, stored)
-  }
+  return { entries, past: (revision) => revision < first }
 }
 
 /**
@@ -134,11 +132,14 @@ export async function* streamEvents(
   let left = read.limit ?? Infinity
   if (left <= 0) return
   const first = Math.max(read.from ?? 0, state.deletedBefore)
-  const events = read.reverse
-    ? backwards(ctx, streamId, first, read)
-    : forwards(ctx, streamId, first, read)
-  for await (const event of events) {
-    yield event
+  const scan = read.reverse
+    ? await backwards(ctx, streamId, first, read)
+    : await forwards(ctx, streamId, first, read)
+  if (scan === undefined) return
+  for await (const entry of abortable(scan.entries, read.signal, read.what)) {
+    const stored = orThrow(decodeEvent(entry.value))
+    if (scan.past(stored.revision)) return
+    yield toReadEvent(ctx.codecs, streamId, entry, stored)
     if (--left <= 0) return
   }
 }
