@@ -66,6 +66,31 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': 'off' },
   },
   {
+    // verify/ checks the log's format; it learns about events through the hook the event store
+    // registers (src/verify/checks.ts), never by importing the event store.
+    files: ['src/verify/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@salto-io/rocksdb',
+              message: 'Only src/storage/binding.ts may load the native binding.',
+            },
+          ],
+          patterns: [
+            {
+              group: ['**/eventstore', '**/eventstore/**'],
+              message:
+                'verify/ may not import the event store: register an EntryCheck from src/eventstore (src/verify/checks.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

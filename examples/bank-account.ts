@@ -47,9 +47,7 @@ const project = async (store: EventStore, stopAfter: number): Promise<number> =>
   })) {
     if (message.type === 'caughtUp') break
     const { event } = message
-    const [last] = await collect(
-      store.readStream('totals', { direction: 'backwards', maxCount: 1 }),
-    )
+    const [last] = await collect(store.readStream('totals', { reverse: true, limit: 1 }))
     const total = (last?.data as { total: number } | undefined)?.total ?? 0
     const amount = (event.data as { amount: number }).amount
     await store.appendToStream(
@@ -89,9 +87,7 @@ const main = async (): Promise<void> => {
   // The projection handles two events, stops, and resumes from its checkpoint.
   console.log(`projection handled ${await project(store, 2)} events, then stopped`)
   console.log(`projection resumed and handled ${await project(store, Infinity)} more`)
-  const [totals] = await collect(
-    store.readStream('totals', { direction: 'backwards', maxCount: 1 }),
-  )
+  const [totals] = await collect(store.readStream('totals', { reverse: true, limit: 1 }))
   console.log(`total held: ${(totals?.data as { total: number }).total}`)
   await store.close()
 }

@@ -3,6 +3,8 @@
  * is a stable string catalogued in docs/errors.md; pure modules return them in an `Either`,
  * effectful ones in a `TaskEither`. Nothing in the core throws.
  */
+import type { Either } from 'fp-ts/lib/Either.js'
+import type { TaskEither } from 'fp-ts/lib/TaskEither.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -285,3 +287,18 @@ export const errorValueOf = (thrown: unknown): DeltalogErrorValue =>
 /** Turns an error value into the exception the Promise API rejects with. */
 export const toDeltalogError = (error: DeltalogErrorValue): DeltalogError =>
   new DeltalogError(error)
+
+/**
+ * How a result crosses the Promise boundary: its value, or its error thrown as a
+ * `DeltalogError`. Inside an async function or generator the throw is the rejection, so a
+ * TaskEither becomes a Promise with `orThrow(await task())`. The one such helper: use it, do
+ * not write another.
+ */
+export const orThrow = <A>(result: Either<DeltalogErrorValue, A>): A => {
+  if (result._tag === 'Left') throw toDeltalogError(result.left)
+  return result.right
+}
+
+/** A TaskEither run as a Promise that rejects with `DeltalogError`: `orThrow` after the task. */
+export const toPromise = async <A>(task: TaskEither<DeltalogErrorValue, A>): Promise<A> =>
+  orThrow(await task())

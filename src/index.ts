@@ -118,8 +118,8 @@ export { migrateLog, type MigrationOptions, type MigrationReport } from './log/m
 export { verifyStorage, type VerifyReport } from './verify/verify.js'
 export {
   openEventStore,
-  type AppendOptions,
-  type AppendResult as EventAppendResult,
+  type EventAppendOptions,
+  type EventAppendResult,
   type EventStore,
   type OpenEventStoreOptions,
   type ReadAllFilter,

@@ -6,7 +6,8 @@
  */
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { DeltalogErrorValue } from './errors.js'
-import { facade, toPromise } from './log/facade.js'
+import { toPromise } from './errors.js'
+import { facade } from './log/facade.js'
 import { openLogWith, type LogDependencies } from './log/open.js'
 import type { OpenOptions } from './log/options.js'
 import type { Log, LogTE } from './log/types.js'

@@ -17,6 +17,8 @@ import { defineScan } from './commands/scan.js'
 import { defineStats } from './commands/stats.js'
 import { defineVerify } from './commands/verify.js'
 import { fail, USAGE_ERROR } from './outcome.js'
+// verify checks event records through the check the event store registers.
+import '../eventstore/verifyEvents.js'
 
 /** The installed package's version: read from its package.json, so it can never go stale. */
 const packageVersion = (): string =>

@@ -148,134 +148,176 @@ const idConflict = (id: string): EventIdConflictError => ({
  * leave; a request that fails writes nothing and changes nothing for the ones after it.
  */
 export const plan = (known: Known, requests: ReadonlyArray<Request>): Plan => {
-  const streams = new Map(known.streams)
-  const ids = new Map(known.ids)
-  const records: Record[] = []
+  const draft: Draft = {
+    known,
+    streams: new Map(known.streams),
+    ids: new Map(known.ids),
+    records: [],
+  }
   const outcomes: Outcome[] = []
-  const state = (id: string): StreamState => streams.get(id) ?? emptyStream
-
   for (const request of requests) {
-    if (request.kind === 'delete') {
-      const s = state(request.streamId)
-      if (exists(s)) {
-        const deleted = { ...s, deletedBefore: s.lastRevision + 1 }
-        records.push({ key: metaKey(request.streamId), value: encodeMeta(deleted) })
-        streams.set(request.streamId, deleted)
-      }
-      outcomes.push(E.right([]))
-      continue
-    }
-    if (request.kind === 'checkpoint') {
-      if (request.position >= known.head) {
-        outcomes.push(E.left(beyondHead(request.position, known.head)))
-        continue
-      }
-      records.push({ key: checkpointKey(request.name), value: encodeCheckpoint(request.position) })
-      outcomes.push(E.right([]))
-      continue
-    }
-    // An append: decide every write against a scratch copy, commit it only if all hold.
-    const scratch = new Map<string, StreamState>()
-    const scratchIds = new Map<string, IdEntry>()
-    const pending: Record[] = []
-    const results: WriteOutcome[] = []
-    const current = (id: string): StreamState => scratch.get(id) ?? state(id)
-    const lookup = (id: string): IdEntry | undefined => scratchIds.get(id) ?? ids.get(id)
-    let failure: PlanError | undefined
-    if (request.checkpoint !== undefined && request.checkpoint.position >= known.head) {
-      failure = beyondHead(request.checkpoint.position, known.head)
-    }
-    for (const write of request.writes) {
-      if (failure !== undefined) break
-      const s = current(write.streamId)
-      const given = write.events.flatMap((e) => (e.id === undefined ? [] : [e.id]))
-      const seen = given.map(lookup)
-      if (new Set(given).size < given.length) {
-        failure = idConflict(given.find((id, i) => given.indexOf(id) !== i) ?? '')
-        break
-      }
-      const first = seen[0]
-      if (given.length > 0 && given.length === write.events.length && first !== undefined) {
-        // A retry: every id is stored, in one stream, at consecutive revisions.
-        const retry = seen.every(
-          (hit, i) =>
-            hit !== undefined &&
-            hit.streamId === first.streamId &&
-            hit.revision === first.revision + i,
-        )
-        if (retry && first.streamId === write.streamId) {
-          results.push({
-            kind: 'duplicate',
-            streamId: write.streamId,
-            lastRevision: first.revision + write.events.length - 1,
-          })
-          continue
-        }
-      }
-      const reused = given.find((_, i) => seen[i] !== undefined)
-      if (reused !== undefined) {
-        failure = idConflict(reused)
-        break
-      }
-      if (!satisfies(write.expected, s)) {
-        failure = wrongRevision(write.streamId, write.expected, s)
-        break
-      }
-      const firstRecord = pending.length
-      let revision = s.lastRevision
-      const eventRecords: Record[] = []
-      const idRecords: Record[] = []
-      for (const event of write.events) {
-        revision++
-        const id = event.id ?? known.newId()
-        eventRecords.push({
-          key: eventsKey(write.streamId),
-          value: encodeEvent({
-            type: event.type,
-            data: event.data ?? null,
-            metadata: event.metadata ?? null,
-            id,
-            idGiven: event.id !== undefined,
-            revision,
-            recordedAt: known.now,
-          }),
-        })
-        if (event.id !== undefined) {
-          const entry = { streamId: write.streamId, revision }
-          scratchIds.set(event.id, entry)
-          idRecords.push({ key: idKey(event.id), value: encodeIdEntry(entry) })
-        }
-      }
-      // Events first, so each write's events are consecutive records; ids after them.
-      pending.push(...eventRecords)
-      results.push({
-        kind: 'written',
-        lastRevision: revision,
-        first: firstRecord,
-        count: eventRecords.length,
-      })
-      pending.push(...idRecords)
-      scratch.set(write.streamId, { ...s, lastRevision: revision })
-    }
-    if (failure !== undefined) {
-      outcomes.push(E.left(failure))
-      continue
-    }
-    if (request.checkpoint !== undefined) {
-      pending.push({
-        key: checkpointKey(request.checkpoint.name),
-        value: encodeCheckpoint(request.checkpoint.position),
-      })
-    }
-    const offset = records.length
-    records.push(...pending)
-    for (const [id, s] of scratch) streams.set(id, s)
-    for (const [id, entry] of scratchIds) ids.set(id, entry)
     outcomes.push(
-      E.right(results.map((r) => (r.kind === 'written' ? { ...r, first: r.first + offset } : r))),
+      request.kind === 'delete'
+        ? planDelete(draft, request.streamId)
+        : request.kind === 'checkpoint'
+          ? planCheckpoint(draft, request.name, request.position)
+          : planAppend(draft, request),
     )
   }
-  return { records, outcomes, states: streams }
+  return { records: draft.records, outcomes, states: draft.streams }
+}
+
+/** The batch so far: the states and ids as the accepted requests leave them, and their records. */
+interface Draft {
+  readonly known: Known
+  readonly streams: Map<string, StreamState>
+  readonly ids: Map<string, IdEntry>
+  readonly records: Record[]
+}
+
+/** One append's writes so far, kept apart until every write of the append holds. */
+interface Scratch {
+  readonly streams: Map<string, StreamState>
+  readonly ids: Map<string, IdEntry>
+  readonly records: Record[]
+}
+
+const stateIn = (draft: Draft, streamId: string): StreamState =>
+  draft.streams.get(streamId) ?? emptyStream
+
+/** A soft delete: hides the stream's events so far. Deleting a stream with none is harmless. */
+const planDelete = (draft: Draft, streamId: string): Outcome => {
+  const s = stateIn(draft, streamId)
+  if (exists(s)) {
+    const deleted = { ...s, deletedBefore: s.lastRevision + 1 }
+    draft.records.push({ key: metaKey(streamId), value: encodeMeta(deleted) })
+    draft.streams.set(streamId, deleted)
+  }
+  return E.right([])
+}
+
+/** A checkpoint saved alone; refused past the head of the log. */
+const planCheckpoint = (draft: Draft, name: string, position: number): Outcome => {
+  if (position >= draft.known.head) return E.left(beyondHead(position, draft.known.head))
+  draft.records.push({ key: checkpointKey(name), value: encodeCheckpoint(position) })
+  return E.right([])
+}
+
+/**
+ * An append: every write is decided against a scratch copy of the draft, which it joins only
+ * if all of them hold — with the checkpoint, if the append carries one.
+ */
+const planAppend = (draft: Draft, request: Request & { readonly kind: 'append' }): Outcome => {
+  const { checkpoint } = request
+  if (checkpoint !== undefined && checkpoint.position >= draft.known.head) {
+    return E.left(beyondHead(checkpoint.position, draft.known.head))
+  }
+  const scratch: Scratch = { streams: new Map(), ids: new Map(), records: [] }
+  const results: WriteOutcome[] = []
+  for (const write of request.writes) {
+    const result = planWrite(draft, scratch, write)
+    if (E.isLeft(result)) return result
+    results.push(result.right)
+  }
+  if (checkpoint !== undefined) {
+    scratch.records.push({
+      key: checkpointKey(checkpoint.name),
+      value: encodeCheckpoint(checkpoint.position),
+    })
+  }
+  const offset = draft.records.length
+  draft.records.push(...scratch.records)
+  for (const [id, s] of scratch.streams) draft.streams.set(id, s)
+  for (const [id, entry] of scratch.ids) draft.ids.set(id, entry)
+  return E.right(results.map((r) => (r.kind === 'written' ? { ...r, first: r.first + offset } : r)))
+}
+
+/**
+ * One write of an append: a retry of events already stored, an id conflict, a wrong
+ * expectation, or its events written into `scratch`.
+ */
+const planWrite = (
+  draft: Draft,
+  scratch: Scratch,
+  write: StreamWrite,
+): E.Either<PlanError, WriteOutcome> => {
+  const s = scratch.streams.get(write.streamId) ?? stateIn(draft, write.streamId)
+  const given = write.events.flatMap((e) => (e.id === undefined ? [] : [e.id]))
+  const seen = given.map((id) => scratch.ids.get(id) ?? draft.ids.get(id))
+  if (new Set(given).size < given.length) {
+    return E.left(idConflict(given.find((id, i) => given.indexOf(id) !== i) ?? ''))
+  }
+  const retry = retryOf(write, given, seen)
+  if (retry !== undefined) return E.right(retry)
+  const reused = given.find((_, i) => seen[i] !== undefined)
+  if (reused !== undefined) return E.left(idConflict(reused))
+  if (!satisfies(write.expected, s)) return E.left(wrongRevision(write.streamId, write.expected, s))
+  return E.right(writeEvents(draft.known, scratch, write, s))
+}
+
+/**
+ * The outcome of a write that retries events already stored — every event has an id, and the
+ * ids are stored in this stream at consecutive revisions — or undefined if it is no retry.
+ * REQUIRES: `seen[i]` is where `given[i]` is stored, if it is.
+ */
+const retryOf = (
+  write: StreamWrite,
+  given: ReadonlyArray<string>,
+  seen: ReadonlyArray<IdEntry | undefined>,
+): WriteOutcome | undefined => {
+  const first = seen[0]
+  if (given.length === 0 || given.length !== write.events.length || first === undefined) {
+    return undefined
+  }
+  const retry = seen.every(
+    (hit, i) =>
+      hit !== undefined && hit.streamId === first.streamId && hit.revision === first.revision + i,
+  )
+  if (!retry || first.streamId !== write.streamId) return undefined
+  return {
+    kind: 'duplicate',
+    streamId: write.streamId,
+    lastRevision: first.revision + write.events.length - 1,
+  }
+}
+
+/**
+ * Writes a write's events into `scratch` at the revisions after `s`, with the index records of
+ * their given ids. REQUIRES: the write holds (its expectation, no id conflict).
+ */
+const writeEvents = (
+  known: Known,
+  scratch: Scratch,
+  write: StreamWrite,
+  s: StreamState,
+): WriteOutcome => {
+  const first = scratch.records.length
+  let revision = s.lastRevision
+  const idRecords: Record[] = []
+  for (const event of write.events) {
+    revision++
+    scratch.records.push({
+      key: eventsKey(write.streamId),
+      value: encodeEvent({
+        type: event.type,
+        data: event.data ?? null,
+        metadata: event.metadata ?? null,
+        id: event.id ?? known.newId(),
+        idGiven: event.id !== undefined,
+        revision,
+        recordedAt: known.now,
+      }),
+    })
+    if (event.id !== undefined) {
+      const entry = { streamId: write.streamId, revision }
+      scratch.ids.set(event.id, entry)
+      idRecords.push({ key: idKey(event.id), value: encodeIdEntry(entry) })
+    }
+  }
+  // Events first, so each write's events are consecutive records; ids after them.
+  scratch.records.push(...idRecords)
+  scratch.streams.set(write.streamId, { ...s, lastRevision: revision })
+  return { kind: 'written', lastRevision: revision, first, count: write.events.length }
 }
 
 const beyondHead = (position: number, head: number): InvalidArgumentError => ({

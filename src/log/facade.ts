@@ -3,14 +3,8 @@
  * that rejects with `DeltalogError` and nothing else; iterators as they are (they throw
  * `DeltalogError` already); `Symbol.asyncDispose` for `await using`.
  */
-import type * as TE from 'fp-ts/lib/TaskEither.js'
-import type { DeltalogErrorValue } from '../errors.js'
-import { orThrow } from './read.js'
+import { toPromise } from '../errors.js'
 import type { Log, LogTE } from './types.js'
-
-/** Runs `task`: its value, or its error thrown as `DeltalogError`. */
-export const toPromise = async <A>(task: TE.TaskEither<DeltalogErrorValue, A>): Promise<A> =>
-  orThrow(await task())
 
 /** The Promise API over `log`. */
 export const facade = (log: LogTE): Log => {

@@ -32,7 +32,8 @@ import { corruption, errorValueOf, toDeltalogError, type DeltalogErrorValue } fr
 import { decodeSeqBlock } from '../sequence/seqBlock.js'
 import { iterate, type Batch, type BatchOp, type Storage } from '../storage/port.js'
 import { openLogDirectory } from '../storage/logDirectory.js'
-import { orThrow, type ReadContext } from './read.js'
+import { orThrow } from '../errors.js'
+import type { ReadContext } from './read.js'
 import { scanAll } from './readV1.js'
 import { encodeTruncation, truncationKeyV2 } from './truncateV2.js'
 

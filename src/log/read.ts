@@ -6,7 +6,6 @@
  * all of that commit's runs in a row). Everything streams; nothing loads a whole key or log
  * into memory. Format 1 logs are read only to convert them (readV1.ts).
  */
-import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import {
   CHECKSUM_BYTES,
@@ -27,6 +26,7 @@ import {
   aborted,
   corruption,
   DeltalogError,
+  orThrow,
   toDeltalogError,
   type DeltalogErrorValue,
 } from '../errors.js'
@@ -68,12 +68,6 @@ export interface ReadContext {
 export interface SequenceRange {
   readonly lower: number
   readonly upper: number | undefined
-}
-
-/** The value of a result, or its error thrown: for reads that stream through generators. */
-export const orThrow = <A>(result: E.Either<DeltalogErrorValue, A>): A => {
-  if (E.isLeft(result)) throw toDeltalogError(result.left)
-  return result.right
 }
 
 /** The first pair of a range, or undefined when it is empty. */

@@ -14,16 +14,9 @@ import {
 } from '../codec/commitIndex.js'
 import { encodeEntryKey, entryRange, recordRange, RecordType } from '../codec/keys.js'
 import { readU64, U64_BYTES } from '../codec/u64.js'
-import { corruption, toDeltalogError } from '../errors.js'
+import { corruption, orThrow, toDeltalogError } from '../errors.js'
 import { copyBytes, iterate, type KeyValue } from '../storage/port.js'
-import {
-  first,
-  orThrow,
-  readBounds,
-  type LogEntry,
-  type ReadContext,
-  type SequenceRange,
-} from './read.js'
+import { first, readBounds, type LogEntry, type ReadContext, type SequenceRange } from './read.js'
 
 // Runs at least this long are read with a range read; shorter ones through one multi-get.
 const RANGE_READ_MIN_RUN = 8

@@ -23,7 +23,8 @@ import { metaKey } from '../codec/keys.js'
 import { readU64, U64_BYTES, writeU64 } from '../codec/u64.js'
 import { corruption, errorValueOf, type DeltalogErrorValue } from '../errors.js'
 import { iterate, type BatchOp, type Storage } from '../storage/port.js'
-import { first, orThrow } from './read.js'
+import { orThrow } from '../errors.js'
+import { first } from './read.js'
 
 /** The truncation point and the anchor, in one format 2 metadata record. */
 export const truncationKeyV2: Uint8Array = metaKey('truncation', FORMAT_V2)

@@ -217,14 +217,14 @@ class ReadCmd implements Cmd {
   constructor(
     readonly stream: string,
     readonly range: RevisionRange,
-    readonly backwards: boolean,
-    readonly maxCount: number | undefined,
+    readonly reverse: boolean,
+    readonly limit: number | undefined,
   ) {}
   check = (): boolean => true
   async run(m: Model, store: EventStore): Promise<void> {
     const s = streamOf(m, this.stream)
     const { from, after, to } = this.range
-    // The direction orders a range; it never changes which revisions the range holds.
+    // `reverse` orders a range; it never changes which revisions the range holds.
     let visible = s.events
       .map((e, revision) => ({ e, revision }))
       .filter(
@@ -234,13 +234,13 @@ class ReadCmd implements Cmd {
           (after === undefined || x.revision > after) &&
           (to === undefined || x.revision < to),
       )
-    if (this.backwards) visible = visible.reverse()
-    visible = visible.slice(0, this.maxCount ?? visible.length)
+    if (this.reverse) visible = visible.reverse()
+    visible = visible.slice(0, this.limit ?? visible.length)
     const read = await collect(
       store.readStream(this.stream, {
-        direction: this.backwards ? 'backwards' : 'forwards',
+        reverse: this.reverse,
         ...this.range,
-        ...(this.maxCount === undefined ? {} : { maxCount: this.maxCount }),
+        ...(this.limit === undefined ? {} : { limit: this.limit }),
       }),
     )
     expect(read.map(brief)).toEqual(visible.map((x) => `${this.stream}#${x.revision}:${x.e.type}`))
@@ -257,7 +257,7 @@ class ReadCmd implements Cmd {
     expect(all.map(brief).sort()).toEqual(expectedAll.sort())
   }
   toString = (): string =>
-    `read(${this.stream}, ${JSON.stringify(this.range)}, ${this.backwards ? 'backwards' : 'forwards'}, max ${String(this.maxCount)})`
+    `read(${this.stream}, ${JSON.stringify(this.range)}, ${this.reverse ? 'reverse' : 'forwards'}, limit ${String(this.limit)})`
 }
 
 const arbStream = fc.constantFrom('s1', 's2', 's3')

@@ -65,7 +65,7 @@ describe('appending and reading', () => {
     expect(events[2]?.position).toBe(second.position)
   })
 
-  it('reads a range of revisions, backwards, and with maxCount', async () => {
+  it('reads a range of revisions, in reverse, and with a limit', async () => {
     const store = await memoryStore()
     for (let i = 0; i < 10; i++) {
       await store.appendToStream('s', [{ type: `E${i}` }])
@@ -75,16 +75,16 @@ describe('appending and reading', () => {
       (await collect(store.readStream('s', o))).map((e) => e.revision)
     expect(await revisions({ from: 7 })).toEqual([7, 8, 9])
     expect(await revisions({ after: 7 })).toEqual([8, 9])
-    expect(await revisions({ from: 3, maxCount: 2 })).toEqual([3, 4])
+    expect(await revisions({ from: 3, limit: 2 })).toEqual([3, 4])
     expect(await revisions({ from: 3, to: 6 })).toEqual([3, 4, 5])
-    expect(await revisions({ direction: 'backwards', maxCount: 3 })).toEqual([9, 8, 7])
-    expect(await revisions({ direction: 'backwards', to: 3 })).toEqual([2, 1, 0])
-    expect(await revisions({ direction: 'backwards', after: 6 })).toEqual([9, 8, 7])
+    expect(await revisions({ reverse: true, limit: 3 })).toEqual([9, 8, 7])
+    expect(await revisions({ reverse: true, to: 3 })).toEqual([2, 1, 0])
+    expect(await revisions({ reverse: true, after: 6 })).toEqual([9, 8, 7])
     expect(await revisions({ from: 10 })).toEqual([])
     expect(await collect(store.readStream('missing'))).toEqual([])
   })
 
-  it('reads all streams in position order, both directions, with filters', async () => {
+  it('reads all streams in position order, in reverse, with filters', async () => {
     const store = await memoryStore()
     await store.appendToStream('order-1', [{ type: 'Placed' }])
     await store.appendToStream('cart-1', [{ type: 'Added' }])
@@ -96,9 +96,10 @@ describe('appending and reading', () => {
       'order-2#0:Placed',
       'order-2#1:Paid',
     ])
-    expect(
-      (await collect(store.readAll({ direction: 'backwards', maxCount: 2 }))).map(brief),
-    ).toEqual(['order-2#1:Paid', 'order-2#0:Placed'])
+    expect((await collect(store.readAll({ reverse: true, limit: 2 }))).map(brief)).toEqual([
+      'order-2#1:Paid',
+      'order-2#0:Placed',
+    ])
     expect(
       (
         await collect(store.readAll({ filter: { streamPrefix: 'order-', eventTypes: ['Placed'] } }))
@@ -110,9 +111,11 @@ describe('appending and reading', () => {
       'order-2#1:Paid',
     ])
     expect((await collect(store.readAll({ after: from }))).map(brief)).toEqual(['order-2#1:Paid'])
-    expect(
-      (await collect(store.readAll({ to: from + 1, direction: 'backwards' }))).map(brief),
-    ).toEqual(['order-2#0:Placed', 'cart-1#0:Added', 'order-1#0:Placed'])
+    expect((await collect(store.readAll({ to: from + 1, reverse: true }))).map(brief)).toEqual([
+      'order-2#0:Placed',
+      'cart-1#0:Added',
+      'order-1#0:Placed',
+    ])
   })
 
   it('aggregates a stream with evolve', async () => {
@@ -299,10 +302,19 @@ describe('validation', () => {
         store.appendToStream('s', [{ type: 'A' }], { expectedRevision: 'maybe' as never }),
       ),
     ).toBe('INVALID_ARGUMENT')
-    expect(await code(collect(store.readStream('s', { direction: 'sideways' as never })))).toBe(
+    expect(await code(collect(store.readStream('s', { direction: 'sideways' } as never)))).toBe(
       'INVALID_ARGUMENT',
     )
-    expect(await code(collect(store.readAll({ maxCount: -2 })))).toBe('INVALID_ARGUMENT')
+    expect(await code(collect(store.readAll({ maxCount: -2 } as never)))).toBe('INVALID_ARGUMENT')
+    await expect(collect(store.readStream('s', { reverse: 'yes' as never }))).rejects.toThrow(
+      'options.reverse: must be boolean',
+    )
+    await expect(collect(store.readAll({ limit: -2 }))).rejects.toThrow(
+      'options.limit: must be non-negative safe integer',
+    )
+    await expect(collect(store.readAll({ signal: 'stop' as never }))).rejects.toThrow(
+      'options.signal: must be AbortSignal',
+    )
     expect(await code(openEventStore({ path: 'x', storage: openMemoryStorage() }))).toBe(
       'INVALID_ARGUMENT',
     )
@@ -401,8 +413,12 @@ describe('validation', () => {
     expect(await code(collect(store.readStream('t')))).toBe('DECODE_FAILED')
     await store.close()
     await plain.close()
-    // A store on a shared log leaves it open.
-    expect(log.nextSequence()).toBeGreaterThan(0)
+    // A store on a shared log leaves it open: the log still takes appends and reads.
+    const after = await log.append([{ key: 'after-close', value: 'still open' }])
+    expect(after.count).toBe(1)
+    expect((await collect(log.scan({ key: 'after-close' }))).map((e) => e.sequence)).toEqual([
+      after.startSequence,
+    ])
     await log.close()
   })
 })
@@ -420,9 +436,7 @@ describe('soft delete', () => {
     const next = await store.appendToStream('s', [{ type: 'C' }], { expectedRevision: 'no_stream' })
     expect(next.nextExpectedRevision).toBe(2)
     expect((await collect(store.readStream('s'))).map(brief)).toEqual(['s#2:C'])
-    expect((await collect(store.readStream('s', { direction: 'backwards' }))).map(brief)).toEqual([
-      's#2:C',
-    ])
+    expect((await collect(store.readStream('s', { reverse: true }))).map(brief)).toEqual(['s#2:C'])
     // Deleting a stream that does not exist is harmless.
     await store.deleteStream('never')
   })
@@ -590,8 +604,8 @@ describe('positions', () => {
     expect(await read({ from: p1 })).toEqual([p1, p2])
     expect(await read({ after: p1 })).toEqual([p2])
     expect(await read({ from: p0, to: p2 })).toEqual([p0, p1])
-    expect(await read({ from: p1, direction: 'backwards' })).toEqual([p2, p1])
-    expect(await read({ to: p2, direction: 'backwards' })).toEqual([p1, p0])
+    expect(await read({ from: p1, reverse: true })).toEqual([p2, p1])
+    expect(await read({ to: p2, reverse: true })).toEqual([p1, p0])
     const stop = (): AbortController => new AbortController()
     const fromP1 = stop()
     expect(
@@ -648,6 +662,31 @@ describe('positions', () => {
     await expect(
       refused(store.subscribeToStream('s', { fromRevision: 0 } as never)),
     ).rejects.toThrow(/options\.fromRevision: is no longer accepted; use after: r/)
+  })
+
+  it('refuses direction and maxCount, saying to write reverse and limit', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }])
+    const reads = [(o: object) => store.readAll(o), (o: object) => store.readStream('s', o)]
+    for (const read of reads) {
+      for (const direction of ['backwards', 'forwards']) {
+        await expect(collect(read({ direction }))).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          error: { field: 'options.direction' },
+          message:
+            'options.direction: is not an option; write reverse: true to read backwards (forwards is the default)',
+        })
+      }
+      await expect(collect(read({ maxCount: 1 }))).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        error: { field: 'options.maxCount' },
+        message: 'options.maxCount: is not an option; write limit',
+      })
+      // Refused even beside the right spelling: never read with a meaning of its own.
+      await expect(collect(read({ reverse: true, maxCount: 1 }))).rejects.toThrow(
+        'options.maxCount: is not an option; write limit',
+      )
+    }
   })
 
   it('refuses from and after together', async () => {

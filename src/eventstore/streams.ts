@@ -1,0 +1,68 @@
+/**
+ * What the log holds about streams, read back: a stream's state (its last revision and its
+ * soft-delete point) through the cache, and where an indexed event id points. The writer
+ * decides appends with these; reads use the state to hide deleted events.
+ */
+import { orThrow } from '../errors.js'
+import type { Log, LogEntry } from '../openLog.js'
+import type { StateCache } from './cache.js'
+import {
+  decodeEvent,
+  decodeIdEntry,
+  decodeMeta,
+  eventsKey,
+  idKey,
+  metaKey,
+  type IdEntry,
+} from './envelope.js'
+import type { StreamState } from './plan.js'
+
+/** The log under the store and the stream states read from it. */
+export interface Streams {
+  readonly log: Log
+  readonly states: StateCache
+}
+
+/** The newest entry of a key, or undefined when it has none. */
+export const lastOf = async (log: Log, key: string): Promise<LogEntry | undefined> => {
+  for await (const entry of log.scan({ key, reverse: true, limit: 1 })) return entry
+  return undefined
+}
+
+/** The oldest entry of a key at or above sequence `from`, or undefined. */
+export const firstFrom = async (
+  log: Log,
+  key: string,
+  from: number,
+): Promise<LogEntry | undefined> => {
+  for await (const entry of log.scan({ key, from, limit: 1 })) return entry
+  return undefined
+}
+
+/**
+ * A stream's state: from the cache, or from the stream's newest event and its metadata, which
+ * it then caches. Rejects with `CORRUPTION` if either does not decode.
+ */
+export const loadState = async (
+  { log, states }: Streams,
+  streamId: string,
+): Promise<StreamState> => {
+  const cached = states.get(streamId)
+  if (cached !== undefined) return cached
+  const [last, meta] = await Promise.all([
+    lastOf(log, eventsKey(streamId)),
+    lastOf(log, metaKey(streamId)),
+  ])
+  const state: StreamState = {
+    lastRevision: last === undefined ? -1 : orThrow(decodeEvent(last.value)).revision,
+    deletedBefore: meta === undefined ? 0 : orThrow(decodeMeta(meta.value)).deletedBefore,
+  }
+  states.remember(streamId, state)
+  return state
+}
+
+/** Where a caller-given event id points, or undefined when it is not indexed. */
+export const loadId = async (log: Log, id: string): Promise<IdEntry | undefined> => {
+  const entry = await lastOf(log, idKey(id))
+  return entry === undefined ? undefined : orThrow(decodeIdEntry(entry.value))
+}

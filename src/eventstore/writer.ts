@@ -1,0 +1,146 @@
+/**
+ * The event store's single writer. Appends, deletes and checkpoints queue here; the pump
+ * (src/log/pump.ts, the same drain loop as the log's writer) takes everything queued as one
+ * batch, plans it against the streams' states (plan.ts) and writes it as ONE log append — one
+ * atomic commit and, in sync mode, one fsync — so expectations are serialized with every other
+ * append and a multi-stream append is all or nothing.
+ */
+import { randomUUID } from 'node:crypto'
+import * as E from 'fp-ts/lib/Either.js'
+import { closed, errorValueOf, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
+import { makePump } from '../log/pump.js'
+import type { IdEntry } from './envelope.js'
+import type { EventAppendResult } from './model.js'
+import { plan, type Known, type Outcome, type Request, type StreamState } from './plan.js'
+import { seekRevision } from './revisions.js'
+import { loadId, loadState, type Streams } from './streams.js'
+
+/** The writer's queue; see `makeWriter`. */
+export interface Writer {
+  /** Queues a request; resolves with one result per stream it wrote, or rejects. */
+  readonly submit: (request: Request) => Promise<ReadonlyArray<EventAppendResult>>
+  /**
+   * Refuses every later request with `CLOSED`, and resolves once every queued one is settled.
+   * Calling it again gives the same promise.
+   */
+  readonly close: () => Promise<void>
+}
+
+type Settled = E.Either<DeltalogErrorValue, ReadonlyArray<EventAppendResult>>
+
+interface Queued {
+  readonly request: Request
+  readonly settle: (outcome: Settled) => void
+}
+
+/** The writer of a store's streams. */
+export const makeWriter = (streams: Streams): Writer => {
+  const queue: Queued[] = []
+  const idle: Array<() => void> = []
+  let closing: Promise<void> | undefined
+  const pump = makePump({
+    hasWork: () => queue.length > 0,
+    step: () => writeBatch(streams, queue.splice(0)),
+    onIdle: () => {
+      for (const done of idle.splice(0)) done()
+    },
+  })
+  return {
+    submit: (request) => {
+      if (closing !== undefined) return Promise.reject(toDeltalogError(closed('event store')))
+      return new Promise((resolve, reject) => {
+        queue.push({
+          request,
+          settle: (outcome) =>
+            E.isLeft(outcome) ? reject(toDeltalogError(outcome.left)) : resolve(outcome.right),
+        })
+        pump.kick()
+      })
+    },
+    close: () =>
+      (closing ??=
+        pump.running() || queue.length > 0
+          ? new Promise<void>((resolve) => idle.push(resolve))
+          : Promise.resolve()),
+  }
+}
+
+/**
+ * Plans a batch, writes it as one log append and settles every request in it; if anything
+ * fails, every request of the batch rejects with that error and the cached states are dropped.
+ * REQUIRES: no other batch is being written (the pump runs one step at a time).
+ */
+const writeBatch = async (streams: Streams, batch: ReadonlyArray<Queued>): Promise<void> => {
+  const requests = batch.map((b) => b.request)
+  try {
+    const known = await knownFor(streams, requests)
+    const planned = plan(known, requests)
+    let start = 0
+    if (planned.records.length > 0) {
+      start = (await streams.log.append(planned.records)).startSequence
+    }
+    for (const [id, state] of planned.states) streams.states.remember(id, state)
+    for (const [i, { settle }] of batch.entries()) {
+      const outcome = planned.outcomes[i]
+      if (outcome !== undefined) settle(await resultsOf(streams, outcome, start))
+    }
+  } catch (error) {
+    // What storage holds is no longer known for sure: read states again next time.
+    streams.states.clear()
+    const value = errorValueOf(error)
+    for (const { settle } of batch) settle(E.left(value))
+  }
+}
+
+/**
+ * What the planner needs to know for a batch: the state of every stream it names and every
+ * caller-given event id already indexed. The reads run side by side: one round per batch.
+ */
+const knownFor = async (streams: Streams, requests: ReadonlyArray<Request>): Promise<Known> => {
+  const streamIds = new Set<string>()
+  const ids = new Set<string>()
+  for (const r of requests) {
+    if (r.kind === 'delete') streamIds.add(r.streamId)
+    if (r.kind === 'append') {
+      for (const w of r.writes) {
+        streamIds.add(w.streamId)
+        for (const e of w.events) if (e.id !== undefined) ids.add(e.id)
+      }
+    }
+  }
+  const [states, hits] = await Promise.all([
+    Promise.all([...streamIds].map(async (id) => [id, await loadState(streams, id)] as const)),
+    Promise.all([...ids].map(async (id) => [id, await loadId(streams.log, id)] as const)),
+  ])
+  const indexed = new Map<string, IdEntry>()
+  for (const [id, hit] of hits) if (hit !== undefined) indexed.set(id, hit)
+  return {
+    streams: new Map<string, StreamState>(states),
+    ids: indexed,
+    head: streams.log.nextSequence(),
+    now: Date.now(),
+    newId: randomUUID,
+  }
+}
+
+/**
+ * One request's results from its outcome: a written stream's last position follows from where
+ * the batch's commit started; a retry of events already stored looks its position up.
+ * REQUIRES: `start` is the first sequence of the batch's commit.
+ */
+const resultsOf = async (streams: Streams, outcome: Outcome, start: number): Promise<Settled> => {
+  if (E.isLeft(outcome)) return outcome
+  const results: EventAppendResult[] = []
+  for (const w of outcome.right) {
+    if (w.kind === 'written') {
+      results.push({
+        nextExpectedRevision: w.lastRevision,
+        position: start + w.first + w.count - 1,
+      })
+    } else {
+      const position = await seekRevision(streams.log, w.streamId, w.lastRevision)
+      results.push({ nextExpectedRevision: w.lastRevision, position: position ?? -1 })
+    }
+  }
+  return E.right(results)
+}
