@@ -27,7 +27,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { QueryResult, QueryResultRow } from 'pg'
-import { closed, readOnly as readOnlyError, type StorageError } from '../errors.js'
+import { closed, readOnly as readOnlyError, toDeltalogError, type StorageError } from '../errors.js'
 import { makeCallGuard } from '../storage/guard.js'
 import {
   validateBatch,
@@ -47,6 +47,9 @@ import { writeBatch, writeStatement } from './write.js'
 export { redact } from './errors.js'
 export { SCHEMA_VERSION, type PostgresStorageOptions } from './open.js'
 
+/** A storage on PostgreSQL: the Storage port, closed by `await using` as by `close()`. */
+type PostgresStorage = Storage & AsyncDisposable
+
 // -------------------------------------------------------------------------------------
 // constructors
 // -------------------------------------------------------------------------------------
@@ -54,10 +57,20 @@ export { SCHEMA_VERSION, type PostgresStorageOptions } from './open.js'
 /**
  * Opens the log table `options.table`, creating it (and its version record) on first use. The
  * role needs CREATE on the schema for the first open, then SELECT, INSERT, UPDATE and DELETE
- * on the two tables.
+ * on the two tables. Rejects with a `DeltalogError`: `INVALID_ARGUMENT` for options it refuses
+ * before connecting, `NOT_A_LOG`, `CORRUPTION` or `IO_ERROR` from the server.
  */
-export const openPostgresStorage =
-  (options: PostgresStorageOptions): TE.TaskEither<StorageError, Storage> =>
+export const openPostgresStorage = async (
+  options: PostgresStorageOptions,
+): Promise<PostgresStorage> => {
+  const opened = await openPostgresStorageTE(options)()
+  if (E.isLeft(opened)) throw toDeltalogError(opened.left)
+  return opened.right
+}
+
+/** {@link openPostgresStorage} as a TaskEither: the fp-ts form, which never rejects. */
+export const openPostgresStorageTE =
+  (options: PostgresStorageOptions): TE.TaskEither<StorageError, PostgresStorage> =>
   async () =>
     E.map(makeStorage)(await openTables(options))
 
@@ -66,7 +79,7 @@ export const openPostgresStorage =
 // -------------------------------------------------------------------------------------
 
 /** The Storage port on a log's opened tables. */
-const makeStorage = (opened: Opened): Storage => {
+const makeStorage = (opened: Opened): PostgresStorage => {
   const { pool, names, epoch, pinned } = opened
   const { table, data } = names
   const what = `postgres storage ${table}`
@@ -129,6 +142,10 @@ const makeStorage = (opened: Opened): Storage => {
       : {}),
     openIterators: () => reads.iterators.size,
     close: () => close,
+    [Symbol.asyncDispose]: async () => {
+      const result = await close()
+      if (E.isLeft(result)) throw toDeltalogError(result.left)
+    },
   }
 }
 
