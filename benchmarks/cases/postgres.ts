@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import pg from 'pg'
 import { openLog, type Log } from '../../src/index.js'
-import { openPostgresStorage } from '../../src/postgres/index.js'
+import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres/storage.js'
 import { typeScriptArgs } from '../../test/child.js'
 import {
   figure,

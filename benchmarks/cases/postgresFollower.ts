@@ -5,7 +5,7 @@
 //   tsx benchmarks/cases/postgresFollower.ts <url> <table>
 import { performance } from 'node:perf_hooks'
 import { openLog } from '../../src/index.js'
-import { openPostgresStorage } from '../../src/postgres/index.js'
+import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres/storage.js'
 
 const [url, table] = process.argv.slice(2)
 if (url === undefined || table === undefined) {

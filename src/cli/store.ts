@@ -10,7 +10,7 @@ import { errorValueOf, invalidArgument, type DeltalogErrorValue } from '../error
 import { openLogDirectory } from '../storage/logDirectory.js'
 import { openLogTE, type LogTE } from '../openLog.js'
 import { migrateToV2, type MigrationReport } from '../log/migrate.js'
-import { openPostgresStorage, redact } from '../postgres/storage.js'
+import { openPostgresStorageTE, redact } from '../postgres/storage.js'
 import type { Storage } from '../storage/port.js'
 import { verifyStorage, type VerifyReport } from '../verify/verify.js'
 import type { Outcome } from './outcome.js'
@@ -89,7 +89,7 @@ const openTable = (
 ): Promise<E.Either<DeltalogErrorValue, Storage>> =>
   // A command that reads once reads one snapshot, as a read-only directory shows one, and
   // listens to nothing (so it also runs on a hot standby); `follow` listens for commits.
-  openPostgresStorage({
+  openPostgresStorageTE({
     connection: { connectionString: url },
     table,
     readOnly: isReader(access),

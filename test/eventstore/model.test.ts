@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
-import { openPostgresStorage } from '../../src/postgres/storage.js'
+import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres/storage.js'
 import { connection, dropTables, freshTable, postgresRuns } from '../postgres/server.js'
 import { DeltalogError, type ExpectedRevision } from '../../src/errors.js'
 import { openEventStore, type EventStore, type ReadEvent } from '../../src/eventstore/store.js'

@@ -12,6 +12,11 @@ export interface Mutant {
   readonly to: string
   /** The test files that must fail with the mutant in place. */
   readonly tests: ReadonlyArray<string>
+  /**
+   * Set when those tests need a PostgreSQL server: without one (no DELTALOG_TEST_POSTGRES_URL,
+   * and not under CI) they are skipped, so the mutant is reported skipped rather than run.
+   */
+  readonly needs?: 'postgres'
 }
 
 export const mutants: ReadonlyArray<Mutant> = [
@@ -223,5 +228,21 @@ export const mutants: ReadonlyArray<Mutant> = [
     from: '        anchor = { end: commit.end, checksum: commit.checksum.slice() }',
     to: '        anchor = current.anchor',
     tests: ['test/log/truncateV2.test.ts'],
+  },
+  {
+    rule: "a fenced writer's write lands nothing",
+    file: 'src/postgres/write.ts',
+    from: "'allowed AS (SELECT 1 FROM fence WHERE value = $1), '",
+    to: "'allowed AS (SELECT 1 FROM fence WHERE $1::text IS NOT NULL), '",
+    tests: ['test/postgres/processes.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a commit that changes the log notifies its channel',
+    file: 'src/postgres/write.ts',
+    from: "`(SELECT pg_notify('${channel}', '') FROM allowed WHERE $6) AS notified`",
+    to: "'(SELECT 1 FROM allowed WHERE $6) AS notified'",
+    tests: ['test/postgres/faults.test.ts'],
+    needs: 'postgres',
   },
 ]

@@ -38,11 +38,8 @@ const start = (
   return child
 }
 
-const open = async (table: string, readOnly = false): Promise<Storage> => {
-  const opened = await openPostgresStorage({ connection: connection(), table, readOnly })()
-  if (E.isLeft(opened)) throw new Error(opened.left.message)
-  return opened.right
-}
+const open = (table: string, readOnly = false): Promise<Storage> =>
+  openPostgresStorage({ connection: connection(), table, readOnly })
 
 const parse = (line: string): Record<string, unknown> => JSON.parse(line) as Record<string, unknown>
 

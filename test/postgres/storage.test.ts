@@ -8,8 +8,9 @@ import { inspect } from 'node:util'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
-import { openPostgresStorage, redact } from '../../src/postgres/storage.js'
+import { openPostgresStorage, openPostgresStorageTE, redact } from '../../src/postgres/storage.js'
 import { runTypeScript, sourceEntry } from '../child.js'
+import type { Storage } from '../../src/storage/port.js'
 import { registerConformance } from '../storage/conformance.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 import { connection, dropTables, freshTable, postgresRuns, postgresUrl } from './server.js'
@@ -21,13 +22,10 @@ describe.runIf(postgresRuns)('postgres', () => {
     secondOpen: 'takes over',
     create: async () => {
       const table = freshTable()
-      const open = () => openPostgresStorage({ connection: connection(), table })
-      const opened = await open()()
-      if (E.isLeft(opened)) throw new Error(opened.left.message)
-      const storage = opened.right
+      const storage = await openPostgresStorage({ connection: connection(), table })
       return {
         storage,
-        reopen: open,
+        reopen: () => openPostgresStorageTE({ connection: connection(), table }),
         dispose: async () => {
           await storage.close()()
           await dropTables(table)
@@ -45,8 +43,10 @@ describe.runIf(postgresRuns)('postgres', () => {
         `CREATE TABLE "${table}_meta" (name text PRIMARY KEY, value text NOT NULL)`,
       )
       await client.query(`INSERT INTO "${table}_meta" VALUES ('schema', '2')`)
-      const opened = await openPostgresStorage({ connection: connection(), table })()
-      expect(E.isLeft(opened) && opened.left.code).toBe('CORRUPTION')
+      await expect(openPostgresStorage({ connection: connection(), table })).rejects.toMatchObject({
+        name: 'DeltalogError',
+        code: 'CORRUPTION',
+      })
       const meta = await client.query(`SELECT value FROM "${table}_meta"`)
       expect(meta.rows).toEqual([{ value: '2' }])
     } finally {
@@ -55,26 +55,53 @@ describe.runIf(postgresRuns)('postgres', () => {
     }
   })
 
-  it('runs the example of docs/postgres.md as written', async () => {
+  it('runs the examples of docs/postgres.md as written: a writer, then a reader', async () => {
     const doc = await readFile(new URL('../../docs/postgres.md', import.meta.url), 'utf8')
-    const block = /```ts\n([\s\S]*?)```/.exec(doc)?.[1] ?? ''
+    const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
+    expect(blocks.length).toBe(2)
+    const [writing = '', reading = ''] = blocks
     const dir = await makeTempDir('postgres-doc')
     const table = 'orders_log'
-    try {
-      const script = join(dir, 'example.mts')
-      const postgresEntry = new URL('../../src/postgres/index.ts', import.meta.url).pathname
+    const postgresEntry = new URL('../../src/postgres/index.ts', import.meta.url).pathname
+    const run = async (name: string, source: string) => {
+      const script = join(dir, name)
       await writeFile(
         script,
-        block
+        source
           .replace("from 'deltalog/postgres'", `from ${JSON.stringify(postgresEntry)}`)
-          .replace("from 'deltalog'", `from ${JSON.stringify(sourceEntry)}`) +
+          .replace("from 'deltalog'", `from ${JSON.stringify(sourceEntry)}`),
+      )
+      return runTypeScript(script, { cwd: dir, env: { DATABASE_URL: postgresUrl ?? '' } })
+    }
+    try {
+      const writer = await run(
+        'writer.mts',
+        writing +
           "await log.append([{ key: 'order', value: 'placed' }])\n" +
           'for await (const e of log.scan()) console.log(e.sequence, new TextDecoder().decode(e.value))\n' +
           'await log.close()\n',
       )
-      const child = runTypeScript(script, { cwd: dir, env: { DATABASE_URL: postgresUrl ?? '' } })
-      expect(child.stderr).toBe('')
-      expect(child.stdout).toBe('0 placed\n')
+      expect(writer.stderr).toBe('')
+      expect(writer.stdout).toBe('0 placed\n')
+      // The reader's block, given what it leaves to the page around it; once the block has
+      // ended, `await using` has closed the storage.
+      const reader = await run(
+        'reader.mts',
+        "import { openLog } from 'deltalog'\n" +
+          "import { openPostgresStorage } from 'deltalog/postgres'\n" +
+          'const connection = { connectionString: process.env.DATABASE_URL }\n' +
+          'const controller = new AbortController()\n' +
+          'const signal = controller.signal\n' +
+          'const handle = (e: { sequence: number; value: Uint8Array }) => {\n' +
+          '  console.log(e.sequence, new TextDecoder().decode(e.value))\n' +
+          '  controller.abort()\n' +
+          '}\n' +
+          'let kept: { get: (key: Uint8Array) => () => Promise<{ left?: { code: string } }> }\n' +
+          `{\n${reading}kept = storage\n}\n` +
+          'console.log((await kept.get(Uint8Array.of(1))()).left?.code)\n',
+      )
+      expect(reader.stderr).toBe('')
+      expect(reader.stdout).toBe('0 placed\nCLOSED\n')
     } finally {
       await removeDir(dir)
       await dropTables(table)
@@ -83,9 +110,7 @@ describe.runIf(postgresRuns)('postgres', () => {
 
   it('inserts a put marked fresh: one of a key that holds a value fails the whole batch', async () => {
     const table = freshTable()
-    const opened = await openPostgresStorage({ connection: connection(), table })()
-    if (E.isLeft(opened)) throw new Error(opened.left.message)
-    const storage = opened.right
+    const storage = await openPostgresStorage({ connection: connection(), table })
     try {
       const k = (s: string) => new TextEncoder().encode(s)
       const put = (key: string, fresh?: boolean) =>
@@ -109,29 +134,61 @@ describe.runIf(postgresRuns)('postgres', () => {
     }
   })
 
-  it('refuses a table name that is not a plain identifier, before connecting', async () => {
-    for (const table of ['', 'Log', 'a-b', 'x"; drop table y; --', 'a.b.c']) {
-      const opened = await openPostgresStorage({ connection: connection(), table })()
-      expect(E.isLeft(opened) && opened.left.code).toBe('INVALID_ARGUMENT')
+  it('closes on await using as on close(): later calls are CLOSED, closing again is harmless', async () => {
+    const table = freshTable()
+    const key = Uint8Array.of(1)
+    let disposed: Storage | undefined
+    try {
+      {
+        await using storage = await openPostgresStorage({ connection: connection(), table })
+        disposed = storage
+        const put = { type: 'put' as const, key, value: key }
+        expect(E.isRight(await storage.write([put], { sync: true })())).toBe(true)
+      }
+      const after = await disposed.get(key)()
+      expect(E.isLeft(after) && after.left.code).toBe('CLOSED')
+      expect(E.isRight(await disposed.close()())).toBe(true)
+      await expect(
+        (disposed as Storage & AsyncDisposable)[Symbol.asyncDispose](),
+      ).resolves.toBeUndefined()
+    } finally {
+      await dropTables(table)
     }
   })
 })
 
+/** What `opening` rejected with; a failure if it resolved. */
+const rejection = async (opening: Promise<Storage>): Promise<DeltalogError> => {
+  const storage = await opening.catch((error: unknown) => error)
+  if (!(storage instanceof DeltalogError))
+    throw new Error('the open did not reject with DeltalogError')
+  return storage
+}
+
 describe('openPostgresStorage options', () => {
+  it('rejects a table name that is not a plain identifier with INVALID_ARGUMENT, before connecting', async () => {
+    for (const table of ['', 'Log', 'a-b', 'x"; drop table y; --', 'a.b.c']) {
+      // A connection would fail with IO_ERROR: the name is refused before one is tried.
+      const error = await rejection(
+        openPostgresStorage({ connection: { host: '/nonexistent' }, table }),
+      )
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', error: { field: 'table' } })
+    }
+  })
+
   it('wants exactly one of pool and connection, before connecting', async () => {
-    const neither = await openPostgresStorage({ table: 'log' })()
+    // The TaskEither form resolves with the refusal instead of rejecting.
+    const neither = await openPostgresStorageTE({ table: 'log' })()
     expect(E.isLeft(neither) && neither.left).toMatchObject({
       code: 'INVALID_ARGUMENT',
       field: 'pool',
     })
     const pool = new pg.Pool()
-    const both = await openPostgresStorage({
-      table: 'log',
-      pool,
-      connection: { host: '/nonexistent' },
-    })()
+    const both = await rejection(
+      openPostgresStorage({ table: 'log', pool, connection: { host: '/nonexistent' } }),
+    )
     await pool.end()
-    expect(E.isLeft(both) && both.left.code).toBe('INVALID_ARGUMENT')
+    expect(both).toMatchObject({ code: 'INVALID_ARGUMENT', error: { field: 'pool' } })
   })
 })
 
@@ -142,15 +199,14 @@ describe('credentials', () => {
       'postgresql://app:s3cr3t@db:notaport/x',
       'host=/nonexistent user=app password=s3cr3t dbname=x',
     ]) {
-      const opened = await openPostgresStorage({ connection: { connectionString }, table: 'log' })()
-      expect(E.isLeft(opened)).toBe(true)
-      if (E.isRight(opened)) continue
-      const error = new DeltalogError(opened.left)
+      const error = await rejection(
+        openPostgresStorage({ connection: { connectionString }, table: 'log' }),
+      )
       expect(error.code).toBe('IO_ERROR')
       for (const shown of [
         error.message,
         inspect(error, { depth: 5 }),
-        JSON.stringify(opened.left),
+        JSON.stringify(error.error),
       ]) {
         expect(shown).not.toContain('s3cr3t')
       }
@@ -165,13 +221,12 @@ describe('credentials', () => {
           Object.assign(new Error(`cannot reach ${url}`), { input: url, code: 'XX000' }),
         ),
     } as unknown as pg.Pool
-    const opened = await openPostgresStorage({ pool, table: 'log' })()
-    expect(E.isLeft(opened) && opened.left.message).toBe(
+    const error = await rejection(openPostgresStorage({ pool, table: 'log' }))
+    expect(error.message).toBe(
       'postgres open log: cannot reach postgresql://app:***@db/x (SQLSTATE XX000)',
     )
-    if (E.isRight(opened)) return
-    expect(inspect(new DeltalogError(opened.left), { depth: 5 })).not.toContain('s3cr3t')
-    expect((opened.left as { cause?: { code?: string } }).cause?.code).toBe('XX000')
+    expect(inspect(error, { depth: 5 })).not.toContain('s3cr3t')
+    expect((error.error as { cause?: { code?: string } }).cause?.code).toBe('XX000')
   })
 })
 

@@ -14,9 +14,8 @@ const storage = await openPostgresStorage({
   connection: { connectionString: env('DELTALOG_TEST_POSTGRES_URL'), max: 4 },
   table: env('DELTALOG_TABLE'),
   readOnly: true,
-})()
-if (storage._tag === 'Left') throw new Error(storage.left.message)
-const log = await openLog({ storage: storage.right, readOnly: true })
+})
+const log = await openLog({ storage, readOnly: true })
 process.stdout.write('ready\n')
 const expect = Number(env('EXPECT'))
 const text = new TextDecoder()
@@ -26,4 +25,4 @@ for await (const entry of log.follow({ from: 0 })) {
   if (++seen === expect) break
 }
 await log.close()
-await storage.right.close()()
+await storage.close()()

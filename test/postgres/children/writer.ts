@@ -25,9 +25,8 @@ const failure = (error: unknown): { code: string; cause?: string } => {
 const storage = await openPostgresStorage({
   connection: { connectionString: env('DELTALOG_TEST_POSTGRES_URL'), max: 4 },
   table: env('DELTALOG_TABLE'),
-})()
-if (storage._tag === 'Left') throw new Error(storage.left.message)
-const log: Log = await openLog({ storage: storage.right, blockSize: 16 })
+})
+const log: Log = await openLog({ storage, blockSize: 16 })
 print({ opened: log.nextSequence() })
 
 if (mode === 'driven') {

@@ -1,0 +1,253 @@
+/**
+ * Opening a log's tables: the options checked before any connection is made, the pool (the
+ * caller's, or one made with `pg`, which is loaded here and nowhere else), the two tables and
+ * the layout version, the takeover that makes this storage the log's one writer, and the
+ * snapshot a `snapshot: true` storage reads.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { createHash } from 'node:crypto'
+import type { Pool, PoolConfig } from 'pg'
+import {
+  corruption,
+  invalidArgument,
+  ioError,
+  notALog,
+  type InvalidArgumentError,
+  type StorageError,
+} from '../errors.js'
+import { hold, type Held } from './connection.js'
+import { fromPg, isUndefinedTable } from './errors.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** How to reach a log's table. */
+export interface PostgresStorageOptions {
+  /**
+   * A pool of the caller's, which the storage uses and leaves open; or, instead, the settings
+   * of a pool the storage makes and closes (`connectionString`, `ssl` and the rest, passed to
+   * `pg` as they are).
+   */
+  readonly pool?: Pool
+  readonly connection?: PoolConfig
+  /** The log's table, `name` or `schema.name` in lowercase letters, digits and `_`. */
+  readonly table: string
+  /**
+   * Opens the log for reading only: nothing is created, the writer is not fenced, and every
+   * write is refused with `READ_ONLY`. A table that does not exist is `NOT_A_LOG`.
+   */
+  readonly readOnly?: boolean
+  /**
+   * Whether the storage offers `watch`, which LISTENs for the writer's commits (default true).
+   * A hot standby runs no LISTEN: a reader on one passes `false`, and its log then reads the
+   * standby as it was when it opened.
+   */
+  readonly listen?: boolean
+  /**
+   * With `readOnly`: every read sees one snapshot of the log, taken when the storage opens, on a
+   * connection held until it closes (what `verify` of a log being written needs). Such a storage
+   * does not listen: the log it shows never changes.
+   */
+  readonly snapshot?: boolean
+}
+
+/** The version of the table layout this adapter writes; a table of another is refused. */
+export const SCHEMA_VERSION = 1
+
+/** The quoted names of a log's tables, and its notification channel's (a plain identifier). */
+export interface Names {
+  readonly table: string
+  readonly data: string
+  readonly meta: string
+  readonly channel: string
+}
+
+/** A log's tables, opened: what the storage is assembled from. */
+export interface Opened {
+  readonly pool: Pool
+  /** Whether the storage made the pool, and so ends it when it closes. */
+  readonly ownsPool: boolean
+  readonly names: Names
+  /** The writer epoch this storage raised; `undefined` for a read-only storage. */
+  readonly epoch: string | undefined
+  readonly listen: boolean
+  /** The connection holding the snapshot every read sees, with `snapshot: true`. */
+  readonly pinned: Held | undefined
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
+
+// -------------------------------------------------------------------------------------
+// opening
+// -------------------------------------------------------------------------------------
+
+/**
+ * Opens the log table `options.table`, creating it (and its version record) on first use unless
+ * read-only, and takes the log over unless read-only. A pool the storage made is ended again
+ * when the open fails.
+ */
+export const openTables = async (
+  options: PostgresStorageOptions,
+): Promise<E.Either<StorageError, Opened>> => {
+  const parts = checkOptions(options)
+  if (E.isLeft(parts)) return parts
+  const source = await poolOf(options)
+  if (E.isLeft(source)) return source
+  const { pool, ownsPool } = source.right
+  const names = namesOf(options.table, parts.right)
+  const prepared = await prepare(pool, names, options)
+  if (E.isLeft(prepared)) {
+    if (ownsPool) await pool.end().catch(() => undefined)
+    return prepared
+  }
+  return E.right({ pool, ownsPool, names, listen: options.listen !== false, ...prepared.right })
+}
+
+/** The options' mistakes, found before any connection is made; the table name's parts. */
+const checkOptions = (
+  options: PostgresStorageOptions,
+): E.Either<InvalidArgumentError, ReadonlyArray<string>> => {
+  const table = options.table
+  const parts = typeof table === 'string' ? table.split('.') : []
+  if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
+    return E.left(
+      invalidArgument('table', 'must be name or schema.name, in lowercase letters, digits and _'),
+    )
+  }
+  if ((options.pool === undefined) === (options.connection === undefined)) {
+    return E.left(invalidArgument('pool', 'give exactly one of pool and connection'))
+  }
+  if (options.snapshot === true && options.readOnly !== true) {
+    return E.left(invalidArgument('snapshot', 'is for a storage opened with readOnly: true'))
+  }
+  return E.right(parts)
+}
+
+/**
+ * The caller's pool, or a new one on `options.connection`: `pg` is loaded only here, so that
+ * importing this module costs nothing to a user who never opens a PostgreSQL storage.
+ * REQUIRES: exactly one of `options.pool` and `options.connection` is given.
+ */
+const poolOf = async (
+  options: PostgresStorageOptions,
+): Promise<E.Either<StorageError, { readonly pool: Pool; readonly ownsPool: boolean }>> => {
+  if (options.pool !== undefined) return E.right({ pool: options.pool, ownsPool: false })
+  try {
+    const pg = await import('pg')
+    // Keepalives let a listening connection that died silently (a network partition) end,
+    // and be made again.
+    const pool = new pg.default.Pool({ keepAlive: true, ...options.connection })
+    // A pool error outside any query (a dropped idle connection) must not crash the process.
+    pool.on('error', () => undefined)
+    return E.right({ pool, ownsPool: true })
+  } catch (error) {
+    return E.left(ioError(`cannot load pg: ${(error as Error).message}`, error))
+  }
+}
+
+/**
+ * The names of a log's tables and channel.
+ * REQUIRES: `parts` are `table`'s parts, each a plain identifier (checkOptions).
+ */
+const namesOf = (table: string, parts: ReadonlyArray<string>): Names => ({
+  table,
+  data: parts.map((p) => `"${p}"`).join('.'),
+  meta: parts.map((p, i) => (i === parts.length - 1 ? `"${p}_meta"` : `"${p}"`)).join('.'),
+  channel: `deltalog_${createHash('sha256').update(table).digest('hex').slice(0, 24)}`,
+})
+
+/**
+ * Everything an open does on the server: the tables and version record made (unless
+ * read-only), the version checked, the log taken over (unless read-only), the snapshot taken
+ * (with `snapshot: true`). A missing table of a read-only open is `NOT_A_LOG`.
+ */
+const prepare = async (
+  pool: Pool,
+  names: Names,
+  options: PostgresStorageOptions,
+): Promise<E.Either<StorageError, Pick<Opened, 'epoch' | 'pinned'>>> => {
+  const { table, meta } = names
+  const readOnly = options.readOnly === true
+  try {
+    if (!readOnly) await createTables(pool, names)
+    const version = await pool.query<{ value: string }>(
+      `SELECT value FROM ${meta} WHERE name = 'schema'`,
+    )
+    const found = version.rows[0]?.value
+    if (found !== String(SCHEMA_VERSION)) {
+      return E.left(
+        corruption(
+          `postgres table ${table} has layout version ${String(found)}; this deltalog reads ${SCHEMA_VERSION}`,
+        ),
+      )
+    }
+    const epoch = readOnly ? undefined : await takeOver(pool, meta)
+    const pinned = options.snapshot === true ? await pinSnapshot(pool, meta) : undefined
+    return E.right({ epoch, pinned })
+  } catch (error) {
+    return E.left(
+      readOnly && isUndefinedTable(error)
+        ? notALog(`postgres table ${table} holds no log (it does not exist)`)
+        : fromPg(`open ${table}`, error),
+    )
+  }
+}
+
+/** Creates the log's two tables and its version record, where they do not exist yet. */
+const createTables = async (pool: Pool, { data, meta }: Names): Promise<void> => {
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${meta} (name text PRIMARY KEY, value text NOT NULL)`,
+  )
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${data} (key bytea PRIMARY KEY, value bytea NOT NULL)`,
+  )
+  await pool.query(
+    `INSERT INTO ${meta} (name, value) VALUES ('schema', $1) ON CONFLICT (name) DO NOTHING`,
+    [String(SCHEMA_VERSION)],
+  )
+}
+
+/**
+ * Raises the writer epoch, durably, and returns the new one. The update waits for a write
+ * transaction of the former writer in flight (it holds a share lock on the epoch); every later
+ * one sees the new epoch and is refused.
+ */
+const takeOver = async (pool: Pool, meta: string): Promise<string> => {
+  const { client, release } = await hold(pool)
+  let broken = false
+  try {
+    await client.query('BEGIN; SET LOCAL synchronous_commit = on')
+    const raised = await client.query<{ value: string }>(
+      `INSERT INTO ${meta} AS m (name, value) VALUES ('epoch', '1') ON CONFLICT (name) ` +
+        'DO UPDATE SET value = (m.value::bigint + 1)::text RETURNING value',
+    )
+    await client.query('COMMIT')
+    const epoch = raised.rows[0]?.value
+    if (epoch === undefined) throw new Error(`${meta} has no writer epoch`)
+    return epoch
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => (broken = true))
+    throw error
+  } finally {
+    release(broken)
+  }
+}
+
+/**
+ * A connection holding a `REPEATABLE READ` transaction whose snapshot is taken now; on failure
+ * the connection is ended and the error thrown.
+ */
+const pinSnapshot = async (pool: Pool, meta: string): Promise<Held> => {
+  const held = await hold(pool)
+  try {
+    // The snapshot is taken at the transaction's first statement.
+    await held.client.query(
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT FROM ${meta} LIMIT 1`,
+    )
+    return held
+  } catch (error) {
+    held.release(true)
+    throw error
+  }
+}
