@@ -68,9 +68,8 @@ try {
   } else {
     assert.equal(typeof openPostgresStorage, 'function')
   }
-  console.log(
-    `smoke: ok on Node.js ${process.version}, require('deltalog') ${requireLoadsEsm ? 'loads' : 'refused'}`,
-  )
+  const required = requireLoadsEsm ? 'loads' : 'refused'
+  console.log(`smoke: ok on Node.js ${process.version}, require('deltalog') ${required}`)
 } finally {
   await rm(dir, { recursive: true, force: true })
 }

@@ -2,7 +2,8 @@
 // scratch directory (not dist/, which the command-line tests build at the same time), installed
 // there by its name with the project's package.json, and required from a .cjs file in a child
 // Node.js. Where require() loads ES modules (Node.js 20.19+, 22.12+) it must give the very module
-// import() gives; where it does not, it must throw ERR_REQUIRE_ESM with a message that says how.
+// import() gives (and the README's CommonJS example runs); where it does not, it must throw
+// ERR_REQUIRE_ESM with a message that says how.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -97,8 +98,22 @@ it.runIf(loadsEsm)(
   },
 )
 
-it('where require() loads no ES module, it throws ERR_REQUIRE_ESM with a message that says how', () => {
-  // On Node.js 20.19+ and 22.12+ the flag turns require(esm) off, as it is on 20.0-20.18, 22.0-22.11.
+it.runIf(loadsEsm)("runs the README's CommonJS example as written", async () => {
+  const readme = await readFile(join(root, 'README.md'), 'utf8')
+  const block = /### From CommonJS\s[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1]
+  expect(block, 'README has a js block under "### From CommonJS"').toBeDefined()
+  await writeFile(join(app, 'readme.cjs'), block ?? '')
+  const child = spawnSync(process.execPath, [join(app, 'readme.cjs')], {
+    cwd: app,
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  expect(child.stderr).toBe('')
+  expect(child.stdout).toBe('orders 0 order-1\n')
+})
+
+it('where require() loads no ES module, it throws ERR_REQUIRE_ESM and says what to write', () => {
+  // On 20.19+ and 22.12+ the flag turns require(esm) off, as it is on 20.0-20.18 and 22.0-22.11.
   const { report } = runProgram(loadsEsm ? ['--no-experimental-require-module'] : [])
   for (const name of entries) {
     const refusal = report.entries[name]
