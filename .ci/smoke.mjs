@@ -3,12 +3,27 @@
 import assert from 'node:assert/strict'
 import console from 'node:console'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import process from 'node:process'
 import { TextDecoder } from 'node:util'
 
 const { openLog, openEventStore } = await import('deltalog')
+
+// From CommonJS: require() gives the very module import() gives on Node.js 20.19+ and 22.12+, and
+// before those throws ERR_REQUIRE_ESM with a message that says how (README, "From CommonJS").
+const require = createRequire(import.meta.url)
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+const requireLoadsEsm = major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19)
+for (const name of ['deltalog', 'deltalog/testing', 'deltalog/postgres']) {
+  if (requireLoadsEsm) {
+    assert.equal(require(name), await import(name), name)
+  } else {
+    assert.throws(() => require(name), { code: 'ERR_REQUIRE_ESM', message: /await import\(/ })
+  }
+}
+
 const { openCrashStorage } = await import('deltalog/testing')
 assert.equal(typeof openCrashStorage, 'function')
 
@@ -53,7 +68,8 @@ try {
   } else {
     assert.equal(typeof openPostgresStorage, 'function')
   }
-  console.log(`smoke: ok on Node.js ${process.version}`)
+  const required = requireLoadsEsm ? 'loads' : 'refused'
+  console.log(`smoke: ok on Node.js ${process.version}, require('deltalog') ${required}`)
 } finally {
   await rm(dir, { recursive: true, force: true })
 }
