@@ -25,7 +25,7 @@ import { escapedLength, prefixSuccessor, readEscaped, writeEscaped, type KeyRang
 import { allocBytes } from './slab.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
 import { readVarint, varintLength, writeVarint } from './varint.js'
-import { sameBytes } from '../storage/range.js'
+import { sameBytes } from './bytes.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -14,7 +14,7 @@ import { corruption, type CorruptionError } from '../errors.js'
 import { FORMAT_VERSION, RecordType } from './keys.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
 import { readVarint, varintLength, writeVarint } from './varint.js'
-import { sameBytes } from '../storage/range.js'
+import { sameBytes } from './bytes.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -33,8 +33,8 @@ import {
   seqBlock,
   type SeqBlock,
 } from '../sequence/seqBlock.js'
-import type { Batch, BatchOp } from '../storage/port.js'
-import { sameBytes } from '../storage/range.js'
+import type { Batch, BatchOp } from './batch.js'
+import { sameBytes } from '../codec/bytes.js'
 
 // -------------------------------------------------------------------------------------
 // model

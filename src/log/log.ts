@@ -22,7 +22,8 @@ import {
 } from '../errors.js'
 import { load, type AllocatorState } from '../sequence/allocator.js'
 import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
-import { copyBytes, type Storage } from '../storage/port.js'
+import type { Storage } from '../storage/port.js'
+import { copyBytes } from '../codec/bytes.js'
 import { openLogDirectory } from './directory.js'
 import { makeHotTail } from './tail.js'
 import {

@@ -24,13 +24,8 @@ import {
 } from '../codec/commit.js'
 import { prefixSuccessor } from '../codec/keys.js'
 import { corruption, DeltalogError, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
-import {
-  copyBytes,
-  iterate,
-  type IterateOptions,
-  type KeyValue,
-  type Storage,
-} from '../storage/port.js'
+import { iterate, type IterateOptions, type KeyValue, type Storage } from '../storage/port.js'
+import { copyBytes } from '../codec/bytes.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -15,7 +15,8 @@ import {
 import { encodeEntryKey, entryRange, recordRange, RecordType } from '../codec/keys.js'
 import { readU64, U64_BYTES } from '../codec/u64.js'
 import { corruption, toDeltalogError } from '../errors.js'
-import { copyBytes, iterate, type KeyValue } from '../storage/port.js'
+import { iterate, type KeyValue } from '../storage/port.js'
+import { copyBytes } from '../codec/bytes.js'
 import {
   first,
   orThrow,

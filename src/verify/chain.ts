@@ -28,7 +28,7 @@ import { prefixSuccessor } from '../codec/keys.js'
 import { writeU64 } from '../codec/u64.js'
 import type { StorageError } from '../errors.js'
 import type { KeyValue, Storage } from '../storage/port.js'
-import { sameBytes } from '../storage/range.js'
+import { sameBytes } from '../codec/bytes.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -34,7 +34,7 @@ import { decodeTruncation, NO_TRUNCATION, truncationKeyV2 } from '../log/truncat
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
 import type { KeyValue, Storage } from '../storage/port.js'
 import { checkCommit, describeProblem, finishChain, startChain } from './chain.js'
-import { sameBytes } from '../storage/range.js'
+import { sameBytes } from '../codec/bytes.js'
 
 export interface VerifyReport {
   /** Entries at or above the truncation point. */
