@@ -22,17 +22,13 @@ import { encodeEntryKeys, seqBlockKey } from '../codec/keys.js'
 import { invalidArgument } from '../errors.js'
 import {
   allocate,
+  nextBlock,
+  nextBlockBase,
   remaining,
   type AllocatorError,
   type AllocatorState,
 } from '../sequence/allocator.js'
-import {
-  MAX_SEQUENCE,
-  encodeSeqBlock,
-  nextBase,
-  seqBlock,
-  type SeqBlock,
-} from '../sequence/seqBlock.js'
+import { MAX_SEQUENCE, encodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
 import type { Batch, BatchOp } from './batch.js'
 import { sameBytes } from '../codec/bytes.js'
 
@@ -166,14 +162,10 @@ export const placeDelta = (
       state: { ...state, nextSequence: end },
     })
   }
-  const base = O.isSome(state.current) ? nextBase(state.current.value) : 0
-  // The block stops short of MAX_SEQUENCE: a restart resumes at its end, which must still be a
-  // number an append can be handed.
-  const size = Math.max(end - base, Math.min(state.blockSize, MAX_SEQUENCE - 1 - base))
   return E.map((block: SeqBlock) => ({
     delta: { segments, seqBlock: O.some(block) },
     state: { ...state, current: O.some(block), nextSequence: end },
-  }))(seqBlock(base, size))
+  }))(nextBlock(state, end - nextBlockBase(state)))
 }
 
 // -------------------------------------------------------------------------------------
