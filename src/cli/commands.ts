@@ -10,14 +10,14 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { seqBlockKeyV2 } from '../codec/commit.js'
+import { seqBlockKey } from '../codec/records.js'
 import { errorValueOf, invalidArgument, notEmpty, type DeltalogErrorValue } from '../errors.js'
 import { openLogDirectory } from '../log/directory.js'
 import { openLogTE, type LogTE } from '../log/log.js'
 import type { LogEntry } from '../log/read.js'
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
 import type { Storage } from '../storage/port.js'
-import { migrateToV2 } from '../log/migrate.js'
+import { migrateStorage } from '../format/migrate.js'
 import { openPostgresStorage, redact } from '../postgres/storage.js'
 import { verifyStorage, type VerifyReport } from '../verify/verify.js'
 import type { AppendArgs, FollowArgs, ReportArgs, ScanArgs, VerifyArgs } from './args.js'
@@ -331,7 +331,7 @@ export const stats = (args: ReportArgs): Promise<Outcome> =>
     if (E.isLeft(entries)) return entries
     let keys = 0
     for await (const _ of log.keys()) keys++
-    const stored = await storage.get(seqBlockKeyV2)()
+    const stored = await storage.get(seqBlockKey)()
     if (E.isLeft(stored)) return stored
     const block = O.isSome(stored.right) ? decodeSeqBlock(stored.right.value) : E.right(undefined)
     if (E.isLeft(block)) return block
@@ -502,7 +502,7 @@ export const migrate = async (args: ReportArgs): Promise<Outcome> => {
   }
   const storage = await openStore(args, 'update')
   if (E.isLeft(storage)) return storage
-  const report = await migrateToV2(storage.right)
+  const report = await migrateStorage(storage.right)
   await storage.right.close()()
   if (E.isLeft(report)) return report
   const r = report.right

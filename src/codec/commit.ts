@@ -1,5 +1,5 @@
 /**
- * Format v2 records: one commit record per commit, holding every value of the commit in
+ * Format 2's records: one commit record per commit, holding every value of the commit in
  * sequence order and linked to the commit before it by a chained SHA-256, and one run record
  * per run (the entries of one key at consecutive sequences in one commit), in key order, that
  * either holds a small run's values itself or points into its commit record.
@@ -21,7 +21,15 @@ import { createHash } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { corruption, type CorruptionError } from '../errors.js'
-import { escapedLength, prefixSuccessor, readEscaped, writeEscaped, type KeyRange } from './keys.js'
+import {
+  escapedLength,
+  KEY_TERMINATOR,
+  prefixSuccessor,
+  readEscaped,
+  writeEscaped,
+  type KeyRange,
+} from './keys.js'
+import { FORMAT_VERSION, RecordType } from './records.js'
 import { allocBytes } from './slab.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
 import { readVarint, varintLength, writeVarint } from './varint.js'
@@ -30,17 +38,6 @@ import { sameBytes } from './bytes.js'
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
-
-/** The first byte of every format v2 key. */
-export const FORMAT_V2 = 0x02
-
-/** The second byte of every format v2 key. */
-export const RecordTypeV2 = {
-  SeqBlock: 0x01,
-  Run: 0x02,
-  Commit: 0x03,
-  Meta: 0x04,
-} as const
 
 /** Bytes of a chain checksum: SHA-256. */
 export const CHECKSUM_BYTES = 32
@@ -111,9 +108,6 @@ export type RunRecord =
       readonly place: RunPlace
     }
 
-/** The key of the allocator's SeqBlock record in format v2. */
-export const seqBlockKeyV2: Uint8Array = Uint8Array.of(FORMAT_V2, RecordTypeV2.SeqBlock)
-
 const INLINE = 0x01
 const IN_COMMIT = 0x02
 const HEADER_BYTES = U64_BYTES + CHECKSUM_BYTES
@@ -126,8 +120,8 @@ const KEY_PREFIX_BYTES = 2
 /** The key of the commit record whose first sequence is `firstSequence`. */
 export const encodeCommitKey = (firstSequence: number): Uint8Array => {
   const out = new Uint8Array(KEY_PREFIX_BYTES + U64_BYTES)
-  out[0] = FORMAT_V2
-  out[1] = RecordTypeV2.Commit
+  out[0] = FORMAT_VERSION
+  out[1] = RecordType.Commit
   writeU64(out, KEY_PREFIX_BYTES, firstSequence)
   return out
 }
@@ -136,8 +130,8 @@ export const encodeCommitKey = (firstSequence: number): Uint8Array => {
 export const decodeCommitKey = (key: Uint8Array): E.Either<CorruptionError, number> => {
   if (
     key.length !== KEY_PREFIX_BYTES + U64_BYTES ||
-    key[0] !== FORMAT_V2 ||
-    key[1] !== RecordTypeV2.Commit
+    key[0] !== FORMAT_VERSION ||
+    key[1] !== RecordType.Commit
   ) {
     return E.left(corruption('not a commit key'))
   }
@@ -300,10 +294,10 @@ export const verifyLink = (previous: ChainLink, key: Uint8Array, value: Uint8Arr
 /** The key of the run record of `key` starting at `firstSequence`. */
 export const encodeRunKey = (key: Uint8Array, firstSequence: number): Uint8Array => {
   const out = allocBytes(KEY_PREFIX_BYTES + escapedLength(key) + 1 + U64_BYTES)
-  out[0] = FORMAT_V2
-  out[1] = RecordTypeV2.Run
+  out[0] = FORMAT_VERSION
+  out[1] = RecordType.Run
   const end = writeEscaped(out, KEY_PREFIX_BYTES, key)
-  out[end] = 0x00
+  out[end] = KEY_TERMINATOR
   writeU64(out, end + 1, firstSequence)
   return out
 }
@@ -357,7 +351,7 @@ export const decodeRunRecord = (
   key: Uint8Array,
   value: Uint8Array,
 ): E.Either<CorruptionError, RunRecord> => {
-  if (key[0] !== FORMAT_V2 || key[1] !== RecordTypeV2.Run) {
+  if (key[0] !== FORMAT_VERSION || key[1] !== RecordType.Run) {
     return E.left(corruption('not a run key'))
   }
   const escaped = readEscaped(key, KEY_PREFIX_BYTES)

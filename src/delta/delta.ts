@@ -10,15 +10,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import {
-  encodeCommit,
-  encodeRunRecord,
-  seqBlockKeyV2,
-  type ChainLink,
-  type CommitRun,
-} from '../codec/commit.js'
-import { encodeCommitIndexKey, encodeRuns, toRuns } from '../codec/commitIndex.js'
-import { encodeEntryKeys, seqBlockKey } from '../codec/keys.js'
+import { encodeCommit, encodeRunRecord, type ChainLink, type CommitRun } from '../codec/commit.js'
+import { seqBlockKey } from '../codec/records.js'
 import { invalidArgument } from '../errors.js'
 import {
   allocate,
@@ -223,34 +216,6 @@ const commitGroups = (segments: ReadonlyArray<Segment>): ReadonlyArray<ReadonlyA
   return groups
 }
 
-/**
- * The batch of a Delta in on-disk format 1, as deltalog 0.1 wrote it: the SeqBlock record (when
- * there is one), a put per entry, and one commit index record for each run of consecutive
- * sequences. The engine writes format 2 (`toCommitBatch`); this is kept for converting and
- * testing the conversion of format 1 logs.
- */
-export const toBatchV1 = (delta: Delta): Batch => {
-  const ops: BatchOp[] = []
-  if (O.isSome(delta.seqBlock)) {
-    ops.push({ type: 'put', key: seqBlockKey, value: encodeSeqBlock(delta.seqBlock.value) })
-  }
-  for (const segments of commitGroups(delta.segments)) {
-    const group = entriesOf(segments)
-    const first = group[0]
-    if (first === undefined) continue
-    const keys = encodeEntryKeys(group)
-    group.forEach((entry, i) => {
-      ops.push({ type: 'put', key: keys[i] as Uint8Array, value: entry.value })
-    })
-    ops.push({
-      type: 'put',
-      key: encodeCommitIndexKey(first.sequence),
-      value: encodeRuns(toRuns(group.map((e) => e.key))),
-    })
-  }
-  return ops
-}
-
 /** Splits segments at consecutive sequences into runs: neighbours with the same key. */
 const toCommitRuns = (segments: ReadonlyArray<Segment>): ReadonlyArray<CommitRun> => {
   const runs: Array<{ key: Uint8Array; values: Uint8Array[] }> = []
@@ -271,7 +236,7 @@ const toCommitRuns = (segments: ReadonlyArray<Segment>): ReadonlyArray<CommitRun
 }
 
 /**
- * The format v2 batch for a Delta: the SeqBlock record (when there is one), then for each group
+ * The batch of a Delta, in on-disk format 2: the SeqBlock record (when there is one), then for each group
  * of consecutive sequences — one for every Delta the allocator built, one per gap for
  * `appendAt` — a commit record linked to the one before it and a run record per run. Returns
  * the link the last commit leaves, which the next batch continues.
@@ -282,7 +247,7 @@ export const toCommitBatch = (
 ): { readonly ops: Batch; readonly link: ChainLink } => {
   const ops: BatchOp[] = []
   if (O.isSome(delta.seqBlock)) {
-    ops.push({ type: 'put', key: seqBlockKeyV2, value: encodeSeqBlock(delta.seqBlock.value) })
+    ops.push({ type: 'put', key: seqBlockKey, value: encodeSeqBlock(delta.seqBlock.value) })
   }
   let link = previous
   for (const group of commitGroups(delta.segments)) {

@@ -7,7 +7,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { FORMAT_V2, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
+import type { ChainLink } from '../codec/commit.js'
+import { FORMAT_VERSION, seqBlockKey, formatKey } from '../codec/records.js'
 import { isWellFormed, keyBytes } from '../codec/keys.js'
 import { allocBytes } from '../codec/slab.js'
 import type { AppendRange, Entry, Records } from '../delta/delta.js'
@@ -51,8 +52,13 @@ import {
   type ReadContext,
   type SequenceRange,
 } from './read.js'
-import { formatKeyV2, storedFormat, type StoredFormat } from './migrate.js'
-import { decodeTruncation, NO_TRUNCATION, truncationKeyV2, type Truncation } from './truncateV2.js'
+import { storedFormat, type StoredFormat } from '../format/detect.js'
+import {
+  decodeTruncation,
+  NO_TRUNCATION,
+  truncationKey,
+  type Truncation,
+} from '../codec/truncation.js'
 import { makeReadOnlyWriter, makeWriter, RECORD_OVERHEAD_BYTES } from './writer.js'
 
 export type { LogEntry } from './read.js'
@@ -216,7 +222,7 @@ const readStoredState = (
         )
       }
       return format.format === 'empty' && !readOnly
-        ? storage.write([{ type: 'put', key: formatKeyV2, value: Uint8Array.of(FORMAT_V2) }], {
+        ? storage.write([{ type: 'put', key: formatKey, value: Uint8Array.of(FORMAT_VERSION) }], {
             sync: true,
           })
         : TE.right(undefined)
@@ -227,7 +233,7 @@ const readStoredState = (
 /** The SeqBlock, the truncation and the chain's end, as stored now. */
 const readState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, StoredState> =>
   pipe(
-    storage.getMany([seqBlockKeyV2, truncationKeyV2]),
+    storage.getMany([seqBlockKey, truncationKey]),
     TE.chainEitherKW(([block, truncation]) =>
       pipe(
         E.Do,
@@ -431,7 +437,7 @@ const makeLog = (
     ...(readOnly
       ? {
           storedTruncation: async () => {
-            const stored = await storage.get(truncationKeyV2)()
+            const stored = await storage.get(truncationKey)()
             const truncation =
               E.isRight(stored) && O.isSome(stored.right)
                 ? decodeTruncation(stored.right.value)

@@ -4,7 +4,7 @@
  * the values from them; key scans walk the key's run records and take a run's values from the
  * record itself when it is inline, or from its commit record when it is not (fetched once for
  * all of that commit's runs in a row). Everything streams; nothing loads a whole key or log
- * into memory. Format 1 logs are read only to convert them (readV1.ts).
+ * into memory. Format 1 logs are read only to convert them (src/format/v1/read.ts).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
@@ -14,14 +14,13 @@ import {
   decodeRunRecord,
   encodeCommitKey,
   encodeRunKey,
-  FORMAT_V2,
   GENESIS,
-  RecordTypeV2,
   runRange,
   valuesInCommit,
   type ChainLink,
   type DecodedCommit,
 } from '../codec/commit.js'
+import { FORMAT_VERSION, RecordType } from '../codec/records.js'
 import { prefixSuccessor } from '../codec/keys.js'
 import { corruption, DeltalogError, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
 import { iterate, type IterateOptions, type KeyValue, type Storage } from '../storage/port.js'
@@ -104,7 +103,7 @@ export async function* endOnClose<A>(
 }
 
 const COMMITS = ((): { readonly gte: Uint8Array; readonly lt: Uint8Array } => {
-  const gte = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+  const gte = Uint8Array.of(FORMAT_VERSION, RecordType.Commit)
   return { gte, lt: prefixSuccessor(gte) }
 })()
 
@@ -306,7 +305,7 @@ export async function* listKeys(
   ctx: ReadContext,
   prefix: Uint8Array | undefined,
 ): AsyncGenerator<Uint8Array> {
-  const all = Uint8Array.of(FORMAT_V2, RecordTypeV2.Run)
+  const all = Uint8Array.of(FORMAT_VERSION, RecordType.Run)
   const gte = prefix === undefined ? all : runPrefix(prefix)
   const lt = prefixSuccessor(gte)
   let from = gte
