@@ -10,7 +10,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { encodeCommit, encodeRunRecord, type ChainLink, type CommitRun } from '../codec/commit.js'
+import { encodeCommit, type ChainLink, type CommitRun } from '../codec/commit.js'
+import { encodeRunRecord } from '../codec/run.js'
 import { seqBlockKey } from '../codec/records.js'
 import { invalidArgument } from '../errors.js'
 import {

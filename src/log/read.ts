@@ -11,15 +11,13 @@ import * as O from 'fp-ts/lib/Option.js'
 import {
   CHECKSUM_BYTES,
   decodeCommit,
-  decodeRunRecord,
   encodeCommitKey,
-  encodeRunKey,
   GENESIS,
-  runRange,
   valuesInCommit,
   type ChainLink,
   type DecodedCommit,
 } from '../codec/commit.js'
+import { decodeRunRecord, encodeRunKey, runRange } from '../codec/run.js'
 import { FORMAT_VERSION, RecordType } from '../codec/records.js'
 import { prefixSuccessor } from '../codec/keys.js'
 import { corruption, DeltalogError, toDeltalogError, type DeltalogErrorValue } from '../errors.js'

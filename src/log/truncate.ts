@@ -9,7 +9,8 @@
  * src/codec/truncation.ts.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { decodeCommit, encodeCommitKey, encodeRunKey, type ChainLink } from '../codec/commit.js'
+import { decodeCommit, encodeCommitKey, type ChainLink } from '../codec/commit.js'
+import { encodeRunKey } from '../codec/run.js'
 import { FORMAT_VERSION, RecordType } from '../codec/records.js'
 import { encodeTruncation, truncationKey, type Truncation } from '../codec/truncation.js'
 import { errorValueOf, type DeltalogErrorValue } from '../errors.js'

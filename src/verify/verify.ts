@@ -13,16 +13,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import {
-  decodeCommit,
-  decodeRunRecord,
-  encodeCommitKey,
-  encodeRunRecord,
-  runRange,
-  valuesInCommit,
-  type ChainLink,
-  type RunRecord,
-} from '../codec/commit.js'
+import { decodeCommit, encodeCommitKey, valuesInCommit, type ChainLink } from '../codec/commit.js'
+import { decodeRunRecord, encodeRunRecord, runRange, type RunRecord } from '../codec/run.js'
 import { FORMAT_VERSION, RecordType, seqBlockKey } from '../codec/records.js'
 import { prefixSuccessor } from '../codec/keys.js'
 import { isFormat1Key } from '../format/detect.js'
