@@ -67,21 +67,7 @@ export {
   type Records,
   type Segment,
 } from './delta/delta.js'
-export {
-  FORMAT_VERSION,
-  RecordType,
-  decodeEntryKey,
-  encodeEntryKey,
-  entryPrefixRange,
-  entryRange,
-  keyBytes,
-  prefixSuccessor,
-  recordPrefix,
-  recordRange,
-  seqBlockKey,
-  type EntryKey,
-  type KeyRange,
-} from './codec/keys.js'
+export { keyBytes, prefixSuccessor, type KeyRange } from './codec/keys.js'
 export {
   iterate,
   type Batch,
@@ -114,7 +100,7 @@ export {
   type PlacedRecord,
   type ScanOptions,
 } from './openLog.js'
-export { migrateLog, type MigrationOptions, type MigrationReport } from './log/migrate.js'
+export { migrateLog, type MigrationOptions, type MigrationReport } from './format/migrate.js'
 export { verifyStorage, type VerifyReport } from './verify/verify.js'
 export {
   openEventStore,

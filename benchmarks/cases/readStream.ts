@@ -4,7 +4,8 @@
 // shape of data where it is cheapest to read: 50 records under one key prefix, in one range read.
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { encodeEntryKey, entryRange, openEventStore } from '../../src/index.js'
+import { openEventStore } from '../../src/index.js'
+import { encodeEntryKey, entryRange } from '../../src/format/v1/keys.js'
 import {
   figure,
   inDir,

@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { errorValueOf, invalidArgument, type DeltalogErrorValue } from '../errors.js'
 import { openLogDirectory } from '../storage/logDirectory.js'
 import { openLogTE, type LogTE } from '../openLog.js'
-import { migrateToV2, type MigrationReport } from '../log/migrate.js'
+import { migrateStorage, type MigrationReport } from '../format/migrate.js'
 import { openPostgresStorageTE, redact } from '../postgres/storage.js'
 import type { Storage } from '../storage/port.js'
 import { verifyStorage, type VerifyReport } from '../verify/verify.js'
@@ -190,7 +190,7 @@ export const verifyStore = (
   options?: VerifyOptions,
 ): Promise<E.Either<DeltalogErrorValue, VerifyReport>> => verifyStorage(storage, options)
 
-/** Converts a format 1 log in `storage` to format 2 in place (see `migrateToV2`). */
+/** Converts a format 1 log in `storage` to format 2 in place (see `migrateStorage`). */
 export const migrateStore = (
   storage: Storage,
-): Promise<E.Either<DeltalogErrorValue, MigrationReport>> => migrateToV2(storage)
+): Promise<E.Either<DeltalogErrorValue, MigrationReport>> => migrateStorage(storage)

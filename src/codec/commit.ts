@@ -1,8 +1,8 @@
 /**
- * Format v2 records: one commit record per commit, holding every value of the commit in
- * sequence order and linked to the commit before it by a chained SHA-256, and one run record
- * per run (the entries of one key at consecutive sequences in one commit), in key order, that
- * either holds a small run's values itself or points into its commit record.
+ * Format 2's commit records: one per commit, holding every value of the commit in sequence
+ * order and linked to the commit before it by a chained SHA-256. Each run of the commit (the
+ * entries of one key at consecutive sequences) also has a run record (run.ts), which holds a
+ * small run's values itself or points into its commit record.
  *
  * A global scan reads commit records in storage order; a key scan reads run records in storage
  * order and fetches a commit record only for a run too big to keep inline. docs/format.md has
@@ -12,41 +12,23 @@
  * Commit key:   0x02 0x03 | firstSequence u64 BE
  * Commit value: prevEnd u64 BE | checksum (32 bytes) | runs
  *               run = varint(keyLength) key varint(count) (varint(valueLength) value) × count
- * Run key:      0x02 0x02 | escape(userKey) 0x00 | firstSequence u64 BE
- * Run value:    0x01 varint(count) (varint(valueLength) value) × count               inline
- *               0x02 varint(count) varint(firstSequence − commitFirst) varint(offset)
- *                    varint(length)                                                 in commit
  */
 import { createHash } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { corruption, type CorruptionError } from '../errors.js'
-import { escapedLength, prefixSuccessor, readEscaped, writeEscaped, type KeyRange } from './keys.js'
-import { allocBytes } from './slab.js'
+import { sameBytes } from './bytes.js'
+import { FORMAT_VERSION, RecordType } from './records.js'
 import { readU64, U64_BYTES, writeU64 } from './u64.js'
+import { readValues, valuesLength, writeValues } from './values.js'
 import { readVarint, varintLength, writeVarint } from './varint.js'
-import { sameBytes } from '../storage/range.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
 
-/** The first byte of every format v2 key. */
-export const FORMAT_V2 = 0x02
-
-/** The second byte of every format v2 key. */
-export const RecordTypeV2 = {
-  SeqBlock: 0x01,
-  Run: 0x02,
-  Commit: 0x03,
-  Meta: 0x04,
-} as const
-
 /** Bytes of a chain checksum: SHA-256. */
 export const CHECKSUM_BYTES = 32
-
-/** A run whose values take at most this many bytes (with their lengths) is stored inline. */
-export const INLINE_MAX_BYTES = 1024
 
 /**
  * Where the chain stands after a commit: one past its last sequence, and the checksum over it
@@ -94,28 +76,6 @@ export interface DecodedCommit {
   readonly end: number
 }
 
-/** A run record as read back: its values, or where in which commit record they are. */
-export type RunRecord =
-  | {
-      readonly form: 'inline'
-      readonly key: Uint8Array
-      readonly firstSequence: number
-      readonly values: ReadonlyArray<Uint8Array>
-    }
-  | {
-      readonly form: 'inCommit'
-      readonly key: Uint8Array
-      readonly firstSequence: number
-      readonly count: number
-      readonly commitFirstSequence: number
-      readonly place: RunPlace
-    }
-
-/** The key of the allocator's SeqBlock record in format v2. */
-export const seqBlockKeyV2: Uint8Array = Uint8Array.of(FORMAT_V2, RecordTypeV2.SeqBlock)
-
-const INLINE = 0x01
-const IN_COMMIT = 0x02
 const HEADER_BYTES = U64_BYTES + CHECKSUM_BYTES
 const KEY_PREFIX_BYTES = 2
 
@@ -126,8 +86,8 @@ const KEY_PREFIX_BYTES = 2
 /** The key of the commit record whose first sequence is `firstSequence`. */
 export const encodeCommitKey = (firstSequence: number): Uint8Array => {
   const out = new Uint8Array(KEY_PREFIX_BYTES + U64_BYTES)
-  out[0] = FORMAT_V2
-  out[1] = RecordTypeV2.Commit
+  out[0] = FORMAT_VERSION
+  out[1] = RecordType.Commit
   writeU64(out, KEY_PREFIX_BYTES, firstSequence)
   return out
 }
@@ -136,8 +96,8 @@ export const encodeCommitKey = (firstSequence: number): Uint8Array => {
 export const decodeCommitKey = (key: Uint8Array): E.Either<CorruptionError, number> => {
   if (
     key.length !== KEY_PREFIX_BYTES + U64_BYTES ||
-    key[0] !== FORMAT_V2 ||
-    key[1] !== RecordTypeV2.Commit
+    key[0] !== FORMAT_VERSION ||
+    key[1] !== RecordType.Commit
   ) {
     return E.left(corruption('not a commit key'))
   }
@@ -164,22 +124,6 @@ export const chainChecksum = (
       .update(value.subarray(HEADER_BYTES))
       .digest(),
   )
-
-/** Bytes of one run's values, each with its length. */
-const valuesLength = (values: ReadonlyArray<Uint8Array>): number => {
-  let n = 0
-  for (const v of values) n += varintLength(v.length) + v.length
-  return n
-}
-
-const writeValues = (out: Uint8Array, at: number, values: ReadonlyArray<Uint8Array>): number => {
-  for (const v of values) {
-    at = writeVarint(out, at, v.length)
-    out.set(v, at)
-    at += v.length
-  }
-  return at
-}
 
 /**
  * Encodes the commit of `runs` starting at `firstSequence`, linked to `previous`.
@@ -216,25 +160,6 @@ export const encodeCommit = (
   const checksum = chainChecksum(previous.checksum, key, value)
   value.set(checksum, U64_BYTES)
   return { key, value, link: { end: firstSequence + count, checksum }, places }
-}
-
-/** Reads `count` length-prefixed values from `bytes[at, end)`, as views of it. */
-const readValues = (
-  bytes: Uint8Array,
-  at: number,
-  end: number,
-  count: number,
-): E.Either<CorruptionError, readonly [ReadonlyArray<Uint8Array>, number]> => {
-  const values: Uint8Array[] = []
-  for (let i = 0; i < count; i++) {
-    const length = readVarint(bytes, at)
-    if (O.isNone(length)) return E.left(corruption('bad value length'))
-    const [n, start] = length.value
-    if (start + n > end) return E.left(corruption('value runs past the end of its record'))
-    values.push(bytes.subarray(start, start + n))
-    at = start + n
-  }
-  return E.right([values, at])
 }
 
 /** Decodes a commit record; anything `encodeCommit` cannot have produced is `CORRUPTION`. */
@@ -291,116 +216,6 @@ export const verifyLink = (previous: ChainLink, key: Uint8Array, value: Uint8Arr
     prevEnd.value === previous.end &&
     sameBytes(value.subarray(U64_BYTES, HEADER_BYTES), chainChecksum(previous.checksum, key, value))
   )
-}
-
-// -------------------------------------------------------------------------------------
-// run records
-// -------------------------------------------------------------------------------------
-
-/** The key of the run record of `key` starting at `firstSequence`. */
-export const encodeRunKey = (key: Uint8Array, firstSequence: number): Uint8Array => {
-  const out = allocBytes(KEY_PREFIX_BYTES + escapedLength(key) + 1 + U64_BYTES)
-  out[0] = FORMAT_V2
-  out[1] = RecordTypeV2.Run
-  const end = writeEscaped(out, KEY_PREFIX_BYTES, key)
-  out[end] = 0x00
-  writeU64(out, end + 1, firstSequence)
-  return out
-}
-
-/**
- * The run records of `key` that start in `[from, to)` (`to` defaults to past every sequence).
- * The run holding `from` may start below it: a reader finds that one with a reverse seek.
- */
-export const runRange = (key: Uint8Array, from = 0, to?: number): KeyRange => {
-  const gte = encodeRunKey(key, from)
-  if (to !== undefined) return { gte, lt: encodeRunKey(key, to) }
-  return { gte, lt: prefixSuccessor(gte.subarray(0, gte.length - U64_BYTES)) }
-}
-
-/**
- * The run record for a run of `key` from `firstSequence`: its values inline when they take at
- * most `INLINE_MAX_BYTES`, else a pointer to `place` in the commit starting at `commitFirst`.
- */
-export const encodeRunRecord = (
-  run: CommitRun,
-  firstSequence: number,
-  commitFirst: number,
-  place: RunPlace,
-): { readonly key: Uint8Array; readonly value: Uint8Array } => {
-  const key = encodeRunKey(run.key, firstSequence)
-  const count = run.values.length
-  if (place.length <= INLINE_MAX_BYTES) {
-    const value = allocBytes(1 + varintLength(count) + place.length)
-    value[0] = INLINE
-    writeValues(value, writeVarint(value, 1, count), run.values)
-    return { key, value }
-  }
-  const delta = firstSequence - commitFirst
-  const value = new Uint8Array(
-    1 +
-      varintLength(count) +
-      varintLength(delta) +
-      varintLength(place.offset) +
-      varintLength(place.length),
-  )
-  value[0] = IN_COMMIT
-  let at = writeVarint(value, 1, count)
-  at = writeVarint(value, at, delta)
-  at = writeVarint(value, at, place.offset)
-  writeVarint(value, at, place.length)
-  return { key, value }
-}
-
-/** Decodes a run record; anything `encodeRunRecord` cannot have produced is `CORRUPTION`. */
-export const decodeRunRecord = (
-  key: Uint8Array,
-  value: Uint8Array,
-): E.Either<CorruptionError, RunRecord> => {
-  if (key[0] !== FORMAT_V2 || key[1] !== RecordTypeV2.Run) {
-    return E.left(corruption('not a run key'))
-  }
-  const escaped = readEscaped(key, KEY_PREFIX_BYTES)
-  if (E.isLeft(escaped)) return E.left(corruption(`run ${escaped.left.message}`))
-  const [userKey, end] = escaped.right
-  const first = key.length === end + U64_BYTES ? readU64(key, end) : O.none
-  if (O.isNone(first)) return E.left(corruption('run key has a bad sequence'))
-  const firstSequence = first.value
-  const count = readVarint(value, 1)
-  if (O.isNone(count) || count.value[0] < 1) {
-    return E.left(corruption(`run ${firstSequence}: bad count`))
-  }
-  if (value[0] === INLINE) {
-    const values = readValues(value, count.value[1], value.length, count.value[0])
-    if (E.isLeft(values)) return E.left(corruption(`run ${firstSequence}: ${values.left.message}`))
-    if (values.right[1] !== value.length) {
-      return E.left(corruption(`run ${firstSequence}: bytes after its values`))
-    }
-    return E.right({ form: 'inline', key: userKey, firstSequence, values: values.right[0] })
-  }
-  if (value[0] === IN_COMMIT) {
-    const delta = readVarint(value, count.value[1])
-    const offset = O.chain(([, at]: readonly [number, number]) => readVarint(value, at))(delta)
-    const length = O.chain(([, at]: readonly [number, number]) => readVarint(value, at))(offset)
-    if (
-      O.isNone(delta) ||
-      O.isNone(offset) ||
-      O.isNone(length) ||
-      length.value[1] !== value.length ||
-      delta.value[0] > firstSequence
-    ) {
-      return E.left(corruption(`run ${firstSequence}: bad pointer into its commit`))
-    }
-    return E.right({
-      form: 'inCommit',
-      key: userKey,
-      firstSequence,
-      count: count.value[0],
-      commitFirstSequence: firstSequence - delta.value[0],
-      place: { offset: offset.value[0], length: length.value[0] },
-    })
-  }
-  return E.left(corruption(`run ${firstSequence}: unknown form ${value[0]}`))
 }
 
 /** The values of an in-commit run, read from its commit record's value. */

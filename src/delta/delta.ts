@@ -10,31 +10,21 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import {
-  encodeCommit,
-  encodeRunRecord,
-  seqBlockKeyV2,
-  type ChainLink,
-  type CommitRun,
-} from '../codec/commit.js'
-import { encodeCommitIndexKey, encodeRuns, toRuns } from '../codec/commitIndex.js'
-import { encodeEntryKeys, seqBlockKey } from '../codec/keys.js'
+import { encodeCommit, type ChainLink, type CommitRun } from '../codec/commit.js'
+import { encodeRunRecord } from '../codec/run.js'
+import { seqBlockKey } from '../codec/records.js'
 import { invalidArgument } from '../errors.js'
 import {
   allocate,
+  nextBlock,
+  nextBlockBase,
   remaining,
   type AllocatorError,
   type AllocatorState,
 } from '../sequence/allocator.js'
-import {
-  MAX_SEQUENCE,
-  encodeSeqBlock,
-  nextBase,
-  seqBlock,
-  type SeqBlock,
-} from '../sequence/seqBlock.js'
-import type { Batch, BatchOp } from '../storage/port.js'
-import { sameBytes } from '../storage/range.js'
+import { MAX_SEQUENCE, encodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
+import type { Batch, BatchOp } from './batch.js'
+import { sameBytes } from '../codec/bytes.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -166,14 +156,10 @@ export const placeDelta = (
       state: { ...state, nextSequence: end },
     })
   }
-  const base = O.isSome(state.current) ? nextBase(state.current.value) : 0
-  // The block stops short of MAX_SEQUENCE: a restart resumes at its end, which must still be a
-  // number an append can be handed.
-  const size = Math.max(end - base, Math.min(state.blockSize, MAX_SEQUENCE - 1 - base))
   return E.map((block: SeqBlock) => ({
     delta: { segments, seqBlock: O.some(block) },
     state: { ...state, current: O.some(block), nextSequence: end },
-  }))(seqBlock(base, size))
+  }))(nextBlock(state, end - nextBlockBase(state)))
 }
 
 // -------------------------------------------------------------------------------------
@@ -231,34 +217,6 @@ const commitGroups = (segments: ReadonlyArray<Segment>): ReadonlyArray<ReadonlyA
   return groups
 }
 
-/**
- * The batch of a Delta in on-disk format 1, as deltalog 0.1 wrote it: the SeqBlock record (when
- * there is one), a put per entry, and one commit index record for each run of consecutive
- * sequences. The engine writes format 2 (`toCommitBatch`); this is kept for converting and
- * testing the conversion of format 1 logs.
- */
-export const toBatchV1 = (delta: Delta): Batch => {
-  const ops: BatchOp[] = []
-  if (O.isSome(delta.seqBlock)) {
-    ops.push({ type: 'put', key: seqBlockKey, value: encodeSeqBlock(delta.seqBlock.value) })
-  }
-  for (const segments of commitGroups(delta.segments)) {
-    const group = entriesOf(segments)
-    const first = group[0]
-    if (first === undefined) continue
-    const keys = encodeEntryKeys(group)
-    group.forEach((entry, i) => {
-      ops.push({ type: 'put', key: keys[i] as Uint8Array, value: entry.value })
-    })
-    ops.push({
-      type: 'put',
-      key: encodeCommitIndexKey(first.sequence),
-      value: encodeRuns(toRuns(group.map((e) => e.key))),
-    })
-  }
-  return ops
-}
-
 /** Splits segments at consecutive sequences into runs: neighbours with the same key. */
 const toCommitRuns = (segments: ReadonlyArray<Segment>): ReadonlyArray<CommitRun> => {
   const runs: Array<{ key: Uint8Array; values: Uint8Array[] }> = []
@@ -279,7 +237,7 @@ const toCommitRuns = (segments: ReadonlyArray<Segment>): ReadonlyArray<CommitRun
 }
 
 /**
- * The format v2 batch for a Delta: the SeqBlock record (when there is one), then for each group
+ * The batch of a Delta, in on-disk format 2: the SeqBlock record (when there is one), then for each group
  * of consecutive sequences — one for every Delta the allocator built, one per gap for
  * `appendAt` — a commit record linked to the one before it and a run record per run. Returns
  * the link the last commit leaves, which the next batch continues.
@@ -290,7 +248,7 @@ export const toCommitBatch = (
 ): { readonly ops: Batch; readonly link: ChainLink } => {
   const ops: BatchOp[] = []
   if (O.isSome(delta.seqBlock)) {
-    ops.push({ type: 'put', key: seqBlockKeyV2, value: encodeSeqBlock(delta.seqBlock.value) })
+    ops.push({ type: 'put', key: seqBlockKey, value: encodeSeqBlock(delta.seqBlock.value) })
   }
   let link = previous
   for (const group of commitGroups(delta.segments)) {

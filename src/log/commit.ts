@@ -23,7 +23,8 @@ import type { AllocatorState } from '../sequence/allocator.js'
 import type { Storage } from '../storage/port.js'
 import type { Admission } from './admission.js'
 import type { Durability } from './options.js'
-import { markTruncation, removeTruncated, type Truncation } from './truncateV2.js'
+import { markTruncation, removeTruncated } from './truncate.js'
+import type { Truncation } from '../codec/truncation.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { keyBytes } from '../codec/keys.js'
 import { closed, errorValueOf } from '../errors.js'
-import { copyBytes } from '../storage/port.js'
+import { copyBytes } from '../codec/bytes.js'
 import type { ChangeSignal } from './changes.js'
 import { decodeStrict, FollowOptions, withLowerBound, type Visibility } from './options.js'
 import { endOnClose, failing, scanAll, scanKey, type LogEntry, type ReadContext } from './read.js'

@@ -10,17 +10,14 @@ import * as O from 'fp-ts/lib/Option.js'
 import {
   CHECKSUM_BYTES,
   decodeCommit,
-  decodeRunRecord,
   encodeCommitKey,
-  encodeRunKey,
-  FORMAT_V2,
   GENESIS,
-  RecordTypeV2,
-  runRange,
   valuesInCommit,
   type ChainLink,
   type DecodedCommit,
 } from '../codec/commit.js'
+import { decodeRunRecord, encodeRunKey, runRange } from '../codec/run.js'
+import { FORMAT_VERSION, RecordType } from '../codec/records.js'
 import { prefixSuccessor } from '../codec/keys.js'
 import {
   aborted,
@@ -30,13 +27,8 @@ import {
   toDeltalogError,
   type DeltalogErrorValue,
 } from '../errors.js'
-import {
-  copyBytes,
-  iterate,
-  type IterateOptions,
-  type KeyValue,
-  type Storage,
-} from '../storage/port.js'
+import { iterate, type IterateOptions, type KeyValue, type Storage } from '../storage/port.js'
+import { copyBytes } from '../codec/bytes.js'
 import { abortable } from './abort.js'
 
 // -------------------------------------------------------------------------------------
@@ -110,7 +102,7 @@ export async function* endOnClose<A>(
 }
 
 const COMMITS = ((): { readonly gte: Uint8Array; readonly lt: Uint8Array } => {
-  const gte = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+  const gte = Uint8Array.of(FORMAT_VERSION, RecordType.Commit)
   return { gte, lt: prefixSuccessor(gte) }
 })()
 
@@ -317,7 +309,7 @@ export async function* listKeys(
   ctx: ReadContext,
   prefix: Uint8Array | undefined,
 ): AsyncGenerator<Uint8Array> {
-  const all = Uint8Array.of(FORMAT_V2, RecordTypeV2.Run)
+  const all = Uint8Array.of(FORMAT_VERSION, RecordType.Run)
   const gte = prefix === undefined ? all : runPrefix(prefix)
   const lt = prefixSuccessor(gte)
   let from = gte

@@ -7,13 +7,19 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { FORMAT_V2, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
+import type { ChainLink } from '../codec/commit.js'
+import { FORMAT_VERSION, seqBlockKey, formatKey } from '../codec/records.js'
 import { errorValueOf, migrationNeeded, type DeltalogErrorValue } from '../errors.js'
 import { decodeSeqBlock, type SeqBlock } from '../sequence/seqBlock.js'
 import type { Storage } from '../storage/port.js'
-import { formatKeyV2, storedFormat, type StoredFormat } from './migrate.js'
+import { storedFormat, type StoredFormat } from '../format/detect.js'
 import { lastLink } from './read.js'
-import { decodeTruncation, NO_TRUNCATION, truncationKeyV2, type Truncation } from './truncateV2.js'
+import {
+  decodeTruncation,
+  NO_TRUNCATION,
+  truncationKey,
+  type Truncation,
+} from '../codec/truncation.js'
 
 /** A log's state as stored. */
 export interface StoredState {
@@ -42,7 +48,7 @@ export const readStoredState = (
         )
       }
       return format.format === 'empty' && !readOnly
-        ? storage.write([{ type: 'put', key: formatKeyV2, value: Uint8Array.of(FORMAT_V2) }], {
+        ? storage.write([{ type: 'put', key: formatKey, value: Uint8Array.of(FORMAT_VERSION) }], {
             sync: true,
           })
         : TE.right(undefined)
@@ -53,7 +59,7 @@ export const readStoredState = (
 /** The SeqBlock, the truncation and the chain's end, as stored now. */
 export const readState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, StoredState> =>
   pipe(
-    storage.getMany([seqBlockKeyV2, truncationKeyV2]),
+    storage.getMany([seqBlockKey, truncationKey]),
     TE.chainEitherKW(([block, truncation]) =>
       pipe(
         E.Do,

@@ -14,7 +14,7 @@ import type { ChangeSignal } from './changes.js'
 import type { ReadOnlyWriter } from './readOnlyWriter.js'
 import { readState } from './recover.js'
 import { lostConnection, READ_RETRY_MS } from './retry.js'
-import { decodeTruncation, NO_TRUNCATION, truncationKeyV2 } from './truncateV2.js'
+import { decodeTruncation, NO_TRUNCATION, truncationKey } from '../codec/truncation.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -118,7 +118,7 @@ export const makeRefresh = (
  */
 export const storedTruncation =
   (storage: Storage, fallback: () => number) => async (): Promise<number> => {
-    const stored = await storage.get(truncationKeyV2)()
+    const stored = await storage.get(truncationKey)()
     const truncation =
       E.isRight(stored) && O.isSome(stored.right)
         ? decodeTruncation(stored.right.value)

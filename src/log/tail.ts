@@ -11,7 +11,7 @@
  * stops and storage may hold a batch the tail never saw, so the tail is dropped for good.
  */
 import type { Entry, Segment } from '../delta/delta.js'
-import { compareBytes } from '../storage/range.js'
+import { compareBytes } from '../codec/bytes.js'
 
 // -------------------------------------------------------------------------------------
 // model

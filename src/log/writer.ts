@@ -25,7 +25,7 @@ import {
   type WriterState,
 } from './commit.js'
 import { makePump, type Pump } from './pump.js'
-import type { Truncation } from './truncateV2.js'
+import type { Truncation } from '../codec/truncation.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -87,8 +87,8 @@ export const remaining = (state: AllocatorState): number =>
 /**
  * Allocates `count` contiguous numbers. What is left of the current block is used first; when it
  * does not suffice, ONE new block starting at the current block's `nextBase` (0 when there is
- * none) and of size `max(count − remaining, blockSize)` is emitted, so the range stays
- * contiguous across the boundary. A count of 0 returns the next sequence and changes nothing.
+ * none) and of size `max(count − remaining, blockSize)` is emitted (`nextBlock`, which cuts it
+ * short near `MAX_SEQUENCE`), so the range stays contiguous across the boundary. A count of 0 returns the next sequence and changes nothing.
  * A range that would pass `MAX_SEQUENCE` is `SEQUENCE_OVERFLOW`, and the state is left as it was.
  */
 export const allocate = (
@@ -112,9 +112,6 @@ export const allocate = (
     })
   }
   const fromNewBlock = count - left
-  const newBase = O.isSome(state.current) ? nextBase(state.current.value) : 0
-  // A block only as large as the request still fits when the default size would overflow.
-  const size = Math.max(fromNewBlock, Math.min(state.blockSize, MAX_SEQUENCE - newBase))
   return E.map((block: SeqBlock) => ({
     base: left > 0 ? base : block.baseSequence,
     count,
@@ -124,5 +121,26 @@ export const allocate = (
       nextSequence: block.baseSequence + fromNewBlock,
     },
     record: O.some(block),
-  }))(seqBlock(newBase, size))
+  }))(nextBlock(state, fromNewBlock))
 }
+
+/**
+ * The block to emit after `state`'s current one when `needed` more numbers are wanted than it
+ * has left: it starts at the current block's `nextBase` (0 when there is none) and holds
+ * `max(needed, blockSize)` numbers — except near the top, where it is cut to end at
+ * `MAX_SEQUENCE − 1`, so that a restart, which resumes at its end, still has a number to hand
+ * out. Only a request that itself reaches `MAX_SEQUENCE` gets a block ending there. A block
+ * past `MAX_SEQUENCE` is `SEQUENCE_OVERFLOW`. Both `allocate` and `placeDelta` size their
+ * blocks here.
+ */
+export const nextBlock = (
+  state: AllocatorState,
+  needed: number,
+): E.Either<SequenceOverflowError, SeqBlock> => {
+  const base = nextBlockBase(state)
+  return seqBlock(base, Math.max(needed, Math.min(state.blockSize, MAX_SEQUENCE - 1 - base)))
+}
+
+/** Where the next block starts: at the current block's `nextBase`, or 0 when there is none. */
+export const nextBlockBase = (state: AllocatorState): number =>
+  O.isSome(state.current) ? nextBase(state.current.value) : 0

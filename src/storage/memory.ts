@@ -13,7 +13,6 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { closed, type StorageError } from '../errors.js'
 import {
-  copyBytes,
   validateBatch,
   validateIterateOptions,
   validateKey,
@@ -24,7 +23,8 @@ import {
   type Storage,
   type StorageIterator,
 } from './port.js'
-import { aboveLower, belowUpper, compareBytes } from './range.js'
+import { copyBytes, compareBytes } from '../codec/bytes.js'
+import { aboveLower, belowUpper } from './range.js'
 
 // Loaded through require: the package is CommonJS with a `default` export, which ESM default
 // imports resolve differently under Node and under bundling test runners.

@@ -9,41 +9,15 @@ import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { invalidArgument, toDeltalogError, type InvalidArgumentError } from '../errors.js'
 import type { StorageError } from '../errors.js'
+import type { Batch } from '../delta/batch.js'
 
 export type { StorageError } from '../errors.js'
+// The batch types belong to the pure core, which builds batches; adapters apply them.
+export type { Batch, BatchOp, DelOp, PutOp } from '../delta/batch.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
-
-/** Store `value` under `key`. */
-export interface PutOp {
-  readonly type: 'put'
-  readonly key: Uint8Array
-  readonly value: Uint8Array
-  /**
-   * The writer knows that `key` holds nothing: it is a record of the commit being written,
-   * keyed by sequence numbers never handed out before. A store may then add it without looking
-   * for a value to replace (PostgreSQL inserts it instead of upserting); should the key hold
-   * one after all, such a store fails the whole batch rather than replace it. Others ignore it.
-   */
-  readonly fresh?: boolean
-}
-
-/** Remove `key` if present. */
-export interface DelOp {
-  readonly type: 'del'
-  readonly key: Uint8Array
-}
-
-/** One operation of an atomic batch. */
-export type BatchOp = PutOp | DelOp
-
-/**
- * An ordered list of operations that a store applies all together or not at all; operations on
- * the same key take effect in list order.
- */
-export type Batch = ReadonlyArray<BatchOp>
 
 /** A stored pair, as iteration yields it. */
 export interface KeyValue {
@@ -121,12 +95,6 @@ export interface Storage {
   /** Waits for calls in flight, releases every resource; closing twice is harmless. */
   readonly close: () => TE.TaskEither<StorageError, void>
 }
-
-/**
- * A copy of `bytes` that shares no memory with it. (`slice()` is not enough: on a Node.js
- * Buffer it returns a view of the same memory.)
- */
-export const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
 
 // -------------------------------------------------------------------------------------
 // validation (shared by every adapter)

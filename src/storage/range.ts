@@ -2,14 +2,8 @@
  * Range checks over raw byte keys, shared by the adapters that walk an in-process ordered
  * structure (memory, crash-simulating) and by tests.
  */
+import { compareBytes } from '../codec/bytes.js'
 import type { IterateOptions } from './port.js'
-
-/** Raw byte order: the order of every Storage adapter. */
-export const compareBytes = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b)
-
-/** Whether two byte strings are equal; the same array (a shared key) is equal at once. */
-export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a === b || (a.length === b.length && Buffer.compare(a, b) === 0)
 
 /** Whether `key` is at or past the range's lower bound. */
 export const aboveLower = (options: IterateOptions, key: Uint8Array): boolean =>

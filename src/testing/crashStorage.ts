@@ -29,7 +29,6 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { closed, invalidArgument, ioError, toDeltalogError, type StorageError } from '../errors.js'
 import { applyBatch, chunkedIterator, emptyTable, walk, type Table } from '../storage/memory.js'
 import {
-  copyBytes,
   validateBatch,
   validateIterateOptions,
   validateKey,
@@ -38,6 +37,7 @@ import {
   type Storage,
   type StorageIterator,
 } from '../storage/port.js'
+import { copyBytes } from '../codec/bytes.js'
 import { makeRandom } from './random.js'
 
 // -------------------------------------------------------------------------------------

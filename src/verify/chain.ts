@@ -18,17 +18,16 @@ import * as O from 'fp-ts/lib/Option.js'
 import {
   decodeCommit,
   encodeCommitKey,
-  FORMAT_V2,
   GENESIS,
-  RecordTypeV2,
   verifyLink,
   type ChainLink,
 } from '../codec/commit.js'
+import { FORMAT_VERSION, RecordType } from '../codec/records.js'
 import { prefixSuccessor } from '../codec/keys.js'
 import { writeU64 } from '../codec/u64.js'
 import type { StorageError } from '../errors.js'
 import type { KeyValue, Storage } from '../storage/port.js'
-import { sameBytes } from '../storage/range.js'
+import { sameBytes } from '../codec/bytes.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -173,7 +172,7 @@ export const describeProblem = (p: ChainProblem): string => {
 // the walk
 // -------------------------------------------------------------------------------------
 
-const COMMIT_PREFIX = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+const COMMIT_PREFIX = Uint8Array.of(FORMAT_VERSION, RecordType.Commit)
 
 /** Walks every commit record of `storage` through the fold. */
 export const verifyChain = async (

@@ -13,28 +13,19 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import {
-  decodeCommit,
-  decodeRunRecord,
-  encodeCommitKey,
-  encodeRunRecord,
-  FORMAT_V2,
-  RecordTypeV2,
-  runRange,
-  seqBlockKeyV2,
-  valuesInCommit,
-  type ChainLink,
-  type RunRecord,
-} from '../codec/commit.js'
-import { FORMAT_VERSION, prefixSuccessor } from '../codec/keys.js'
+import { decodeCommit, encodeCommitKey, valuesInCommit, type ChainLink } from '../codec/commit.js'
+import { decodeRunRecord, encodeRunRecord, runRange, type RunRecord } from '../codec/run.js'
+import { FORMAT_VERSION, RecordType, seqBlockKey } from '../codec/records.js'
+import { prefixSuccessor } from '../codec/keys.js'
+import { isFormat1Key } from '../format/detect.js'
 import { printable } from '../codec/printable.js'
 import { invalidArgument, type StorageError } from '../errors.js'
-import { decodeTruncation, NO_TRUNCATION, truncationKeyV2 } from '../log/truncateV2.js'
+import { decodeTruncation, NO_TRUNCATION, truncationKey } from '../codec/truncation.js'
 import { decodeSeqBlock, nextBase } from '../sequence/seqBlock.js'
 import type { KeyValue, Storage } from '../storage/port.js'
 import { checkCommit, describeProblem, finishChain, startChain } from './chain.js'
 import { entryChecks, type EntryCheck } from './checks.js'
-import { sameBytes } from '../storage/range.js'
+import { sameBytes } from '../codec/bytes.js'
 
 export interface VerifyReport {
   /** Entries at or above the truncation point. */
@@ -56,18 +47,18 @@ export const MAX_LISTED_VIOLATIONS = 50
 // Run records looked up per multi-get.
 const LOOKUP_BATCH = 1024
 
-const COMMITS = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+const COMMITS = Uint8Array.of(FORMAT_VERSION, RecordType.Commit)
 
 // The key ranges around the format 2 records: below them, and above the metadata records.
 const OUTSIDE: ReadonlyArray<{ readonly gte?: Uint8Array; readonly lt?: Uint8Array }> = [
-  { lt: Uint8Array.of(FORMAT_V2, RecordTypeV2.SeqBlock) },
+  { lt: Uint8Array.of(FORMAT_VERSION, RecordType.SeqBlock) },
   {
-    gte: Uint8Array.of(FORMAT_V2, RecordTypeV2.SeqBlock, 0),
-    lt: Uint8Array.of(FORMAT_V2, RecordTypeV2.Run),
+    gte: Uint8Array.of(FORMAT_VERSION, RecordType.SeqBlock, 0),
+    lt: Uint8Array.of(FORMAT_VERSION, RecordType.Run),
   },
-  { gte: Uint8Array.of(FORMAT_V2, RecordTypeV2.Meta + 1) },
+  { gte: Uint8Array.of(FORMAT_VERSION, RecordType.Meta + 1) },
 ]
-const RUNS = Uint8Array.of(FORMAT_V2, RecordTypeV2.Run)
+const RUNS = Uint8Array.of(FORMAT_VERSION, RecordType.Run)
 
 /** Every pair of a range, chunk by chunk, through `visit`; `left` if the storage fails. */
 const walk = async (
@@ -129,7 +120,7 @@ export const verifyStorage = async (
     if (violations.length < MAX_LISTED_VIOLATIONS) violations.push(message)
   }
 
-  const stored = await storage.getMany([seqBlockKeyV2, truncationKeyV2])()
+  const stored = await storage.getMany([seqBlockKey, truncationKey])()
   if (E.isLeft(stored)) return stored
   const [blockBytes, truncationBytes] = stored.right
   let limit = 0
@@ -265,7 +256,7 @@ export const verifyStorage = async (
   for (const range of OUTSIDE) {
     const done = await walk(storage, range, (pair) => {
       progress()
-      if (pair.key[0] === FORMAT_VERSION) leftovers++
+      if (isFormat1Key(pair.key)) leftovers++
       else violate(`key ${Buffer.from(pair.key).toString('hex')} is no record deltalog writes`)
     })
     if (E.isLeft(done)) return done

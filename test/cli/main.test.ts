@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as O from 'fp-ts/lib/Option.js'
-import { seqBlockKeyV2 } from '../../src/codec/commit.js'
+import { seqBlockKey } from '../../src/codec/records.js'
 import { keyBytes } from '../../src/codec/keys.js'
 import { toCommitBatch } from '../../src/delta/delta.js'
 import { lastLink } from '../../src/log/read.js'
@@ -379,12 +379,9 @@ describe('errors', () => {
   it('reports a corrupt log in one line, and verify names the problem', async () => {
     ok(['append', '--db', 'bad-block', '--key', 'k', '--value', 'v'])
     const storage = right(await openRocksStorage(join(dir, 'bad-block'))())
-    const put = await storage.write(
-      [{ type: 'put', key: seqBlockKeyV2, value: Uint8Array.of(1) }],
-      {
-        sync: true,
-      },
-    )()
+    const put = await storage.write([{ type: 'put', key: seqBlockKey, value: Uint8Array.of(1) }], {
+      sync: true,
+    })()
     expect(E.isRight(put)).toBe(true)
     await storage.close()()
     for (const command of ['stats', 'scan', 'export']) {

@@ -8,19 +8,21 @@ import {
   chainChecksum,
   decodeCommit,
   decodeCommitKey,
-  decodeRunRecord,
   encodeCommit,
   encodeCommitKey,
-  encodeRunKey,
-  encodeRunRecord,
   GENESIS,
-  INLINE_MAX_BYTES,
-  runRange,
   valuesInCommit,
   verifyLink,
   type ChainLink,
   type CommitRun,
 } from '../../src/codec/commit.js'
+import {
+  decodeRunRecord,
+  encodeRunKey,
+  encodeRunRecord,
+  INLINE_MAX_BYTES,
+  runRange,
+} from '../../src/codec/run.js'
 import { arbKeyBytes, arbSequence, right } from '../arbitraries.js'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')

@@ -2,20 +2,22 @@ import { fc, test } from '@fast-check/vitest'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
-import { decodeCommit, GENESIS, RecordTypeV2 } from '../../src/codec/commit.js'
-import { decodeCommitIndexKey, decodeRuns } from '../../src/codec/commitIndex.js'
-import { RecordType, decodeEntryKey, keyBytes, seqBlockKey } from '../../src/codec/keys.js'
+import { decodeCommit, GENESIS } from '../../src/codec/commit.js'
+import { RecordType } from '../../src/codec/records.js'
+import { decodeCommitIndexKey, decodeRuns } from '../../src/format/v1/commitIndex.js'
+import { keyBytes } from '../../src/codec/keys.js'
+import { V1RecordType, decodeEntryKey, v1SeqBlockKey } from '../../src/format/v1/keys.js'
 import {
   buildDelta,
   MAX_PLACED_SEQUENCE,
   placeDelta,
   entriesOf,
   recordsOf,
-  toBatchV1,
   toCommitBatch,
   type Entry,
   type EntryRecord,
 } from '../../src/delta/delta.js'
+import { toBatchV1 } from '../v1.js'
 import { allocate, load, type AllocatorState } from '../../src/sequence/allocator.js'
 import { MAX_SEQUENCE, decodeSeqBlock, nextBase } from '../../src/sequence/seqBlock.js'
 import { arbKeyBytes, right } from '../arbitraries.js'
@@ -72,7 +74,7 @@ describe('Delta', () => {
   it('writes the appends of one Delta as one commit, and a placed Delta as one per gap', () => {
     const commitsOf = (ops: ReturnType<typeof toCommitBatch>['ops']) =>
       ops.flatMap((op) =>
-        op.type === 'put' && op.key[1] === RecordTypeV2.Commit
+        op.type === 'put' && op.key[1] === RecordType.Commit
           ? [right(decodeCommit(op.key, op.value))]
           : [],
       )
@@ -117,7 +119,7 @@ describe('Delta', () => {
     expect(indexOp?.type === 'put' && decodeRuns(indexOp.value)).toEqual(
       E.right([{ key: keyBytes('k'), count: 1 }]),
     )
-    expect(blockOp?.type === 'put' && blockOp.key).toEqual(seqBlockKey)
+    expect(blockOp?.type === 'put' && blockOp.key).toEqual(v1SeqBlockKey)
     expect(blockOp?.type === 'put' && decodeSeqBlock(blockOp.value)).toEqual(
       E.right({ baseSequence: 0, blockSize: 16 }),
     )
@@ -161,7 +163,7 @@ describe('Delta', () => {
         }
         // And the batch carries the block's record.
         expect(
-          toBatchV1(built.delta).some((op) => op.type === 'put' && op.key === seqBlockKey),
+          toBatchV1(built.delta).some((op) => op.type === 'put' && op.key === v1SeqBlockKey),
         ).toBe(true)
       }
     },
@@ -173,8 +175,8 @@ describe('Delta', () => {
       const { delta } = right(buildDelta(state, appends.map(recordsOf)))
       const entries = entriesOf(delta.segments)
       const batch = toBatchV1(delta)
-      const entryOps = batch.filter((op) => op.key[1] === RecordType.Entry)
-      const indexOps = batch.filter((op) => op.key[1] === RecordType.SequenceIndex)
+      const entryOps = batch.filter((op) => op.key[1] === V1RecordType.Entry)
+      const indexOps = batch.filter((op) => op.key[1] === V1RecordType.SequenceIndex)
       expect(batch.length).toBe(
         entries.length + (O.isSome(delta.seqBlock) ? 1 : 0) + (entries.length > 0 ? 1 : 0),
       )
@@ -238,7 +240,7 @@ describe('Delta', () => {
         // Every entry is named by exactly one index record, at its own sequence.
         const named: Array<{ key: Uint8Array; sequence: number }> = []
         for (const op of toBatchV1(built.delta)) {
-          if (op.type !== 'put' || op.key[1] !== RecordType.SequenceIndex) continue
+          if (op.type !== 'put' || op.key[1] !== V1RecordType.SequenceIndex) continue
           let sequence = right(decodeCommitIndexKey(op.key))
           for (const run of right(decodeRuns(op.value))) {
             for (let i = 0; i < run.count; i++) named.push({ key: run.key, sequence: sequence++ })

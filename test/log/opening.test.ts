@@ -6,11 +6,13 @@ import { cp, mkdir, readdir, rm, stat, symlink, writeFile } from 'node:fs/promis
 import { join, relative } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { keyBytes, seqBlockKey } from '../../src/codec/keys.js'
+import { keyBytes } from '../../src/codec/keys.js'
+import { v1SeqBlockKey } from '../../src/format/v1/keys.js'
 import { openEventStore } from '../../src/eventstore/store.js'
 import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log } from '../../src/openLog.js'
-import { migrateLog, storedFormat } from '../../src/log/migrate.js'
+import { migrateLog } from '../../src/format/migrate.js'
+import { storedFormat } from '../../src/format/detect.js'
 import { encodeSeqBlock } from '../../src/sequence/seqBlock.js'
 import { loadBinding } from '../../src/storage/binding.js'
 import { MARKER_FILE } from '../../src/storage/directory.js'
@@ -149,7 +151,7 @@ describe('a directory that is not a deltalog log is refused, untouched', () => {
     [
       'a deltalog-looking first key but a foreign last key',
       [
-        [seqBlockKey, encodeSeqBlock({ baseSequence: 0, blockSize: 16 })],
+        [v1SeqBlockKey, encodeSeqBlock({ baseSequence: 0, blockSize: 16 })],
         [keyBytes('zzz'), keyBytes('x')],
       ],
     ],

@@ -9,7 +9,7 @@ import * as O from 'fp-ts/lib/Option.js'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openLog, verifyStorage, type Log, type LogEntry } from '../../src/index.js'
-import { seqBlockKeyV2 } from '../../src/codec/commit.js'
+import { seqBlockKey } from '../../src/codec/records.js'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
 import type { Storage } from '../../src/storage/port.js'
 import { code } from '../codes.js'
@@ -180,7 +180,7 @@ describe.runIf(postgresRuns)('postgres under faults', () => {
     await log.append([{ key: 'k', value: 'v0' }])
     // Six records take a new SeqBlock: the commit's transaction waits for that row, and its
     // connection is killed there.
-    const holder = await holdRow(table, seqBlockKeyV2, 'lock')
+    const holder = await holdRow(table, seqBlockKey, 'lock')
     const batch = Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: `lost${i}` }))
     const appending = code(log.append(batch))
     const pid = await holder.waiting()

@@ -285,4 +285,51 @@ describe('SequenceAllocator (properties)', () => {
       }
     },
   )
+
+  /** An allocator whose block ends a little below MAX_SEQUENCE, some of it used, maybe restarted. */
+  const arbNearTheTop: fc.Arbitrary<AllocatorState> = fc
+    .tuple(
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 1, max: 64 }),
+      fc.oneof(fc.integer({ min: 1, max: 128 }), fc.constant(DEFAULT_BLOCK_SIZE)),
+      fc.nat({ max: 64 }),
+      fc.boolean(),
+    )
+    .map(([gap, size, blockSize, used, restarted]) => {
+      const loaded = right(
+        load(O.some({ baseSequence: MAX_SEQUENCE - gap - size, blockSize: size }), blockSize),
+      )
+      const a = allocate(loaded, Math.min(used, gap - 1))
+      return E.isRight(a) && !restarted ? a.right.state : loaded
+    })
+
+  // allocate and placeDelta size blocks alike (nextBlock): a block padded to the block size
+  // stops at MAX_SEQUENCE − 1, so that a restart, which resumes at the block's end, can still
+  // hand out a number. Only a request that itself reaches MAX_SEQUENCE gets a block ending there.
+  test.prop([
+    arbNearTheTop.chain((state) =>
+      fc.tuple(fc.constant(state), fc.nat({ max: MAX_SEQUENCE - state.nextSequence })),
+    ),
+  ])(
+    'near the top, a block leaves a number for after a restart unless the request took them all',
+    ([state, count]) => {
+      const a = alloc(state, count)
+      if (O.isNone(a.record)) return
+      const end = nextBase(a.record.value)
+      const restarted = right(load(a.record, state.blockSize))
+      if (a.base + count < MAX_SEQUENCE) {
+        expect(end).toBeLessThan(MAX_SEQUENCE)
+        expect(E.isRight(allocate(restarted, 1))).toBe(true)
+      } else {
+        expect(end).toBe(MAX_SEQUENCE)
+      }
+    },
+  )
+
+  it('near the top, pads a block to MAX_SEQUENCE − 1, not to MAX_SEQUENCE', () => {
+    const state = right(load(O.some({ baseSequence: MAX_SEQUENCE - 20, blockSize: 10 })))
+    const a = alloc(state, 1)
+    expect(block(a)).toEqual({ baseSequence: MAX_SEQUENCE - 10, blockSize: 9 })
+    expect(alloc(right(load(a.record)), 1).base).toBe(MAX_SEQUENCE - 1)
+  })
 })

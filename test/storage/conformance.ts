@@ -15,7 +15,8 @@ import {
   type KeyValue,
   type Storage,
 } from '../../src/storage/port.js'
-import { compareBytes, inRange } from '../../src/storage/range.js'
+import { inRange } from '../../src/storage/range.js'
+import { compareBytes } from '../../src/codec/bytes.js'
 
 /** An open store under test, and how to open the same store again. */
 export interface Subject {

@@ -17,7 +17,7 @@ import * as O from 'fp-ts/lib/Option.js'
 import { expect } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log, type LogEntry } from '../../src/openLog.js'
-import { decodeTruncation, truncationKeyV2 } from '../../src/log/truncateV2.js'
+import { decodeTruncation, truncationKey } from '../../src/codec/truncation.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 
 // -------------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ const candidates = (m: Model): number[] => [
 
 /** The watermark stored in a store, as a reopened log reads it. */
 const storedWatermark = async (store: CrashStorage): Promise<number> => {
-  const got = await store.get(truncationKeyV2)()
+  const got = await store.get(truncationKey)()
   if (E.isLeft(got)) {
     return expect.fail(`reading the truncation record failed: ${got.left.message}`)
   }

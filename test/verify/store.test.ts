@@ -4,15 +4,12 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
-import {
-  encodeCommitKey,
-  encodeRunKey,
-  GENESIS,
-  seqBlockKeyV2,
-  type ChainLink,
-} from '../../src/codec/commit.js'
+import { encodeCommitKey, GENESIS, type ChainLink } from '../../src/codec/commit.js'
+import { encodeRunKey } from '../../src/codec/run.js'
+import { seqBlockKey } from '../../src/codec/records.js'
 import { segmentsOf, toCommitBatch, type Entry } from '../../src/delta/delta.js'
-import { NO_TRUNCATION, truncateV2 } from '../../src/log/truncateV2.js'
+import { NO_TRUNCATION } from '../../src/codec/truncation.js'
+import { truncateStorage } from '../../src/log/truncate.js'
 import { encodeSeqBlock, seqBlock } from '../../src/sequence/seqBlock.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import type { Storage } from '../../src/storage/port.js'
@@ -42,7 +39,7 @@ const write = async (): Promise<{ storage: Storage; firsts: number[]; links: Cha
   }
   const block = seqBlock(0, 64)
   if (E.isLeft(block)) throw new Error(block.left.message)
-  await storage.write([{ type: 'put', key: seqBlockKeyV2, value: encodeSeqBlock(block.right) }], {
+  await storage.write([{ type: 'put', key: seqBlockKey, value: encodeSeqBlock(block.right) }], {
     sync: false,
   })()
   return { storage, firsts, links }
@@ -96,7 +93,7 @@ describe('verifyStorage', () => {
     if (E.isLeft(block)) throw new Error(block.left.message)
     await storage.write(
       [
-        { type: 'put', key: seqBlockKeyV2, value: encodeSeqBlock(block.right) },
+        { type: 'put', key: seqBlockKey, value: encodeSeqBlock(block.right) },
         { type: 'del', key: encodeCommitKey(firsts[2] ?? 0) },
       ],
       { sync: false },
@@ -114,7 +111,7 @@ describe('verifyStorage', () => {
 
   it('checks a truncated store from its anchor', async () => {
     const { storage } = await write()
-    const cut = await truncateV2(storage, 12, NO_TRUNCATION)
+    const cut = await truncateStorage(storage, 12, NO_TRUNCATION)
     expect(E.isRight(cut)).toBe(true)
     const report = await verify(storage)
     expect(report.violations).toEqual([])

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { expect, it } from 'vitest'
-import { encodeEntryKey, keyBytes } from '../../src/codec/keys.js'
+import { keyBytes } from '../../src/codec/keys.js'
+import { encodeEntryKey } from '../../src/format/v1/keys.js'
 import { openEventStore } from '../../src/eventstore/store.js'
 import { openLog } from '../../src/openLog.js'
 import { verifyStorage } from '../../src/verify/verify.js'

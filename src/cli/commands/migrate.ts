@@ -5,7 +5,7 @@
 import type { Command } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import { invalidArgument } from '../../errors.js'
-import type { MigrationReport } from '../../log/migrate.js'
+import type { MigrationReport } from '../../format/migrate.js'
 import { ReportArgs } from '../args.js'
 import * as flags from '../flags.js'
 import { action, type Outcome } from '../outcome.js'

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { seqBlockKeyV2 } from '../../codec/commit.js'
+import { seqBlockKey } from '../../codec/records.js'
 import type { DeltalogErrorValue } from '../../errors.js'
 import { decodeSeqBlock, nextBase, type SeqBlock } from '../../sequence/seqBlock.js'
 import type { Storage } from '../../storage/port.js'
@@ -72,7 +72,7 @@ const statsOf = async (
 const storedSeqBlock = async (
   storage: Storage,
 ): Promise<E.Either<DeltalogErrorValue, SeqBlock | undefined>> => {
-  const stored = await storage.get(seqBlockKeyV2)()
+  const stored = await storage.get(seqBlockKey)()
   if (E.isLeft(stored)) return stored
   return O.isSome(stored.right) ? decodeSeqBlock(stored.right.value) : E.right(undefined)
 }

@@ -18,35 +18,29 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { FORMAT_V2, GENESIS, seqBlockKeyV2, type ChainLink } from '../codec/commit.js'
-import {
-  FORMAT_VERSION,
-  metaKey,
-  prefixSuccessor,
-  seqBlockKey,
-  truncatedBeforeKey,
-} from '../codec/keys.js'
+import { GENESIS, type ChainLink } from '../codec/commit.js'
+import { FORMAT_VERSION, formatKey, seqBlockKey } from '../codec/records.js'
+import { encodeTruncation, truncationKey } from '../codec/truncation.js'
 import { readU64 } from '../codec/u64.js'
 import { segmentsOf, toCommitBatch, type Entry } from '../delta/delta.js'
-import { corruption, errorValueOf, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
+import {
+  corruption,
+  errorValueOf,
+  orThrow,
+  toDeltalogError,
+  type DeltalogErrorValue,
+} from '../errors.js'
+import { openLogDirectory } from '../storage/logDirectory.js'
+import type { ReadContext } from '../log/read.js'
 import { decodeSeqBlock } from '../sequence/seqBlock.js'
 import { iterate, type Batch, type BatchOp, type Storage } from '../storage/port.js'
-import { openLogDirectory } from '../storage/logDirectory.js'
-import { orThrow } from '../errors.js'
-import type { ReadContext } from './read.js'
-import { scanAll } from './readV1.js'
-import { encodeTruncation, truncationKeyV2 } from './truncateV2.js'
+import { formatRange, storedFormat } from './detect.js'
+import { V1_FORMAT_VERSION, v1SeqBlockKey, v1TruncatedBeforeKey } from './v1/keys.js'
+import { scanAll } from './v1/read.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
-
-/** What a store holds. */
-export type StoredFormat =
-  | { readonly format: 'empty' }
-  | { readonly format: 1 }
-  /** `leftovers`: format 1 records a conversion did not finish deleting. */
-  | { readonly format: 2; readonly leftovers: boolean }
 
 export interface MigrationReport {
   /** Entries converted (those reads of the format 1 log returned). */
@@ -66,46 +60,8 @@ export interface MigrationOptions {
   readonly batchBytes?: number
 }
 
-/** The key of a format 2 metadata record: the same layout as format 1's. */
-export const metaKeyV2 = (name: string): Uint8Array => metaKey(name, FORMAT_V2)
-
-/** The record whose presence makes a store a format 2 log; its value is the byte 2. */
-export const formatKeyV2: Uint8Array = metaKeyV2('format')
-
-const rangeOf = (version: number): { readonly gte: Uint8Array; readonly lt: Uint8Array } => {
-  const gte = Uint8Array.of(version)
-  return { gte, lt: prefixSuccessor(gte) }
-}
-const V1 = rangeOf(FORMAT_VERSION)
-const V2 = rangeOf(FORMAT_V2)
-
-const anyIn = async (storage: Storage, range: typeof V1): Promise<boolean> => {
-  for await (const _ of iterate(storage, { ...range, limit: 1 })) return true
-  return false
-}
-
-// -------------------------------------------------------------------------------------
-// destructors
-// -------------------------------------------------------------------------------------
-
-/** Which format a store holds. */
-export const storedFormat = async (
-  storage: Storage,
-): Promise<E.Either<DeltalogErrorValue, StoredFormat>> => {
-  try {
-    const format = orThrow(await storage.get(formatKeyV2)())
-    const v1 = await anyIn(storage, V1)
-    if (O.isSome(format)) {
-      if (format.value.length !== 1 || format.value[0] !== FORMAT_V2) {
-        return E.left(corruption('the format record does not say format 2'))
-      }
-      return E.right({ format: 2, leftovers: v1 })
-    }
-    return E.right(v1 ? { format: 1 } : { format: 'empty' })
-  } catch (error) {
-    return E.left(errorValueOf(error))
-  }
-}
+const V1 = formatRange(V1_FORMAT_VERSION)
+const V2 = formatRange(FORMAT_VERSION)
 
 // -------------------------------------------------------------------------------------
 // the conversion
@@ -129,7 +85,7 @@ const deleteRange = async (storage: Storage, range: typeof V1, size: number): Pr
 const readV1State = async (
   storage: Storage,
 ): Promise<{ readonly block: O.Option<Uint8Array>; readonly truncatedBefore: number }> => {
-  const [block, truncated] = orThrow(await storage.getMany([seqBlockKey, truncatedBeforeKey])())
+  const [block, truncated] = orThrow(await storage.getMany([v1SeqBlockKey, v1TruncatedBeforeKey])())
   const blockBytes = block ?? O.none
   if (O.isSome(blockBytes)) orThrow(decodeSeqBlock(blockBytes.value))
   const truncatedBytes = truncated ?? O.none
@@ -147,7 +103,7 @@ const readV1State = async (
  * why a crash at any moment leaves one whole log). A store already in format 2 only has its
  * leftovers removed; an empty store is left empty.
  */
-export const migrateToV2 = async (
+export const migrateStorage = async (
   storage: Storage,
   options: MigrationOptions = {},
 ): Promise<E.Either<DeltalogErrorValue, MigrationReport>> => {
@@ -204,18 +160,18 @@ export const migrateToV2 = async (
     // 3. The switch.
     const switchOps: Batch = [
       ...(O.isSome(v1.block)
-        ? [{ type: 'put' as const, key: seqBlockKeyV2, value: v1.block.value }]
+        ? [{ type: 'put' as const, key: seqBlockKey, value: v1.block.value }]
         : []),
       ...(v1.truncatedBefore > 0
         ? [
             {
               type: 'put' as const,
-              key: truncationKeyV2,
+              key: truncationKey,
               value: encodeTruncation({ before: v1.truncatedBefore, anchor: GENESIS }),
             },
           ]
         : []),
-      { type: 'put', key: formatKeyV2, value: Uint8Array.of(FORMAT_V2) },
+      { type: 'put', key: formatKey, value: Uint8Array.of(FORMAT_VERSION) },
     ]
     orThrow(await storage.write(switchOps, { sync: true })())
     // 4. The format 1 records.
@@ -237,14 +193,14 @@ export const migrateLog = async (
   options: MigrationOptions = {},
 ): Promise<MigrationReport> => {
   if ('storage' in target) {
-    const report = await migrateToV2(target.storage, options)
+    const report = await migrateStorage(target.storage, options)
     if (E.isLeft(report)) throw toDeltalogError(report.left)
     return report.right
   }
   const opened = await openLogDirectory(target.path, { create: false })()
   if (E.isLeft(opened)) throw toDeltalogError(opened.left)
   try {
-    const report = await migrateToV2(opened.right, options)
+    const report = await migrateStorage(opened.right, options)
     if (E.isLeft(report)) throw toDeltalogError(report.left)
     return report.right
   } finally {

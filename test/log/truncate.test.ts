@@ -5,17 +5,18 @@ import { fc, test } from '@fast-check/vitest'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
-import { decodeCommit, decodeRunRecord, GENESIS, type ChainLink } from '../../src/codec/commit.js'
+import { decodeCommit, GENESIS, type ChainLink } from '../../src/codec/commit.js'
+import { decodeRunRecord } from '../../src/codec/run.js'
 import { segmentsOf, toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import type { ReadContext } from '../../src/log/read.js'
 import { scanAll } from '../../src/log/read.js'
 import {
   decodeTruncation,
   NO_TRUNCATION,
-  truncateV2,
-  truncationKeyV2,
+  truncationKey,
   type Truncation,
-} from '../../src/log/truncateV2.js'
+} from '../../src/codec/truncation.js'
+import { truncateStorage } from '../../src/log/truncate.js'
 import type { Storage } from '../../src/storage/port.js'
 import { iterate } from '../../src/storage/port.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
@@ -46,7 +47,7 @@ const writeCommits = async (storage: Storage, sizes: ReadonlyArray<number>): Pro
 }
 
 const storedTruncation = async (storage: Storage): Promise<Truncation> => {
-  const stored = await storage.get(truncationKeyV2)()
+  const stored = await storage.get(truncationKey)()
   if (E.isLeft(stored)) throw new Error(stored.left.message)
   if (O.isNone(stored.right)) return NO_TRUNCATION
   const decoded = decodeTruncation(stored.right.value)
@@ -103,11 +104,11 @@ describe('format 2 truncation', () => {
     async (sizes, a, b) => {
       const storage = openCrashStorage()
       const all = await writeCommits(storage, sizes)
-      const first = await truncateV2(storage, a, NO_TRUNCATION, { batchSize: 2 })
+      const first = await truncateStorage(storage, a, NO_TRUNCATION, { batchSize: 2 })
       if (E.isLeft(first)) throw new Error(first.left.message)
       await check(storage, all)
       // A second cut, further or not, from the truncation in force.
-      const second = await truncateV2(storage, b, first.right, { batchSize: 2 })
+      const second = await truncateStorage(storage, b, first.right, { batchSize: 2 })
       if (E.isLeft(second)) throw new Error(second.left.message)
       expect(second.right.before).toBe(Math.max(a, b))
       await check(storage, all)
@@ -130,7 +131,7 @@ describe('format 2 truncation', () => {
         return result
       },
     }
-    const done = await truncateV2(store, 20, NO_TRUNCATION, { batchSize: 1 })
+    const done = await truncateStorage(store, 20, NO_TRUNCATION, { batchSize: 1 })
     expect(E.isRight(done)).toBe(true)
     expect(views.length).toBeGreaterThan(6)
     for (const view of views) await check(view, all)

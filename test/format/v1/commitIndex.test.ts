@@ -8,8 +8,8 @@ import {
   encodeRuns,
   entryCount,
   toRuns,
-} from '../../src/codec/commitIndex.js'
-import { arbKeyBytes, arbSequence } from '../arbitraries.js'
+} from '../../../src/format/v1/commitIndex.js'
+import { arbKeyBytes, arbSequence } from '../../arbitraries.js'
 
 const arbRuns = fc.array(
   fc.record({

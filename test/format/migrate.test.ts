@@ -6,19 +6,20 @@ import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { seqBlockKeyV2 } from '../../src/codec/commit.js'
-import { seqBlockKey, truncatedBeforeKey } from '../../src/codec/keys.js'
+import { seqBlockKey } from '../../src/codec/records.js'
+import { v1SeqBlockKey, v1TruncatedBeforeKey } from '../../src/format/v1/keys.js'
 import { readU64 } from '../../src/codec/u64.js'
 import { openLogDirectory } from '../../src/storage/logDirectory.js'
-import { migrateToV2, storedFormat, type MigrationOptions } from '../../src/log/migrate.js'
+import { migrateStorage, type MigrationOptions } from '../../src/format/migrate.js'
+import { storedFormat } from '../../src/format/detect.js'
 import { scanAll, type LogEntry } from '../../src/log/read.js'
-import { scanAll as scanAllV1 } from '../../src/log/readV1.js'
+import { scanAll as scanAllV1 } from '../../src/format/v1/read.js'
 import type { Batch, Storage, WriteOptions } from '../../src/storage/port.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 import { verifyChain, describeProblem } from '../../src/verify/chain.js'
 import { makeTempDir, removeDir } from '../tmpdir.js'
 import { writeV1Log } from '../v1.js'
-import { decodeTruncation, truncationKeyV2 } from '../../src/log/truncateV2.js'
+import { decodeTruncation, truncationKey } from '../../src/codec/truncation.js'
 
 const text = new TextDecoder()
 const show = (e: LogEntry): string => `${text.decode(e.key)}@${e.sequence}=${text.decode(e.value)}`
@@ -30,7 +31,7 @@ const get = async (storage: Storage, key: Uint8Array): Promise<string | undefine
 }
 
 const watermark = async (storage: Storage, v2: boolean): Promise<number> => {
-  const value = await storage.get(v2 ? truncationKeyV2 : truncatedBeforeKey)()
+  const value = await storage.get(v2 ? truncationKey : v1TruncatedBeforeKey)()
   if (E.isLeft(value) || O.isNone(value.right)) return 0
   if (!v2) return O.getOrElse(() => -1)(readU64(value.right.value, 0))
   const truncation = decodeTruncation(value.right.value)
@@ -58,7 +59,7 @@ const readBack = async (
     const chain = await verifyChain(storage)
     expect(E.isRight(chain) ? chain.right.problems.map(describeProblem) : chain).toEqual([])
   }
-  return { format: f, entries, block: await get(storage, v2 ? seqBlockKeyV2 : seqBlockKey) }
+  return { format: f, entries, block: await get(storage, v2 ? seqBlockKey : v1SeqBlockKey) }
 }
 
 /** A format 1 log with restarts (gaps), a truncation and keys interleaved, in a crash store. */
@@ -93,7 +94,7 @@ const recording = (storage: CrashStorage): { store: Storage; views: CrashStorage
   return { store, views }
 }
 
-describe('migrateToV2', () => {
+describe('migrateStorage', () => {
   const options: MigrationOptions = { batchEntries: 7 }
 
   it('converts a format 1 log, and a crash at any moment leaves one whole log', async () => {
@@ -102,7 +103,7 @@ describe('migrateToV2', () => {
     expect(before.format).toBe(1)
     expect(before.entries.length).toBeGreaterThan(30)
     const { store, views } = recording(storage)
-    const report = await migrateToV2(store, options)
+    const report = await migrateStorage(store, options)
     expect(E.isRight(report) && report.right.entries).toBe(before.entries.length)
     const after = await readBack(storage)
     expect(after).toEqual({ ...before, format: 2 })
@@ -127,7 +128,7 @@ describe('migrateToV2', () => {
         expected = await readBack(target)
       }
       // Running the conversion again after the crash finishes it.
-      const again = await migrateToV2(target, options)
+      const again = await migrateStorage(target, options)
       expect(E.isRight(again)).toBe(true)
       expect(await readBack(target)).toEqual({ ...expected, format: 2 })
       expect(await storedFormat(target)).toEqual(E.right({ format: 2, leftovers: false }))
@@ -138,7 +139,7 @@ describe('migrateToV2', () => {
   it('is durable when it resolves, its clean-up included', async () => {
     const storage = await writeV1()
     const before = await readBack(storage)
-    await migrateToV2(storage, options)
+    await migrateStorage(storage, options)
     for (const seed of [0, 1, 2, 3]) {
       const view = storage.crashView('power', seed)
       expect(await readBack(view)).toEqual({ ...before, format: 2 })
@@ -149,14 +150,14 @@ describe('migrateToV2', () => {
 
   it('leaves an empty store empty and a converted one as it is', async () => {
     const empty = openCrashStorage()
-    expect(await migrateToV2(empty)).toEqual(
+    expect(await migrateStorage(empty)).toEqual(
       E.right({ entries: 0, commits: 0, deleted: 0, head: expect.anything() as unknown }),
     )
     expect(await storedFormat(empty)).toEqual(E.right({ format: 'empty' }))
     const storage = await writeV1()
-    await migrateToV2(storage)
+    await migrateStorage(storage)
     const once = storage.batches().length
-    const again = await migrateToV2(storage)
+    const again = await migrateStorage(storage)
     expect(E.isRight(again) && again.right.entries).toBe(0)
     // Nothing but an empty synced write.
     expect(
@@ -185,7 +186,7 @@ describe('the log written by deltalog 0.1', () => {
     const storage = await openLogDirectory(path, { create: false })()
     if (E.isLeft(storage)) throw new Error(storage.left.message)
     try {
-      const report = await migrateToV2(storage.right)
+      const report = await migrateStorage(storage.right)
       expect(E.isRight(report) && report.right.entries).toBe(expected.entries.length)
       const after = await readBack(storage.right)
       expect(after.format).toBe(2)

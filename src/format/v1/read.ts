@@ -2,7 +2,7 @@
  * Reads of on-disk format 1, as deltalog 0.1 wrote it: the global scan, which walks the commit
  * index — one record per commit naming the keys of its entries in order — and reads each
  * commit's values with one range read per long run of a key and one multi-get for the rest.
- * The conversion to format 2 (migrate.ts) is its one user.
+ * The conversion to format 2 (src/format/migrate.ts) is its one user.
  */
 import * as O from 'fp-ts/lib/Option.js'
 import {
@@ -11,17 +11,24 @@ import {
   encodeCommitIndexKey,
   entryCount,
   type Run,
-} from '../codec/commitIndex.js'
-import { encodeEntryKey, entryRange, recordRange, RecordType } from '../codec/keys.js'
-import { readU64, U64_BYTES } from '../codec/u64.js'
-import { corruption, orThrow, toDeltalogError } from '../errors.js'
-import { copyBytes, iterate, type KeyValue } from '../storage/port.js'
-import { first, readBounds, type LogEntry, type ReadContext, type SequenceRange } from './read.js'
+} from './commitIndex.js'
+import { copyBytes } from '../../codec/bytes.js'
+import { readU64, U64_BYTES } from '../../codec/u64.js'
+import { corruption, orThrow, toDeltalogError } from '../../errors.js'
+import {
+  first,
+  readBounds,
+  type LogEntry,
+  type ReadContext,
+  type SequenceRange,
+} from '../../log/read.js'
+import { iterate, type KeyValue } from '../../storage/port.js'
+import { encodeEntryKey, entryRange, v1RecordRange, V1RecordType } from './keys.js'
 
 // Runs at least this long are read with a range read; shorter ones through one multi-get.
 const RANGE_READ_MIN_RUN = 8
 
-const INDEX = recordRange(RecordType.SequenceIndex)
+const INDEX = v1RecordRange(V1RecordType.SequenceIndex)
 
 // -------------------------------------------------------------------------------------
 // global scans

@@ -1,65 +1,24 @@
 /**
- * Truncation in format 2: `truncateBefore(s)` first writes, in one synced batch, the truncation
+ * Truncation: `truncateBefore(s)` first writes, in one synced batch, the truncation
  * point and the chain's anchor — the link of the last commit wholly below `s`, the commit the
  * first kept one names as its predecessor — so that the chain stays verifiable from the cut
  * (src/verify/chain.ts walks from the anchor). Then it deletes the commit records wholly below
  * `s` and their run records, in bounded unsynced batches. A commit that straddles `s` stays
  * whole, its entries below `s` hidden by the truncation point. A crash before the deletions
- * finish leaves hidden records that the next truncation deletes.
+ * finish leaves hidden records that the next truncation deletes. The record's codec is
+ * src/codec/truncation.ts.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import * as O from 'fp-ts/lib/Option.js'
-import {
-  CHECKSUM_BYTES,
-  decodeCommit,
-  encodeCommitKey,
-  encodeRunKey,
-  FORMAT_V2,
-  GENESIS,
-  RecordTypeV2,
-  type ChainLink,
-} from '../codec/commit.js'
-import { metaKey } from '../codec/keys.js'
-import { readU64, U64_BYTES, writeU64 } from '../codec/u64.js'
-import { corruption, errorValueOf, type DeltalogErrorValue } from '../errors.js'
+import { decodeCommit, encodeCommitKey, type ChainLink } from '../codec/commit.js'
+import { encodeRunKey } from '../codec/run.js'
+import { FORMAT_VERSION, RecordType } from '../codec/records.js'
+import { encodeTruncation, truncationKey, type Truncation } from '../codec/truncation.js'
+import { errorValueOf, type DeltalogErrorValue } from '../errors.js'
 import { iterate, type BatchOp, type Storage } from '../storage/port.js'
 import { orThrow } from '../errors.js'
 import { first } from './read.js'
 
-/** The truncation point and the anchor, in one format 2 metadata record. */
-export const truncationKeyV2: Uint8Array = metaKey('truncation', FORMAT_V2)
-
-/** Where the log is cut: entries below `before` are gone; the chain resumes at `anchor`. */
-export interface Truncation {
-  readonly before: number
-  readonly anchor: ChainLink
-}
-
-export const NO_TRUNCATION: Truncation = { before: 0, anchor: GENESIS }
-
-/** `before u64 BE | anchor end u64 BE | anchor checksum (32 bytes)`. */
-export const encodeTruncation = (t: Truncation): Uint8Array => {
-  const out = new Uint8Array(2 * U64_BYTES + CHECKSUM_BYTES)
-  writeU64(out, 0, t.before)
-  writeU64(out, U64_BYTES, t.anchor.end)
-  out.set(t.anchor.checksum, 2 * U64_BYTES)
-  return out
-}
-
-export const decodeTruncation = (bytes: Uint8Array): E.Either<DeltalogErrorValue, Truncation> => {
-  const before = readU64(bytes, 0)
-  const end = readU64(bytes, U64_BYTES)
-  if (bytes.length !== 2 * U64_BYTES + CHECKSUM_BYTES || O.isNone(before) || O.isNone(end)) {
-    return E.left(corruption('the truncation record is malformed'))
-  }
-  if (end.value > before.value) return E.left(corruption('the truncation anchor is past its cut'))
-  return E.right({
-    before: before.value,
-    anchor: { end: end.value, checksum: bytes.slice(2 * U64_BYTES) },
-  })
-}
-
-const COMMITS = Uint8Array.of(FORMAT_V2, RecordTypeV2.Commit)
+const COMMITS = Uint8Array.of(FORMAT_VERSION, RecordType.Commit)
 
 /**
  * The first step of a cut before `before`: the truncation record, written and synced. From the
@@ -92,7 +51,7 @@ export const markTruncation = async (
     const truncation = { before, anchor }
     orThrow(
       await storage.write(
-        [{ type: 'put', key: truncationKeyV2, value: encodeTruncation(truncation) }],
+        [{ type: 'put', key: truncationKey, value: encodeTruncation(truncation) }],
         {
           sync: true,
         },
@@ -144,7 +103,7 @@ export const removeTruncated = async (
  * below it writes no record but still deletes what an interrupted cut left. Resolves with the
  * truncation in force afterwards.
  */
-export const truncateV2 = async (
+export const truncateStorage = async (
   storage: Storage,
   before: number,
   current: Truncation,

@@ -1,20 +1,22 @@
 /**
- * The commit index: one record per commit that lists, in sequence order, which user key each of
- * the commit's entries belongs to. A commit's sequences are contiguous, so the record needs only
+ * Format 1's commit index: one record per commit that lists, in sequence order, which user key
+ * each of the commit's entries belongs to. A commit's sequences are contiguous, so the record needs only
  * its first sequence (in the storage key) and runs of `(user key, count)` (in the value). A
  * global scan walks these records in sequence order and reads each run's values with one range
  * read of that key's entries, so it never filters the whole log and never merges per-key streams.
+ *
+ * Format 1 only; format 2's commit records (src/codec/commit.ts) replaced it.
  *
  * Key:   version | SequenceIndex | firstSequence u64 BE
  * Value: repeated  varint(keyLength) | key bytes | varint(count)      (count >= 1)
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { corruption, type CorruptionError } from '../errors.js'
-import { FORMAT_VERSION, RecordType } from './keys.js'
-import { readU64, U64_BYTES, writeU64 } from './u64.js'
-import { readVarint, varintLength, writeVarint } from './varint.js'
-import { sameBytes } from '../storage/range.js'
+import { sameBytes } from '../../codec/bytes.js'
+import { readU64, U64_BYTES, writeU64 } from '../../codec/u64.js'
+import { readVarint, varintLength, writeVarint } from '../../codec/varint.js'
+import { corruption, type CorruptionError } from '../../errors.js'
+import { V1_FORMAT_VERSION, V1RecordType } from './keys.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -62,8 +64,8 @@ export const entryCount = (index: CommitIndex): number =>
 /** The storage key of the index record of the commit starting at `firstSequence`. */
 export const encodeCommitIndexKey = (firstSequence: number): Uint8Array => {
   const out = new Uint8Array(2 + U64_BYTES)
-  out[0] = FORMAT_VERSION
-  out[1] = RecordType.SequenceIndex
+  out[0] = V1_FORMAT_VERSION
+  out[1] = V1RecordType.SequenceIndex
   writeU64(out, 2, firstSequence)
   return out
 }
@@ -72,8 +74,8 @@ export const encodeCommitIndexKey = (firstSequence: number): Uint8Array => {
 export const decodeCommitIndexKey = (key: Uint8Array): E.Either<CorruptionError, number> => {
   if (
     key.length !== 2 + U64_BYTES ||
-    key[0] !== FORMAT_VERSION ||
-    key[1] !== RecordType.SequenceIndex
+    key[0] !== V1_FORMAT_VERSION ||
+    key[1] !== V1RecordType.SequenceIndex
   ) {
     return E.left(corruption('not a commit index key'))
   }
@@ -85,7 +87,7 @@ export const decodeCommitIndexKey = (key: Uint8Array): E.Either<CorruptionError,
 /**
  * Encodes an index record's runs.
  *
- * Law (checked in test/codec/commitIndex.test.ts): `decodeRuns(encodeRuns(r))` is `right(r)`
+ * Law (checked in test/format/v1/commitIndex.test.ts): `decodeRuns(encodeRuns(r))` is `right(r)`
  * for runs with non-empty counts.
  */
 export const encodeRuns = (runs: ReadonlyArray<Run>): Uint8Array => {
