@@ -14,8 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
-    globalSetup: ['test/globalSetup.ts'],
-    setupFiles: ['test/setup.ts'],
+    globalSetup: ['test/support/globalSetup.ts'],
+    setupFiles: ['test/support/setup.ts'],
     // Longer runs (FC_SCALE, npm run test:long) get proportionally longer timeouts.
     testTimeout: 30_000 * scale,
     hookTimeout: 30_000 * scale,

@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { iterate } from '../src/storage/port.js'
 import { openRocksStorage } from '../src/storage/rocksdb.js'
-import { makeTempDir, removeDir } from '../test/tmpdir.js'
+import { makeTempDir, removeDir } from '../test/support/tmpdir.js'
 import { openRaw, type RawOp } from './raw.js'
 
 const { values } = parseArgs({

@@ -24,7 +24,7 @@ import { cpus, loadavg, platform, release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { makeTempDir, removeDir } from '../test/tmpdir.js'
+import { makeTempDir, removeDir } from '../test/support/tmpdir.js'
 import { layouts, type Layout, type LayoutId } from './layouts/candidates.js'
 import { VALUE_BYTES, type UserKey, type Visit } from './layouts/records.js'
 import {

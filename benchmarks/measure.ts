@@ -1,7 +1,7 @@
 // What every case reports: per-round samples of the engine and of its baseline, taken in the same
 // process and run, summarised as median, min and max, with the per-round ratio between them.
 import { performance } from 'node:perf_hooks'
-import { makeTempDir, removeDir } from '../test/tmpdir.js'
+import { makeTempDir, removeDir } from '../test/support/tmpdir.js'
 
 /** Median, min and max of a set of samples. */
 export interface Summary {

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { makeTempDir, removeDir } from './tmpdir.js'
+import { makeTempDir, removeDir } from './support/tmpdir.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const entries = ['deltalog', 'deltalog/testing', 'deltalog/postgres'] as const

@@ -1,8 +1,8 @@
 // The runnable examples run as documented and print what they claim.
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
-import { runTypeScript } from './child.js'
-import { makeTempDir, removeDir } from './tmpdir.js'
+import { runTypeScript } from './support/child.js'
+import { makeTempDir, removeDir } from './support/tmpdir.js'
 
 it('runs the bank account example with its projection and checkpoint', async () => {
   const dir = await makeTempDir('bank')

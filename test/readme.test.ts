@@ -3,8 +3,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
-import { runTypeScript, sourceEntry } from './child.js'
-import { makeTempDir, removeDir } from './tmpdir.js'
+import { runTypeScript, sourceEntry } from './support/child.js'
+import { makeTempDir, removeDir } from './support/tmpdir.js'
 
 const runExample = async (section: string): Promise<string[]> => {
   const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')

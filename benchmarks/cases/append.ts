@@ -3,7 +3,7 @@
 // Each round writes into fresh directories, so both sides start from an empty store.
 import { join } from 'node:path'
 import { openLog } from '../../src/index.js'
-import { makeTempDir, removeDir } from '../../test/tmpdir.js'
+import { makeTempDir, removeDir } from '../../test/support/tmpdir.js'
 import { figure, paired, perSecond, target, time, valuesOf, type CaseResult } from '../measure.js'
 import { openRaw, type RawOp } from '../raw.js'
 

@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { openLog } from '../../src/index.js'
-import { makeTempDir, removeDir } from '../../test/tmpdir.js'
+import { makeTempDir, removeDir } from '../../test/support/tmpdir.js'
 import { figure, percentile, target, valueOf, type CaseResult, type Figure } from '../measure.js'
 
 export interface FollowSizes {

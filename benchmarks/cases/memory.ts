@@ -1,7 +1,7 @@
 // Case 7, bounded memory: the peak RSS of a process whose fast producer appends millions of
 // records in buffered mode, against the same producer writing through the raw binding.
-import { runTypeScript } from '../../test/child.js'
-import { makeTempDir, removeDir } from '../../test/tmpdir.js'
+import { runTypeScript } from '../../test/support/child.js'
+import { makeTempDir, removeDir } from '../../test/support/tmpdir.js'
 import { figure, paired, target, type CaseResult } from '../measure.js'
 
 export interface MemorySizes {

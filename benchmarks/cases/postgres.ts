@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline'
 import pg from 'pg'
 import { openLog, type Log } from '../../src/index.js'
 import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres/storage.js'
-import { typeScriptArgs } from '../../test/child.js'
+import { typeScriptArgs } from '../../test/support/child.js'
 import {
   figure,
   paired,

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import type { SuiteResult } from '../../benchmarks/report.js'
-import { runTypeScript } from '../child.js'
+import { runTypeScript } from '../support/child.js'
 import { postgresRuns } from '../postgres/server.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 const suite = new URL('../../benchmarks/run.ts', import.meta.url).pathname
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeArgs, ScanArgs } from '../../src/cli/args.js'
 import { decodeEntryLine, decodeLine, encodeEntryLine, formatEntry } from '../../src/cli/lines.js'
 import { keyBytes } from '../../src/codec/keys.js'
-import { arbKeyBytes, arbSequence } from '../arbitraries.js'
+import { arbKeyBytes, arbSequence } from '../support/arbitraries.js'
 
 const arbBytes = fc.oneof(
   fc.string().map((s) => keyBytes(s)),

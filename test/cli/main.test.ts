@@ -15,10 +15,10 @@ import { lastLink } from '../../src/log/read.js'
 import { openLog } from '../../src/openLog.js'
 import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres/storage.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
-import { right } from '../arbitraries.js'
+import { right } from '../support/arbitraries.js'
 import { dropTables, freshTable, postgresRuns, postgresUrl } from '../postgres/server.js'
-import { fingerprint } from '../snapshot.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { fingerprint } from '../support/snapshot.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const bin = join(root, 'dist/cli/main.js')

@@ -23,7 +23,7 @@ import {
   INLINE_MAX_BYTES,
   runRange,
 } from '../../src/codec/run.js'
-import { arbKeyBytes, arbSequence, right } from '../arbitraries.js'
+import { arbKeyBytes, arbSequence, right } from '../support/arbitraries.js'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)

@@ -14,7 +14,7 @@ import {
 } from '../../src/codec/records.js'
 import { readU64, writeU64 } from '../../src/codec/u64.js'
 import { MAX_SEQUENCE } from '../../src/sequence/seqBlock.js'
-import { arbSequence } from '../arbitraries.js'
+import { arbSequence } from '../support/arbitraries.js'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 const compareBytes = (a: Uint8Array, b: Uint8Array): number => Math.sign(Buffer.compare(a, b))

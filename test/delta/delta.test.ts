@@ -17,10 +17,10 @@ import {
   type Entry,
   type EntryRecord,
 } from '../../src/delta/delta.js'
-import { toBatchV1 } from '../v1.js'
+import { toBatchV1 } from '../support/v1.js'
 import { allocate, load, type AllocatorState } from '../../src/sequence/allocator.js'
 import { MAX_SEQUENCE, decodeSeqBlock, nextBase } from '../../src/sequence/seqBlock.js'
-import { arbKeyBytes, right } from '../arbitraries.js'
+import { arbKeyBytes, right } from '../support/arbitraries.js'
 
 const record = (key: string, value: string): EntryRecord => ({
   key: keyBytes(key),

@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { openEventStore, type EventStore } from '../../src/eventstore/store.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
-import { numRuns } from '../budget.js'
+import { numRuns } from '../support/budget.js'
 
 type Step =
   | { readonly kind: 'append'; readonly stream: string; readonly n: number }

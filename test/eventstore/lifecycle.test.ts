@@ -6,7 +6,7 @@ import { openEventStore } from '../../src/eventstore/store.js'
 import { openLog, type Log } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { instrument } from '../log/storages.js'
-import { code } from '../codes.js'
+import { code } from '../support/codes.js'
 
 const appendRejectsClosed = async (log: Log): Promise<void> => {
   expect(await code(log.append([{ key: 'k', value: 'v' }]))).toBe('CLOSED')

@@ -9,7 +9,7 @@ import { connection, dropTables, freshTable, postgresRuns } from '../postgres/se
 import { DeltalogError, type ExpectedRevision } from '../../src/errors.js'
 import { openEventStore, type EventStore, type ReadEvent } from '../../src/eventstore/store.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
-import { numRuns } from '../budget.js'
+import { numRuns } from '../support/budget.js'
 
 interface ModelEvent {
   readonly type: string

@@ -11,8 +11,8 @@ import {
 import { openLog } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { instrument } from '../log/storages.js'
-import { code } from '../codes.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { code } from '../support/codes.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 const cleanup: Array<() => Promise<void>> = []
 afterEach(async () => {

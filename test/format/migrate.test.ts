@@ -17,8 +17,8 @@ import { scanAll as scanAllV1 } from '../../src/format/v1/read.js'
 import type { Batch, Storage, WriteOptions } from '../../src/storage/port.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 import { verifyChain, describeProblem } from '../../src/verify/chain.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
-import { writeV1Log } from '../v1.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
+import { writeV1Log } from '../support/v1.js'
 import { decodeTruncation, truncationKey } from '../../src/codec/truncation.js'
 
 const text = new TextDecoder()

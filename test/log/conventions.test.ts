@@ -7,8 +7,8 @@ import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import type { Storage } from '../../src/storage/port.js'
-import { code } from '../codes.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { code } from '../support/codes.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 import { instrument } from './storages.js'
 
 const str = (b: Uint8Array): string => new TextDecoder().decode(b)

@@ -4,9 +4,9 @@ import { fc, test } from '@fast-check/vitest'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { openLog, type Log, type LogEntry } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
-import { runTypeScript, sourceEntry } from '../child.js'
-import { code } from '../codes.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { runTypeScript, sourceEntry } from '../support/child.js'
+import { code } from '../support/codes.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 import { instrument, reopenableMemory } from './storages.js'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)

@@ -10,8 +10,8 @@ import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres
 import { connection, dropTables, freshTable, postgresRuns } from '../postgres/server.js'
 import { openLog, type Log, type LogEntry } from '../../src/openLog.js'
 import { compareBytes } from '../../src/codec/bytes.js'
-import { numRuns } from '../budget.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { numRuns } from '../support/budget.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 import { reopenableMemory } from './storages.js'
 
 interface ModelEntry {

@@ -18,9 +18,9 @@ import { loadBinding } from '../../src/storage/binding.js'
 import { MARKER_FILE } from '../../src/storage/directory.js'
 import { verifyStorage } from '../../src/verify/verify.js'
 import { openLogDirectory } from '../../src/storage/logDirectory.js'
-import { sourceEntry, typeScriptArgs } from '../child.js'
-import { fingerprint } from '../snapshot.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { sourceEntry, typeScriptArgs } from '../support/child.js'
+import { fingerprint } from '../support/snapshot.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 let dir = ''
 beforeEach(async () => {

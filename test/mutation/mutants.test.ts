@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { runTypeScript } from '../child.js'
+import { runTypeScript } from '../support/child.js'
 import { mutants } from './mutants.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))

@@ -12,7 +12,7 @@ import { openLog, verifyStorage, type Log, type LogEntry } from '../../src/index
 import { seqBlockKey } from '../../src/codec/records.js'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
 import type { Storage } from '../../src/storage/port.js'
-import { code } from '../codes.js'
+import { code } from '../support/codes.js'
 import { connection, dropTables, freshTable, postgresRuns } from './server.js'
 
 const restartScript = process.env['DELTALOG_TEST_POSTGRES_RESTART']

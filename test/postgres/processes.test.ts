@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { openLog, verifyStorage } from '../../src/index.js'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
 import type { Storage } from '../../src/storage/port.js'
-import { spawnTypeScript, type RunningChild } from '../child.js'
+import { spawnTypeScript, type RunningChild } from '../support/child.js'
 import { connection, dropTables, freshTable, postgresRuns, postgresUrl } from './server.js'
 
 const writerScript = new URL('./children/writer.ts', import.meta.url).pathname

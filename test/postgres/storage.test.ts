@@ -9,10 +9,10 @@ import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
 import { openPostgresStorage, openPostgresStorageTE, redact } from '../../src/postgres/storage.js'
-import { runTypeScript, sourceEntry } from '../child.js'
+import { runTypeScript, sourceEntry } from '../support/child.js'
 import type { Storage } from '../../src/storage/port.js'
 import { registerConformance } from '../storage/conformance.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 import { connection, dropTables, freshTable, postgresRuns, postgresUrl } from './server.js'
 
 describe.runIf(postgresRuns)('postgres', () => {

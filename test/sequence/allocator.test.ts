@@ -17,7 +17,7 @@ import {
   nextBase,
   type SeqBlock,
 } from '../../src/sequence/seqBlock.js'
-import { right } from '../arbitraries.js'
+import { right } from '../support/arbitraries.js'
 
 const fresh = (): AllocatorState => right(load(O.none))
 const alloc = (state: AllocatorState, count: number): Allocation => right(allocate(state, count))

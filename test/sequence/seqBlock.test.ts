@@ -9,7 +9,7 @@ import {
   nextBase,
   seqBlock,
 } from '../../src/sequence/seqBlock.js'
-import { arbSeqBlock, right } from '../arbitraries.js'
+import { arbSeqBlock, right } from '../support/arbitraries.js'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))

@@ -14,7 +14,7 @@ import {
   markerCodec,
   writeMarker,
 } from '../../src/storage/directory.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 const MARK = '{"deltalog":"rocksdb","format":1}\n'
 

@@ -6,8 +6,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { BINDING_PACKAGE, type RocksBinding } from '../../src/storage/binding.js'
 import { openRocksStorage, openRocksStorageWith } from '../../src/storage/rocksdb.js'
-import { runTypeScript } from '../child.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { runTypeScript } from '../support/child.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 import { registerConformance } from './conformance.js'
 
 registerConformance({

@@ -9,7 +9,7 @@ import { openLog, type Log } from '../../src/openLog.js'
 import { loadBinding, type NativeHandle, type RocksBinding } from '../../src/storage/binding.js'
 import type { Storage } from '../../src/storage/port.js'
 import { openRocksStorageWith } from '../../src/storage/rocksdb.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 interface Recorded {
   readonly ops: number

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { describe, it } from 'vitest'
 import { openLog } from '../../src/openLog.js'
 import { openCrashStorage } from '../../src/testing/crashStorage.js'
-import { crashRuns, timeoutFor } from '../budget.js'
+import { crashRuns, timeoutFor } from '../support/budget.js'
 import { crashProperty } from './crashCommands.js'
 
 const runs = crashRuns(150)

@@ -3,8 +3,8 @@
 // 1–4 of docs/crash-testing.md). `npm run test:crash -- --kills N` runs the same loop for longer.
 import { afterEach, expect, inject, it } from 'vitest'
 import { runProcessCrashes } from '../../src/testing/processCrash.js'
-import { replayCommand } from '../setup.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { replayCommand } from '../support/setup.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 const dirs: string[] = []
 afterEach(async () => {

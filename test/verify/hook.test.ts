@@ -8,7 +8,7 @@ import { expect, it } from 'vitest'
 import { openLog } from '../../src/openLog.js'
 import { registerEntryCheck } from '../../src/verify/checks.js'
 import { verifyStorage } from '../../src/verify/verify.js'
-import { right } from '../arbitraries.js'
+import { right } from '../support/arbitraries.js'
 import { reopenableMemory } from '../log/storages.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))

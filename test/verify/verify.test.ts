@@ -5,7 +5,7 @@ import { encodeEntryKey } from '../../src/format/v1/keys.js'
 import { openEventStore } from '../../src/eventstore/store.js'
 import { openLog } from '../../src/openLog.js'
 import { verifyStorage } from '../../src/verify/verify.js'
-import { right } from '../arbitraries.js'
+import { right } from '../support/arbitraries.js'
 import { reopenableMemory } from '../log/storages.js'
 
 it('finds nothing wrong in a log the engine wrote, truncated and imported into', async () => {

@@ -11,8 +11,8 @@ import { afterEach, beforeEach, expect, it } from 'vitest'
 import { openLogDirectory } from '../../src/storage/logDirectory.js'
 import { openLog } from '../../src/openLog.js'
 import { verifyStorage } from '../../src/verify/verify.js'
-import { sourceEntry, typeScriptArgs } from '../child.js'
-import { makeTempDir, removeDir } from '../tmpdir.js'
+import { sourceEntry, typeScriptArgs } from '../support/child.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 let dir = ''
 beforeEach(async () => {

@@ -9,7 +9,7 @@ import {
   entryCount,
   toRuns,
 } from '../../../src/format/v1/commitIndex.js'
-import { arbKeyBytes, arbSequence } from '../../arbitraries.js'
+import { arbKeyBytes, arbSequence } from '../../support/arbitraries.js'
 
 const arbRuns = fc.array(
   fc.record({

@@ -14,7 +14,7 @@ import {
   v1SeqBlockKey,
 } from '../../../src/format/v1/keys.js'
 import { MAX_SEQUENCE } from '../../../src/sequence/seqBlock.js'
-import { arbKeyBytes, arbSequence } from '../../arbitraries.js'
+import { arbKeyBytes, arbSequence } from '../../support/arbitraries.js'
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 const compareBytes = (a: Uint8Array, b: Uint8Array): number => Math.sign(Buffer.compare(a, b))

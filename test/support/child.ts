@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
 
 /** Where a child script should import deltalog from: the source entry point. */
-export const sourceEntry = new URL('../src/index.ts', import.meta.url).pathname
+export const sourceEntry = new URL('../../src/index.ts', import.meta.url).pathname
 
 /** The arguments that make `node` run a TypeScript file. */
 export const typeScriptArgs = (script: string, args: ReadonlyArray<string> = []): string[] => [

@@ -3,14 +3,14 @@
 // that skip the rest of a block, and the truncation watermark.
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { writeU64 } from '../src/codec/u64.js'
-import type { Batch, BatchOp } from '../src/delta/batch.js'
-import { buildDelta, entriesOf, recordsOf, type Delta, type Entry } from '../src/delta/delta.js'
-import { encodeCommitIndexKey, encodeRuns, toRuns } from '../src/format/v1/commitIndex.js'
-import { encodeEntryKey, v1SeqBlockKey, v1TruncatedBeforeKey } from '../src/format/v1/keys.js'
-import { load } from '../src/sequence/allocator.js'
-import { decodeSeqBlock, encodeSeqBlock } from '../src/sequence/seqBlock.js'
-import type { Storage } from '../src/storage/port.js'
+import { writeU64 } from '../../src/codec/u64.js'
+import type { Batch, BatchOp } from '../../src/delta/batch.js'
+import { buildDelta, entriesOf, recordsOf, type Delta, type Entry } from '../../src/delta/delta.js'
+import { encodeCommitIndexKey, encodeRuns, toRuns } from '../../src/format/v1/commitIndex.js'
+import { encodeEntryKey, v1SeqBlockKey, v1TruncatedBeforeKey } from '../../src/format/v1/keys.js'
+import { load } from '../../src/sequence/allocator.js'
+import { decodeSeqBlock, encodeSeqBlock } from '../../src/sequence/seqBlock.js'
+import type { Storage } from '../../src/storage/port.js'
 
 const text = new TextEncoder()
 

@@ -1,7 +1,7 @@
 // Arbitraries and small helpers shared by the property tests.
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
-import { MAX_SEQUENCE, type SeqBlock } from '../src/sequence/seqBlock.js'
+import { MAX_SEQUENCE, type SeqBlock } from '../../src/sequence/seqBlock.js'
 
 /** Unwraps a right, failing the test with the error value otherwise. */
 export const right = <A>(e: E.Either<unknown, A>): A => {
