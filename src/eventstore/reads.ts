@@ -10,7 +10,7 @@ import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import type { LogEntry } from '../openLog.js'
 import { AbortSignalLike } from '../log/options.js'
 import { failing } from '../log/read.js'
-import { abortable, stopIfAborted } from './abort.js'
+import { abortable, stopIfAborted } from '../log/abort.js'
 import { decodeEvent, EVENTS, eventsKey, validateStreamId, type StoredEvent } from './envelope.js'
 import type { ReadEvent } from './model.js'
 import {

@@ -1,11 +1,17 @@
 /**
- * The caller's `signal` on a bounded read (`scan`, `keys`, `count`): once it aborts, no `next()`
- * resolves any more — the next one (or the one in flight) rejects with `ABORTED` — and the read
- * lets go of the store at once: of its storage iterator when it waits between two `next()`s, as
- * soon as the chunk in flight arrived otherwise. Live reads (`follow`) end quietly on abort
+ * The caller's `signal` on a bounded read (the log's `scan`, `keys`, `count`; the event store's
+ * `readStream`, `readAll`, `aggregateStream`): once it aborts, no `next()` resolves any more —
+ * the next one (or the one in flight) rejects with `ABORTED` — and the read lets go of the store
+ * at once: of its storage iterator when it waits between two `next()`s, as soon as the chunk in
+ * flight arrived otherwise. Live reads (`follow`, the subscriptions) end quietly on abort
  * instead, and do not use this.
  */
 import { aborted, toDeltalogError } from '../errors.js'
+
+/** Throws `ABORTED` for `what` if `signal` has aborted: for a read's steps between iterators. */
+export const stopIfAborted = (signal: AbortSignal | undefined, what: string): void => {
+  if (signal?.aborted === true) throw toDeltalogError(aborted(what, signal.reason))
+}
 
 /**
  * `source`, stopped by `signal` as the module comment says; `what` names the read in the error.
