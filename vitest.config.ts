@@ -10,6 +10,9 @@ export default defineConfig({
     alias: [
       { find: /^deltalog$/, replacement: source('./src/index.ts') },
       { find: /^deltalog\/testing$/, replacement: source('./src/testing/index.ts') },
+      { find: /^deltalog\/fp$/, replacement: source('./src/fp/index.ts') },
+      { find: /^deltalog\/core$/, replacement: source('./src/core/index.ts') },
+      { find: /^deltalog\/postgres$/, replacement: source('./src/postgres/index.ts') },
     ],
   },
   test: {

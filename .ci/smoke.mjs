@@ -16,7 +16,13 @@ const { openLog, openEventStore } = await import('deltalog')
 const require = createRequire(import.meta.url)
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
 const requireLoadsEsm = major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19)
-for (const name of ['deltalog', 'deltalog/testing', 'deltalog/postgres']) {
+for (const name of [
+  'deltalog',
+  'deltalog/fp',
+  'deltalog/core',
+  'deltalog/testing',
+  'deltalog/postgres',
+]) {
   if (requireLoadsEsm) {
     assert.equal(require(name), await import(name), name)
   } else {

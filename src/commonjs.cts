@@ -1,5 +1,6 @@
 /**
- * What `require('deltalog')` (and `deltalog/testing`, `deltalog/postgres`) reaches on a Node.js
+ * What `require('deltalog')` (and its other entry points: `deltalog/fp`, `deltalog/core`,
+ * `deltalog/testing`, `deltalog/postgres`) reaches on a Node.js
  * whose require() does not load ES modules: 20.0 to 20.18, 22.0 to 22.11, and any line run with
  * --no-experimental-require-module. Node.js 20.19, 22.12 and later match the `module-sync`
  * condition before `require` and load the ES module itself, so they never run this file.
@@ -13,8 +14,8 @@ const message = [
   'require() loads ES modules from Node.js 20.19 and 22.12 on, unless',
   '--no-experimental-require-module turns that off.',
   "Load it with import: `import { openLog } from 'deltalog'` in an ES module, or",
-  "`const { openLog } = await import('deltalog')` from CommonJS (the same for deltalog/testing",
-  'and deltalog/postgres); or run a newer Node.js.',
+  "`const { openLog } = await import('deltalog')` from CommonJS (the same for deltalog/fp,",
+  'deltalog/core, deltalog/testing and deltalog/postgres); or run a newer Node.js.',
 ].join(' ')
 
 throw Object.assign(new Error(message), { code: 'ERR_REQUIRE_ESM' })

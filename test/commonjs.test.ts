@@ -13,7 +13,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { makeTempDir, removeDir } from './support/tmpdir.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const entries = ['deltalog', 'deltalog/testing', 'deltalog/postgres'] as const
+const entries = [
+  'deltalog',
+  'deltalog/fp',
+  'deltalog/core',
+  'deltalog/testing',
+  'deltalog/postgres',
+] as const
 
 /** The user's program: requires every entry point, then opens a log through require('deltalog'). */
 const program = `'use strict'
@@ -132,6 +138,8 @@ it('lists types first, then module-sync before require, for every entry point', 
   }
   for (const [entry, dist] of [
     ['.', './dist/index'],
+    ['./fp', './dist/fp/index'],
+    ['./core', './dist/core/index'],
     ['./testing', './dist/testing/index'],
     ['./postgres', './dist/postgres/index'],
   ] as const) {

@@ -4,7 +4,8 @@
 // with the same values, the same keys and the same sequences. The baseline so reads one record per
 // entry, in key order, whatever layout the log itself stores its entries in.
 import { join } from 'node:path'
-import { keyBytes, openLog } from '../../src/index.js'
+import { keyBytes } from '../../src/core/index.js'
+import { openLog } from '../../src/index.js'
 import { encodeEntryKey, entryRange } from '../../src/format/v1/keys.js'
 import { figure, paired, perSecond, target, time, valueOf, type CaseResult } from '../measure.js'
 import { openRaw, type RawOp } from '../raw.js'

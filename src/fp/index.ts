@@ -1,0 +1,48 @@
+/**
+ * `deltalog/fp`: the operations of the Promise API as fp-ts values, under the same names, for
+ * code that composes with fp-ts. Each effect is a `TaskEither` whose Left is the error value a
+ * `DeltalogError` would carry (`DeltalogErrorValue`, discriminated by `code`); reads stay async
+ * iterators. The Storage port, which adapter authors implement, is TaskEither-shaped too, and
+ * its types are here. See docs/fp.md.
+ */
+export { openLogTE as openLog } from '../openLog.js'
+export type { LogTE } from '../log/types.js'
+export { openEventStore, type EventStoreTE } from './eventStore.js'
+export { openPostgresStorageTE as openPostgresStorage } from '../postgres/storage.js'
+export type {
+  Batch,
+  BatchOp,
+  Capabilities,
+  DelOp,
+  IterateOptions,
+  KeyValue,
+  PutOp,
+  Storage,
+  StorageIterator,
+  WriteOptions,
+} from '../storage/port.js'
+export type {
+  AbortedError,
+  BackpressureError,
+  ClosedError,
+  CorruptionError,
+  DecodeFailedError,
+  DeltalogErrorValue,
+  ErrorCode,
+  EventIdConflictError,
+  EventStoreError,
+  ExpectedRevision,
+  FencedError,
+  InvalidArgumentError,
+  IoError,
+  LockedError,
+  LogError,
+  MigrationNeededError,
+  NotALogError,
+  NotEmptyError,
+  ReadOnlyError,
+  SequenceOverflowError,
+  StorageError,
+  WriterFailedError,
+  WrongExpectedRevisionError,
+} from '../errors.js'
