@@ -114,13 +114,33 @@ export const checkRound = (history: History, round: Round): RoundReport => {
   const fail = (message: string): void => {
     violations.push(message)
   }
-
   const partial = round.olderCount !== undefined
   if (partial && round.recovered.some((e) => e.sequence <= history.maxPersisted)) {
     fail(`a partial recovery must hold only entries above ${history.maxPersisted}`)
   }
+  const highest = checkOrder(history, round, fail)
+  checkNothingLost(history, round, fail)
+  checkAllOrNothing(round, fail)
+  const maxPersisted = Math.max(history.maxPersisted, highest)
+  // 4. The allocator resumes past every persisted sequence.
+  if (round.nextSequence <= maxPersisted) {
+    fail(`the reopened log would hand out ${round.nextSequence}, not above ${maxPersisted}`)
+  }
+  return {
+    history: {
+      maxPersisted,
+      recovered: (round.olderCount ?? 0) + round.recovered.length,
+      nextSequence: round.nextSequence,
+    },
+    violations,
+    skipped: Math.max(0, round.nextSequence - (maxPersisted + 1)),
+  }
+}
 
-  // 1. Order, and no number handed out twice.
+type Fail = (message: string) => void
+
+/** Invariant 1: order, and no number handed out twice. Returns the highest recovered sequence. */
+const checkOrder = (history: History, round: Round, fail: Fail): number => {
   let previous = -1
   let highest = -1
   for (const entry of round.recovered) {
@@ -143,8 +163,11 @@ export const checkRound = (history: History, round: Round): RoundReport => {
     }
     ackEnd = Math.max(ackEnd, ack.start + ack.count)
   }
+  return highest
+}
 
-  // 2. Nothing acknowledged or recovered before is lost.
+/** Invariant 2: nothing acknowledged, or recovered by an earlier round, is lost. */
+const checkNothingLost = (history: History, round: Round, fail: Fail): void => {
   const bySequence = new Map(round.recovered.map((e) => [e.sequence, e]))
   for (const ack of round.acks) {
     for (let i = 0; i < ack.count; i++) {
@@ -173,8 +196,10 @@ export const checkRound = (history: History, round: Round): RoundReport => {
   } else if (olderKept > history.recovered) {
     fail(`${olderKept - history.recovered} entries appeared among those an earlier round recovered`)
   }
+}
 
-  // 3. All or nothing, for acknowledged and unacknowledged appends alike.
+/** Invariant 3: all or nothing, for acknowledged and unacknowledged appends alike. */
+const checkAllOrNothing = (round: Round, fail: Fail): void => {
   const appends = new Map<string, RecoveredEntry[]>()
   for (const entry of round.recovered) {
     const parsed = parseValue(entry.value)
@@ -197,21 +222,5 @@ export const checkRound = (history: History, round: Round): RoundReport => {
         return parsed?.index === i && parsed.count === count && e.sequence === base + i
       })
     if (!whole) fail(`append ${id} survived in part: ${entries.length} of ${count} records`)
-  }
-
-  // 4. The allocator resumes past every persisted sequence.
-  const maxPersisted = Math.max(history.maxPersisted, highest)
-  if (round.nextSequence <= maxPersisted) {
-    fail(`the reopened log would hand out ${round.nextSequence}, not above ${maxPersisted}`)
-  }
-
-  return {
-    history: {
-      maxPersisted,
-      recovered: (round.olderCount ?? 0) + round.recovered.length,
-      nextSequence: round.nextSequence,
-    },
-    violations,
-    skipped: Math.max(0, round.nextSequence - (maxPersisted + 1)),
   }
 }
