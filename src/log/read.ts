@@ -4,7 +4,7 @@
  * the values from them; key scans walk the key's run records and take a run's values from the
  * record itself when it is inline, or from its commit record when it is not (fetched once for
  * all of that commit's runs in a row). Everything streams; nothing loads a whole key or log
- * into memory. Format 1 logs are read only to convert them (readV1.ts).
+ * into memory. Format 1 logs are read only to convert them (format/v1/read.ts).
  */
 import * as O from 'fp-ts/lib/Option.js'
 import {
