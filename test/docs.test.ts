@@ -1,7 +1,11 @@
 // Code shown in the docs must be the code that runs: the crash-testing guide's example is the
-// file examples/crash-test.test.ts, which the test run executes.
-import { readFile } from 'node:fs/promises'
+// file examples/crash-test.test.ts, which the test run executes; every other example runs too.
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { expect, it } from 'vitest'
+import { runTypeScript } from './support/child.js'
+import { makeTempDir, removeDir } from './support/tmpdir.js'
 
 it('shows examples/crash-test.test.ts in docs/crash-testing.md exactly', async () => {
   const doc = await readFile(new URL('../docs/crash-testing.md', import.meta.url), 'utf8')
@@ -11,3 +15,70 @@ it('shows examples/crash-test.test.ts in docs/crash-testing.md exactly', async (
   const body = example.split('\n').slice(2).join('\n')
   expect(block).toBe(body)
 })
+
+// Every ts block of every page in docs/ runs as a test. A page's blocks run in order as one
+// program (later blocks go on with what earlier ones opened), in a scratch directory, with the
+// package's names pointed at the source; pages whose examples need more than that are run by
+// the test named here, which this table keeps honest by counting their blocks.
+const runElsewhere: Record<string, { readonly blocks: number; readonly by: string }> = {
+  'crash-testing.md': { blocks: 2, by: 'this file and examples/crash-test.test.ts' },
+  'fp.md': { blocks: 1, by: 'test/fp/fp.test.ts' },
+  'postgres.md': { blocks: 2, by: 'test/postgres/storage.test.ts (needs a server)' },
+}
+const runHere: Record<string, ReadonlyArray<RegExp>> = {
+  'event-store.md': [/^\d+ OrderPlaced$/],
+}
+
+const entries: Record<string, string> = {
+  deltalog: 'src/index.ts',
+  'deltalog/fp': 'src/fp/index.ts',
+  'deltalog/core': 'src/core/index.ts',
+  'deltalog/testing': 'src/testing/index.ts',
+  'deltalog/postgres': 'src/postgres/index.ts',
+}
+
+const blocksOf = (page: string): string[] =>
+  [...page.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
+
+it('runs or names a runner for every ts block of every page in docs/', async () => {
+  const pages = (await readdir(new URL('../docs/', import.meta.url))).filter((f) =>
+    f.endsWith('.md'),
+  )
+  for (const page of pages) {
+    const count = blocksOf(
+      await readFile(new URL(`../docs/${page}`, import.meta.url), 'utf8'),
+    ).length
+    if (count === 0) continue
+    const expected = runElsewhere[page]?.blocks ?? (page in runHere ? count : -1)
+    expect(count, `docs/${page} has ${count} ts blocks: run them here or name their test`).toBe(
+      expected,
+    )
+  }
+})
+
+for (const [page, lines] of Object.entries(runHere)) {
+  it(`runs the examples of docs/${page} as written`, async () => {
+    const text = await readFile(new URL(`../docs/${page}`, import.meta.url), 'utf8')
+    const program = blocksOf(text)
+      .join('\n')
+      .replace(/from '(deltalog(?:\/\w+)?)'/g, (all, name: string) => {
+        const entry = entries[name]
+        return entry === undefined
+          ? all
+          : `from ${JSON.stringify(fileURLToPath(new URL(`../${entry}`, import.meta.url)))}`
+      })
+    const dir = await makeTempDir('docs')
+    try {
+      const script = join(dir, 'example.mts')
+      await writeFile(script, program)
+      const child = runTypeScript(script, { cwd: dir })
+      expect(child.stderr).toBe('')
+      expect(child.status).toBe(0)
+      const printed = child.stdout.trim().split('\n')
+      expect(printed).toHaveLength(lines.length)
+      lines.forEach((line, i) => expect(printed[i]).toMatch(line))
+    } finally {
+      await removeDir(dir)
+    }
+  })
+}
