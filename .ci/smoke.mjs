@@ -31,7 +31,9 @@ for (const name of [
 }
 
 const { openCrashStorage } = await import('deltalog/testing')
-assert.equal(typeof openCrashStorage, 'function')
+const crashStore = await openCrashStorage()
+assert.equal(typeof crashStore.crash, 'function')
+await crashStore[Symbol.asyncDispose]()
 
 const dir = await mkdtemp(join(tmpdir(), 'deltalog-smoke-'))
 try {
@@ -63,14 +65,14 @@ try {
   const url = process.env.DELTALOG_TEST_POSTGRES_URL
   if (url !== undefined) {
     const table = `smoke_${process.pid}`
-    const opened = await openPostgresStorage({ connection: { connectionString: url }, table })()
-    assert.equal(opened._tag, 'Right', JSON.stringify(opened.left))
-    const onPostgres = await openLog({ storage: opened.right })
+    const opened = await openPostgresStorage({ connection: { connectionString: url }, table })
+    const onPostgres = await openLog({ storage: opened })
     await onPostgres.append([{ key: 'p', value: 'on postgres' }])
     const read = []
     for await (const entry of onPostgres.scan()) read.push(new TextDecoder().decode(entry.value))
     assert.deepEqual(read, ['on postgres'])
     await onPostgres.close()
+    await opened[Symbol.asyncDispose]()
   } else {
     assert.equal(typeof openPostgresStorage, 'function')
   }

@@ -33,10 +33,8 @@ const main = async (): Promise<void> => {
   const path = join(dir, 'db')
   try {
     // The adapter creates the store: it refuses to open a database it did not create.
-    const created = await openRocksStorage(path)()
-    if (E.isLeft(created)) throw new Error(created.left.message)
-    const closed = await created.right.close()()
-    if (E.isLeft(closed)) throw new Error(closed.left.message)
+    const created = await openRocksStorage(path)
+    await created[Symbol.asyncDispose]()
     const raw = await openRaw(path)
     const value = Buffer.alloc(16, 7)
     for (let i = 0; i < ENTRIES; i += 10_000) {
@@ -57,15 +55,14 @@ const main = async (): Promise<void> => {
       rawRates.push(rawCount / ((performance.now() - start) / 1000))
       await db.close()
 
-      const opened = await openRocksStorage(path)()
-      if (E.isLeft(opened)) throw new Error(opened.left.message)
+      const opened = await openRocksStorage(path)
       start = performance.now()
       let ourCount = 0
-      for await (const _ of iterate(opened.right, {})) ourCount++
+      for await (const _ of iterate(opened, {})) ourCount++
       ourRates.push(ourCount / ((performance.now() - start) / 1000))
 
       // The chunk primitive itself, as the engine's scans consume it.
-      const it = opened.right.iterator({})
+      const it = opened.iterator({})
       if (E.isLeft(it)) throw new Error(it.left.message)
       start = performance.now()
       let chunkCount = 0
@@ -77,7 +74,7 @@ const main = async (): Promise<void> => {
       }
       chunkRates.push(chunkCount / ((performance.now() - start) / 1000))
       await it.right.close()
-      await opened.right.close()()
+      await opened[Symbol.asyncDispose]()
       if (rawCount !== ENTRIES || ourCount !== ENTRIES) {
         throw new Error(`counted ${rawCount} raw and ${ourCount} ours, expected ${ENTRIES}`)
       }

@@ -26,7 +26,7 @@ test('an acknowledged message survives any power loss', async () => {
       fc.nat({ max: 19 }),
       fc.integer(),
       async (messages, crashAfter, seed) => {
-        const storage = openCrashStorage()
+        const storage = await openCrashStorage()
         const log = await openLog({ storage, durability: 'sync', blockSize: 4 })
         const acknowledged: string[] = []
         for (const [i, message] of messages.entries()) {

@@ -97,6 +97,9 @@ describe('layers', () => {
         under('src/log'),
         under(
           'src/storage/rocksdb.ts',
+          'src/storage/rocksdbErrors.ts',
+          'src/storage/rocksdbIterator.ts',
+          'src/storage/rocksdbStore.ts',
           'src/storage/memory.ts',
           'src/storage/binding.ts',
           'src/postgres',

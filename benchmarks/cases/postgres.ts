@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import pg from 'pg'
 import { openLog, type Log } from '../../src/index.js'
-import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres/storage.js'
+import { openPostgresStorage } from '../../src/postgres/storage.js'
 import { typeScriptArgs } from '../../test/support/child.js'
 import {
   figure,
@@ -58,9 +58,8 @@ const withTable = async <A>(
 }
 
 const openOn = async (pool: pg.Pool, table: string, durability: 'sync' | 'buffered') => {
-  const storage = await openPostgresStorage({ pool, table })()
-  if (storage._tag === 'Left') throw new Error(storage.left.message)
-  return openLog({ storage: storage.right, durability })
+  const storage = await openPostgresStorage({ pool, table })
+  return openLog({ storage, durability })
 }
 
 /** The table an application would append events to. */

@@ -5,7 +5,7 @@
 //   tsx benchmarks/cases/postgresFollower.ts <url> <table>
 import { performance } from 'node:perf_hooks'
 import { openLog } from '../../src/index.js'
-import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres/storage.js'
+import { openPostgresStorage } from '../../src/postgres/storage.js'
 
 const [url, table] = process.argv.slice(2)
 if (url === undefined || table === undefined) {
@@ -15,9 +15,8 @@ const storage = await openPostgresStorage({
   connection: { connectionString: url },
   table,
   readOnly: true,
-})()
-if (storage._tag === 'Left') throw new Error(storage.left.message)
-const log = await openLog({ storage: storage.right, readOnly: true })
+})
+const log = await openLog({ storage, readOnly: true })
 process.stdout.write('ready\n')
 // Ends when the parent closes stdin.
 const stop = new AbortController()
@@ -26,4 +25,4 @@ for await (const entry of log.follow({ signal: stop.signal })) {
   process.stdout.write(`${entry.sequence} ${performance.timeOrigin + performance.now()}\n`)
 }
 await log.close()
-await storage.right.close()()
+await storage[Symbol.asyncDispose]()

@@ -12,7 +12,7 @@ import { openLogTE, type LogTE } from '../openLog.js'
 import { migrateStorage, type MigrationReport } from '../format/migrate.js'
 import { openPostgresStorageTE, redact } from '../postgres/storage.js'
 import type { Storage } from '../storage/port.js'
-import { verifyStorage, type VerifyReport } from '../verify/verify.js'
+import { verifyStorageTE, type VerifyOptions, type VerifyReport } from '../verify/verify.js'
 import type { Outcome } from './outcome.js'
 
 // The log's TaskEither form, which the commands use: named here so that only this module says
@@ -182,13 +182,13 @@ export const withLog = async (
 }
 
 /** What `verifyStore` takes: the options of `verifyStorage`. */
-export type VerifyOptions = Parameters<typeof verifyStorage>[1]
+export type { VerifyOptions }
 
 /** Reads the whole of `storage` and checks it (see `verifyStorage`). */
 export const verifyStore = (
   storage: Storage,
   options?: VerifyOptions,
-): Promise<E.Either<DeltalogErrorValue, VerifyReport>> => verifyStorage(storage, options)
+): Promise<E.Either<DeltalogErrorValue, VerifyReport>> => verifyStorageTE(storage, options)()
 
 /** Converts a format 1 log in `storage` to format 2 in place (see `migrateStorage`). */
 export const migrateStore = (

@@ -18,6 +18,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { GENESIS, type ChainLink } from '../codec/commit.js'
 import { FORMAT_VERSION, formatKey, seqBlockKey } from '../codec/records.js'
 import { encodeTruncation, truncationKey } from '../codec/truncation.js'
@@ -26,9 +27,12 @@ import { segmentsOf, toCommitBatch, type Entry } from '../delta/delta.js'
 import {
   corruption,
   errorValueOf,
+  invalidArgument,
   orThrow,
   toDeltalogError,
+  toPromise,
   type DeltalogErrorValue,
+  type InvalidArgumentError,
 } from '../errors.js'
 import { openLogDirectory } from '../storage/logDirectory.js'
 import type { ReadContext } from '../log/read.js'
@@ -183,27 +187,70 @@ export const migrateStorage = async (
   }
 }
 
+/** Where `migrateLog` finds the log: a directory, or a storage the caller opened. */
+export type MigrationTarget = { readonly path: string } | { readonly storage: Storage }
+
 /**
  * Converts the format 1 log at `path` (or in `storage`, which stays open) to format 2 — what
  * `deltalog migrate --db DIR` runs. Rejects with `DeltalogError`; a store already in format 2
  * only has leftovers of an earlier conversion removed.
  */
-export const migrateLog = async (
-  target: { readonly path: string } | { readonly storage: Storage },
+export const migrateLog = (
+  target: MigrationTarget,
   options: MigrationOptions = {},
-): Promise<MigrationReport> => {
-  if ('storage' in target) {
-    const report = await migrateStorage(target.storage, options)
-    if (E.isLeft(report)) throw toDeltalogError(report.left)
-    return report.right
+): Promise<MigrationReport> => toPromise(migrateLogTE(target, options))
+
+/** {@link migrateLog} as a TaskEither: the fp-ts form, which never rejects. */
+export const migrateLogTE =
+  (
+    target: MigrationTarget,
+    options: MigrationOptions = {},
+  ): TE.TaskEither<DeltalogErrorValue, MigrationReport> =>
+  async () => {
+    const refused = checkArguments(target, options)
+    if (refused !== undefined) return E.left(refused)
+    // Exactly one of the two is given, as checkArguments made sure.
+    const { path, storage } = target as { readonly path?: string; readonly storage?: Storage }
+    if (storage !== undefined) return migrateStorage(storage, options)
+    const opened = await openLogDirectory(path ?? '', { create: false })()
+    if (E.isLeft(opened)) return opened
+    try {
+      return await migrateStorage(opened.right, options)
+    } finally {
+      await opened.right.close()()
+    }
   }
-  const opened = await openLogDirectory(target.path, { create: false })()
-  if (E.isLeft(opened)) throw toDeltalogError(opened.left)
-  try {
-    const report = await migrateStorage(opened.right, options)
-    if (E.isLeft(report)) throw toDeltalogError(report.left)
-    return report.right
-  } finally {
-    await opened.right.close()()
+
+/** Why the arguments are refused, or undefined when they are not. */
+const checkArguments = (target: unknown, options: unknown): InvalidArgumentError | undefined => {
+  if (typeof target !== 'object' || target === null) {
+    return invalidArgument('target', 'must be { path } or { storage }')
   }
+  const { path, storage } = target as { path?: unknown; storage?: unknown }
+  if ((path === undefined) === (storage === undefined)) {
+    return invalidArgument('target', 'must be { path } or { storage }, one of the two')
+  }
+  if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
+    return invalidArgument('target.path', 'must be a non-empty string')
+  }
+  if (
+    storage !== undefined &&
+    (typeof storage !== 'object' ||
+      storage === null ||
+      !['get', 'getMany', 'write', 'iterator'].every(
+        (m) => typeof (storage as Record<string, unknown>)[m] === 'function',
+      ))
+  ) {
+    return invalidArgument('target.storage', 'must be a Storage')
+  }
+  if (typeof options !== 'object' || options === null) {
+    return invalidArgument('options', 'must be an object')
+  }
+  for (const field of ['batchEntries', 'batchBytes'] as const) {
+    const value = (options as MigrationOptions)[field]
+    if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+      return invalidArgument(`options.${field}`, 'must be a positive integer')
+    }
+  }
+  return undefined
 }

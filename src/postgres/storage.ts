@@ -27,14 +27,15 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { QueryResult, QueryResultRow } from 'pg'
-import { closed, readOnly as readOnlyError, toDeltalogError, type StorageError } from '../errors.js'
+import { closed, readOnly as readOnlyError, toPromise, type StorageError } from '../errors.js'
 import { makeCallGuard } from '../storage/guard.js'
 import {
+  disposeBy,
   validateBatch,
   validateIterateOptions,
   validateKey,
   validateKeys,
-  type Storage,
+  type DisposableStorage,
 } from '../storage/port.js'
 import { asBuffer, byteaArray } from './bytea.js'
 import { commitAndRelease } from './connection.js'
@@ -48,7 +49,7 @@ export { redact } from './errors.js'
 export { SCHEMA_VERSION, type PostgresStorageOptions } from './open.js'
 
 /** A storage on PostgreSQL: the Storage port, closed by `await using` as by `close()`. */
-type PostgresStorage = Storage & AsyncDisposable
+type PostgresStorage = DisposableStorage
 
 // -------------------------------------------------------------------------------------
 // constructors
@@ -60,13 +61,8 @@ type PostgresStorage = Storage & AsyncDisposable
  * on the two tables. Rejects with a `DeltalogError`: `INVALID_ARGUMENT` for options it refuses
  * before connecting, `NOT_A_LOG`, `CORRUPTION` or `IO_ERROR` from the server.
  */
-export const openPostgresStorage = async (
-  options: PostgresStorageOptions,
-): Promise<PostgresStorage> => {
-  const opened = await openPostgresStorageTE(options)()
-  if (E.isLeft(opened)) throw toDeltalogError(opened.left)
-  return opened.right
-}
+export const openPostgresStorage = (options: PostgresStorageOptions): Promise<PostgresStorage> =>
+  toPromise(openPostgresStorageTE(options))
 
 /** {@link openPostgresStorage} as a TaskEither: the fp-ts form, which never rejects. */
 export const openPostgresStorageTE =
@@ -142,10 +138,7 @@ const makeStorage = (opened: Opened): PostgresStorage => {
       : {}),
     openIterators: () => reads.iterators.size,
     close: () => close,
-    [Symbol.asyncDispose]: async () => {
-      const result = await close()
-      if (E.isLeft(result)) throw toDeltalogError(result.left)
-    },
+    [Symbol.asyncDispose]: disposeBy(() => close),
   }
 }
 

@@ -7,8 +7,8 @@
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { StorageError } from '../errors.js'
 import { recogniseLog } from '../format/detect.js'
-import type { Storage } from './port.js'
-import { openRocksStorage } from './rocksdb.js'
+import type { DisposableStorage } from './port.js'
+import { openRocksStorageTE } from './rocksdb.js'
 
 /** How a log's directory is opened. */
 export interface LogDirectoryOptions {
@@ -24,8 +24,8 @@ export interface LogDirectoryOptions {
 export const openLogDirectory = (
   path: string,
   options: LogDirectoryOptions,
-): TE.TaskEither<StorageError, Storage> =>
-  openRocksStorage(path, {
+): TE.TaskEither<StorageError, DisposableStorage> =>
+  openRocksStorageTE(path, {
     createIfMissing: options.create,
     recognise: recogniseLog,
     readOnly: options.readOnly ?? false,

@@ -11,16 +11,17 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { closed, type StorageError } from '../errors.js'
+import { closed, toPromise, type StorageError } from '../errors.js'
 import {
+  disposeBy,
   validateBatch,
   validateIterateOptions,
   validateKey,
   validateKeys,
   type Batch,
+  type DisposableStorage,
   type IterateOptions,
   type KeyValue,
-  type Storage,
   type StorageIterator,
 } from './port.js'
 import { copyBytes, compareBytes } from '../codec/bytes.js'
@@ -93,11 +94,29 @@ export const chunkedIterator = (
   return self
 }
 
-/** Opens a new, empty in-memory store. */
-export const openMemoryStorage = (): Storage => {
+/**
+ * Opens a new, empty in-memory store, which `await using` closes. It never fails: the promise
+ * is for one calling convention with the other openers.
+ */
+export const openMemoryStorage = (): Promise<DisposableStorage> => toPromise(openMemoryStorageTE())
+
+/** {@link openMemoryStorage} as a TaskEither: the fp-ts form. */
+export const openMemoryStorageTE = (): TE.TaskEither<StorageError, DisposableStorage> =>
+  TE.fromIO(makeMemoryStorage)
+
+/**
+ * A new, empty in-memory store, made at once: the synchronous constructor behind
+ * `openMemoryStorage`, for the crash-simulating store and tests that set up synchronously.
+ */
+export const makeMemoryStorage = (): DisposableStorage => {
   const table = emptyTable()
   let isClosed = false
   const open = new Set<StorageIterator>()
+  const close = (): TE.TaskEither<StorageError, void> =>
+    TE.fromIO(() => {
+      isClosed = true
+      open.clear()
+    })
   const ifOpen = <A>(f: () => E.Either<StorageError, A>): TE.TaskEither<StorageError, A> =>
     TE.fromIOEither(() => (isClosed ? E.left(closed('memory storage')) : f()))
 
@@ -134,10 +153,7 @@ export const openMemoryStorage = (): Storage => {
             ),
           ),
     openIterators: () => open.size,
-    close: () =>
-      TE.fromIO(() => {
-        isClosed = true
-        open.clear()
-      }),
+    close,
+    [Symbol.asyncDispose]: disposeBy(close),
   }
 }

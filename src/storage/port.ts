@@ -7,7 +7,12 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
-import { invalidArgument, toDeltalogError, type InvalidArgumentError } from '../errors.js'
+import {
+  invalidArgument,
+  toDeltalogError,
+  toPromise,
+  type InvalidArgumentError,
+} from '../errors.js'
 import type { StorageError } from '../errors.js'
 import type { Batch } from '../delta/batch.js'
 
@@ -95,6 +100,22 @@ export interface Storage {
   /** Waits for calls in flight, releases every resource; closing twice is harmless. */
   readonly close: () => TE.TaskEither<StorageError, void>
 }
+
+/**
+ * A Storage that `await using` closes: what every opener deltalog ships resolves with. Its
+ * `[Symbol.asyncDispose]()` does what `close()` does, and rejects with `DeltalogError` where
+ * `close()` fails. The port does not require it: a Storage written by hand works with
+ * `openLog({ storage })` without it.
+ */
+export interface DisposableStorage extends Storage, AsyncDisposable {
+  readonly [Symbol.asyncDispose]: () => Promise<void>
+}
+
+/** The `[Symbol.asyncDispose]` of a storage: its `close()`, rejecting with `DeltalogError`. */
+export const disposeBy =
+  (close: Storage['close']): (() => Promise<void>) =>
+  () =>
+    toPromise(close())
 
 // -------------------------------------------------------------------------------------
 // validation (shared by every adapter)

@@ -1,37 +1,22 @@
 /**
- * The RocksDB Storage adapter. It opens a directory only after reading what it holds (see
+ * Opening a RocksDB store. It opens a directory only after reading what it holds (see
  * directory.ts): a new store goes only into an empty or missing directory, which it makes
  * private to its owner; an existing one must carry deltalog's mark, or be recognised as a log
- * written before marks existed; anything else is refused before a file is touched. It writes
- * batches atomically (`sync: true` fsyncs RocksDB's write-ahead log) and iterates a snapshot in
- * chunks of up to 1000 pairs per native round trip.
- *
- * The addon crashes the process if it is called after its database closed, so this adapter
- * guards every call: it counts calls in flight, refuses new ones with `CLOSED` once `close()`
- * starts, and closes the native handle only after the last one has returned.
+ * written before marks existed; anything else is refused before a file is touched. The adapter
+ * on the open database is rocksdbStore.ts; its iterations, rocksdbIterator.ts; how native
+ * errors read, rocksdbErrors.ts.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import * as O from 'fp-ts/lib/Option.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import {
-  closed,
-  corruption,
   invalidArgument,
   ioError,
-  locked,
   notALog,
-  readOnly,
+  toPromise,
+  type InvalidArgumentError,
   type StorageError,
 } from '../errors.js'
-import {
-  BINDING_PACKAGE,
-  loadBinding,
-  type Callback,
-  type NativeHandle,
-  type NativeIteratorOptions,
-  type NativeOp,
-  type RocksBinding,
-} from './binding.js'
+import { BINDING_PACKAGE, loadBinding, type NativeHandle, type RocksBinding } from './binding.js'
 import {
   claim,
   inspect,
@@ -41,16 +26,9 @@ import {
   prepareDirectory,
   writeMarker,
 } from './directory.js'
-import { makeCallGuard } from './guard.js'
-import {
-  validateBatch,
-  validateIterateOptions,
-  validateKey,
-  validateKeys,
-  type KeyValue,
-  type Storage,
-  type StorageIterator,
-} from './port.js'
+import type { DisposableStorage, Storage } from './port.js'
+import { asError, call, fromNative } from './rocksdbErrors.js'
+import { makeRocksStore } from './rocksdbStore.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -80,83 +58,43 @@ export interface RocksStorageOptions {
   readonly readOnly?: boolean
 }
 
-// Bytes the binding may gather into one chunk; it also stops at 1000 pairs.
-const HIGH_WATER_MARK = 1 << 20
-// The addon reads an iterator's limit as a 32-bit integer; -1 means no limit.
-const MAX_NATIVE_LIMIT = 0x7fffffff
-
-// Deleting the empty key is how an empty synced batch reaches the WAL: the port rejects empty
-// keys, so no user of the store can ever have written it.
-const SYNC_ONLY: ReadonlyArray<NativeOp> = [{ type: 'del', key: Buffer.alloc(0) }]
-
-// RocksDB's own words for a lock another handle holds (env/fs_posix.cc, LockFile): fcntl says
-// EAGAIN or EACCES when another process holds it; "lock hold by current process" when this one
-// does. Nothing else is a lock conflict; a read-only file system fails earlier, in open().
-const LOCK_CONFLICT =
-  /^IO error: (lock hold by current process|While lock file: .*: (Resource temporarily unavailable|Permission denied))/
-const READ_ONLY_FAILURE = /: (Read-only file system|Permission denied)$/
-
-/** Maps a native error to a storage error, keeping it as the cause. */
-const fromNative = (what: string, error: Error): StorageError => {
-  const message = `${what}: ${error.message}`
-  if (LOCK_CONFLICT.test(error.message)) return locked(message, error)
-  if (error.message.startsWith('IO error') && READ_ONLY_FAILURE.test(error.message)) {
-    return readOnly(message, error)
-  }
-  if (error.message.startsWith('Corruption')) return { ...corruption(message), cause: error }
-  if (error.message.startsWith('Invalid argument')) {
-    return { ...invalidArgument(what, error.message), cause: error }
-  }
-  return ioError(message, error)
-}
-
-const asError = (error: unknown): Error =>
-  error instanceof Error ? error : new Error(String(error))
-
-const call = <A>(
-  what: string,
-  run: (callback: Callback<A>) => void,
-): Promise<E.Either<StorageError, A | undefined>> =>
-  new Promise((resolve) => {
-    try {
-      run((error, result) => resolve(error ? E.left(fromNative(what, error)) : E.right(result)))
-    } catch (error) {
-      resolve(E.left(fromNative(what, asError(error))))
-    }
-  })
-
 // -------------------------------------------------------------------------------------
 // constructors
 // -------------------------------------------------------------------------------------
 
 /**
- * Opens the RocksDB store in directory `path`. A missing or empty directory gets a new store
- * (unless `createIfMissing` is false); a directory that holds anything else than a deltalog
- * store is refused with `NOT_A_LOG` or `CORRUPTION`, untouched. A second open of the same
- * directory while this one is open — in this process under any spelling of the path, or in
- * another process — fails with `LOCKED`.
+ * Opens the RocksDB store in directory `path`, which `await using` closes. A missing or empty
+ * directory gets a new store (unless `createIfMissing` is false); a directory that holds
+ * anything else than a deltalog store is refused with `NOT_A_LOG` or `CORRUPTION`, untouched.
+ * A second open of the same directory while this one is open — in this process under any
+ * spelling of the path, or in another process — fails with `LOCKED`. Rejects with a
+ * `DeltalogError`.
  */
 export const openRocksStorage = (
   path: string,
   options: RocksStorageOptions = {},
-): TE.TaskEither<StorageError, Storage> => openRocksStorageWith(loadBinding, path, options)
+): Promise<DisposableStorage> => toPromise(openRocksStorageTE(path, options))
 
-/** `openRocksStorage` on a given binding: how tests stand in for the addon. */
+/** {@link openRocksStorage} as a TaskEither: the fp-ts form, which never rejects. */
+export const openRocksStorageTE = (
+  path: string,
+  options: RocksStorageOptions = {},
+): TE.TaskEither<StorageError, DisposableStorage> =>
+  openRocksStorageWith(loadBinding, path, options)
+
+/**
+ * `openRocksStorageTE` on the binding `load` returns: how the adapter is built on the addon,
+ * and how tests stand in for it.
+ */
 export const openRocksStorageWith =
   (
     load: () => RocksBinding,
     path: string,
     options: RocksStorageOptions = {},
-  ): TE.TaskEither<StorageError, Storage> =>
+  ): TE.TaskEither<StorageError, DisposableStorage> =>
   async () => {
-    if (typeof path !== 'string' || path.length === 0) {
-      return E.left(invalidArgument('path', 'must be a non-empty string'))
-    }
-    const mode = options.directoryMode ?? PRIVATE_MODE
-    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-      return E.left(invalidArgument('directoryMode', 'must be a file mode from 0 to 0o777'))
-    }
-    const create = options.createIfMissing ?? true
+    const refused = checkArguments(path, options)
+    if (refused !== undefined) return E.left(refused)
     let binding: RocksBinding
     try {
       binding = load()
@@ -171,28 +109,59 @@ export const openRocksStorageWith =
     const before = await inspect(path)
     if (E.isLeft(before)) return before
     if (options.readOnly === true) return openReadOnly(binding, path, before.right.kind, options)
-    if (before.right.kind === 'missing') {
-      if (!create) return E.left(notALog(`${path} does not exist`))
-      const made = await prepareDirectory(path, mode)
-      if (E.isLeft(made)) return made
-    }
-    const claimed = await claim(path)
-    if (E.isLeft(claimed)) return claimed
-    const release = claimed.right
-    // Looked at again under the claim: another open in this process may have come first.
-    const state = await inspect(path)
-    const opened = E.isLeft(state)
-      ? state
-      : state.right.kind === 'marked'
-        ? await openNative(binding, path, { create: false, release })
-        : state.right.kind === 'unmarked'
-          ? await adopt(binding, path, options, release)
-          : !create
-            ? E.left(notALog(`${path} holds no deltalog log`))
-            : await createStore(binding, path, mode, release)
-    if (E.isLeft(opened)) release()
-    return opened
+    return openWriter(binding, path, before.right.kind, options)
   }
+
+/** Why `path` and `options` are refused, or undefined when they are not. */
+const checkArguments = (path: unknown, options: unknown): InvalidArgumentError | undefined => {
+  if (typeof path !== 'string' || path.length === 0) {
+    return invalidArgument('path', 'must be a non-empty string')
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return invalidArgument('options', 'must be an object')
+  }
+  const mode = (options as RocksStorageOptions).directoryMode ?? PRIVATE_MODE
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+    return invalidArgument('directoryMode', 'must be a file mode from 0 to 0o777')
+  }
+  return undefined
+}
+
+/**
+ * Opens the store to write: creates it if asked, claims the directory for this process, and
+ * opens what the directory holds under the claim.
+ * REQUIRES: the arguments passed `checkArguments`; `kind` is what `path` held just before.
+ */
+const openWriter = async (
+  binding: RocksBinding,
+  path: string,
+  kind: DirectoryState['kind'],
+  options: RocksStorageOptions,
+): Promise<E.Either<StorageError, DisposableStorage>> => {
+  const mode = options.directoryMode ?? PRIVATE_MODE
+  const create = options.createIfMissing ?? true
+  if (kind === 'missing') {
+    if (!create) return E.left(notALog(`${path} does not exist`))
+    const made = await prepareDirectory(path, mode)
+    if (E.isLeft(made)) return made
+  }
+  const claimed = await claim(path)
+  if (E.isLeft(claimed)) return claimed
+  const release = claimed.right
+  // Looked at again under the claim: another open in this process may have come first.
+  const state = await inspect(path)
+  const opened = E.isLeft(state)
+    ? state
+    : state.right.kind === 'marked'
+      ? await openNative(binding, path, { create: false, release })
+      : state.right.kind === 'unmarked'
+        ? await adopt(binding, path, options, release)
+        : !create
+          ? E.left(notALog(`${path} holds no deltalog log`))
+          : await createStore(binding, path, mode, release)
+  if (E.isLeft(opened)) release()
+  return opened
+}
 
 /** Opens an existing store to read only: no claim, no mark, no file created or changed. */
 const openReadOnly = async (
@@ -200,7 +169,7 @@ const openReadOnly = async (
   path: string,
   kind: DirectoryState['kind'],
   options: RocksStorageOptions,
-): Promise<E.Either<StorageError, Storage>> => {
+): Promise<E.Either<StorageError, DisposableStorage>> => {
   if (kind === 'marked') return openNative(binding, path, { create: false, readOnly: true })
   if (kind === 'missing') return E.left(notALog(`${path} does not exist`))
   if (kind !== 'unmarked') return E.left(notALog(`${path} holds no deltalog log`))
@@ -216,12 +185,16 @@ const openReadOnly = async (
   return E.isLeft(recognised) ? recognised : E.left(refused)
 }
 
+/**
+ * Makes a new store: the directory private, the mark, then the database.
+ * REQUIRES: this process holds the claim on `path` (`release` frees it), which it found empty.
+ */
 const createStore = async (
   binding: RocksBinding,
   path: string,
   mode: number,
   release: () => void,
-): Promise<E.Either<StorageError, Storage>> => {
+): Promise<E.Either<StorageError, DisposableStorage>> => {
   const prepared = await prepareDirectory(path, mode)
   if (E.isLeft(prepared)) return prepared
   const marked = await writeMarker(path)
@@ -229,13 +202,16 @@ const createStore = async (
   return openNative(binding, path, { create: true, release })
 }
 
-/** Opens an unmarked database only if `recognise` says it is a log, and marks it. */
+/**
+ * Opens an unmarked database only if `recognise` says it is a log, and marks it.
+ * REQUIRES: this process holds the claim on `path` (`release` frees it).
+ */
 const adopt = async (
   binding: RocksBinding,
   path: string,
   options: RocksStorageOptions,
   release: () => void,
-): Promise<E.Either<StorageError, Storage>> => {
+): Promise<E.Either<StorageError, DisposableStorage>> => {
   const refused = notALog(
     `${path} holds a RocksDB database that is not a deltalog log (it has no ${MARKER_FILE} mark and no deltalog records); nothing was changed`,
   )
@@ -257,11 +233,16 @@ const adopt = async (
   return opened
 }
 
+/**
+ * Opens the database in `path` through the addon, and the adapter on it; `release` is called
+ * when the adapter closes.
+ * REQUIRES: `path` was inspected, and is claimed unless `how.readOnly`.
+ */
 const openNative = async (
   binding: RocksBinding,
   path: string,
   how: { readonly create: boolean; readonly readOnly?: boolean; readonly release?: () => void },
-): Promise<E.Either<StorageError, Storage>> => {
+): Promise<E.Either<StorageError, DisposableStorage>> => {
   let db: NativeHandle
   try {
     db = binding.db_init()
@@ -277,153 +258,6 @@ const openNative = async (
     ),
   )
   return E.map(() =>
-    makeStorage(binding, db, path, how.release ?? (() => undefined), how.readOnly ?? false),
+    makeRocksStore(binding, db, path, how.release ?? (() => undefined), how.readOnly ?? false),
   )(opened)
-}
-
-const makeStorage = (
-  binding: RocksBinding,
-  db: NativeHandle,
-  path: string,
-  release: () => void,
-  readOnlyStore: boolean,
-): Storage => {
-  const what = `rocksdb storage at ${path}`
-  const calls = makeCallGuard(what)
-  let closing: Promise<E.Either<StorageError, void>> | undefined
-  const iterators = new Set<() => Promise<void>>()
-
-  const guarded = calls.guarded
-
-  /** One key's value; the addon reports a missing key as a `NotFound` error. */
-  const getOne = (key: Uint8Array): Promise<E.Either<StorageError, O.Option<Uint8Array>>> =>
-    new Promise((resolve) => {
-      try {
-        binding.db_get(db, key, { asBuffer: true, fillCache: true }, (error, value) =>
-          resolve(
-            !error
-              ? E.right(O.fromNullable(value))
-              : error.message.startsWith('NotFound')
-                ? E.right(O.none)
-                : E.left(fromNative('get', error)),
-          ),
-        )
-      } catch (error) {
-        resolve(E.left(fromNative('get', asError(error))))
-      }
-    })
-
-  const openIterator = (native: NativeHandle): StorageIterator => {
-    let finished = false
-    let ended: Promise<void> | undefined
-    const close = (): Promise<void> => {
-      finished = true
-      ended ??= new Promise<void>((resolve) => {
-        iterators.delete(close)
-        binding.iterator_end(native, () => resolve())
-      })
-      return ended
-    }
-    iterators.add(close)
-    return {
-      next: () => () =>
-        ended !== undefined
-          ? Promise.resolve(E.left(closed('iterator')))
-          : guarded(
-              () =>
-                new Promise<E.Either<StorageError, O.Option<ReadonlyArray<KeyValue>>>>(
-                  (resolve) => {
-                    if (finished) return resolve(E.right(O.none))
-                    binding.iterator_next(native, (error, array, done) => {
-                      if (error) return resolve(E.left(fromNative('iterate', error)))
-                      finished = done
-                      // The binding returns [value_n, key_n, …, value_1, key_1].
-                      const chunk: KeyValue[] = []
-                      for (let i = array.length - 1; i > 0; i -= 2) {
-                        chunk.push({ key: array[i] as Buffer, value: array[i - 1] as Buffer })
-                      }
-                      resolve(E.right(chunk.length === 0 ? O.none : O.some(chunk)))
-                    })
-                  },
-                ),
-            ),
-      close,
-    }
-  }
-
-  return {
-    capabilities: { persistent: true, sync: true },
-    get: (key) => () =>
-      guarded(async () => {
-        const valid = validateKey(key)
-        return E.isLeft(valid) ? valid : getOne(valid.right)
-      }),
-    // The addon has no multi-get: the reads run side by side on its thread pool.
-    getMany: (keys) => () =>
-      guarded(async () => {
-        const valid = validateKeys(keys)
-        if (E.isLeft(valid)) return valid
-        const values = await Promise.all(valid.right.map(getOne))
-        const failed = values.find(E.isLeft)
-        return failed ?? E.right(values.map((v) => (E.isRight(v) ? v.right : O.none)))
-      }),
-    write: (batch, options) => () =>
-      guarded(async () => {
-        const valid = validateBatch(batch)
-        if (E.isLeft(valid)) return valid
-        if (readOnlyStore) return E.left(readOnly(`${what} is open read-only`, undefined))
-        const sync = options.sync
-        if (valid.right.length === 0 && !sync) return E.right(undefined)
-        // Validated operations already have the shape the binding reads: no copy, no wrapping.
-        const ops: ReadonlyArray<NativeOp> = valid.right.length === 0 ? SYNC_ONLY : valid.right
-        const result = await call('write', (cb) => binding.batch_do(db, ops, { sync }, cb))
-        return E.map(() => undefined)(result)
-      }),
-    iterator: (options) => {
-      if (!calls.isOpen()) return E.left(closed(what))
-      const valid = validateIterateOptions(options)
-      if (E.isLeft(valid)) return valid
-      const { gt, gte, lt, lte, reverse, limit } = valid.right
-      const range: NativeIteratorOptions = {
-        reverse: reverse ?? false,
-        limit: limit === undefined || limit > MAX_NATIVE_LIMIT ? -1 : limit,
-        keyAsBuffer: true,
-        valueAsBuffer: true,
-        fillCache: false,
-        highWaterMark: HIGH_WATER_MARK,
-        ...(gt === undefined ? {} : { gt }),
-        ...(gte === undefined ? {} : { gte }),
-        ...(lt === undefined ? {} : { lt }),
-        ...(lte === undefined ? {} : { lte }),
-      }
-      // A limit of 0 must yield nothing; the binding reads 0 as "no limit" in some paths.
-      if (limit === 0) {
-        return E.right({
-          next: () => () => Promise.resolve(E.right(O.none)),
-          close: () => Promise.resolve(),
-        })
-      }
-      try {
-        return E.right(openIterator(binding.iterator_init(db, range)))
-      } catch (error) {
-        return E.left(fromNative('iterate', asError(error)))
-      }
-    },
-    // Every native iterator holds a RocksDB snapshot until it is ended, so the number of live
-    // snapshots is what the native side really holds, not just what this adapter tracks.
-    openIterators: () =>
-      calls.isClosed() ? 0 : Number(binding.db_get_property(db, 'rocksdb.num-snapshots')),
-    close: () => () => {
-      closing ??= (async () => {
-        await calls.drain()
-        await Promise.all([...iterators].map((end) => end()))
-        const result = await call('close', (cb) => binding.db_close(db, cb))
-        calls.finish()
-        // The directory is free for another open once the native handle has let go of it.
-        release()
-        return E.map(() => undefined)(result)
-      })()
-      return closing
-    },
-  }
 }

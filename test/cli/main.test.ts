@@ -15,7 +15,6 @@ import { lastLink } from '../../src/log/read.js'
 import { openLog } from '../../src/openLog.js'
 import { openPostgresStorageTE as openPostgresStorage } from '../../src/postgres/storage.js'
 import { openRocksStorage } from '../../src/storage/rocksdb.js'
-import { right } from '../support/arbitraries.js'
 import { dropTables, freshTable, postgresRuns, postgresUrl } from '../postgres/server.js'
 import { fingerprint } from '../support/snapshot.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
@@ -155,7 +154,7 @@ describe('append, scan, stats, verify', () => {
 
   it('catches a commit written past the SeqBlock through the storage adapter', async () => {
     ok(['append', '--db', 'corrupt', '--key', 'k', '--value', 'v'])
-    const storage = right(await openRocksStorage(join(dir, 'corrupt'))())
+    const storage = await openRocksStorage(join(dir, 'corrupt'))
     // A commit that continues the chain, so that only the SeqBlock bound is broken.
     const rogue = toCommitBatch(
       {
@@ -378,7 +377,7 @@ describe('errors', () => {
 
   it('reports a corrupt log in one line, and verify names the problem', async () => {
     ok(['append', '--db', 'bad-block', '--key', 'k', '--value', 'v'])
-    const storage = right(await openRocksStorage(join(dir, 'bad-block'))())
+    const storage = await openRocksStorage(join(dir, 'bad-block'))
     const put = await storage.write([{ type: 'put', key: seqBlockKey, value: Uint8Array.of(1) }], {
       sync: true,
     })()

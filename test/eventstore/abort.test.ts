@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
 import { abortable } from '../../src/log/abort.js'
 import { openEventStore, type EventStore, type ReadEvent } from '../../src/eventstore/store.js'
-import { openMemoryStorage } from '../../src/storage/memory.js'
+import { makeMemoryStorage, openMemoryStorage } from '../../src/storage/memory.js'
 import type { IterateOptions, Storage } from '../../src/storage/port.js'
 
 interface Counting {
@@ -21,7 +21,7 @@ interface Counting {
 }
 
 /** A memory storage that counts the iterations open on it. */
-const counting = (base: Storage = openMemoryStorage()): Counting => {
+const counting = (base: Storage = makeMemoryStorage()): Counting => {
   let open = 0
   let opened = 0
   const self: Counting = {
@@ -158,7 +158,7 @@ describe.each(reads)('%s', (_, what, read) => {
 
 it('readAll stops with ABORTED when the signal aborts while it reads a stream state', async () => {
   // A store opened again knows no stream state: readAll reads one for the first event it meets.
-  const base = openMemoryStorage()
+  const base = await openMemoryStorage()
   const first = await openEventStore({ storage: { ...base, close: () => TE.right(undefined) } })
   await fill(first)
   await first.close()

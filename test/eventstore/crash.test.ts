@@ -78,7 +78,7 @@ describe('the event store under crashes', () => {
         // Writes resolve after seeded delays, so the store meets its commits in flight.
         fc.record({ seed: fc.integer(), maxDelayTurns: fc.constantFrom(0, 3) }),
         async (durability, blockSize, steps, delays) => {
-          let storage: CrashStorage = openCrashStorage(delays)
+          let storage: CrashStorage = await openCrashStorage(delays)
           const open = (s: CrashStorage) => openEventStore({ storage: s, durability, blockSize })
           let store = await open(storage)
           const txns = new Map<number, number>()

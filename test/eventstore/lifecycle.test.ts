@@ -14,7 +14,7 @@ const appendRejectsClosed = async (log: Log): Promise<void> => {
 
 describe('close', () => {
   it('gives a second caller the same promise, which waits for the queued appends', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 5
     const store = await openEventStore({ storage })
     let appended = false
@@ -31,7 +31,7 @@ describe('close', () => {
   })
 
   it('resolves at once after it closed, and refuses appends with CLOSED', async () => {
-    const store = await openEventStore({ storage: openMemoryStorage() })
+    const store = await openEventStore({ storage: await openMemoryStorage() })
     const first = store.close()
     await first
     const again = store.close()
@@ -42,7 +42,7 @@ describe('close', () => {
   })
 
   it('refuses writes once closed even on a shared log, which stays open', async () => {
-    const log = await openLog({ storage: openMemoryStorage() })
+    const log = await openLog({ storage: await openMemoryStorage() })
     const store = await openEventStore({ log })
     await store.appendToStream('s', [{ type: 'A' }])
     await store.close()
@@ -58,7 +58,7 @@ describe('close', () => {
   })
 
   it('rejects with a DeltalogError when the log underneath fails to close', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const failing = {
       ...storage,
       close: () => TE.left(ioError('the disk went away', new Error('EIO'))),
@@ -74,7 +74,7 @@ describe('close', () => {
 
 describe('Symbol.asyncDispose', () => {
   it('closes the store and the log it opened', async () => {
-    const store = await openEventStore({ storage: openMemoryStorage() })
+    const store = await openEventStore({ storage: await openMemoryStorage() })
     await store.appendToStream('s', [{ type: 'A' }])
     await store[Symbol.asyncDispose]()
     await appendRejectsClosed(store.log)
@@ -87,7 +87,7 @@ describe('Symbol.asyncDispose', () => {
   it('is what await using calls at the end of the block', async () => {
     let log: Log | undefined
     {
-      await using store = await openEventStore({ storage: openMemoryStorage() })
+      await using store = await openEventStore({ storage: await openMemoryStorage() })
       log = store.log
       await store.appendToStream('s', [{ type: 'A' }])
     }
@@ -95,7 +95,7 @@ describe('Symbol.asyncDispose', () => {
   })
 
   it('rejects with a DeltalogError when closing fails', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const store = await openEventStore({
       storage: { ...storage, close: () => TE.left(ioError('no', new Error('EIO'))) },
     })

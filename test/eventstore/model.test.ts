@@ -310,7 +310,7 @@ describe('event store against a model', () => {
   it('agrees on expectations, retries, id reuse, multi-stream appends and deletes', async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 30, size: 'max' }), async (cmds) => {
-        const store = await openEventStore({ storage: openMemoryStorage() })
+        const store = await openEventStore({ storage: await openMemoryStorage() })
         const model: Model = { streams: new Map(), ids: new Map(), done: [] }
         try {
           await fc.asyncModelRun(() => ({ model, real: store }), cmds)

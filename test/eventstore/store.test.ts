@@ -20,7 +20,7 @@ afterEach(async () => {
 })
 
 const memoryStore = async (options: Record<string, unknown> = {}): Promise<EventStore> => {
-  const store = await openEventStore({ storage: openMemoryStorage(), ...options })
+  const store = await openEventStore({ storage: await openMemoryStorage(), ...options })
   cleanup.push(() => store.close())
   return store
 }
@@ -134,7 +134,7 @@ describe('appending and reading', () => {
   })
 
   it('takes every caller a commit settled into the next one when they append again at once', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 2
     const store = await openEventStore({ storage, durability: 'sync' })
     cleanup.push(() => store.close())
@@ -154,7 +154,7 @@ describe('appending and reading', () => {
   })
 
   it('commits concurrent appends to many streams in far fewer log writes', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 5
     const store = await openEventStore({ storage })
     cleanup.push(() => store.close())
@@ -315,12 +315,12 @@ describe('validation', () => {
     await expect(collect(store.readAll({ signal: 'stop' as never }))).rejects.toThrow(
       'options.signal: must be AbortSignal',
     )
-    expect(await code(openEventStore({ path: 'x', storage: openMemoryStorage() }))).toBe(
+    expect(await code(openEventStore({ path: 'x', storage: await openMemoryStorage() }))).toBe(
       'INVALID_ARGUMENT',
     )
-    expect(await code(openEventStore({ storage: openMemoryStorage(), extra: 1 } as never))).toBe(
-      'INVALID_ARGUMENT',
-    )
+    expect(
+      await code(openEventStore({ storage: await openMemoryStorage(), extra: 1 } as never)),
+    ).toBe('INVALID_ARGUMENT')
   })
 
   it('refuses ids that are not well-formed UTF-16, so two of them never become one stream', async () => {
@@ -398,7 +398,7 @@ describe('validation', () => {
       (d) => d.getTime(),
     )
     const codecs = { Scheduled: t.type({ at: DateFromNumber }) }
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const log = await openLog({ storage })
     const store = await openEventStore({ log, codecs })
     expect(
@@ -454,7 +454,7 @@ describe('checkpoints', () => {
   })
 
   it('saves a checkpoint in the same atomic commit as an append', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const store = await openEventStore({ storage })
     cleanup.push(() => store.close())
     const source = await store.appendToStream('orders', [{ type: 'Placed' }])
@@ -553,7 +553,7 @@ describe('subscriptions', () => {
   })
 
   it('ends when the store closes', async () => {
-    const store = await openEventStore({ storage: openMemoryStorage() })
+    const store = await openEventStore({ storage: await openMemoryStorage() })
     const it = store.subscribeToAll()
     await it.next()
     const next = it.next()

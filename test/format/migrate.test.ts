@@ -10,13 +10,19 @@ import { seqBlockKey } from '../../src/codec/records.js'
 import { v1SeqBlockKey, v1TruncatedBeforeKey } from '../../src/format/v1/keys.js'
 import { readU64 } from '../../src/codec/u64.js'
 import { openLogDirectory } from '../../src/storage/logDirectory.js'
-import { migrateStorage, type MigrationOptions } from '../../src/format/migrate.js'
+import {
+  migrateLog,
+  migrateLogTE,
+  migrateStorage,
+  type MigrationOptions,
+} from '../../src/format/migrate.js'
 import { storedFormat } from '../../src/format/detect.js'
 import { scanAll, type LogEntry } from '../../src/log/read.js'
 import { scanAll as scanAllV1 } from '../../src/format/v1/read.js'
 import type { Batch, Storage, WriteOptions } from '../../src/storage/port.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 import { verifyChain, describeProblem } from '../../src/verify/chain.js'
+import { code } from '../support/codes.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
 import { writeV1Log } from '../support/v1.js'
 import { decodeTruncation, truncationKey } from '../../src/codec/truncation.js'
@@ -64,7 +70,7 @@ const readBack = async (
 
 /** A format 1 log with restarts (gaps), a truncation and keys interleaved, in a crash store. */
 const writeV1 = async (): Promise<CrashStorage> => {
-  const storage = openCrashStorage()
+  const storage = await openCrashStorage()
   const rounds = [0, 1, 2].map((round) =>
     [0, 1, 2, 3, 4].map((i) => [
       { key: `k${i % 3}`, value: `r${round}-${i}` },
@@ -149,7 +155,7 @@ describe('migrateStorage', () => {
   })
 
   it('leaves an empty store empty and a converted one as it is', async () => {
-    const empty = openCrashStorage()
+    const empty = await openCrashStorage()
     expect(await migrateStorage(empty)).toEqual(
       E.right({ entries: 0, commits: 0, deleted: 0, head: expect.anything() as unknown }),
     )
@@ -166,6 +172,52 @@ describe('migrateStorage', () => {
         .slice(once)
         .every((b) => b.batch.length === 0),
     ).toBe(true)
+  })
+})
+
+describe('migrateLog', () => {
+  it('converts a store it is given, which stays open; the TaskEither form is right', async () => {
+    const storage = await writeV1()
+    const before = await readBack(storage)
+    const report = await migrateLog({ storage }, { batchEntries: 7 })
+    expect(report.entries).toBe(before.entries.length)
+    expect(await readBack(storage)).toEqual({ ...before, format: 2 })
+    const again = await migrateLogTE({ storage })()
+    expect(E.isRight(again) && again.right.entries).toBe(0)
+  })
+
+  it.each<[string, unknown, unknown]>([
+    ['no target', null, {}],
+    ['a target with neither', {}, {}],
+    ['a target with both', { path: '/x', storage: {} }, {}],
+    ['an empty path', { path: '' }, {}],
+    ['what is no storage', { storage: { get: 1 } }, {}],
+    ['batchEntries 0', { storage: 'later' }, { batchEntries: 0 }],
+    ['batchBytes 1.5', { storage: 'later' }, { batchBytes: 1.5 }],
+    ['options that are no object', { storage: 'later' }, null],
+  ])(
+    'rejects %s with INVALID_ARGUMENT, a left in the TaskEither form',
+    async (_, target, options) => {
+      const given =
+        typeof target === 'object' &&
+        target !== null &&
+        'storage' in target &&
+        target.storage === 'later'
+          ? { storage: await openCrashStorage() }
+          : target
+      expect(await code(migrateLog(given as never, options as never))).toBe('INVALID_ARGUMENT')
+      const refused = await migrateLogTE(given as never, options as never)()
+      expect(E.isLeft(refused) && refused.left.code).toBe('INVALID_ARGUMENT')
+    },
+  )
+
+  it('rejects a directory that holds no log with NOT_A_LOG', async () => {
+    const dir = await makeTempDir('migrate-none')
+    try {
+      expect(await code(migrateLog({ path: join(dir, 'absent') }))).toBe('NOT_A_LOG')
+    } finally {
+      await removeDir(dir)
+    }
   })
 })
 

@@ -1,7 +1,7 @@
 // The conventions of the ecosystem on the log: a custom Storage needs only the port's required
-// methods (openIterators is a test diagnostic), `Symbol.asyncDispose` for `await using`, and
-// `signal` on the bounded reads — scan, keys and count — which then fail with ABORTED and let
-// go of the store's iterator.
+// methods (openIterators is a test diagnostic, and Symbol.asyncDispose what the shipped openers
+// add), `Symbol.asyncDispose` for `await using`, and `signal` on the bounded reads — scan, keys
+// and count — which then fail with ABORTED and let go of the store's iterator.
 import { afterEach, describe, expect, it } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log } from '../../src/openLog.js'
@@ -19,10 +19,16 @@ afterEach(async () => {
 })
 
 describe('a custom Storage', () => {
-  it('opens without openIterators (and without watch): the port requires neither', async () => {
-    const { openIterators: _, watch: __, ...required } = openMemoryStorage()
+  it('opens without openIterators, watch or Symbol.asyncDispose: the port requires none', async () => {
+    const {
+      openIterators: _,
+      watch: __,
+      [Symbol.asyncDispose]: ___,
+      ...required
+    } = await openMemoryStorage()
     const storage: Storage = required
     expect('openIterators' in storage).toBe(false)
+    expect(Symbol.asyncDispose in storage).toBe(false)
     const log = await openLog({ storage })
     cleanup.push(() => log.close())
     await log.append([{ key: 'k', value: 'v' }])
@@ -32,7 +38,7 @@ describe('a custom Storage', () => {
   })
 
   it('still needs every required method', async () => {
-    const { getMany: _, ...lacking } = openMemoryStorage()
+    const { getMany: _, ...lacking } = await openMemoryStorage()
     await expect(openLog({ storage: lacking as never })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringContaining('options.storage') as unknown,
@@ -43,7 +49,7 @@ describe('a custom Storage', () => {
 describe('signal on scan, keys and count', () => {
   // Enough entries, in enough commits, that a scan holds its storage iterator between entries.
   const bigLog = async (): Promise<{ log: Log; storage: Storage }> => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const log = await openLog({ storage })
     cleanup.push(() => log.close())
     for (let c = 0; c < 30; c++) {
@@ -69,7 +75,7 @@ describe('signal on scan, keys and count', () => {
   })
 
   it('refuses a signal that is no AbortSignal', async () => {
-    const log = await openLog({ storage: openMemoryStorage() })
+    const log = await openLog({ storage: await openMemoryStorage() })
     cleanup.push(() => log.close())
     for (const read of [
       () => log.scan({ signal: 'stop' } as never).next(),
@@ -169,7 +175,7 @@ describe('Symbol.asyncDispose', () => {
   })
 
   it('is close(): one promise for a close in progress and after it', async () => {
-    const log = await openLog({ storage: openMemoryStorage() })
+    const log = await openLog({ storage: await openMemoryStorage() })
     const closing = log[Symbol.asyncDispose]()
     expect(log.close()).toBe(closing)
     await closing
@@ -179,7 +185,7 @@ describe('Symbol.asyncDispose', () => {
   })
 
   it('rejects with DeltalogError when the close fails', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const log = await openLog({ storage, durability: 'buffered' })
     // The first append syncs (it takes a new block); the second is only written.
     await log.append([{ key: 'k', value: '1' }])

@@ -32,7 +32,7 @@ const appendEach = async (log: Log, values: ReadonlyArray<string>): Promise<void
 describe('truncation', () => {
   it('a resolved truncateBefore survives a power loss: the entries below it never come back', async () => {
     for (let seed = 0; seed < 8; seed++) {
-      const store = openCrashStorage()
+      const store = await openCrashStorage()
       const log = await openLog({ storage: store, durability: 'buffered', blockSize: 64 })
       await appendEach(log, ['0', '1', '2', '3'])
       await log.truncateBefore(2)
@@ -48,7 +48,7 @@ describe('truncation', () => {
   })
 
   it('key scans, global scans and counts hide truncated entries when the deletions failed', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     const log = await openLog({ storage: store })
     await appendEach(log, ['0', '1', '2', '3'])
     await log.append([{ key: 'b', value: '4' }])
@@ -72,7 +72,7 @@ describe('truncation', () => {
 
 describe('the durable watermark', () => {
   it('does not move when a sync-mode write fails its sync', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     const log = await openLog({ storage: store, durability: 'sync' })
     await log.append([{ key: 'a', value: '0' }])
     expect(log.durableSequence()).toBe(1)
@@ -85,7 +85,7 @@ describe('the durable watermark', () => {
   })
 
   it('does not move when a flush fails its sync, and durable reads show only what a power loss keeps', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     const log = await openLog({ storage: store, durability: 'buffered', blockSize: 64 })
     await appendEach(log, ['0', '1', '2']) // the first takes a block and is synced
     expect(log.durableSequence()).toBe(1)
@@ -104,7 +104,7 @@ describe('the durable watermark', () => {
   })
 
   it('is raised by a flush only once the sync resolved', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     const log = await openLog({ storage: store, durability: 'buffered', blockSize: 64 })
     await appendEach(log, ['0', '1'])
     const flushing = log.flush()

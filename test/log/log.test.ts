@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { fc, test } from '@fast-check/vitest'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { openLog, type Log, type LogEntry } from '../../src/openLog.js'
-import { openMemoryStorage } from '../../src/storage/memory.js'
+import { makeMemoryStorage, openMemoryStorage } from '../../src/storage/memory.js'
 import { runTypeScript, sourceEntry } from '../support/child.js'
 import { code } from '../support/codes.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
@@ -26,7 +26,7 @@ afterEach(async () => {
 })
 
 const memoryLog = async (options: Record<string, unknown> = {}): Promise<Log> => {
-  const log = await openLog({ storage: openMemoryStorage(), ...options })
+  const log = await openLog({ storage: await openMemoryStorage(), ...options })
   cleanup.push(() => log.close())
   return log
 }
@@ -59,7 +59,7 @@ describe('append', () => {
   })
 
   it('resolves an empty append at the next sequence and writes nothing', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const log = await openLog({ storage })
     cleanup.push(() => log.close())
     const before = storage.writes.length
@@ -175,7 +175,7 @@ describe('append', () => {
   test.prop([arbRecords])(
     'stores and tails each record as given, whatever the caller does to its arrays after append',
     async (records) => {
-      const log = await openLog({ storage: openMemoryStorage() })
+      const log = await openLog({ storage: await openMemoryStorage() })
       try {
         const bytes = (b: string | Uint8Array): string =>
           typeof b === 'string' ? b : Buffer.from(b).toString('hex')
@@ -215,7 +215,7 @@ describe('append', () => {
 
 describe('group commit', () => {
   it('commits many concurrent sync appends in far fewer batches, each range contiguous', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 5
     const log = await openLog({ storage, durability: 'sync' })
     cleanup.push(() => log.close())
@@ -245,7 +245,7 @@ describe('group commit', () => {
 
 describe('durability', () => {
   it('sync mode acknowledges only after a synced write; durableSequence follows', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const log = await openLog({ storage })
     cleanup.push(() => log.close())
     await log.append([{ key: 'k', value: 'v' }])
@@ -254,7 +254,7 @@ describe('durability', () => {
   })
 
   it('buffered mode writes without sync; flush syncs and advances the watermark', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const log = await openLog({ storage, durability: 'buffered' })
     cleanup.push(() => log.close())
     // The first commit carries the first SeqBlock, and a batch with a block is always synced.
@@ -283,7 +283,7 @@ describe('durability', () => {
   })
 
   it('syncs every batch that carries a new SeqBlock, in buffered mode too', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const log = await openLog({ storage, durability: 'buffered', blockSize: 3 })
     cleanup.push(() => log.close())
     const opened = storage.writes.length
@@ -310,7 +310,7 @@ describe('durability', () => {
 
 describe('failed writes', () => {
   it('rejects the batch with the cause, then refuses appends with WRITER_FAILED; reads work', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const log = await openLog({ storage, blockSize: 4 })
     cleanup.push(() => log.close())
     await log.append([{ key: 'k', value: 'a' }])
@@ -344,7 +344,7 @@ describe('failed writes', () => {
   })
 
   it('rejects every queued append with WRITER_FAILED when the write before them fails', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const log = await openLog({ storage })
     cleanup.push(() => log.close())
     storage.failWrites = true
@@ -361,7 +361,7 @@ describe('failed writes', () => {
 
 describe('backpressure', () => {
   it('makes append wait for room, and rejects with BACKPRESSURE after appendTimeoutMs', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 60
     const log = await openLog({
       storage,
@@ -381,7 +381,7 @@ describe('backpressure', () => {
 
   it('admits an append that fills maxPendingBytes exactly, and refuses one byte more', async () => {
     // Each record counts key + value + 32 bytes: 1 + 100 + 32 = 133.
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 60
     const log = await openLog({
       storage,
@@ -400,7 +400,7 @@ describe('backpressure', () => {
   })
 
   it('admits waiting appends in order as room frees up', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 5
     const log = await openLog({ storage, maxPendingBytes: 300 })
     cleanup.push(() => log.close())
@@ -460,7 +460,7 @@ describe('reopen', () => {
   })
 
   it('refuses a second log on the same storage object with LOCKED', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const log = await openLog({ storage })
     cleanup.push(() => log.close())
     expect(await code(openLog({ storage }))).toBe('LOCKED')
@@ -470,11 +470,11 @@ describe('reopen', () => {
 describe('options', () => {
   it.each([
     [{}, 'options.path'],
-    [{ path: '/tmp/x', storage: openMemoryStorage() }, 'options.path'],
-    [{ storage: openMemoryStorage(), durability: 'eventually' }, 'options.durability'],
-    [{ storage: openMemoryStorage(), blockSize: 0 }, 'options.blockSize'],
-    [{ storage: openMemoryStorage(), maxPendingBytes: 1.5 }, 'options.maxPendingBytes'],
-    [{ storage: openMemoryStorage(), colour: 'blue' }, 'options.colour'],
+    [{ path: '/tmp/x', storage: makeMemoryStorage() }, 'options.path'],
+    [{ storage: makeMemoryStorage(), durability: 'eventually' }, 'options.durability'],
+    [{ storage: makeMemoryStorage(), blockSize: 0 }, 'options.blockSize'],
+    [{ storage: makeMemoryStorage(), maxPendingBytes: 1.5 }, 'options.maxPendingBytes'],
+    [{ storage: makeMemoryStorage(), colour: 'blue' }, 'options.colour'],
     [{ storage: {} }, 'options.storage'],
   ])('rejects %j naming %s', async (options, field) => {
     await expect(openLog(options as never)).rejects.toMatchObject({
@@ -573,7 +573,7 @@ describe('reads', () => {
   })
 
   it('lets go of every storage iterator when a caller stops listing keys early', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const log = await openLog({ storage })
     cleanup.push(() => log.close())
     await seed(log)
@@ -710,7 +710,7 @@ describe('follow', () => {
   })
 
   it('ends cleanly when the log closes', async () => {
-    const log = await openLog({ storage: openMemoryStorage() })
+    const log = await openLog({ storage: await openMemoryStorage() })
     const iterator = log.follow({ key: 'k' })
     const next = iterator.next()
     await tick()
@@ -763,7 +763,7 @@ describe('truncateBefore', () => {
 
 describe('close', () => {
   it('waits for queued appends, syncs, and is idempotent; then every call is CLOSED', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 5
     const log = await openLog({ storage, durability: 'buffered' })
     const appends = Array.from({ length: 10 }, (_, i) => log.append([{ key: 'k', value: `${i}` }]))

@@ -18,6 +18,7 @@ import { loadBinding } from '../../src/storage/binding.js'
 import { MARKER_FILE } from '../../src/storage/directory.js'
 import { verifyStorage } from '../../src/verify/verify.js'
 import { openLogDirectory } from '../../src/storage/logDirectory.js'
+import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { sourceEntry, typeScriptArgs } from '../support/child.js'
 import { fingerprint } from '../support/snapshot.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
@@ -249,15 +250,10 @@ describe('logs written by deltalog 0.1', () => {
     expect(startSequence).toBeGreaterThanOrEqual(expected.nextSequence)
     await log.close()
     expect(await readdir(path)).toContain(MARKER_FILE)
-    const storage = await openLogDirectory(path, { create: false })()
-    if (E.isLeft(storage)) throw new Error(storage.left.message)
-    try {
-      const verified = await verifyStorage(storage.right)
-      expect(E.isRight(verified) && verified.right.violations).toEqual([])
-      expect(E.isRight(verified) && verified.right.entries).toBe(expected.entries.length + 1)
-    } finally {
-      await storage.right.close()()
-    }
+    await using storage = await openRocksStorage(path, { createIfMissing: false })
+    const verified = await verifyStorage(storage)
+    expect(verified.violations).toEqual([])
+    expect(verified.entries).toBe(expected.entries.length + 1)
   })
 
   it('an event store from 0.1 reads its streams once converted', async () => {

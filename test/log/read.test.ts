@@ -39,7 +39,7 @@ interface Written {
 type CommitSpec = typeof arbCommit extends fc.Arbitrary<infer A> ? A : never
 
 const write = async (commits: ReadonlyArray<CommitSpec>): Promise<Written> => {
-  const storage = openMemoryStorage()
+  const storage = await openMemoryStorage()
   const entries: Entry[] = []
   let link = GENESIS
   let next = 0

@@ -29,7 +29,7 @@ const shown = async (log: Log, options = {}): Promise<string[]> => {
 
 describe('openLog({ readOnly: true })', () => {
   it('reads the log and refuses every write with READ_ONLY, writing nothing', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const writer = await openLog({ storage })
     await writer.append([
       { key: 'a', value: '1' },
@@ -62,7 +62,7 @@ describe('openLog({ readOnly: true })', () => {
   })
 
   it('follows what is there, then ends when the reader closes', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const writer = await openLog({ storage })
     await writer.append([{ key: 'a', value: '1' }])
     const reader = await openLog({ storage, readOnly: true })
@@ -78,7 +78,7 @@ describe('openLog({ readOnly: true })', () => {
   })
 
   it('writes nothing to an empty store, not even the format record', async () => {
-    const storage = instrument(openMemoryStorage())
+    const storage = instrument(await openMemoryStorage())
     const reader = await openLog({ storage, readOnly: true })
     expect(await shown(reader)).toEqual([])
     expect(reader.nextSequence()).toBe(0)
@@ -131,21 +131,19 @@ describe('openLog({ readOnly: true })', () => {
   it('is a RocksDB store that refuses writes with READ_ONLY', async () => {
     const path = join(dir, 'log')
     await (await openLog({ path })).close()
-    const opened = await openRocksStorage(path, { readOnly: true })()
-    if (E.isLeft(opened)) throw new Error(opened.left.message)
-    const written = await opened.right.write(
+    await using opened = await openRocksStorage(path, { readOnly: true })
+    const written = await opened.write(
       [{ type: 'put', key: Uint8Array.of(1), value: Uint8Array.of(2) }],
       { sync: true },
     )()
     expect(E.isLeft(written) && written.left.code).toBe('READ_ONLY')
-    expect(E.isLeft(await opened.right.write([], { sync: true })())).toBe(true)
-    await opened.right.close()()
+    expect(E.isLeft(await opened.write([], { sync: true })())).toBe(true)
   })
 })
 
 describe('a reader that has not seen a truncation', () => {
   it('skips a run whose commit a truncation removed while it read, instead of calling it corrupt', async () => {
-    const inner = openMemoryStorage()
+    const inner = await openMemoryStorage()
     const writer = await openLog({ storage: inner })
     // Runs over 1 KiB live in their commit record; their run records point to it.
     await writer.append([{ key: 'k', value: 'x'.repeat(2000) }])

@@ -3,7 +3,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { ioError, type StorageError } from '../../src/errors.js'
-import { openMemoryStorage } from '../../src/storage/memory.js'
+import { makeMemoryStorage } from '../../src/storage/memory.js'
 import type { Batch, Storage, WriteOptions } from '../../src/storage/port.js'
 
 /**
@@ -11,7 +11,7 @@ import type { Batch, Storage, WriteOptions } from '../../src/storage/port.js'
  * `close()` only closes the view, so data survives as it would on disk.
  */
 export const reopenableMemory = (): { readonly open: () => Storage; readonly base: Storage } => {
-  const base = openMemoryStorage()
+  const base = makeMemoryStorage()
   const viewClosed: StorageError = { code: 'CLOSED', message: 'view is closed' }
   return {
     base,

@@ -104,7 +104,7 @@ const counting = (storage: Storage): Storage & { reads: () => number } => {
 
 describe('followers and the hot tail', () => {
   it('a caught-up follower gets new commits without reading storage', async () => {
-    const storage = counting(openMemoryStorage())
+    const storage = counting(await openMemoryStorage())
     const log = await openLog({ storage })
     const stop = new AbortController()
     const seen: string[] = []
@@ -129,7 +129,7 @@ describe('followers and the hot tail', () => {
   })
 
   it('a follower further behind than the tail holds reads storage, then memory, missing nothing', async () => {
-    const storage = counting(openMemoryStorage())
+    const storage = counting(await openMemoryStorage())
     const log = await openLog({ storage, durability: 'buffered' })
     // More than the tail holds (4096 entries), so the start is in storage only.
     const big = Array.from({ length: 5000 }, (_, i) => ({ key: `k${i % 7}`, value: `${i}` }))
@@ -151,7 +151,7 @@ describe('followers and the hot tail', () => {
   })
 
   it('a caught-up follower gets appendAt commits, gaps and all', async () => {
-    const log = await openLog({ storage: openMemoryStorage() })
+    const log = await openLog({ storage: await openMemoryStorage() })
     const stop = new AbortController()
     const seen: string[] = []
     const follower = (async () => {
@@ -172,7 +172,7 @@ describe('followers and the hot tail', () => {
   })
 
   it('after a write that failed but landed, a follower sees what scan() sees', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     const log = await openLog({ storage: store })
     await log.append([{ key: 'a', value: '0' }])
     store.failNext('ack') // applied and synced, but reported as failed: the writer stops
@@ -195,7 +195,7 @@ describe('followers and the hot tail', () => {
   })
 
   it('hands each follower its own copies: changing one changes nothing for another', async () => {
-    const log = await openLog({ storage: openMemoryStorage() })
+    const log = await openLog({ storage: await openMemoryStorage() })
     const follow = (): Promise<LogEntry> =>
       (async () => {
         for await (const entry of log.follow()) return entry

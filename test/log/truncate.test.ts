@@ -102,7 +102,7 @@ describe('format 2 truncation', () => {
   test.prop([arbSizes, fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 70 })])(
     'hides what is below the cut, deletes the commits wholly below it, and keeps the chain',
     async (sizes, a, b) => {
-      const storage = openCrashStorage()
+      const storage = await openCrashStorage()
       const all = await writeCommits(storage, sizes)
       const first = await truncateStorage(storage, a, NO_TRUNCATION, { batchSize: 2 })
       if (E.isLeft(first)) throw new Error(first.left.message)
@@ -118,7 +118,7 @@ describe('format 2 truncation', () => {
   )
 
   it('leaves, after a crash at any moment, a log that reads and verifies as the cut it stored', async () => {
-    const base = openCrashStorage()
+    const base = await openCrashStorage()
     const all = await writeCommits(base, [4, 1, 5, 9, 2, 6, 5, 3])
     await base.write([], { sync: true })()
     const views: CrashStorage[] = []

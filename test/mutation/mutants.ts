@@ -22,14 +22,14 @@ export interface Mutant {
 export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a sync write reaches RocksDB with sync: true',
-    file: 'src/storage/rocksdb.ts',
+    file: 'src/storage/rocksdbStore.ts',
     from: 'binding.batch_do(db, ops, { sync }, cb)',
     to: 'binding.batch_do(db, ops, { sync: false }, cb)',
     tests: ['test/storage/sync.test.ts'],
   },
   {
     rule: 'an empty synced write still syncs',
-    file: 'src/storage/rocksdb.ts',
+    file: 'src/storage/rocksdbStore.ts',
     from: 'if (valid.right.length === 0 && !sync) return E.right(undefined)',
     to: 'if (valid.right.length === 0) return E.right(undefined)',
     tests: ['test/storage/sync.test.ts'],
@@ -85,7 +85,7 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: 'only RocksDB lock conflicts are LOCKED',
-    file: 'src/storage/rocksdb.ts',
+    file: 'src/storage/rocksdbErrors.ts',
     from: 'if (LOCK_CONFLICT.test(error.message)) return locked(message, error)',
     to: 'if (/^IO error: .*lock/i.test(error.message)) return locked(message, error)',
     tests: ['test/storage/rocksdb.test.ts'],

@@ -11,15 +11,15 @@ describe('the Storage conformance suite catches broken adapters', () => {
     const failed = await failingChecks({
       name: 'memory',
       persistent: false,
-      create: () => {
-        const storage = openMemoryStorage()
-        return Promise.resolve({
+      create: async () => {
+        const storage = await openMemoryStorage()
+        return {
           storage,
           reopen: () => TE.left(new Error('not persistent')),
           dispose: async () => {
             await storage.close()()
           },
-        })
+        }
       },
     })
     expect(failed).toEqual([])

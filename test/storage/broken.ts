@@ -6,12 +6,13 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { closed, type StorageError } from '../../src/errors.js'
 import { applyBatch, chunkedIterator, emptyTable, walk } from '../../src/storage/memory.js'
 import {
+  disposeBy,
   validateBatch,
   validateIterateOptions,
   validateKey,
   validateKeys,
   validateOp,
-  type Storage,
+  type DisposableStorage,
   type StorageIterator,
 } from '../../src/storage/port.js'
 import type { Harness } from './conformance.js'
@@ -34,10 +35,14 @@ const compareAsStrings = (a: Uint8Array, b: Uint8Array): number => {
   return x < y ? -1 : x > y ? 1 : 0
 }
 
-const openBroken = (flaws: Flaws): Storage => {
+const openBroken = (flaws: Flaws): DisposableStorage => {
   const table = emptyTable(flaws.stringOrder ? compareAsStrings : undefined)
   let isClosed = false
   const open = new Set<StorageIterator>()
+  const close = (): TE.TaskEither<StorageError, void> =>
+    TE.fromIO(() => {
+      isClosed = true
+    })
   const guard = <A>(f: () => E.Either<StorageError, A>): TE.TaskEither<StorageError, A> =>
     TE.fromIOEither(() => (isClosed ? E.left(closed('broken storage')) : f()))
   return {
@@ -78,10 +83,8 @@ const openBroken = (flaws: Flaws): Storage => {
             return it
           })(validateIterateOptions(options)),
     openIterators: () => open.size,
-    close: () =>
-      TE.fromIO(() => {
-        isClosed = true
-      }),
+    close,
+    [Symbol.asyncDispose]: disposeBy(close),
   }
 }
 

@@ -11,6 +11,7 @@ import type { ErrorCode } from '../../src/errors.js'
 import {
   iterate,
   type Batch,
+  type DisposableStorage,
   type IterateOptions,
   type KeyValue,
   type Storage,
@@ -20,7 +21,8 @@ import { compareBytes } from '../../src/codec/bytes.js'
 
 /** An open store under test, and how to open the same store again. */
 export interface Subject {
-  readonly storage: Storage
+  /** Every adapter's opener resolves with a storage that `await using` closes. */
+  readonly storage: DisposableStorage
   /** Opens the same store again (meaningful for persistent adapters). */
   readonly reopen: () => TE.TaskEither<unknown, Storage>
   /** Closes whatever is still open and removes what the store left behind. */
@@ -51,7 +53,7 @@ export interface Check {
    * on persistent adapters whose second open is `locked`, or `takes over`.
    */
   readonly requires?: 'persistent' | 'exclusive' | 'takeover'
-  readonly run: (storage: Storage, subject: Subject) => Promise<void>
+  readonly run: (storage: DisposableStorage, subject: Subject) => Promise<void>
 }
 
 // -------------------------------------------------------------------------------------
@@ -413,6 +415,28 @@ export const checks: ReadonlyArray<Check> = [
         })(),
       ).rejects.toMatchObject({ code: 'CLOSED' })
       expect(storage.openIterators?.()).toBe(0)
+    },
+  },
+  {
+    name: 'closes at the end of an `await using` block as close() does; disposing twice is harmless',
+    run: async (storage, subject) => {
+      {
+        await using inBlock = storage
+        await write(inBlock, [put(text('k'), text('v'))])
+      }
+      expectCode(await failure(storage.get(text('k'))), 'CLOSED')
+      expectCode(
+        await failure(storage.write([put(text('x'), text('y'))], { sync: true })),
+        'CLOSED',
+      )
+      await expect(storage[Symbol.asyncDispose]()).resolves.toBeUndefined()
+      await run(storage.close())
+      if (storage.capabilities.persistent) {
+        // What close() lets go of went with the block: the store opens again, with the write.
+        const again = await run(subject.reopen())
+        expect(await get(again, text('k'))).toBe(hex(text('v')))
+        await run(again.close())
+      }
     },
   },
   {

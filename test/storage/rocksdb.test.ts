@@ -5,7 +5,12 @@ import { dirname, join, relative } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { BINDING_PACKAGE, type RocksBinding } from '../../src/storage/binding.js'
-import { openRocksStorage, openRocksStorageWith } from '../../src/storage/rocksdb.js'
+import {
+  openRocksStorage,
+  openRocksStorageTE,
+  openRocksStorageWith,
+} from '../../src/storage/rocksdb.js'
+import { code } from '../support/codes.js'
 import { runTypeScript } from '../support/child.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
 import { registerConformance } from './conformance.js'
@@ -16,12 +21,10 @@ registerConformance({
   create: async () => {
     const dir = await makeTempDir('rocks')
     const path = join(dir, 'db')
-    const opened = await openRocksStorage(path)()
-    if (E.isLeft(opened)) throw new Error(opened.left.message)
-    const storage = opened.right
+    const storage = await openRocksStorage(path)
     return {
       storage,
-      reopen: () => openRocksStorage(path),
+      reopen: () => openRocksStorageTE(path),
       dispose: async () => {
         await storage.close()()
         await removeDir(dir)
@@ -34,8 +37,7 @@ describe('rocksdb adapter', () => {
   it('refuses an open from another process with LOCKED', async () => {
     const dir = await makeTempDir('rocks-lock')
     const path = join(dir, 'db')
-    const opened = await openRocksStorage(path)()
-    expect(E.isRight(opened)).toBe(true)
+    const opened = await openRocksStorage(path)
     try {
       // A child process opens the same directory through the adapter and reports the result.
       const script = join(dir, 'open.mjs')
@@ -43,14 +45,14 @@ describe('rocksdb adapter', () => {
       await writeFile(
         script,
         `import { openRocksStorage } from ${JSON.stringify(adapter)}\n` +
-          `const r = await openRocksStorage(${JSON.stringify(path)})()\n` +
-          `console.log(JSON.stringify(r._tag === 'Left' ? r.left.code : 'opened'))\n`,
+          `const r = await openRocksStorage(${JSON.stringify(path)}).then(() => 'opened', (e) => e.code)\n` +
+          `console.log(JSON.stringify(r))\n`,
       )
       const child = runTypeScript(script)
       expect(child.stderr).toBe('')
       expect(JSON.parse(child.stdout)).toBe('LOCKED')
     } finally {
-      if (E.isRight(opened)) await opened.right.close()()
+      await opened.close()()
       await removeDir(dir)
     }
   })
@@ -58,8 +60,9 @@ describe('rocksdb adapter', () => {
   it('does not create a missing database when told not to', async () => {
     const dir = await makeTempDir('rocks-missing')
     try {
-      const result = await openRocksStorage(join(dir, 'absent'), { createIfMissing: false })()
-      expect(E.isLeft(result) && result.left.code).toBe('NOT_A_LOG')
+      expect(await code(openRocksStorage(join(dir, 'absent'), { createIfMissing: false }))).toBe(
+        'NOT_A_LOG',
+      )
       expect(await readdir(dir)).toEqual([])
     } finally {
       await removeDir(dir)
@@ -71,17 +74,54 @@ describe('rocksdb adapter', () => {
     try {
       const file = join(dir, 'file')
       await writeFile(file, 'not a directory')
-      const result = await openRocksStorage(join(file, 'db'))()
-      expect(E.isLeft(result) && result.left.code).toBe('NOT_A_LOG')
+      expect(await code(openRocksStorage(join(file, 'db')))).toBe('NOT_A_LOG')
       expect(await readdir(dir)).toEqual(['file'])
     } finally {
       await removeDir(dir)
     }
   })
 
-  it('rejects an empty path with INVALID_ARGUMENT', async () => {
-    const result = await openRocksStorage('')()
+  it('rejects an empty path, options that are no object and a bad mode with INVALID_ARGUMENT', async () => {
+    expect(await code(openRocksStorage(''))).toBe('INVALID_ARGUMENT')
+    expect(await code(openRocksStorage('/nowhere', null as never))).toBe('INVALID_ARGUMENT')
+    expect(await code(openRocksStorage('/nowhere', { directoryMode: 0o1000 }))).toBe(
+      'INVALID_ARGUMENT',
+    )
+  })
+
+  it('has a TaskEither form that never rejects: a refusal is a left', async () => {
+    const result = await openRocksStorageTE('')()
     expect(E.isLeft(result) && result.left.code).toBe('INVALID_ARGUMENT')
+  })
+
+  it('closes at the end of an `await using` block, freeing the directory for the next open', async () => {
+    const dir = await makeTempDir('rocks-using')
+    const path = join(dir, 'db')
+    try {
+      {
+        await using storage = await openRocksStorage(path)
+        await storage.write([{ type: 'put', key: Uint8Array.of(1), value: Uint8Array.of(2) }], {
+          sync: true,
+        })()
+        expect(await code(openRocksStorage(path))).toBe('LOCKED')
+      }
+      await using again = await openRocksStorage(path)
+      const value = await again.get(Uint8Array.of(1))()
+      expect(E.isRight(value) && value.right).toEqual({ _tag: 'Some', value: Buffer.of(2) })
+    } finally {
+      await removeDir(dir)
+    }
+  })
+
+  it('rejects the dispose with DeltalogError when the native close fails', async () => {
+    const dir = await makeTempDir('rocks-dispose')
+    try {
+      const opened = await openRocksStorageWith(() => failingClose, join(dir, 'db'))()
+      if (E.isLeft(opened)) throw new Error(opened.left.message)
+      expect(await code(opened.right[Symbol.asyncDispose]())).toBe('IO_ERROR')
+    } finally {
+      await removeDir(dir)
+    }
   })
 })
 
@@ -102,6 +142,14 @@ const failingOpen = (message: string): RocksBinding => {
     iterator_next: unused,
     iterator_end: unused,
   }
+}
+
+// A stand-in for the addon that opens, and fails to close.
+const failingClose: RocksBinding = {
+  ...failingOpen('unused'),
+  db_open: (_db, _location, _options, callback) => callback(null),
+  db_close: (_db, callback) =>
+    callback(new Error('IO error: While fsync: /d/LOCK: Input/output error')),
 }
 
 describe('the binding', () => {

@@ -457,7 +457,7 @@ export const crashProperty = (
     store: CrashStorage,
     options: { blockSize: number; durability: 'sync' | 'buffered' },
   ) => Promise<Log>,
-  openStore: (options: CrashStorageOptions) => CrashStorage = openCrashStorage,
+  openStore: (options: CrashStorageOptions) => Promise<CrashStorage> = openCrashStorage,
 ): fc.IAsyncPropertyWithHooks<[number, 'sync' | 'buffered', CrashStorageOptions, Iterable<Cmd>]> =>
   fc.asyncProperty(
     // Small blocks cross block boundaries constantly; a large one leaves buffered commits unsynced.
@@ -475,7 +475,7 @@ export const crashProperty = (
     fc.commands([...crashCommands], { maxCommands: 40, size: 'max' }),
     async (blockSize, durability, storeOptions, cmds) => {
       const open = (store: CrashStorage): Promise<Log> => openOn(store, { blockSize, durability })
-      const store = openStore(storeOptions)
+      const store = await openStore(storeOptions)
       const world: World = { store, log: await open(store), open }
       const model: Model = {
         commits: [],

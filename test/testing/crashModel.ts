@@ -321,7 +321,7 @@ export const recover = async (m: Model, w: World): Promise<void> => {
 
 /** The store that the worst power loss leaves right now: the durable batches, nothing more. */
 const worstPowerLoss = async (store: CrashStorage): Promise<CrashStorage> => {
-  const worst = openCrashStorage()
+  const worst = await openCrashStorage()
   const durable = store.batches().slice(0, store.durableCount())
   const written = await worst.write(
     durable.flatMap((b) => b.batch),

@@ -7,6 +7,7 @@ import { DeltalogError } from '../../src/errors.js'
 import type { Batch, Storage } from '../../src/storage/port.js'
 import { iterate } from '../../src/storage/port.js'
 import {
+  makeCrashStorage,
   openCrashStorage,
   type CrashStorage,
   type CrashStorageOptions,
@@ -16,15 +17,15 @@ import { registerConformance } from '../storage/conformance.js'
 registerConformance({
   name: 'crash-simulating',
   persistent: false,
-  create: () => {
-    const storage = openCrashStorage()
-    return Promise.resolve({
+  create: async () => {
+    const storage = await openCrashStorage()
+    return {
       storage,
       reopen: () => TE.left(new Error('not persistent: use crash()')),
       dispose: async () => {
         await storage.close()()
       },
-    })
+    }
   },
 })
 
@@ -32,15 +33,15 @@ registerConformance({
 registerConformance({
   name: 'crash-simulating, with delayed writes and reads',
   persistent: false,
-  create: () => {
-    const storage = openCrashStorage({ seed: 7, maxDelayTurns: 3, delayReads: true })
-    return Promise.resolve({
+  create: async () => {
+    const storage = await openCrashStorage({ seed: 7, maxDelayTurns: 3, delayReads: true })
+    return {
       storage,
       reopen: () => TE.left(new Error('not persistent: use crash()')),
       dispose: async () => {
         await storage.close()()
       },
-    })
+    }
   },
 })
 
@@ -58,7 +59,7 @@ const keys = async (s: Storage): Promise<string[]> => {
 
 /** Writes batches b0..b(n-1) of two keys each, syncing those listed. */
 const history = async (n: number, synced: ReadonlyArray<number>): Promise<CrashStorage> => {
-  const store = openCrashStorage()
+  const store = await openCrashStorage()
   for (let i = 0; i < n; i++) await write(store, [`b${i}-1`, `b${i}-2`], synced.includes(i))
   return store
 }
@@ -107,6 +108,17 @@ describe('crash-simulating storage', () => {
     )
   })
 
+  it('crashes synchronously into a store that `await using` closes', async () => {
+    const store = await history(2, [0])
+    let kept: CrashStorage | undefined
+    {
+      await using restarted = store.crash('process')
+      kept = restarted
+      expect((await keys(restarted)).length).toBe(4)
+    }
+    expect(await write(kept, ['x'], false)).toBe('CLOSED')
+  })
+
   it('makes an empty synced batch sync everything before it', async () => {
     const store = await history(3, [])
     expect(store.durableCount()).toBe(0)
@@ -125,7 +137,7 @@ describe('crash-simulating storage', () => {
   })
 
   it('fails the chosen write and applies nothing', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     store.failNext('write', 1)
     expect(await write(store, ['a'], false)).toBe('ok')
     expect(await write(store, ['b'], false)).toBe('IO_ERROR')
@@ -135,7 +147,7 @@ describe('crash-simulating storage', () => {
   })
 
   it('fails a sync: the batch is written but not durable', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     store.failNext('sync')
     expect(await write(store, ['a'], false)).toBe('ok')
     expect(await write(store, ['b'], true)).toBe('IO_ERROR')
@@ -145,7 +157,7 @@ describe('crash-simulating storage', () => {
   })
 
   it('loses an acknowledgement: the batch is applied and synced, the caller told it failed', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     store.failNext('ack')
     expect(await write(store, ['a'], true)).toBe('IO_ERROR')
     expect(store.durableCount()).toBe(1)
@@ -164,7 +176,7 @@ describe('crash-simulating storage', () => {
   })
 
   it('does not let a caller rewrite history by mutating its arrays', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     const key = text('k')
     await store.write([{ type: 'put', key, value: key }], { sync: true })()
     key[0] = 0x41
@@ -195,7 +207,7 @@ describe('crash-simulating storage refuses a misspelt fault or crash', () => {
     ['write', 1.5, 'skip: must be a non-negative integer'],
     ['write', Number.NaN, 'skip: must be a non-negative integer'],
   ])('failNext(%j, %j) is INVALID_ARGUMENT and arms nothing', async (kind, skip, message) => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     const refused = thrown(() => store.failNext(kind as 'write', skip))
     expect(refused.code).toBe('INVALID_ARGUMENT')
     expect(refused.message).toContain(message)
@@ -209,7 +221,7 @@ describe('crash-simulating storage refuses a misspelt fault or crash', () => {
       fc.property(
         fc.string().filter((s) => !['write', 'sync', 'read', 'ack'].includes(s)),
         (kind) => {
-          expect(thrown(() => openCrashStorage().failNext(kind as 'write')).code).toBe(
+          expect(thrown(() => makeCrashStorage().failNext(kind as 'write')).code).toBe(
             'INVALID_ARGUMENT',
           )
         },
@@ -243,10 +255,20 @@ describe('crash-simulating storage refuses a misspelt fault or crash', () => {
     [{ seed: 1.5 }, 'options.seed: must be an integer; got 1.5'],
     [{ delayReads: 'yes' }, "options.delayReads: must be a boolean; got 'yes'"],
     [null, 'options: must be an object; got null'],
-  ])('openCrashStorage(%j) is INVALID_ARGUMENT', (options, message) => {
-    const refused = thrown(() => openCrashStorage(options as CrashStorageOptions))
-    expect(refused.code).toBe('INVALID_ARGUMENT')
-    expect(refused.message).toContain(message)
+  ])('openCrashStorage(%j) rejects with INVALID_ARGUMENT', async (options, message) => {
+    // A throw instead of a rejection would escape here and fail the test.
+    const refused: unknown = await openCrashStorage(options as CrashStorageOptions).then(
+      () => 'opened',
+      (error: unknown) => error,
+    )
+    expect(refused).toBeInstanceOf(DeltalogError)
+    expect(refused).toMatchObject({ code: 'INVALID_ARGUMENT' })
+    expect((refused as DeltalogError).message).toContain(message)
+    // The synchronous constructor throws what the opener rejects with.
+    expect(thrown(() => makeCrashStorage(options as CrashStorageOptions))).toEqual({
+      code: 'INVALID_ARGUMENT',
+      message: (refused as DeltalogError).message,
+    })
   })
 })
 
@@ -292,7 +314,7 @@ const overlapping = async (
 
 describe('crash-simulating storage with delays', () => {
   it('resolves every call in the turn it was made by default', async () => {
-    const store = openCrashStorage()
+    const store = await openCrashStorage()
     const { turns } = await overlapping(store, 10)
     expect(turns.every((t) => t === 0)).toBe(true)
   })
@@ -300,10 +322,13 @@ describe('crash-simulating storage with delays', () => {
   it('resolves writes after seeded delays, in the order they were called', async () => {
     const seen = new Set<string>()
     for (let seed = 0; seed < 20; seed++) {
-      const { order, turns } = await overlapping(openCrashStorage({ seed, maxDelayTurns: 3 }), 10)
+      const { order, turns } = await overlapping(
+        await openCrashStorage({ seed, maxDelayTurns: 3 }),
+        10,
+      )
       expect(order).toEqual(Array.from({ length: 10 }, (_, i) => i))
       // The same seed replays the same delays.
-      const again = await overlapping(openCrashStorage({ seed, maxDelayTurns: 3 }), 10)
+      const again = await overlapping(await openCrashStorage({ seed, maxDelayTurns: 3 }), 10)
       expect(again.turns).toEqual(turns)
       seen.add(turns.join(','))
     }
@@ -312,7 +337,7 @@ describe('crash-simulating storage with delays', () => {
   })
 
   it('applies a delayed write when called and makes it durable when it resolves', async () => {
-    const store = openCrashStorage({ seed: 1, maxDelayTurns: 2 })
+    const store = await openCrashStorage({ seed: 1, maxDelayTurns: 2 })
     await write(store, ['a'], false)
     const pending = store.write([put('b')], { sync: true })()
     // Written (reads see it, a process kill keeps it) but not yet durable.
@@ -326,7 +351,7 @@ describe('crash-simulating storage with delays', () => {
   it('fails a write in flight when the store crashes; only a process kill keeps it for sure', async () => {
     const lost = new Set<number>()
     for (let seed = 0; seed < 10; seed++) {
-      const store = openCrashStorage({ seed, maxDelayTurns: 2 })
+      const store = await openCrashStorage({ seed, maxDelayTurns: 2 })
       const pending = store.write([put('a')], { sync: true })()
       const after = store.crash('power', seed)
       const result = await pending
@@ -338,7 +363,7 @@ describe('crash-simulating storage with delays', () => {
   })
 
   it('fails, syncs and acknowledges delayed writes in call order', async () => {
-    const store = openCrashStorage({ seed: 3, maxDelayTurns: 3 })
+    const store = await openCrashStorage({ seed: 3, maxDelayTurns: 3 })
     store.failNext('sync', 1)
     const results = await Promise.all(
       ['a', 'b', 'c', 'd'].map((k) => store.write([put(k)], { sync: true })()),
@@ -354,7 +379,7 @@ describe('crash-simulating storage with delays', () => {
   })
 
   it('delays reads only when asked, and closes after the calls in flight', async () => {
-    const store = openCrashStorage({ seed: 5, maxDelayTurns: 4, delayReads: true })
+    const store = await openCrashStorage({ seed: 5, maxDelayTurns: 4, delayReads: true })
     await write(store, ['a', 'b'], false)
     const counter = turnCounter()
     const delays: number[] = []

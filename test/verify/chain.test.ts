@@ -56,7 +56,7 @@ const sizes = [3, 1, 4, 1, 5, 9, 2, 6]
 
 describe('the commit chain', () => {
   it('passes an intact log and ends at its last link', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const { links } = await writeCommits(storage, sizes)
     const head = links[links.length - 1]
     const report = await verify(storage, { ...(head === undefined ? {} : { head }) })
@@ -68,7 +68,7 @@ describe('the commit chain', () => {
   })
 
   it('names the sequences of a missing commit', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const { firsts, links } = await writeCommits(storage, sizes)
     // The fourth commit (1 entry at firsts[3]) goes, as a damaged write-ahead log can lose it.
     await storage.write([{ type: 'del', key: encodeCommitKey(firsts[3] ?? -1) }], {
@@ -82,7 +82,7 @@ describe('the commit chain', () => {
   test.prop([fc.nat(), fc.integer({ min: 1, max: 255 })], { numRuns: 100 })(
     'finds any changed byte of a commit record, at that commit',
     async (at, flip) => {
-      const storage = openMemoryStorage()
+      const storage = await openMemoryStorage()
       const { firsts } = await writeCommits(storage, sizes)
       const victim = firsts[at % firsts.length] ?? 0
       const key = encodeCommitKey(victim)
@@ -103,7 +103,7 @@ describe('the commit chain', () => {
   )
 
   it('finds a tail cut below the recorded head', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const { firsts, links } = await writeCommits(storage, sizes)
     const head = links[links.length - 1] ?? GENESIS
     for (const first of firsts.slice(-2)) {
@@ -117,7 +117,7 @@ describe('the commit chain', () => {
   })
 
   it('finds a log rewritten after its recorded head was taken', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const { firsts, links } = await writeCommits(storage, sizes)
     const head = links[5] ?? GENESIS
     // Everything from the fifth commit on is replaced by commits of other values.
@@ -139,7 +139,7 @@ describe('the commit chain', () => {
   })
 
   it('finds a recorded head that no commit of the log ends at', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const { links } = await writeCommits(storage, sizes)
     // The sixth commit (9 entries) starts where the fifth ends: a head one entry into it was
     // never the end of a commit.
@@ -150,7 +150,7 @@ describe('the commit chain', () => {
   })
 
   it('checks a truncated log from the anchor its truncation kept', async () => {
-    const storage = openMemoryStorage()
+    const storage = await openMemoryStorage()
     const { firsts, links } = await writeCommits(storage, sizes)
     for (const first of firsts.slice(0, 3)) {
       await storage.write([{ type: 'del', key: encodeCommitKey(first) }], { sync: false })()

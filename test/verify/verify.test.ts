@@ -4,8 +4,8 @@ import { keyBytes } from '../../src/codec/keys.js'
 import { encodeEntryKey } from '../../src/format/v1/keys.js'
 import { openEventStore } from '../../src/eventstore/store.js'
 import { openLog } from '../../src/openLog.js'
-import { verifyStorage } from '../../src/verify/verify.js'
-import { right } from '../support/arbitraries.js'
+import { verifyStorage, verifyStorageTE } from '../../src/verify/verify.js'
+import { code } from '../support/codes.js'
 import { reopenableMemory } from '../log/storages.js'
 
 it('finds nothing wrong in a log the engine wrote, truncated and imported into', async () => {
@@ -21,7 +21,7 @@ it('finds nothing wrong in a log the engine wrote, truncated and imported into',
   await log.appendAt([{ sequence: 40, key: 'k0', value: 'placed' }])
   await log.close()
   const progress: number[] = []
-  const report = right(await verifyStorage(memory.base, { onProgress: (n) => progress.push(n) }))
+  const report = await verifyStorage(memory.base, { onProgress: (n) => progress.push(n) })
   expect(report.violations).toEqual([])
   expect(report).toMatchObject({ entries: 16, keys: 4, truncatedBefore: 5 })
   expect(progress.length).toBeGreaterThan(0)
@@ -40,7 +40,7 @@ it('reports a record that deltalog does not write, and format 1 records left beh
     { sync: true },
   )()
   expect(E.isRight(written)).toBe(true)
-  const report = right(await verifyStorage(memory.base))
+  const report = await verifyStorage(memory.base)
   expect(report.violations).toEqual([
     'key 7f01 is no record deltalog writes',
     '1 format 1 records are left from an unfinished conversion: run deltalog migrate again',
@@ -55,7 +55,7 @@ it('checks an event store: events decode and revisions are dense', async () => {
   await store.appendToStream('b', [{ type: 'A' }])
   await store.appendToStream('a', [{ type: 'C' }])
   await store.close()
-  expect(right(await verifyStorage(memory.base)).violations).toEqual([])
+  expect((await verifyStorage(memory.base)).violations).toEqual([])
   // An event written behind the store's back, with a revision that skips one.
   await log.append([
     {
@@ -65,7 +65,7 @@ it('checks an event store: events decode and revisions are dense', async () => {
     { key: 'e/a', value: 'not an envelope' },
   ])
   await log.close()
-  const violations = right(await verifyStorage(memory.base)).violations
+  const violations = (await verifyStorage(memory.base)).violations
   expect(violations).toHaveLength(2)
   expect(violations[0]).toMatch(/of key "e\/a" is not an event/)
   expect(violations[1]).toMatch(/of key "e\/b" has revision 2, not 1: revisions are not dense/)
@@ -76,7 +76,7 @@ it("leaves keys like an event store's alone in a plain log", async () => {
   const log = await openLog({ storage: memory.open() })
   await log.append([{ key: 'e/plain', value: 'not an event, and that is fine' }])
   await log.close()
-  expect(right(await verifyStorage(memory.base)).violations).toEqual([])
+  expect((await verifyStorage(memory.base)).violations).toEqual([])
 })
 
 it('proves against a head taken earlier that nothing before it was lost or rewritten', async () => {
@@ -91,11 +91,11 @@ it('proves against a head taken earlier that nothing before it was lost or rewri
   expect(log.head().sequence).toBe(log.nextSequence())
   expect(log.head().checksum).not.toBe(head.checksum)
   await log.close()
-  expect(right(await verifyStorage(memory.base, { head })).violations).toEqual([])
+  expect((await verifyStorage(memory.base, { head })).violations).toEqual([])
 
   // A forged head, or one the log no longer reaches, fails.
   const forged = { ...head, checksum: head.checksum.replace(/^./, (c) => (c === '0' ? '1' : '0')) }
-  expect(right(await verifyStorage(memory.base, { head: forged })).violations).toEqual([
+  expect((await verifyStorage(memory.base, { head: forged })).violations).toEqual([
     `the log was rewritten: its chain at ${head.sequence} is not the recorded head`,
   ])
   // A head that is no head is refused, not reported as a broken log.
@@ -104,11 +104,12 @@ it('proves against a head taken earlier that nothing before it was lost or rewri
     { sequence: head.sequence, checksum: 'abc' },
     { sequence: head.sequence, checksum: head.checksum.toUpperCase() },
   ]) {
-    const refused = await verifyStorage(memory.base, { head: bad })
+    expect(await code(verifyStorage(memory.base, { head: bad }))).toBe('INVALID_ARGUMENT')
+    const refused = await verifyStorageTE(memory.base, { head: bad })()
     expect(E.isLeft(refused) && refused.left.code).toBe('INVALID_ARGUMENT')
   }
   const beyond = { sequence: head.sequence + 100, checksum: head.checksum }
-  expect(right(await verifyStorage(memory.base, { head: beyond })).violations).toEqual([
+  expect((await verifyStorage(memory.base, { head: beyond })).violations).toEqual([
     `the log ends at ${head.sequence + 1}, before its recorded head at ${head.sequence + 100}: its tail is gone`,
   ])
 })
@@ -140,7 +141,42 @@ it('keeps the chain whole across a truncation of every entry and a reopen', asyn
   expect(log.head()).toEqual(head)
   await log.append([{ key: 'a', value: '3' }])
   await log.close()
-  const report = right(await verifyStorage(memory.base, { head }))
+  const report = await verifyStorage(memory.base, { head })
   expect(report.violations).toEqual([])
   expect(report).toMatchObject({ entries: 1, commits: 1, truncatedBefore: 2 })
+})
+
+it('rejects with DeltalogError when the storage fails; its TaskEither form is a left', async () => {
+  const memory = reopenableMemory()
+  const log = await openLog({ storage: memory.open() })
+  await log.append([{ key: 'k', value: 'v' }])
+  await log.close()
+  const closed = memory.open()
+  await closed.close()()
+  expect(await code(verifyStorage(closed))).toBe('CLOSED')
+  const failed = await verifyStorageTE(closed)()
+  expect(E.isLeft(failed) && failed.left.code).toBe('CLOSED')
+  // What is wrong with the log stays in the report: the TaskEither form is right with it.
+  const report = await verifyStorageTE(memory.base)()
+  expect(E.isRight(report) && report.right.violations).toEqual([])
+})
+
+it('refuses what is no storage, and options that are no object, with INVALID_ARGUMENT', async () => {
+  expect(await code(verifyStorage({} as never))).toBe('INVALID_ARGUMENT')
+  expect(await code(verifyStorage(null as never))).toBe('INVALID_ARGUMENT')
+  expect(await code(verifyStorage(reopenableMemory().base, null as never))).toBe('INVALID_ARGUMENT')
+  expect(await code(verifyStorage(reopenableMemory().base, { onProgress: 1 } as never))).toBe(
+    'INVALID_ARGUMENT',
+  )
+})
+
+it('rejects with DeltalogError when a storage written by hand throws', async () => {
+  const base = reopenableMemory().base
+  const throwing = {
+    ...base,
+    getMany: () => {
+      throw new TypeError('not a TaskEither')
+    },
+  }
+  expect(await code(verifyStorage(throwing))).toBe('IO_ERROR')
 })

@@ -6,9 +6,8 @@
 import { spawn } from 'node:child_process'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import { openLogDirectory } from '../../src/storage/logDirectory.js'
+import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { openLog } from '../../src/openLog.js'
 import { verifyStorage } from '../../src/verify/verify.js'
 import { sourceEntry, typeScriptArgs } from '../support/child.js'
@@ -79,14 +78,9 @@ it('names the hole that bytes flipped in the write-ahead log leave', async () =>
   const [from, to] = gaps[0] ?? [0, 0]
   expect(previous).toBe(1999)
 
-  const storage = await openLogDirectory(path, { create: false })()
-  if (E.isLeft(storage)) throw new Error(storage.left.message)
-  try {
-    const report = await verifyStorage(storage.right)
-    expect(E.isRight(report) && report.right.violations).toEqual([
-      `commits are missing: the entries from ${from} up to ${to} are gone`,
-    ])
-  } finally {
-    await storage.right.close()()
-  }
+  await using storage = await openRocksStorage(path, { createIfMissing: false })
+  const report = await verifyStorage(storage)
+  expect(report.violations).toEqual([
+    `commits are missing: the entries from ${from} up to ${to} are gone`,
+  ])
 }, 60_000)
