@@ -11,7 +11,7 @@ export {
   type ErrorCode,
   type ExpectedRevision,
 } from './errors.js'
-export type { Storage } from './storage/port.js'
+export type { DisposableStorage, Storage } from './storage/port.js'
 export { openMemoryStorage } from './storage/memory.js'
 export { openRocksStorage, type RocksStorageOptions } from './storage/rocksdb.js'
 export {
@@ -30,14 +30,13 @@ export {
   type ScanOptions,
 } from './openLog.js'
 export { migrateLog, type MigrationOptions, type MigrationReport } from './format/migrate.js'
-export { verifyStorage, type VerifyReport } from './verify/verify.js'
+export { verifyStorage, type VerifyOptions, type VerifyReport } from './verify/verify.js'
 export {
   openEventStore,
   type EventAppendOptions,
   type EventAppendResult,
   type EventStore,
   type OpenEventStoreOptions,
-  type ReadAllFilter,
   type ReadAllOptions,
   type ReadEvent,
   type ReadStreamOptions,

@@ -8,12 +8,18 @@
 export { openLogTE as openLog } from '../openLog.js'
 export type { LogTE } from '../log/types.js'
 export { openEventStore, type EventStoreTE } from './eventStore.js'
+export { openMemoryStorageTE as openMemoryStorage } from '../storage/memory.js'
+export { openRocksStorageTE as openRocksStorage } from '../storage/rocksdb.js'
 export { openPostgresStorageTE as openPostgresStorage } from '../postgres/storage.js'
+export { openCrashStorageTE as openCrashStorage } from '../testing/crashStorage.js'
+export { verifyStorageTE as verifyStorage } from '../verify/verify.js'
+export { migrateLogTE as migrateLog } from '../format/migrate.js'
 export type {
   Batch,
   BatchOp,
   Capabilities,
   DelOp,
+  DisposableStorage,
   IterateOptions,
   KeyValue,
   PutOp,

@@ -27,8 +27,14 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import type * as TE from 'fp-ts/lib/TaskEither.js'
-import { closed, ioError, type StorageError } from '../errors.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import {
+  closed,
+  errorValueOf,
+  ioError,
+  type DeltalogErrorValue,
+  type StorageError,
+} from '../errors.js'
 import { chunkedIterator, emptyTable, walk, type Table } from '../storage/memory.js'
 import {
   disposeBy,
@@ -124,6 +130,12 @@ interface State {
 export const openCrashStorage = (options: CrashStorageOptions = {}): Promise<CrashStorage> =>
   // What the constructor throws, the executor turns into the rejection.
   new Promise((resolve) => resolve(makeCrashStorage(options)))
+
+/** `openCrashStorage` as a TaskEither, for `deltalog/fp`. */
+export const openCrashStorageTE = (
+  options: CrashStorageOptions = {},
+): TE.TaskEither<DeltalogErrorValue, CrashStorage> =>
+  TE.tryCatch(() => openCrashStorage(options), errorValueOf)
 
 /**
  * `openCrashStorage`, made at once: the synchronous constructor, for tests that set up
