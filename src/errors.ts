@@ -109,7 +109,7 @@ export interface WriterFailedError {
 
 /**
  * The caller's `signal` aborted a bounded read (`scan`, `keys`, `count`, `readStream`,
- * `readAll`, `aggregateStream`) before it finished. Nothing was changed. Live reads (`follow`,
+ * `readAll`, `aggregateStream`, `verifyStorage`) before it finished. Nothing was changed. Live reads (`follow`,
  * the subscriptions) end quietly on abort instead: aborting is how they are stopped.
  */
 export interface AbortedError {

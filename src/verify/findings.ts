@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import type { StorageError } from '../errors.js'
+import { aborted, toDeltalogError, type StorageError } from '../errors.js'
 import type { KeyValue, Storage } from '../storage/port.js'
 
 /** Violations listed in a report; the rest are only counted. */
@@ -25,7 +25,14 @@ export interface Findings {
   readonly violations: () => ReadonlyArray<string>
 }
 
-export const makeFindings = (onProgress?: (records: number) => void): Findings => {
+/**
+ * The findings of one verification. Once `signal` aborts, the next record counted throws
+ * `ABORTED` as a `DeltalogError`, which ends the walk (its iterator closed) and the verification.
+ */
+export const makeFindings = (
+  onProgress?: (records: number) => void,
+  signal?: AbortSignal,
+): Findings => {
   let checked = 0
   let violationCount = 0
   const violations: string[] = []
@@ -35,6 +42,7 @@ export const makeFindings = (onProgress?: (records: number) => void): Findings =
       if (violations.length < MAX_LISTED_VIOLATIONS) violations.push(message)
     },
     progress: () => {
+      if (signal?.aborted === true) throw toDeltalogError(aborted('verify', signal.reason))
       checked++
       if (checked % PROGRESS_EVERY === 0) onProgress?.(checked)
     },

@@ -17,6 +17,7 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { ChainLink } from '../codec/commit.js'
 import { seqBlockKey } from '../codec/records.js'
 import {
+  aborted,
   errorValueOf,
   invalidArgument,
   toPromise,
@@ -63,6 +64,8 @@ export interface VerifyOptions {
   readonly head?: { readonly sequence: number; readonly checksum: string }
   /** Told how many records were checked so far, now and then. */
   readonly onProgress?: (records: number) => void
+  /** Stops the verification, which then rejects with `ABORTED`; its reads are released. */
+  readonly signal?: AbortSignal
 }
 
 // -------------------------------------------------------------------------------------
@@ -110,7 +113,7 @@ const checkArguments = (storage: unknown, options: unknown): InvalidArgumentErro
   if (typeof options !== 'object' || options === null) {
     return invalidArgument('options', 'must be an object')
   }
-  const { head, onProgress } = options as VerifyOptions
+  const { head, onProgress, signal } = options as VerifyOptions
   if (
     head !== undefined &&
     (typeof head !== 'object' ||
@@ -128,6 +131,9 @@ const checkArguments = (storage: unknown, options: unknown): InvalidArgumentErro
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     return invalidArgument('options.onProgress', 'must be a function')
   }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return invalidArgument('options.signal', 'must be an AbortSignal')
+  }
   return undefined
 }
 
@@ -135,8 +141,11 @@ const checkArguments = (storage: unknown, options: unknown): InvalidArgumentErro
 const verify = async (
   storage: Storage,
   options: VerifyOptions,
-): Promise<E.Either<StorageError, VerifyReport>> => {
-  const findings = makeFindings(options.onProgress)
+): Promise<E.Either<DeltalogErrorValue, VerifyReport>> => {
+  if (options.signal?.aborted === true) {
+    return E.left(aborted('verify', options.signal.reason))
+  }
+  const findings = makeFindings(options.onProgress, options.signal)
   const metadata = await readMetadata(storage, findings)
   if (E.isLeft(metadata)) return metadata
   const { limit, truncation } = metadata.right
