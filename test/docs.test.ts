@@ -1,5 +1,6 @@
 // Code shown in the docs must be the code that runs: the crash-testing guide's example is the
-// file examples/crash-test.test.ts, which the test run executes; every other example runs too.
+// file examples/crash-test.test.ts, which the test run executes, and its options line runs
+// here; every other example runs too.
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -56,29 +57,54 @@ it('runs or names a runner for every ts block of every page in docs/', async () 
   }
 })
 
+// Runs `program` as a script in a scratch directory, the package's names pointed at the
+// source, and returns the lines it printed; it must print nothing on stderr and exit 0.
+const run = async (program: string): Promise<string[]> => {
+  const pointed = program.replace(/from '(deltalog(?:\/\w+)?)'/g, (all, name: string) => {
+    const entry = entries[name]
+    return entry === undefined
+      ? all
+      : `from ${JSON.stringify(fileURLToPath(new URL(`../${entry}`, import.meta.url)))}`
+  })
+  const dir = await makeTempDir('docs')
+  try {
+    const script = join(dir, 'example.mts')
+    await writeFile(script, pointed)
+    const child = runTypeScript(script, { cwd: dir })
+    expect(child.stderr).toBe('')
+    expect(child.status).toBe(0)
+    return child.stdout.trim().split('\n')
+  } finally {
+    await removeDir(dir)
+  }
+}
+
 for (const [page, lines] of Object.entries(runHere)) {
   it(`runs the examples of docs/${page} as written`, async () => {
     const text = await readFile(new URL(`../docs/${page}`, import.meta.url), 'utf8')
-    const program = blocksOf(text)
-      .join('\n')
-      .replace(/from '(deltalog(?:\/\w+)?)'/g, (all, name: string) => {
-        const entry = entries[name]
-        return entry === undefined
-          ? all
-          : `from ${JSON.stringify(fileURLToPath(new URL(`../${entry}`, import.meta.url)))}`
-      })
-    const dir = await makeTempDir('docs')
-    try {
-      const script = join(dir, 'example.mts')
-      await writeFile(script, program)
-      const child = runTypeScript(script, { cwd: dir })
-      expect(child.stderr).toBe('')
-      expect(child.status).toBe(0)
-      const printed = child.stdout.trim().split('\n')
-      expect(printed).toHaveLength(lines.length)
-      lines.forEach((line, i) => expect(printed[i]).toMatch(line))
-    } finally {
-      await removeDir(dir)
-    }
+    const printed = await run(blocksOf(text).join('\n'))
+    expect(printed).toHaveLength(lines.length)
+    lines.forEach((line, i) => expect(printed[i]).toMatch(line))
   })
 }
+
+// The crash-testing guide's first block is one line, an `openCrashStorage` call with every
+// delay option: it runs with its import, and the store it opens takes a log's commits.
+it('runs the delay options of docs/crash-testing.md on a log', async () => {
+  const text = await readFile(new URL('../docs/crash-testing.md', import.meta.url), 'utf8')
+  const [options] = blocksOf(text)
+  expect(options).toMatch(/^const storage = await openCrashStorage\(/)
+  const printed = await run(
+    [
+      "import { openLog } from 'deltalog'",
+      "import { openCrashStorage } from 'deltalog/testing'",
+      options,
+      'const log = await openLog({ storage })',
+      "await log.append([{ key: 'k', value: 'a' }])",
+      "const { startSequence } = await log.append([{ key: 'k', value: 'b' }])",
+      "console.log(startSequence, await log.count({ key: 'k' }))",
+      'await log.close()',
+    ].join('\n'),
+  )
+  expect(printed).toEqual(['1 2'])
+})
