@@ -245,4 +245,11 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/postgres/faults.test.ts'],
     needs: 'postgres',
   },
+  {
+    rule: 'an aborted verification stops at the next record',
+    file: 'src/verify/findings.ts',
+    from: "      if (signal?.aborted === true) throw toDeltalogError(aborted('verify', signal.reason))\n",
+    to: '',
+    tests: ['test/verify/abort.test.ts'],
+  },
 ]
