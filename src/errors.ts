@@ -109,8 +109,9 @@ export interface WriterFailedError {
 
 /**
  * The caller's `signal` aborted a bounded read (`scan`, `keys`, `count`, `readStream`,
- * `readAll`, `aggregateStream`, `verifyStorage`) before it finished. Nothing was changed. Live reads (`follow`,
- * the subscriptions) end quietly on abort instead: aborting is how they are stopped.
+ * `readAll`, `aggregateStream`, `verifyStorage`) before it finished. Nothing was changed. Live
+ * reads (`follow`, the subscriptions) end quietly on abort instead: aborting is how they are
+ * stopped.
  */
 export interface AbortedError {
   readonly code: 'ABORTED'
@@ -287,6 +288,14 @@ export const errorValueOf = (thrown: unknown): DeltalogErrorValue =>
 /** Turns an error value into the exception the Promise API rejects with. */
 export const toDeltalogError = (error: DeltalogErrorValue): DeltalogError =>
   new DeltalogError(error)
+
+/**
+ * Throws `ABORTED` for `what` if `signal` has aborted: for the steps of a bounded read between
+ * its iterators, and for verification.
+ */
+export const stopIfAborted = (signal: AbortSignal | undefined, what: string): void => {
+  if (signal?.aborted === true) throw toDeltalogError(aborted(what, signal.reason))
+}
 
 /**
  * How a result crosses the Promise boundary: its value, or its error thrown as a

@@ -6,11 +6,11 @@
  * deliver their history with the same generators.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
+import { invalidArgument, orThrow, stopIfAborted, toDeltalogError } from '../errors.js'
 import type { LogEntry } from '../openLog.js'
 import { AbortSignalLike } from '../log/options.js'
 import { failing } from '../log/read.js'
-import { abortable, stopIfAborted } from '../log/abort.js'
+import { abortable } from '../log/abort.js'
 import { decodeEvent, EVENTS, eventsKey, validateStreamId, type StoredEvent } from './envelope.js'
 import type { ReadEvent } from './model.js'
 import {

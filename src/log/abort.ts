@@ -8,11 +8,6 @@
  */
 import { aborted, toDeltalogError } from '../errors.js'
 
-/** Throws `ABORTED` for `what` if `signal` has aborted: for a read's steps between iterators. */
-export const stopIfAborted = (signal: AbortSignal | undefined, what: string): void => {
-  if (signal?.aborted === true) throw toDeltalogError(aborted(what, signal.reason))
-}
-
 /**
  * `source`, stopped by `signal` as the module comment says; `what` names the read in the error.
  * `source` as it is when there is no signal.

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
-import { aborted, toDeltalogError, type StorageError } from '../errors.js'
+import { stopIfAborted, type StorageError } from '../errors.js'
 import type { KeyValue, Storage } from '../storage/port.js'
 
 /** Violations listed in a report; the rest are only counted. */
@@ -42,7 +42,7 @@ export const makeFindings = (
       if (violations.length < MAX_LISTED_VIOLATIONS) violations.push(message)
     },
     progress: () => {
-      if (signal?.aborted === true) throw toDeltalogError(aborted('verify', signal.reason))
+      stopIfAborted(signal, 'verify')
       checked++
       if (checked % PROGRESS_EVERY === 0) onProgress?.(checked)
     },

@@ -9,7 +9,8 @@
  * 3. the key space around the format 2 records holds at most format 1 leftovers (records.ts).
  *
  * Everything wrong is a violation in the report; `verifyStorage` rejects (and
- * `verifyStorageTE` is `left`) only when the arguments are refused or the storage fails.
+ * `verifyStorageTE` is `left`) only when the arguments are refused, the storage fails, or the
+ * caller's `signal` aborts (`ABORTED`, thrown by the walk and turned into a `left` here).
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
@@ -17,9 +18,9 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { ChainLink } from '../codec/commit.js'
 import { seqBlockKey } from '../codec/records.js'
 import {
-  aborted,
   errorValueOf,
   invalidArgument,
+  stopIfAborted,
   toPromise,
   type DeltalogErrorValue,
   type InvalidArgumentError,
@@ -94,7 +95,8 @@ export const verifyStorageTE =
     try {
       return await verify(storage, options)
     } catch (error) {
-      // The port never throws; a Storage written by hand that does is reported, not thrown.
+      // ABORTED is thrown by the walk; the port never throws, and a Storage written by hand
+      // that does is reported, not thrown.
       return E.left(errorValueOf(error))
     }
   }
@@ -141,10 +143,8 @@ const checkArguments = (storage: unknown, options: unknown): InvalidArgumentErro
 const verify = async (
   storage: Storage,
   options: VerifyOptions,
-): Promise<E.Either<DeltalogErrorValue, VerifyReport>> => {
-  if (options.signal?.aborted === true) {
-    return E.left(aborted('verify', options.signal.reason))
-  }
+): Promise<E.Either<StorageError, VerifyReport>> => {
+  stopIfAborted(options.signal, 'verify')
   const findings = makeFindings(options.onProgress, options.signal)
   const metadata = await readMetadata(storage, findings)
   if (E.isLeft(metadata)) return metadata

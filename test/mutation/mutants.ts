@@ -248,7 +248,14 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'an aborted verification stops at the next record',
     file: 'src/verify/findings.ts',
-    from: "      if (signal?.aborted === true) throw toDeltalogError(aborted('verify', signal.reason))\n",
+    from: "      stopIfAborted(signal, 'verify')\n",
+    to: '',
+    tests: ['test/verify/abort.test.ts'],
+  },
+  {
+    rule: 'a verification whose signal aborted before reads nothing',
+    file: 'src/verify/verify.ts',
+    from: "  stopIfAborted(options.signal, 'verify')\n",
     to: '',
     tests: ['test/verify/abort.test.ts'],
   },
