@@ -3,23 +3,16 @@
 // copy of the project and runs its guarding tests there, which must fail. The list is checked
 // in every run (mutants.test.ts) so that a mutant that no longer applies is noticed at once.
 
-export interface Mutant {
-  /** The rule the bug breaks, as a failing test would name it. */
-  readonly rule: string
-  readonly file: string
-  /** Text that occurs exactly once in `file`, and what it becomes. */
-  readonly from: string
-  readonly to: string
-  /** The test files that must fail with the mutant in place. */
-  readonly tests: ReadonlyArray<string>
-  /**
-   * Set when those tests need a PostgreSQL server: without one (no DELTALOG_TEST_POSTGRES_URL,
-   * and not under CI) they are skipped, so the mutant is reported skipped rather than run.
-   */
-  readonly needs?: 'postgres'
-}
+import type { Mutant } from './mutant.js'
+import { mutants as cli } from './areas/cli.js'
+import { mutants as format } from './areas/format.js'
+import { mutants as postgres } from './areas/postgres.js'
+import { mutants as reads } from './areas/reads.js'
+import { mutants as rocksdb } from './areas/rocksdb.js'
 
-export const mutants: ReadonlyArray<Mutant> = [
+export type { Mutant } from './mutant.js'
+
+const engine: ReadonlyArray<Mutant> = [
   {
     rule: 'a sync write reaches RocksDB with sync: true',
     file: 'src/storage/rocksdbStore.ts',
@@ -259,4 +252,14 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '',
     tests: ['test/verify/abort.test.ts'],
   },
+]
+
+// Each area's list lives in areas/, beside the others, so that they grow without meeting.
+export const mutants: ReadonlyArray<Mutant> = [
+  ...engine,
+  ...rocksdb,
+  ...postgres,
+  ...cli,
+  ...format,
+  ...reads,
 ]

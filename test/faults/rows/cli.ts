@@ -1,0 +1,4 @@
+// Fault-matrix rows for the cli area (see ../fault.ts).
+import type { Fault } from '../fault.js'
+
+export const faults: ReadonlyArray<Fault> = []
