@@ -226,7 +226,7 @@ export const valuesInCommit = (
 ): E.Either<CorruptionError, ReadonlyArray<Uint8Array>> => {
   const end = place.offset + place.length
   if (place.offset < HEADER_BYTES || end > commitValue.length) {
-    return E.left(corruption('run points past the end of its commit'))
+    return E.left(corruption('run points outside the values of its commit'))
   }
   const values = readValues(commitValue, place.offset, end, count)
   if (E.isLeft(values)) return values

@@ -116,6 +116,19 @@ describe('commit records', () => {
     expect(E.isLeft(decodeCommit(early, encoded.value))).toBe(true)
     expect(E.isLeft(decodeCommit(encoded.key, encoded.value.subarray(0, 40)))).toBe(true)
   })
+
+  it('refuses a run with a count of 0, which encodeCommit never writes', () => {
+    const encoded = encodeCommit(GENESIS, 0, [{ key: bytes('a'), values: [bytes('x')] }])
+    const header = encoded.value.subarray(0, 40)
+    // An empty run of "b" before the run of "a", and a commit of nothing but an empty run.
+    const emptyFirst = Uint8Array.of(...header, 0x01, 0x62, 0x00, ...encoded.value.subarray(40))
+    const onlyEmpty = Uint8Array.of(...header, 0x01, 0x62, 0x00)
+    for (const value of [emptyFirst, onlyEmpty]) {
+      expect(decodeCommit(encoded.key, value)).toEqual(
+        E.left(expect.objectContaining({ code: 'CORRUPTION', message: 'commit 0: bad run' })),
+      )
+    }
+  })
 })
 
 describe('run records', () => {
@@ -155,6 +168,41 @@ describe('run records', () => {
     // A pointer past the record, or a count that does not fill the place, is CORRUPTION.
     expect(E.isLeft(valuesInCommit(encoded.value.subarray(0, 100), decoded.place, 2))).toBe(true)
     expect(E.isLeft(valuesInCommit(encoded.value, decoded.place, 1))).toBe(true)
+  })
+
+  it('keeps a run of exactly INLINE_MAX_BYTES inline, and one of a byte more in its commit', () => {
+    // A value of n bytes takes n + 2 with its length (a two-byte varint from 128 on).
+    const forms = [INLINE_MAX_BYTES - 2, INLINE_MAX_BYTES - 1].map((n) => {
+      const run = { key: bytes('r'), values: [new Uint8Array(n).fill(7)] }
+      const encoded = encodeCommit(GENESIS, 0, [run])
+      expect(encoded.places[0]?.length).toBe(n + 2)
+      const record = encodeRunRecord(run, 0, 0, encoded.places[0] ?? { offset: 0, length: 0 })
+      return right(decodeRunRecord(record.key, record.value)).form
+    })
+    expect(forms).toEqual(['inline', 'inCommit'])
+  })
+
+  it('refuses bytes after a pointer into the commit, and a pointer into its 40-byte header', () => {
+    const run = { key: bytes('big'), values: [new Uint8Array(600), new Uint8Array(600)] }
+    const encoded = encodeCommit(GENESIS, 10, [{ key: bytes('a'), values: [bytes('x')] }, run])
+    const record = encodeRunRecord(run, 11, 10, encoded.places[1] ?? { offset: 0, length: 0 })
+    expect(decodeRunRecord(record.key, Uint8Array.of(...record.value, 0x00))).toEqual(
+      E.left(
+        expect.objectContaining({
+          code: 'CORRUPTION',
+          message: 'run 11: bad pointer into its commit',
+        }),
+      ),
+    )
+    // Offset 0 is the previous end's first byte, 0: read as a value it would be an empty one.
+    expect(valuesInCommit(encoded.value, { offset: 0, length: 1 }, 1)).toEqual(
+      E.left(
+        expect.objectContaining({
+          code: 'CORRUPTION',
+          message: 'run points outside the values of its commit',
+        }),
+      ),
+    )
   })
 
   test.prop([arbKeyBytes, arbKeyBytes, arbSequence, arbSequence])(

@@ -53,6 +53,11 @@ describe('truncation record', () => {
     },
   )
 
+  it('decodes an anchor exactly at its cut: a cut at a commit boundary', () => {
+    const t = { before: 6, anchor: { end: 6, checksum: new Uint8Array(32).fill(1) } }
+    expect(decodeTruncation(encodeTruncation(t))).toEqual(E.right(t))
+  })
+
   it('refuses an anchor past its cut', () => {
     const bytes = encodeTruncation({ before: 5, anchor: { end: 6, checksum: new Uint8Array(32) } })
     expect(decodeTruncation(bytes)).toEqual(

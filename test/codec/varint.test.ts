@@ -30,4 +30,13 @@ describe('varints', () => {
     expect(readVarint(Uint8Array.of(...new Array<number>(8).fill(0xff), 0x01), 0)).toEqual(O.none)
     expect(readVarint(Uint8Array.of(0x00), 0)).toEqual(O.some([0, 1]))
   })
+
+  it('refuses 8 bytes whose value is past Number.MAX_SAFE_INTEGER, and reads the largest safe one', () => {
+    // 2^53 and 2^56 − 1: eight well-formed bytes that writeVarint never writes.
+    expect(readVarint(Uint8Array.of(...new Array<number>(7).fill(0x80), 0x10), 0)).toEqual(O.none)
+    expect(readVarint(Uint8Array.of(...new Array<number>(7).fill(0xff), 0x7f), 0)).toEqual(O.none)
+    expect(readVarint(Uint8Array.of(...new Array<number>(7).fill(0xff), 0x0f), 0)).toEqual(
+      O.some([2 ** 53 - 1, 8]),
+    )
+  })
 })

@@ -56,6 +56,15 @@ describe('commit index', () => {
     },
   )
 
+  it('refuses a run with a count of 0, which encodeRuns never writes', () => {
+    // "a" × 0, then "b" × 1: well-formed varints, but no commit holds an empty run.
+    expect(decodeRuns(Uint8Array.of(0x01, 0x61, 0x00, 0x01, 0x62, 0x01))).toEqual(
+      E.left(
+        expect.objectContaining({ code: 'CORRUPTION', message: 'commit index: bad run count' }),
+      ),
+    )
+  })
+
   it('rejects keys of other record types', () => {
     expect(E.isLeft(decodeCommitIndexKey(Uint8Array.of(1, 2, 0, 0, 0, 0, 0, 0, 0, 0)))).toBe(true)
   })
