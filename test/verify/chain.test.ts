@@ -6,6 +6,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { describe, expect, it } from 'vitest'
 import { encodeCommitKey, GENESIS, type ChainLink } from '../../src/codec/commit.js'
+import { writeU64 } from '../../src/codec/u64.js'
 import { segmentsOf, toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import type { Storage } from '../../src/storage/port.js'
@@ -52,6 +53,13 @@ const verify = async (
 
 const problems = (report: ChainReport): string[] => report.problems.map(describeProblem)
 
+/** A copy of the value stored under `key`. */
+const stored = async (storage: Storage, key: Uint8Array): Promise<Uint8Array> => {
+  const found = await storage.get(key)()
+  if (E.isLeft(found) || O.isNone(found.right)) throw new Error('no such record')
+  return found.right.value.slice()
+}
+
 const sizes = [3, 1, 4, 1, 5, 9, 2, 6]
 
 describe('the commit chain', () => {
@@ -76,6 +84,38 @@ describe('the commit chain', () => {
     })()
     expect(problems(await verify(storage))).toEqual([
       `commits are missing: the entries from ${links[2]?.end} up to ${links[3]?.end} are gone`,
+    ])
+  })
+
+  it('finds a changed commit after a hole: the commit that revealed the hole anchors it', async () => {
+    const storage = await openMemoryStorage()
+    const { firsts, links } = await writeCommits(storage, sizes)
+    await storage.write([{ type: 'del', key: encodeCommitKey(firsts[3] ?? -1) }], {
+      sync: false,
+    })()
+    // The commit after the one that names the missing end has its last value byte changed.
+    const key = encodeCommitKey(firsts[5] ?? -1)
+    const value = await stored(storage, key)
+    value[value.length - 1] = (value[value.length - 1] ?? 0) ^ 1
+    await storage.write([{ type: 'put', key, value }], { sync: false })()
+    expect(problems(await verify(storage))).toEqual([
+      `commits are missing: the entries from ${links[2]?.end} up to ${links[3]?.end} are gone`,
+      `the commit at ${firsts[5]} was changed: its checksum does not match its bytes`,
+    ])
+  })
+
+  it('reports a changed previous end as a changed commit, not as missing commits', async () => {
+    const storage = await openMemoryStorage()
+    const { firsts, links } = await writeCommits(storage, sizes)
+    // The fifth commit starts one past the fourth's end (a gap): naming that as the end before
+    // it still decodes, and looks like a missing entry unless the checksum tells otherwise.
+    const key = encodeCommitKey(firsts[4] ?? -1)
+    expect(firsts[4]).toBe((links[3]?.end ?? 0) + 1)
+    const value = await stored(storage, key)
+    writeU64(value, 0, firsts[4] ?? 0)
+    await storage.write([{ type: 'put', key, value }], { sync: false })()
+    expect(problems(await verify(storage))).toEqual([
+      `the commit at ${firsts[4]} was changed: its checksum does not match its bytes`,
     ])
   })
 
@@ -157,6 +197,12 @@ describe('the commit chain', () => {
     }
     const anchor = links[2] ?? GENESIS
     expect(problems(await verify(storage, { anchor }))).toEqual([])
+    // A recorded head at the anchor passes with the anchor's checksum, and with no other.
+    expect(problems(await verify(storage, { anchor, head: anchor }))).toEqual([])
+    const forged = { end: anchor.end, checksum: links[1]?.checksum ?? GENESIS.checksum }
+    expect(problems(await verify(storage, { anchor, head: forged }))).toEqual([
+      `the log was rewritten: its chain at ${anchor.end} is not the recorded head`,
+    ])
     expect(problems(await verify(storage))).toEqual([
       `commits are missing: the entries from 0 up to ${anchor.end} are gone`,
     ])

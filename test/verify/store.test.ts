@@ -9,7 +9,7 @@ import { encodeRunKey } from '../../src/codec/run.js'
 import { seqBlockKey } from '../../src/codec/records.js'
 import { segmentsOf, toCommitBatch, type Entry } from '../../src/delta/delta.js'
 import { NO_TRUNCATION } from '../../src/codec/truncation.js'
-import { truncateStorage } from '../../src/log/truncate.js'
+import { markTruncation, truncateStorage } from '../../src/log/truncate.js'
 import { encodeSeqBlock, seqBlock } from '../../src/sequence/seqBlock.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import type { Storage } from '../../src/storage/port.js'
@@ -104,6 +104,23 @@ describe('verifyStorage', () => {
     )
     // The deleted commit's run records now belong to no commit.
     expect(report.violations.some((v) => v.endsWith('run records belong to no commit'))).toBe(true)
+  })
+
+  it('passes a truncation marked but not yet removed: its leftovers are no damage', async () => {
+    const { storage } = await write()
+    // A crash between the synced mark and the deletions leaves every record below the cut.
+    const marked = await markTruncation(storage, 12, NO_TRUNCATION)
+    expect(E.isRight(marked) && marked.right.anchor.end).toBe(9)
+    const report = await verify(storage)
+    expect(report.violations).toEqual([])
+    expect(report).toMatchObject({ truncatedBefore: 12, entries: 31 - 12 })
+  })
+
+  it('reports a stray key beside the SeqBlock record', async () => {
+    const { storage } = await write()
+    const stray = Uint8Array.of(...seqBlockKey, 0x05)
+    await storage.write([{ type: 'put', key: stray, value: Uint8Array.of(0) }], { sync: false })()
+    expect((await verify(storage)).violations).toEqual(['key 020105 is no record deltalog writes'])
   })
 
   it('checks a truncated store from its anchor', async () => {
