@@ -3,12 +3,14 @@
  * point and the chain's anchor — the link of the last commit wholly below `s`, the commit the
  * first kept one names as its predecessor — so that the chain stays verifiable from the cut
  * (src/verify/chain.ts walks from the anchor). Then it deletes the commit records wholly below
- * `s` and their run records, in bounded unsynced batches. A commit that straddles `s` stays
- * whole, its entries below `s` hidden by the truncation point. A crash before the deletions
- * finish leaves hidden records that the next truncation deletes. The record's codec is
- * src/codec/truncation.ts.
+ * `s` and their run records, in bounded unsynced batches — all but those of the marker keys that
+ * verify's registered checks look for (src/verify/checks.ts: `$eventstore`), which stay hidden
+ * below the cut. A commit that straddles `s` stays whole, its entries below `s` hidden by the
+ * truncation point. A crash before the deletions finish leaves hidden records that the next
+ * truncation deletes. The record's codec is src/codec/truncation.ts.
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { sameBytes } from '../codec/bytes.js'
 import { decodeCommit, encodeCommitKey, type ChainLink } from '../codec/commit.js'
 import { encodeRunKey } from '../codec/run.js'
 import { FORMAT_VERSION, RecordType } from '../codec/records.js'
@@ -16,6 +18,7 @@ import { encodeTruncation, truncationKey, type Truncation } from '../codec/trunc
 import { errorValueOf, type DeltalogErrorValue } from '../errors.js'
 import { iterate, type BatchOp, type Storage } from '../storage/port.js'
 import { orThrow } from '../errors.js'
+import { entryChecks } from '../verify/checks.js'
 import { first } from './read.js'
 
 const COMMITS = Uint8Array.of(FORMAT_VERSION, RecordType.Commit)
@@ -73,6 +76,10 @@ export const removeTruncated = async (
   options: { readonly batchSize?: number } = {},
 ): Promise<E.Either<DeltalogErrorValue, void>> => {
   const batchSize = options.batchSize ?? 4096
+  // A check that verify runs over a layer's entries (the event store's) runs only where its
+  // marker key has a run record: a cut keeps those, hidden below it like an unfinished cut's
+  // leftovers, so that verify goes on checking what the cut left.
+  const kept = entryChecks().map((check) => check.marker)
   try {
     for (;;) {
       const ops: BatchOp[] = []
@@ -85,7 +92,9 @@ export const removeTruncated = async (
         if (commit.end > truncation.before) break
         let sequence = commit.firstSequence
         for (const run of commit.runs) {
-          ops.push({ type: 'del', key: encodeRunKey(run.key, sequence) })
+          if (!kept.some((marker) => sameBytes(marker, run.key))) {
+            ops.push({ type: 'del', key: encodeRunKey(run.key, sequence) })
+          }
           sequence += run.values.length
         }
         ops.push({ type: 'del', key: pair.key })

@@ -71,6 +71,43 @@ it('checks an event store: events decode and revisions are dense', async () => {
   expect(violations[1]).toMatch(/of key "e\/b" has revision 2, not 1: revisions are not dense/)
 })
 
+/** An event envelope at `revision`, as the store writes one. */
+const envelope = (revision: number): string =>
+  JSON.stringify({ t: 'X', d: null, m: null, id: `x${revision}`, g: false, r: revision, at: 0 })
+
+it('checks an event store cut past its marker, from the cut on', async () => {
+  const memory = reopenableMemory()
+  const log = await openLog({ storage: memory.open(), blockSize: 8 })
+  const store = await openEventStore({ log })
+  // The marker at 0, then revisions 0 to 4 of "a" at 1 to 5, one commit each.
+  for (let i = 0; i < 5; i++) await store.appendToStream('a', [{ type: 'A' }])
+  await store.close()
+  await log.truncateBefore(3)
+  // Revisions 2 to 4 are left: dense from the cut on.
+  expect((await verifyStorage(memory.base)).violations).toEqual([])
+  await log.append([{ key: 'e/a', value: envelope(9) }])
+  await log.close()
+  expect((await verifyStorage(memory.base)).violations).toEqual([
+    'entry 6 of key "e/a" has revision 9, not 5: revisions are not dense',
+  ])
+})
+
+it('checks no entry a truncation hides, in a commit it keeps whole', async () => {
+  const memory = reopenableMemory()
+  const log = await openLog({ storage: memory.open(), blockSize: 8 })
+  const store = await openEventStore({ log })
+  await store.close()
+  // One commit at 1 and 2: something that is no event, then a first event; the cut at 2 hides
+  // the first and keeps the commit.
+  await log.append([
+    { key: 'e/x', value: 'not an envelope' },
+    { key: 'e/x', value: envelope(0) },
+  ])
+  await log.truncateBefore(2)
+  await log.close()
+  expect((await verifyStorage(memory.base)).violations).toEqual([])
+})
+
 it("leaves keys like an event store's alone in a plain log", async () => {
   const memory = reopenableMemory()
   const log = await openLog({ storage: memory.open() })

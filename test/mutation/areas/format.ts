@@ -122,6 +122,13 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/verify/store.test.ts'],
   },
   {
+    rule: "a truncation keeps the run record of a verify check's marker ($eventstore)",
+    file: 'src/log/truncate.ts',
+    from: 'if (!kept.some((marker) => sameBytes(marker, run.key))) {',
+    to: 'if (!kept.includes(run.key)) {',
+    tests: ['test/verify/verify.test.ts'],
+  },
+  {
     rule: 'removing format 1 leftovers beside a format 2 log is durable when it resolves',
     file: 'src/format/migrate.ts',
     from: '      orThrow(await storage.write([], { sync: true })())\n      return E.right({ entries: 0, commits: 0, deleted',
