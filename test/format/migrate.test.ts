@@ -154,6 +154,32 @@ describe('migrateStorage', () => {
     }
   })
 
+  it('removes the format 1 records an interrupted conversion left, durably', async () => {
+    const storage = await writeV1()
+    const before = await readBack(storage)
+    const { store, views } = recording(storage)
+    await migrateStorage(store, options)
+    // A crash after the switch, with format 1 records still beside the format 2 log.
+    const interrupted: CrashStorage[] = []
+    for (const view of views) {
+      const format = await storedFormat(view)
+      if (E.isRight(format) && format.right.format === 2 && format.right.leftovers) {
+        interrupted.push(view)
+      }
+    }
+    expect(interrupted.length).toBeGreaterThan(0)
+    for (const view of interrupted.slice(0, 4)) {
+      const again = await migrateStorage(view, options)
+      expect(E.isRight(again) && again.right.deleted).toBeGreaterThan(0)
+      // A power loss the moment it resolved: the format 1 records stay gone.
+      for (const seed of [0, 1, 2, 3]) {
+        const lost = view.crashView('power', seed)
+        expect(await storedFormat(lost)).toEqual(E.right({ format: 2, leftovers: false }))
+        expect(await readBack(lost)).toEqual({ ...before, format: 2 })
+      }
+    }
+  })
+
   it('leaves an empty store empty and a converted one as it is', async () => {
     const empty = await openCrashStorage()
     expect(await migrateStorage(empty)).toEqual(
