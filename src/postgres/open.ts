@@ -92,8 +92,8 @@ const MAX_TABLE_BYTES = 63 - '_meta'.length
 
 /**
  * Opens the log table `options.table`, creating it (and its mark) where neither of its tables
- * exists unless read-only, and takes the log over unless read-only. A pool the storage made is ended again
- * when the open fails.
+ * exists unless read-only, and takes the log over unless read-only. A pool the storage made is
+ * ended again when the open fails.
  */
 export const openTables = async (
   options: PostgresStorageOptions,

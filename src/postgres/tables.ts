@@ -44,10 +44,10 @@ export const createIfMissing = async (pool: Pool, names: Names): Promise<void> =
   let broken = false
   try {
     await client.query('BEGIN')
-    // An unqualified name is created in current_schema(): the lock is on where it lands.
+    // Keyed on deltalog and the qualified name: an unqualified one lands in current_schema().
     const [schema, name] = names.table.includes('.') ? names.table.split('.') : [null, names.table]
     await client.query(
-      "SELECT pg_advisory_xact_lock(hashtextextended('deltalog ' || coalesce($1, current_schema()) || '.' || $2, 0))",
+      "SELECT pg_advisory_xact_lock(hashtext('deltalog'), hashtext(coalesce($1, current_schema()) || '.' || $2))",
       [schema, name],
     )
     await client.query(`CREATE TABLE ${names.meta} (name text PRIMARY KEY, value text NOT NULL)`)
