@@ -8,15 +8,16 @@ import * as E from 'fp-ts/lib/Either.js'
 import { createHash } from 'node:crypto'
 import type { Pool, PoolConfig } from 'pg'
 import {
-  corruption,
   invalidArgument,
   ioError,
-  notALog,
   type InvalidArgumentError,
   type StorageError,
 } from '../errors.js'
 import { hold, type Held } from './connection.js'
-import { fromPg, isUndefinedTable } from './errors.js'
+import { fromPg } from './errors.js'
+import { checkMark, createIfMissing } from './tables.js'
+
+export { SCHEMA_VERSION } from './tables.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -31,7 +32,10 @@ export interface PostgresStorageOptions {
    */
   readonly pool?: Pool
   readonly connection?: PoolConfig
-  /** The log's table, `name` or `schema.name` in lowercase letters, digits and `_`. */
+  /**
+   * The log's table, `name` or `schema.name` in lowercase letters, digits and `_`; the name of
+   * at most 58 bytes (its `_meta` table must fit PostgreSQL's 63), the schema of at most 63.
+   */
   readonly table: string
   /**
    * Opens the log for reading only: nothing is created, the writer is not fenced, and every
@@ -51,9 +55,6 @@ export interface PostgresStorageOptions {
    */
   readonly snapshot?: boolean
 }
-
-/** The version of the table layout this adapter writes; a table of another is refused. */
-export const SCHEMA_VERSION = 1
 
 /** The quoted names of a log's tables, and its notification channel's (a plain identifier). */
 export interface Names {
@@ -76,16 +77,23 @@ export interface Opened {
   readonly pinned: Held | undefined
 }
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/
+
+/**
+ * The longest schema and table names, in bytes: PostgreSQL truncates an identifier to 63 bytes,
+ * and the table's name must fit with `_meta` after it (a truncated one would name another log's).
+ */
+const MAX_SCHEMA_BYTES = 63
+const MAX_TABLE_BYTES = 63 - '_meta'.length
 
 // -------------------------------------------------------------------------------------
 // opening
 // -------------------------------------------------------------------------------------
 
 /**
- * Opens the log table `options.table`, creating it (and its version record) on first use unless
- * read-only, and takes the log over unless read-only. A pool the storage made is ended again
- * when the open fails.
+ * Opens the log table `options.table`, creating it (and its mark) where neither of its tables
+ * exists unless read-only, and takes the log over unless read-only. A pool the storage made is
+ * ended again when the open fails.
  */
 export const openTables = async (
   options: PostgresStorageOptions,
@@ -113,6 +121,15 @@ const checkOptions = (
   if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
     return E.left(
       invalidArgument('table', 'must be name or schema.name, in lowercase letters, digits and _'),
+    )
+  }
+  const [schema = '', name = ''] = parts.length === 2 ? parts : ['', parts[0]]
+  if (Buffer.byteLength(name) > MAX_TABLE_BYTES || Buffer.byteLength(schema) > MAX_SCHEMA_BYTES) {
+    return E.left(
+      invalidArgument(
+        'table',
+        `must fit PostgreSQL's 63-byte identifiers: a name of at most ${MAX_TABLE_BYTES} bytes (its second table adds _meta), a schema of at most ${MAX_SCHEMA_BYTES}`,
+      ),
     )
   }
   if ((options.pool === undefined) === (options.connection === undefined)) {
@@ -158,9 +175,9 @@ const namesOf = (table: string, parts: ReadonlyArray<string>): Names => ({
 })
 
 /**
- * Everything an open does on the server: the tables and version record made (unless
- * read-only), the version checked, the log taken over (unless read-only), the snapshot taken
- * (with `snapshot: true`). A missing table of a read-only open is `NOT_A_LOG`.
+ * Everything an open does on the server: the tables and their mark made where neither exists
+ * (unless read-only), the mark checked (tables that are not a log's are `NOT_A_LOG`), the log
+ * taken over (unless read-only), the snapshot taken (with `snapshot: true`).
  */
 const prepare = async (
   pool: Pool,
@@ -170,42 +187,15 @@ const prepare = async (
   const { table, meta } = names
   const readOnly = options.readOnly === true
   try {
-    if (!readOnly) await createTables(pool, names)
-    const version = await pool.query<{ value: string }>(
-      `SELECT value FROM ${meta} WHERE name = 'schema'`,
-    )
-    const found = version.rows[0]?.value
-    if (found !== String(SCHEMA_VERSION)) {
-      return E.left(
-        corruption(
-          `postgres table ${table} has layout version ${String(found)}; this deltalog reads ${SCHEMA_VERSION}`,
-        ),
-      )
-    }
+    if (!readOnly) await createIfMissing(pool, names)
+    const marked = await checkMark(pool, names)
+    if (E.isLeft(marked)) return marked
     const epoch = readOnly ? undefined : await takeOver(pool, meta)
     const pinned = options.snapshot === true ? await pinSnapshot(pool, meta) : undefined
     return E.right({ epoch, pinned })
   } catch (error) {
-    return E.left(
-      readOnly && isUndefinedTable(error)
-        ? notALog(`postgres table ${table} holds no log (it does not exist)`)
-        : fromPg(`open ${table}`, error),
-    )
+    return E.left(fromPg(`open ${table}`, error))
   }
-}
-
-/** Creates the log's two tables and its version record, where they do not exist yet. */
-const createTables = async (pool: Pool, { data, meta }: Names): Promise<void> => {
-  await pool.query(
-    `CREATE TABLE IF NOT EXISTS ${meta} (name text PRIMARY KEY, value text NOT NULL)`,
-  )
-  await pool.query(
-    `CREATE TABLE IF NOT EXISTS ${data} (key bytea PRIMARY KEY, value bytea NOT NULL)`,
-  )
-  await pool.query(
-    `INSERT INTO ${meta} (name, value) VALUES ('schema', $1) ON CONFLICT (name) DO NOTHING`,
-    [String(SCHEMA_VERSION)],
-  )
 }
 
 /**

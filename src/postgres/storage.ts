@@ -56,10 +56,11 @@ type PostgresStorage = DisposableStorage
 // -------------------------------------------------------------------------------------
 
 /**
- * Opens the log table `options.table`, creating it (and its version record) on first use. The
- * role needs CREATE on the schema for the first open, then SELECT, INSERT, UPDATE and DELETE
- * on the two tables. Rejects with a `DeltalogError`: `INVALID_ARGUMENT` for options it refuses
- * before connecting, `NOT_A_LOG`, `CORRUPTION` or `IO_ERROR` from the server.
+ * Opens the log table `options.table`, creating it (and its mark) on first use. The role needs
+ * CREATE on the schema for the first open, then SELECT, INSERT, UPDATE and DELETE on the two
+ * tables. Rejects with a `DeltalogError`: `INVALID_ARGUMENT` for options it refuses before
+ * connecting, `NOT_A_LOG` for a table deltalog did not create, `CORRUPTION` or `IO_ERROR` from
+ * the server.
  */
 export const openPostgresStorage = (options: PostgresStorageOptions): Promise<PostgresStorage> =>
   toPromise(openPostgresStorageTE(options))

@@ -1,4 +1,75 @@
 // Mutants of the PostgreSQL adapter: ownership, names, privileges, time limits, durability.
 import type { Mutant } from '../mutant.js'
 
-export const mutants: ReadonlyArray<Mutant> = []
+export const mutants: ReadonlyArray<Mutant> = [
+  {
+    rule: 'a postgres table without a _meta is not a log',
+    file: 'src/postgres/tables.ts',
+    from: 'if (!found.meta) {',
+    to: 'if (!found.meta && !found.data) {',
+    tests: ['test/postgres/ownership.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "a postgres _meta of another layout is not a log's",
+    file: 'src/postgres/tables.ts',
+    from: 'if ((error as { code?: unknown }).code !== UNDEFINED_COLUMN) throw error',
+    to: 'throw error',
+    tests: ['test/postgres/ownership.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "a postgres _meta without the schema row is not a log's",
+    file: 'src/postgres/tables.ts',
+    from: 'version = marked.rows[0]?.value',
+    to: 'version = marked.rows[0]?.value ?? String(SCHEMA_VERSION)',
+    tests: ['test/postgres/ownership.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "a postgres log's tables and mark are created in one transaction",
+    file: 'src/postgres/tables.ts',
+    from: "    await client.query('BEGIN')\n",
+    to: '',
+    tests: ['test/postgres/ownership.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'concurrent first opens of a postgres table wait for each other',
+    file: 'src/postgres/tables.ts',
+    from: 'SELECT pg_advisory_xact_lock(',
+    to: 'SELECT pg_try_advisory_xact_lock(',
+    tests: ['test/postgres/ownership.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a postgres open that finds the tables made by another open uses them',
+    file: 'src/postgres/tables.ts',
+    from: 'if ((error as { code?: unknown }).code !== DUPLICATE_TABLE) throw error',
+    to: 'throw error',
+    tests: ['test/postgres/ownership.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a postgres writer on existing tables creates nothing (needs no CREATE privilege)',
+    file: 'src/postgres/tables.ts',
+    from: '  if (found.data || found.meta) return\n',
+    to: '',
+    tests: ['test/postgres/privileges.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a postgres table name leaves room for _meta in 63 bytes',
+    file: 'src/postgres/open.ts',
+    from: "const MAX_TABLE_BYTES = 63 - '_meta'.length",
+    to: 'const MAX_TABLE_BYTES = 63',
+    tests: ['test/postgres/ownership.test.ts'],
+  },
+  {
+    rule: 'a postgres schema name fits 63 bytes',
+    file: 'src/postgres/open.ts',
+    from: 'const MAX_SCHEMA_BYTES = 63',
+    to: 'const MAX_SCHEMA_BYTES = 64',
+    tests: ['test/postgres/ownership.test.ts'],
+  },
+]
