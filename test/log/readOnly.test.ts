@@ -9,7 +9,7 @@ import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { fingerprint } from '../support/snapshot.js'
 import { code } from '../support/codes.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
-import { instrument } from './storages.js'
+import { instrument, interrupting, reopenableMemory } from './storages.js'
 
 let dir = ''
 beforeEach(async () => {
@@ -58,6 +58,28 @@ describe('openLog({ readOnly: true })', () => {
     await reader.close()
     await writer.append([{ key: 'c', value: '3' }])
     expect(await shown(writer)).toEqual(['1:b=2', '2:c=3'])
+    await writer.close()
+  })
+
+  it('stands where its writer does after the writer cut the log at its own nextSequence', async () => {
+    const memory = reopenableMemory()
+    const before = await openLog({ storage: memory.open() })
+    await before.append([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ])
+    await before.close()
+    // Reopened, the writer hands out numbers from a new block: its next sequence is past the
+    // last commit's end, and a cut there leaves no entry and no commit.
+    const writer = await openLog({ storage: memory.open() })
+    expect(writer.nextSequence()).toBeGreaterThan(2)
+    await writer.truncateBefore(writer.nextSequence())
+    const reader = await openLog({ storage: memory.open(), readOnly: true })
+    expect(await shown(reader)).toEqual([])
+    expect(reader.nextSequence()).toBe(writer.nextSequence())
+    expect(reader.durableSequence()).toBe(writer.nextSequence())
+    expect(reader.head()).toEqual(writer.head())
+    await reader.close()
     await writer.close()
   })
 
@@ -149,30 +171,12 @@ describe('a reader that has not seen a truncation', () => {
     await writer.append([{ key: 'k', value: 'x'.repeat(2000) }])
     await writer.append([{ key: 'k', value: 'y'.repeat(2000) }])
     // The truncation lands between the reader's read of the run records and of their commits.
-    let hook: (() => Promise<unknown>) | undefined
-    const storage = {
-      ...inner,
-      iterator: (options: Parameters<typeof inner.iterator>[0]) =>
-        E.map(
-          (
-            it: ReturnType<typeof inner.iterator> extends E.Either<unknown, infer I> ? I : never,
-          ) => ({
-            ...it,
-            next: () => async () => {
-              const chunk = await it.next()()
-              const run = hook
-              hook = undefined
-              await run?.()
-              return chunk
-            },
-          }),
-        )(inner.iterator(options)),
-    }
+    const storage = interrupting(inner)
     const reader = await openLog({ storage, readOnly: true })
-    hook = () => writer.truncateBefore(1)
+    storage.duringNextStep(() => writer.truncateBefore(1))
     const sequences: number[] = []
     for await (const e of reader.scan({ key: 'k' })) sequences.push(e.sequence)
-    expect(hook).toBeUndefined()
+    expect(storage.armed()).toBe(false)
     expect(sequences).toEqual([1])
     await reader.close()
     await writer.close()
