@@ -9,7 +9,7 @@ import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { fingerprint } from '../support/snapshot.js'
 import { code } from '../support/codes.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
-import { instrument, interrupting, reopenableMemory } from './storages.js'
+import { instrument, interrupting, reopenableMemory, watchable } from './storages.js'
 
 let dir = ''
 beforeEach(async () => {
@@ -96,6 +96,36 @@ describe('openLog({ readOnly: true })', () => {
     await reader.close()
     await following
     expect(seen).toEqual([0])
+    await writer.close()
+  })
+
+  it('reads its store again when told of a change while it reads it: no commit is missed', async () => {
+    const inner = await openMemoryStorage()
+    const writer = await openLog({ storage: inner })
+    await writer.append([{ key: 'a', value: '0' }])
+    const storage = interrupting(watchable(inner))
+    const reader = await openLog({ storage, readOnly: true })
+    // Told of a change, the reader reads its store; a commit lands, and is told of, meanwhile.
+    const landed = new Promise<void>((resolve) =>
+      storage.duringNextStep(async () => {
+        await writer.append([{ key: 'a', value: '1' }])
+        storage.notify()
+        resolve()
+      }),
+    )
+    storage.notify()
+    await landed
+    // Durable reads of a reader stop at the end it last read.
+    const stop = new AbortController()
+    const seen: number[] = []
+    for await (const e of reader.follow({ from: 0, visibility: 'durable', signal: stop.signal })) {
+      seen.push(e.sequence)
+      if (seen.length === 2) stop.abort()
+    }
+    expect(storage.armed()).toBe(false)
+    expect(seen).toEqual([0, 1])
+    expect(reader.nextSequence()).toBe(2)
+    await reader.close()
     await writer.close()
   })
 

@@ -95,3 +95,27 @@ export const interrupting = <S extends Storage>(storage: S): Interrupting<S> => 
     armed: () => action !== undefined,
   }
 }
+
+/** A storage that offers `watch` (see `Storage.watch`) and tells of a change when a test says so. */
+export type Watchable<S extends Storage> = S & {
+  /** Calls every listener, as a store does when another handle committed. */
+  readonly notify: () => void
+}
+
+export const watchable = <S extends Storage>(storage: S): Watchable<S> => {
+  const listeners = new Set<() => void>()
+  return {
+    ...storage,
+    watch: (listener) =>
+      TE.fromIO(() => {
+        listeners.add(listener)
+        return () => {
+          listeners.delete(listener)
+          return Promise.resolve()
+        }
+      }),
+    notify: () => {
+      for (const listener of listeners) listener()
+    },
+  }
+}

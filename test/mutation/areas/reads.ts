@@ -10,10 +10,24 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/log/log.test.ts'],
   },
   {
+    rule: 'an append that gives up waiting makes room for the one behind it',
+    file: 'src/log/admission.ts',
+    from: '      waitingForRoom.splice(at, 1)\n      admitWaiting()\n',
+    to: '      waitingForRoom.splice(at, 1)\n',
+    tests: ['test/log/log.test.ts'],
+  },
+  {
     rule: "a reader's nextSequence is at least its truncation point",
     file: 'src/log/readOnlyWriter.ts',
     from: 'const end = (): number => Math.max(link.end, truncation.before)',
     to: 'const end = (): number => link.end',
+    tests: ['test/log/readOnly.test.ts'],
+  },
+  {
+    rule: 'a reader told of a change while it reads its store reads it again',
+    file: 'src/log/refresh.ts',
+    from: '      again = true\n',
+    to: '',
     tests: ['test/log/readOnly.test.ts'],
   },
   {
