@@ -41,7 +41,8 @@ export const firstFrom = async (
 
 /**
  * A stream's state: from the cache, or from the stream's newest event and its metadata, which
- * it then caches. Rejects with `CORRUPTION` if either does not decode.
+ * it then caches unless a commit changed states meanwhile (see cache.ts). Rejects with
+ * `CORRUPTION` if either does not decode.
  */
 export const loadState = async (
   { log, states }: Streams,
@@ -49,6 +50,7 @@ export const loadState = async (
 ): Promise<StreamState> => {
   const cached = states.get(streamId)
   if (cached !== undefined) return cached
+  const mark = states.mark()
   const [last, meta] = await Promise.all([
     lastOf(log, eventsKey(streamId)),
     lastOf(log, metaKey(streamId)),
@@ -57,7 +59,7 @@ export const loadState = async (
     lastRevision: last === undefined ? -1 : orThrow(decodeEvent(last.value)).revision,
     deletedBefore: meta === undefined ? 0 : orThrow(decodeMeta(meta.value)).deletedBefore,
   }
-  states.remember(streamId, state)
+  states.offer(streamId, state, mark)
   return state
 }
 

@@ -10,7 +10,8 @@ import {
 } from '../../src/eventstore/store.js'
 import { openLog } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
-import { instrument } from '../log/storages.js'
+import { openCrashStorage } from '../../src/testing/crashStorage.js'
+import { instrument, interrupting, reopenableMemory } from '../log/storages.js'
 import { code } from '../support/codes.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
@@ -442,6 +443,64 @@ describe('soft delete', () => {
   })
 })
 
+describe('stream states read while a commit lands', () => {
+  it('are not kept when the commit changed them: the next append is decided on the new state', async () => {
+    const memory = reopenableMemory()
+    const before = await openEventStore({ storage: memory.open() })
+    await before.appendToStream('s', [{ type: 'A' }])
+    await before.close()
+    // Reopened, the store knows no stream's state: a read loads it from the log, and an
+    // append commits while it does.
+    const storage = interrupting(memory.open())
+    const store = await openEventStore({ storage })
+    cleanup.push(() => store.close())
+    storage.duringNextStep(() => store.appendToStream('s', [{ type: 'B' }]))
+    await collect(store.readStream('s'))
+    expect(storage.armed()).toBe(false)
+    const next = await store.appendToStream('s', [{ type: 'C' }])
+    expect(next.nextExpectedRevision).toBe(2)
+    expect((await collect(store.readStream('s'))).map(brief)).toEqual(['s#0:A', 's#1:B', 's#2:C'])
+  })
+})
+
+describe('a write that landed but was reported failed', () => {
+  it('leaves no stale stream state: reads show the delete that landed', async () => {
+    const storage = await openCrashStorage()
+    const store = await openEventStore({ storage })
+    cleanup.push(() => store.close())
+    await store.appendToStream('s', [{ type: 'A' }, { type: 'B' }])
+    expect((await collect(store.readStream('s'))).map(brief)).toEqual(['s#0:A', 's#1:B'])
+    storage.failNext('ack')
+    expect(await code(store.deleteStream('s'))).toBe('IO_ERROR')
+    // The delete is in storage: reads go by what storage holds, as a reopened store would.
+    expect(await collect(store.readStream('s'))).toEqual([])
+    expect(await collect(store.readAll())).toEqual([])
+    // The log's writer stopped: what it holds is no longer known for sure.
+    expect(await code(store.appendToStream('t', [{ type: 'C' }]))).toBe('WRITER_FAILED')
+  })
+
+  it('leaves no stale stream state from a read that loaded it while the delete landed', async () => {
+    const storage = interrupting(await openCrashStorage())
+    const log = await openLog({ storage })
+    cleanup.push(() => log.close())
+    const before = await openEventStore({ log })
+    await before.appendToStream('s', [{ type: 'A' }, { type: 'B' }])
+    await before.close()
+    // A new store on the log knows no stream's state: a read loads it, and the delete lands
+    // (reported failed) while it does.
+    const store = await openEventStore({ log })
+    cleanup.push(() => store.close())
+    let deleted = ''
+    storage.duringNextStep(async () => {
+      storage.failNext('ack')
+      deleted = await code(store.deleteStream('s'))
+    })
+    await collect(store.readStream('s'))
+    expect(deleted).toBe('IO_ERROR')
+    expect(await collect(store.readStream('s'))).toEqual([])
+  })
+})
+
 describe('checkpoints', () => {
   it('saves and loads positions; refuses one past the head', async () => {
     const store = await memoryStore()
@@ -451,6 +510,18 @@ describe('checkpoints', () => {
     expect(await store.checkpoints.load('p')).toBe(r.position)
     expect(await code(store.checkpoints.save('p', r.position + 1000))).toBe('INVALID_ARGUMENT')
     expect(await code(store.checkpoints.save('', 0))).toBe('INVALID_ARGUMENT')
+  })
+
+  it('refuses a checkpoint at the next sequence, alone or with an append, and takes the last one', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }])
+    const head = store.log.nextSequence()
+    expect(await code(store.checkpoints.save('p', head))).toBe('INVALID_ARGUMENT')
+    const carried = { checkpoint: { name: 'p', position: head } }
+    expect(await code(store.appendToStream('s', [{ type: 'B' }], carried))).toBe('INVALID_ARGUMENT')
+    expect(await store.checkpoints.load('p')).toBeUndefined()
+    await store.checkpoints.save('p', head - 1)
+    expect(await store.checkpoints.load('p')).toBe(head - 1)
   })
 
   it('saves a checkpoint in the same atomic commit as an append', async () => {
@@ -533,6 +604,61 @@ describe('subscriptions', () => {
     await store.appendToStream('s', [{ type: 'C' }])
     expect(await got).toEqual(['s#1:B', 'caughtUp', 's#2:C'])
   })
+
+  it('from a position past the end, delivers nothing before it', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }])
+    const from = store.log.nextSequence() + 3
+    const stop = new AbortController()
+    const it = store.subscribeToAll({ from, signal: stop.signal })
+    expect((await it.next()).value).toEqual({ type: 'caughtUp' })
+    for (const type of ['B', 'C', 'D', 'E']) await store.appendToStream('s', [{ type }])
+    const message = (await it.next()).value as SubscriptionMessage
+    expect(message.type === 'event' && [message.event.position, brief(message.event)]).toEqual([
+      from,
+      's#4:E',
+    ])
+    stop.abort()
+  })
+
+  it("from a revision past the stream's end, delivers nothing before it", async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A' }])
+    const stop = new AbortController()
+    const it = store.subscribeToStream('s', { from: 3, signal: stop.signal })
+    expect((await it.next()).value).toEqual({ type: 'caughtUp' })
+    await store.appendToStream('s', [{ type: 'B' }, { type: 'C' }, { type: 'D' }, { type: 'E' }])
+    const message = (await it.next()).value as SubscriptionMessage
+    expect(message.type === 'event' && brief(message.event)).toBe('s#3:D')
+    stop.abort()
+  })
+
+  it.each(['all', 'stream'] as const)(
+    'delivers once an event committed while its history is read (%s)',
+    async (kind) => {
+      const storage = interrupting(await openMemoryStorage())
+      const store = await openEventStore({ storage })
+      cleanup.push(() => store.close())
+      await store.appendToStream('s', [{ type: 'A' }])
+      const stop = new AbortController()
+      const it =
+        kind === 'all'
+          ? store.subscribeToAll({ signal: stop.signal })
+          : store.subscribeToStream('s', { signal: stop.signal })
+      // B lands after the subscription fixed where its live part begins, while it reads history.
+      storage.duringNextStep(() => store.appendToStream('s', [{ type: 'B' }]))
+      const shown = async (): Promise<string> => {
+        const m = (await it.next()).value as SubscriptionMessage
+        return m.type === 'event' ? brief(m.event) : m.type
+      }
+      const got = [await shown(), await shown(), await shown()]
+      expect(storage.armed()).toBe(false)
+      await store.appendToStream('s', [{ type: 'C' }])
+      got.push(await shown())
+      expect(got).toEqual(['s#0:A', 'caughtUp', 's#1:B', 's#2:C'])
+      stop.abort()
+    },
+  )
 
   it('is woken by commits, not by a timer', async () => {
     const store = await memoryStore()

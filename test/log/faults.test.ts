@@ -103,6 +103,20 @@ describe('the durable watermark', () => {
     await log.close()
   })
 
+  it('bounds durable reads, which keep their own to', async () => {
+    const store = await openCrashStorage()
+    const log = await openLog({ storage: store, durability: 'buffered', blockSize: 64 })
+    await appendEach(log, ['0', '1', '2'])
+    await log.flush()
+    await appendEach(log, ['3'])
+    expect(log.durableSequence()).toBe(3)
+    const durable = async (to: number): Promise<string[]> =>
+      show(await collect(log.scan({ visibility: 'durable', to })))
+    expect(await durable(2)).toEqual(['0:a=0', '1:a=1'])
+    expect(await durable(4)).toEqual(['0:a=0', '1:a=1', '2:a=2'])
+    await log.close()
+  })
+
   it('is raised by a flush only once the sync resolved', async () => {
     const store = await openCrashStorage()
     const log = await openLog({ storage: store, durability: 'buffered', blockSize: 64 })

@@ -399,6 +399,51 @@ describe('backpressure', () => {
     expect(await exact).toEqual({ startSequence: 1, count: 1 })
   })
 
+  it('admits every waiting append that fits when room frees up, one filling it exactly', async () => {
+    // Each record counts key + value + 32 bytes: 1 + 100 + 32 = 133.
+    const storage = instrument(await openMemoryStorage())
+    const log = await openLog({ storage, maxPendingBytes: 266 })
+    cleanup.push(() => log.close())
+    const value = 'x'.repeat(100)
+    const writes = storage.writes.length
+    // The write is held back a little, so that the next two wait for room while it is in flight.
+    storage.writeDelayMs = 5
+    const full = log.append([
+      { key: 'k', value },
+      { key: 'k', value },
+    ])
+    const second = log.append([{ key: 'k', value }])
+    // Beside the second, this one fills maxPendingBytes exactly.
+    const third = log.append([{ key: 'k', value }])
+    expect(await Promise.all([full, second, third])).toEqual([
+      { startSequence: 0, count: 2 },
+      { startSequence: 2, count: 1 },
+      { startSequence: 3, count: 1 },
+    ])
+    // Both were admitted when the first write released its bytes: one commit took them.
+    expect(storage.writes.length - writes).toBe(2)
+  })
+
+  it('admits the append behind one that gave up waiting, if it fits beside what is pending', async () => {
+    // Each record counts key + value + 32 bytes: 1 + 100 + 32 = 133.
+    const storage = instrument(await openMemoryStorage())
+    storage.writeDelayMs = 60
+    const log = await openLog({ storage, maxPendingBytes: 266, appendTimeoutMs: 20 })
+    cleanup.push(() => log.close())
+    const value = 'x'.repeat(100)
+    const first = log.append([{ key: 'k', value }])
+    const big = log.append([
+      { key: 'k', value },
+      { key: 'k', value },
+    ])
+    // It waits behind the big one; once that one gives up, it fills maxPendingBytes exactly
+    // beside the first, which is still being written.
+    const behind = log.append([{ key: 'k', value }])
+    expect(await code(big)).toBe('BACKPRESSURE')
+    expect(await first).toEqual({ startSequence: 0, count: 1 })
+    expect(await behind).toEqual({ startSequence: 1, count: 1 })
+  })
+
   it('admits waiting appends in order as room frees up', async () => {
     const storage = instrument(await openMemoryStorage())
     storage.writeDelayMs = 5

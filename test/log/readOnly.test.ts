@@ -9,7 +9,7 @@ import { openRocksStorage } from '../../src/storage/rocksdb.js'
 import { fingerprint } from '../support/snapshot.js'
 import { code } from '../support/codes.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
-import { instrument } from './storages.js'
+import { instrument, interrupting, reopenableMemory, watchable } from './storages.js'
 
 let dir = ''
 beforeEach(async () => {
@@ -61,6 +61,28 @@ describe('openLog({ readOnly: true })', () => {
     await writer.close()
   })
 
+  it('stands where its writer does after the writer cut the log at its own nextSequence', async () => {
+    const memory = reopenableMemory()
+    const before = await openLog({ storage: memory.open() })
+    await before.append([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ])
+    await before.close()
+    // Reopened, the writer hands out numbers from a new block: its next sequence is past the
+    // last commit's end, and a cut there leaves no entry and no commit.
+    const writer = await openLog({ storage: memory.open() })
+    expect(writer.nextSequence()).toBeGreaterThan(2)
+    await writer.truncateBefore(writer.nextSequence())
+    const reader = await openLog({ storage: memory.open(), readOnly: true })
+    expect(await shown(reader)).toEqual([])
+    expect(reader.nextSequence()).toBe(writer.nextSequence())
+    expect(reader.durableSequence()).toBe(writer.nextSequence())
+    expect(reader.head()).toEqual(writer.head())
+    await reader.close()
+    await writer.close()
+  })
+
   it('follows what is there, then ends when the reader closes', async () => {
     const storage = await openMemoryStorage()
     const writer = await openLog({ storage })
@@ -74,6 +96,36 @@ describe('openLog({ readOnly: true })', () => {
     await reader.close()
     await following
     expect(seen).toEqual([0])
+    await writer.close()
+  })
+
+  it('reads its store again when told of a change while it reads it: no commit is missed', async () => {
+    const inner = await openMemoryStorage()
+    const writer = await openLog({ storage: inner })
+    await writer.append([{ key: 'a', value: '0' }])
+    const storage = interrupting(watchable(inner))
+    const reader = await openLog({ storage, readOnly: true })
+    // Told of a change, the reader reads its store; a commit lands, and is told of, meanwhile.
+    const landed = new Promise<void>((resolve) =>
+      storage.duringNextStep(async () => {
+        await writer.append([{ key: 'a', value: '1' }])
+        storage.notify()
+        resolve()
+      }),
+    )
+    storage.notify()
+    await landed
+    // Durable reads of a reader stop at the end it last read.
+    const stop = new AbortController()
+    const seen: number[] = []
+    for await (const e of reader.follow({ from: 0, visibility: 'durable', signal: stop.signal })) {
+      seen.push(e.sequence)
+      if (seen.length === 2) stop.abort()
+    }
+    expect(storage.armed()).toBe(false)
+    expect(seen).toEqual([0, 1])
+    expect(reader.nextSequence()).toBe(2)
+    await reader.close()
     await writer.close()
   })
 
@@ -149,30 +201,12 @@ describe('a reader that has not seen a truncation', () => {
     await writer.append([{ key: 'k', value: 'x'.repeat(2000) }])
     await writer.append([{ key: 'k', value: 'y'.repeat(2000) }])
     // The truncation lands between the reader's read of the run records and of their commits.
-    let hook: (() => Promise<unknown>) | undefined
-    const storage = {
-      ...inner,
-      iterator: (options: Parameters<typeof inner.iterator>[0]) =>
-        E.map(
-          (
-            it: ReturnType<typeof inner.iterator> extends E.Either<unknown, infer I> ? I : never,
-          ) => ({
-            ...it,
-            next: () => async () => {
-              const chunk = await it.next()()
-              const run = hook
-              hook = undefined
-              await run?.()
-              return chunk
-            },
-          }),
-        )(inner.iterator(options)),
-    }
+    const storage = interrupting(inner)
     const reader = await openLog({ storage, readOnly: true })
-    hook = () => writer.truncateBefore(1)
+    storage.duringNextStep(() => writer.truncateBefore(1))
     const sequences: number[] = []
     for await (const e of reader.scan({ key: 'k' })) sequences.push(e.sequence)
-    expect(hook).toBeUndefined()
+    expect(storage.armed()).toBe(false)
     expect(sequences).toEqual([1])
     await reader.close()
     await writer.close()

@@ -9,6 +9,7 @@ import { makeHotTail } from '../../src/log/tail.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { openCrashStorage } from '../../src/testing/crashStorage.js'
 import type { Storage } from '../../src/storage/port.js'
+import { interrupting, reopenableMemory } from './storages.js'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
 const text = new TextDecoder()
@@ -72,6 +73,17 @@ describe('makeHotTail', () => {
       expect(read.next).toBe(Math.max(at, Math.min(upper, end)))
     },
   )
+
+  it('holds exactly as many entries and bytes as its limits, and lets go only past them', () => {
+    // Three entries of two bytes: at both limits at once.
+    const tail = makeHotTail(0, { entries: 3, bytes: 6 })
+    const entry = (sequence: number): Entry => ({ key: bytes('a'), value: bytes('x'), sequence })
+    tail.commit(segmentsOf([entry(0), entry(1), entry(2)]), 3)
+    expect(tail.start()).toBe(0)
+    expect(tail.read(0, Infinity, undefined, 0).entries).toHaveLength(3)
+    tail.commit(segmentsOf([entry(3)]), 4)
+    expect(tail.start()).toBe(1)
+  })
 
   it('is dropped for good: readers go to storage', () => {
     const tail = makeHotTail(0)
@@ -191,6 +203,25 @@ describe('followers and the hot tail', () => {
     }
     clearTimeout(timer)
     expect(followed).toEqual(scanned)
+    await log.close()
+  })
+
+  it('a follower whose storage read finds nothing is woken by a commit made during that read', async () => {
+    const memory = reopenableMemory()
+    const before = await openLog({ storage: memory.open() })
+    await before.append([{ key: 'a', value: '0' }])
+    await before.close()
+    // Reopened, the log's tail starts at its new end: a follower from 0 reads storage.
+    const storage = interrupting(memory.open())
+    const log = await openLog({ storage })
+    const stop = new AbortController()
+    const follower = log.follow({ key: 'b', from: 0, signal: stop.signal })
+    const at = log.nextSequence()
+    storage.duringNextStep(() => log.append([{ key: 'b', value: '1' }]))
+    const next = await follower.next()
+    expect(storage.armed()).toBe(false)
+    expect(next.done !== true && show(next.value)).toBe(`${at}:b=1`)
+    stop.abort()
     await log.close()
   })
 
