@@ -229,6 +229,37 @@ describe('export and import', () => {
     )
   })
 
+  it('imports all or nothing: a bad line late in the input writes nothing', async () => {
+    // Past the importer's commits of 1000 entries: before, the first two commits stayed.
+    const lines = Array.from({ length: 2500 }, (_, i) =>
+      JSON.stringify({ sequence: i, key: 'k', value: `v${i}` }),
+    )
+    const bad = [...lines.slice(0, 2100), '{"sequence":2100,"key":', ...lines.slice(2100)]
+    expect(usageError(['import', '--db', 'late'], `${bad.join('\n')}\n`)).toBe(
+      'deltalog: INVALID_ARGUMENT: stdin line 2101: is not valid JSON',
+    )
+    expect(await readdir(dir)).not.toContain('late')
+    // So is a key the log would refuse (longer than maxKeyBytes), and a directory that was
+    // empty stays so.
+    await mkdir(join(dir, 'late-empty'))
+    const long = [...lines, JSON.stringify({ sequence: 2500, key: 'k'.repeat(4097), value: '' })]
+    expect(usageError(['import', '--db', 'late-empty'], `${long.join('\n')}\n`)).toBe(
+      'deltalog: INVALID_ARGUMENT: stdin line 2501.key: is 4097 bytes; maxKeyBytes is 4096',
+    )
+    expect(await readdir(join(dir, 'late-empty'))).toEqual([])
+    // Nothing to undo: the input, fixed, imports at once.
+    expect(ok(['import', '--db', 'late'], `${lines.join('\n')}\n`)).toBe('imported 2500 entries\n')
+    // A regular file as stdin is read twice where it is, not copied.
+    await writeFile(join(dir, 'input.ndjson'), `${bad.join('\n')}\n`)
+    const fromFile = spawnSync(
+      'sh',
+      ['-c', `"${process.execPath}" "${bin}" import --db late-file < input.ndjson`],
+      { cwd: dir, encoding: 'utf8' },
+    )
+    expect(fromFile.stderr).toBe('deltalog: INVALID_ARGUMENT: stdin line 2101: is not valid JSON\n')
+    expect(await readdir(dir)).not.toContain('late-file')
+  })
+
   it('names the bad line of an import', () => {
     const input = '{"sequence":5,"key":"k","value":"v"}\n{"sequence":3,"key":"k","value":"v"}\n'
     expect(usageError(['import', '--db', 'bad-import'], input)).toBe(
@@ -483,6 +514,19 @@ describe('demo', () => {
 })
 
 describe.runIf(postgresRuns)('a log on PostgreSQL', () => {
+  it('imports into a new table, and refuses a table that holds a log with NOT_EMPTY', async () => {
+    const table = freshTable()
+    const at = ['--db', postgresUrl ?? '', '--table', table]
+    const input = '{"sequence":3,"key":"k","value":"v3"}\n{"sequence":9,"key":"k","value":"v9"}\n'
+    try {
+      expect(ok(['import', ...at], input)).toBe('imported 2 entries\n')
+      expect(ok(['export', ...at])).toBe(input)
+      expect(usageError(['import', ...at], input)).toMatch(/^deltalog: NOT_EMPTY: table log_\w+ /)
+    } finally {
+      await dropTables(table)
+    }
+  })
+
   it('is read and written with --db URL --table; follow is woken by commits; no password shows', async () => {
     const table = freshTable()
     // The test server trusts the role, so a password in the URL is given and never needed.
