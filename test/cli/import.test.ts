@@ -9,6 +9,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { importLog } from '../../src/cli/commands/import.js'
 import { ioError } from '../../src/errors.js'
+import type * as opening from '../../src/openLog.js'
 import { openLog } from '../../src/openLog.js'
 import type { Storage } from '../../src/storage/port.js'
 import { dropTables, freshTable, postgresRuns, postgresUrl } from '../postgres/server.js'
@@ -32,7 +33,7 @@ const failing = (storage: Storage): Storage => ({
 })
 
 vi.mock('../../src/openLog.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/openLog.js')>()
+  const original = await importOriginal<typeof opening>()
   return {
     ...original,
     openLogTE: (input: { readonly storage: Storage }) =>

@@ -1,4 +1,58 @@
 // Mutants of the command line: imports, appends, verify.
 import type { Mutant } from '../mutant.js'
 
-export const mutants: ReadonlyArray<Mutant> = []
+const importer = 'src/cli/commands/import.ts'
+
+export const mutants: ReadonlyArray<Mutant> = [
+  {
+    rule: 'import checks every line against the log limits before it writes any',
+    file: importer,
+    from: 'const refused = validatePlaced([entry], DEFAULTS)',
+    to: 'const refused = validatePlaced([], DEFAULTS)',
+    tests: ['test/cli/main.test.ts'],
+  },
+  {
+    rule: 'import writes nothing when a line late in its input is bad',
+    file: importer,
+    from: 'if (E.isLeft(placed)) return placed',
+    to: 'if (E.isLeft(placed)) break',
+    tests: ['test/cli/main.test.ts'],
+  },
+  {
+    rule: 'a failed import removes what it wrote in a directory that was empty',
+    file: importer,
+    from: "if (before === 'kept') return",
+    to: "if (before !== 'missing') return",
+    tests: ['test/cli/import.test.ts'],
+  },
+  {
+    rule: 'a failed import empties a directory that was empty and keeps it',
+    file: 'src/cli/store.ts',
+    from: "if (before === 'missing') {",
+    to: "if (before !== 'kept') {",
+    tests: ['test/cli/import.test.ts'],
+  },
+  {
+    rule: 'a failed import into a log names the last line it committed',
+    file: importer,
+    from: 'after = chunk.at(-1)',
+    to: 'after = chunk[0]',
+    tests: ['test/cli/import.test.ts'],
+  },
+  {
+    rule: 'import into a new PostgreSQL table creates it',
+    file: 'src/cli/store.ts',
+    from: "? E.right('missing')",
+    to: '? looked',
+    tests: ['test/cli/import.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a failed import into a new PostgreSQL table drops both its tables',
+    file: 'src/postgres/drop.ts',
+    from: 'DROP TABLE IF EXISTS ${data}, ${meta}',
+    to: 'DROP TABLE IF EXISTS ${data}',
+    tests: ['test/cli/import.test.ts'],
+    needs: 'postgres',
+  },
+]
