@@ -55,4 +55,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/cli/import.test.ts'],
     needs: 'postgres',
   },
+  {
+    rule: 'a string value with a lone surrogate is refused, not stored as U+FFFD',
+    file: 'src/log/validate.ts',
+    from: "typeof givenValue === 'string' && !isWellFormed(givenValue)",
+    to: "typeof givenValue === 'string' && !isWellFormed(givenValue.toWellFormed())",
+    tests: ['test/log/log.test.ts'],
+  },
+  {
+    rule: 'an NDJSON line with a lone surrogate in its key or value is refused',
+    file: 'src/cli/lines.ts',
+    from: 'return isWellFormed(text)',
+    to: 'return isWellFormed(text.toWellFormed())',
+    tests: ['test/cli/lines.test.ts'],
+  },
 ]
