@@ -98,6 +98,14 @@ describe('append, scan, stats, verify', () => {
     expect(values).toEqual(['a', '', '  ', 'b', 'c', ''])
   })
 
+  it('appends nothing from empty stdin, says so, and creates no directory', async () => {
+    expect(ok(['append', '--db', 'nothing', '--key', 'k'], '')).toBe(
+      'appended nothing: stdin held no record\n',
+    )
+    expect(ok(['append', '--db', 'nothing', '--ndjson', '--json'], '')).toBe('{"count":0}\n')
+    expect(await readdir(dir)).not.toContain('nothing')
+  })
+
   it('skips blank NDJSON lines and says which on stderr', () => {
     const child = run(
       ['append', '--db', 'blank-ndjson', '--ndjson'],

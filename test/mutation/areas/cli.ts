@@ -69,4 +69,11 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'return isWellFormed(text.toWellFormed())',
     tests: ['test/cli/lines.test.ts'],
   },
+  {
+    rule: 'append with empty stdin opens and creates nothing',
+    file: 'src/cli/commands/append.ts',
+    from: 'if (records.right.length === 0) {',
+    to: 'if (records.right.length < 0) {',
+    tests: ['test/cli/main.test.ts'],
+  },
 ]
