@@ -160,6 +160,25 @@ describe('append, scan, stats, verify', () => {
     })
   })
 
+  it('says that a head inside a commit is no head of the log, not that the log was rewritten', () => {
+    // `users` got ann and bob in one commit: no commit ends between them.
+    const entries = jsonLines(ok(['export', '--db', 'a'])) as Array<{
+      sequence: number
+      value: string
+    }>
+    const at = entries.findIndex((e) => e.value === 'bob')
+    const bob = entries[at]?.sequence ?? -1
+    // The commit before ends after the entry before ann.
+    const before = (entries[at - 2]?.sequence ?? -1) + 1
+    const head = `${bob}:${'0'.repeat(64)}`
+    const refused = run(['verify', '--db', 'a', '--head', head])
+    expect(refused.status).toBe(1)
+    expect(refused.stdout).toContain(
+      `violation: no commit of the log ends at ${bob} (one ends at ${before}, the next at ${bob + 1}), so the recorded head is no head of this log (a head ends a commit, as log.head() and verify print it): it was taken from another log or mistyped, or the log was rewritten since\n`,
+    )
+    expect(refused.stdout).not.toContain('the log was rewritten:')
+  })
+
   it('catches a commit written past the SeqBlock through the storage adapter', async () => {
     ok(['append', '--db', 'corrupt', '--key', 'k', '--value', 'v'])
     const storage = await openRocksStorage(join(dir, 'corrupt'))

@@ -76,4 +76,11 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'if (records.right.length < 0) {',
     tests: ['test/cli/main.test.ts'],
   },
+  {
+    rule: 'a recorded head that no commit ends at is reported as no head of the log',
+    file: 'src/verify/chain.ts',
+    from: "problems.push({ kind: 'notAHead', sequence: head.end,",
+    to: "problems.push({ kind: 'rewritten', sequence: head.end,",
+    tests: ['test/verify/chain.test.ts'],
+  },
 ]
