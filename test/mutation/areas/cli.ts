@@ -83,4 +83,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: "problems.push({ kind: 'rewritten', sequence: head.end,",
     tests: ['test/verify/chain.test.ts'],
   },
+  {
+    rule: 'an event too large for the log is refused naming its own field',
+    file: 'src/eventstore/writer.ts',
+    from: "const write = request.single === true ? '' : `writes[${place.write}].`",
+    to: "const write = request.single === true ? 'records.' : `writes[${place.write}].`",
+    tests: ['test/eventstore/store.test.ts'],
+  },
+  {
+    rule: 'an event too large for the log fails its own append alone',
+    file: 'src/eventstore/writer.ts',
+    from: 'retry(batch.filter((_, i) => i !== refused.request))',
+    to: 'retry([])',
+    tests: ['test/eventstore/store.test.ts'],
+  },
 ]
