@@ -92,7 +92,7 @@ describe('an import whose write fails part-way', () => {
     store.commitsLeft = 2
     const outcome = await importLog({ db: path }, input())
     expect(E.isLeft(outcome) && outcome.left.message).toBe(
-      'injected write failure; the import stopped after stdin line 2000: the entries up to it (sequence 1999) are committed, none after it',
+      'injected write failure; the import stopped after stdin line 2000: the entries up to it (sequence 1999) are committed, and the commit of the lines after it failed',
     )
     const log = await openLog({ path, readOnly: true })
     try {

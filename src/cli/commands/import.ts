@@ -97,7 +97,7 @@ const undo = async (
   const stopped =
     after === undefined
       ? 'the import stopped before its first entry: none was committed'
-      : `the import stopped after stdin line ${after.line}: the entries up to it (sequence ${after.entry.sequence}) are committed, none after it`
+      : `the import stopped after stdin line ${after.line}: the entries up to it (sequence ${after.entry.sequence}) are committed, and the commit of the lines after it failed`
   if (before === 'kept') return { ...error, message: `${error.message}; ${stopped}` }
   const removed = await removeCreated(location, before)
   return {
