@@ -10,10 +10,11 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
+import { isWellFormed } from '../codec/keys.js'
 import { isUtf8, printable } from '../codec/printable.js'
 import { invalidArgument, type InvalidArgumentError } from '../errors.js'
 import type { LogEntry } from '../log/read.js'
-import { Natural } from '../log/options.js'
+import { Natural, notWellFormed } from '../log/options.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -63,9 +64,11 @@ const bytesField = (
   }
   if (base64 !== undefined) return decodeBase64(base64, `${where}.${name}Base64`)
   if (text === undefined) return E.right(undefined)
-  return base64Strings
-    ? decodeBase64(text, `${where}.${name}`)
-    : E.right(new TextEncoder().encode(text))
+  if (base64Strings) return decodeBase64(text, `${where}.${name}`)
+  // A lone surrogate (`"\ud800"` in JSON) has no UTF-8: refused, as the log refuses it.
+  return isWellFormed(text)
+    ? E.right(new TextEncoder().encode(text))
+    : E.left(notWellFormed(`${where}.${name}`))
 }
 
 /** One entry as an NDJSON line (without the newline). */

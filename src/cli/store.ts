@@ -4,12 +4,14 @@
  * `verifyStorage` and the migration, so that a change to how they are called is a change to
  * this file alone.
  */
-import { stat } from 'node:fs/promises'
+import { readdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { errorValueOf, invalidArgument, type DeltalogErrorValue } from '../errors.js'
 import { openLogDirectory } from '../storage/logDirectory.js'
 import { openLogTE, type LogTE } from '../openLog.js'
 import { migrateStorage, type MigrationReport } from '../format/migrate.js'
+import { dropLogTables } from '../postgres/drop.js'
 import { openPostgresStorageTE, redact } from '../postgres/storage.js'
 import type { Storage } from '../storage/port.js'
 import { verifyStorageTE, type VerifyOptions, type VerifyReport } from '../verify/verify.js'
@@ -179,6 +181,72 @@ export const withLog = async (
     : E.isLeft(released) && E.isRight(outcome)
       ? released
       : outcome
+}
+
+// -------------------------------------------------------------------------------------
+// a log a command creates
+// -------------------------------------------------------------------------------------
+
+/**
+ * What was at a location before a command created a log there: nothing (`missing`: no
+ * directory, or no table), an empty directory, or something that is kept whatever happens.
+ */
+export type Before = 'missing' | 'empty' | 'kept'
+
+/**
+ * Looks at `location` before a log is created there: a log there already is opened to read and
+ * checked with `check`, and anything else that is not a log is refused as opening refuses it. A
+ * table that cannot be read as a log is taken for `missing`: the writer's open then creates it,
+ * or refuses what is not a log's.
+ */
+export const lookBefore = async (
+  location: Location,
+  check: (location: Location, log: LogTE) => Promise<Outcome>,
+): Promise<E.Either<DeltalogErrorValue, Before>> => {
+  if (!isPostgresUrl(location.db)) {
+    const entries = await readdir(location.db).catch((error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? 'missing' : undefined,
+    )
+    if (entries === 'missing') return E.right('missing')
+    // A file, or a directory that cannot be read: the writer's open says what is wrong.
+    if (entries === undefined) return E.right('kept')
+    if (entries.length === 0) return E.right('empty')
+  }
+  const looked = await withLog(location, 'read', (log) => check(location, log))
+  if (E.isRight(looked)) return E.right('kept')
+  return isPostgresUrl(location.db) && looked.left.code === 'NOT_A_LOG'
+    ? E.right('missing')
+    : looked
+}
+
+/**
+ * Removes what a command created at `location`, which was `before` it ran: the directory it
+ * made, everything in a directory that was empty, or the tables it made. Resolves with what was
+ * removed, in words.
+ */
+// REQUIRES: `before` is not `kept`; no storage is open at `location`.
+export const removeCreated = async (
+  location: Location,
+  before: Before,
+): Promise<E.Either<DeltalogErrorValue, string>> => {
+  if (isPostgresUrl(location.db)) {
+    const dropped = await dropLogTables({
+      connection: { connectionString: location.db },
+      table: location.table ?? '',
+    })
+    return E.map(() => `the tables it created for ${shown(location)} were dropped`)(dropped)
+  }
+  const dir = location.db
+  try {
+    if (before === 'missing') {
+      await rm(dir, { recursive: true, force: true })
+      return E.right(`${dir}, which it created, was removed`)
+    }
+    for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true })
+    return E.right(`what it wrote in ${dir} was removed`)
+  } catch (error) {
+    return E.left(errorValueOf(error))
+  }
 }
 
 /** What `verifyStore` takes: the options of `verifyStorage`. */

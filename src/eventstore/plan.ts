@@ -54,6 +54,8 @@ export type Request =
       readonly kind: 'append'
       readonly writes: ReadonlyArray<StreamWrite>
       readonly checkpoint?: { readonly name: string; readonly position: number }
+      /** Whether the caller gave one stream's events (`appendToStream`), not `writes`. */
+      readonly single?: boolean
     }
   | { readonly kind: 'delete'; readonly streamId: string }
   | { readonly kind: 'checkpoint'; readonly name: string; readonly position: number }

@@ -202,6 +202,7 @@ const appendToStream = async (
     kind: 'append',
     writes: [{ streamId: id, events: valid, expected: o.expectedRevision ?? 'any' }],
     ...checkpointOf(o),
+    single: true,
   })
   if (result === undefined) throw toDeltalogError(invalidArgument('events', 'nothing appended'))
   return result

@@ -7,7 +7,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
-import { closed, errorValueOf, toDeltalogError, type DeltalogErrorValue } from '../errors.js'
+import {
+  closed,
+  errorValueOf,
+  invalidArgument,
+  toDeltalogError,
+  type DeltalogErrorValue,
+} from '../errors.js'
 import { makePump } from '../log/pump.js'
 import type { IdEntry } from './envelope.js'
 import type { EventAppendResult } from './model.js'
@@ -40,7 +46,8 @@ export const makeWriter = (streams: Streams): Writer => {
   let closing: Promise<void> | undefined
   const pump = makePump({
     hasWork: () => queue.length > 0,
-    step: () => writeBatch(streams, queue.splice(0)),
+    // A request refused as a whole puts the rest of its batch back, to be written without it.
+    step: () => writeBatch(streams, queue.splice(0), (rest) => queue.unshift(...rest)),
     onIdle: () => {
       for (const done of idle.splice(0)) done()
     },
@@ -66,18 +73,33 @@ export const makeWriter = (streams: Streams): Writer => {
 }
 
 /**
- * Plans a batch, writes it as one log append and settles every request in it; if anything
- * fails, every request of the batch rejects with that error and the cached states are dropped.
+ * Plans a batch, writes it as one log append and settles every request in it. An event the log
+ * refuses (too large for its `maxValueBytes`) rejects its own request alone, naming the event's
+ * field, and `retry` queues the others again. If anything else fails, every request of the
+ * batch rejects with that error and the cached states are dropped.
  * REQUIRES: no other batch is being written (the pump runs one step at a time).
  */
-const writeBatch = async (streams: Streams, batch: ReadonlyArray<Queued>): Promise<void> => {
+const writeBatch = async (
+  streams: Streams,
+  batch: ReadonlyArray<Queued>,
+  retry: (rest: ReadonlyArray<Queued>) => void,
+): Promise<void> => {
   const requests = batch.map((b) => b.request)
   try {
     const known = await knownFor(streams, requests)
     const planned = plan(known, requests)
     let start = 0
     if (planned.records.length > 0) {
-      start = (await streams.log.append(planned.records)).startSequence
+      const appended = await streams.log.append(planned.records).catch((error: unknown) => {
+        const refused = refusedEvent(requests, planned.outcomes, errorValueOf(error))
+        if (refused === undefined) throw error
+        // The log checks records before it writes any: nothing of the batch was written.
+        batch[refused.request]?.settle(E.left(refused.error))
+        retry(batch.filter((_, i) => i !== refused.request))
+        return undefined
+      })
+      if (appended === undefined) return
+      start = appended.startSequence
     }
     for (const [id, state] of planned.states) streams.states.remember(id, state)
     for (const [i, { settle }] of batch.entries()) {
@@ -90,6 +112,50 @@ const writeBatch = async (streams: Streams, batch: ReadonlyArray<Queued>): Promi
     const value = errorValueOf(error)
     for (const { settle } of batch) settle(E.left(value))
   }
+}
+
+/** An event of a batch: its request, the write of the request, its place in the write. */
+interface EventPlace {
+  readonly request: number
+  readonly write: number
+  readonly event: number
+}
+
+/** Where the batch's record `record` came from, if it is an event. */
+const eventOf = (outcomes: ReadonlyArray<Outcome>, record: number): EventPlace | undefined => {
+  for (const [request, outcome] of outcomes.entries()) {
+    if (E.isLeft(outcome)) continue
+    for (const [write, w] of outcome.right.entries()) {
+      if (w.kind === 'written' && record >= w.first && record < w.first + w.count) {
+        return { request, write, event: record - w.first }
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * The request whose event the log refused with `error` (`records[i].key` or `.value`), and the
+ * error naming the event's field as its caller gave it: its stream id, or its `data` or
+ * `metadata`, whichever is larger. Undefined for any other error.
+ */
+const refusedEvent = (
+  requests: ReadonlyArray<Request>,
+  outcomes: ReadonlyArray<Outcome>,
+  error: DeltalogErrorValue,
+): { readonly request: number; readonly error: DeltalogErrorValue } | undefined => {
+  if (error.code !== 'INVALID_ARGUMENT') return undefined
+  const found = /^records\[(\d+)\]\.(key|value)$/.exec(error.field)
+  const place = found === null ? undefined : eventOf(outcomes, Number(found[1]))
+  const request = place === undefined ? undefined : requests[place.request]
+  if (place === undefined || request?.kind !== 'append') return undefined
+  const event = request.writes[place.write]?.events[place.event]
+  const write = request.single === true ? '' : `writes[${place.write}].`
+  const size = (json: unknown): number => JSON.stringify(json ?? null).length
+  const part = size(event?.metadata) > size(event?.data) ? 'metadata' : 'data'
+  const field = found?.[2] === 'key' ? `${write}streamId` : `${write}events[${place.event}].${part}`
+  const why = error.message.replace(/^[^:]*: /, '')
+  return { request: place.request, error: invalidArgument(field, `the stored event ${why}`) }
 }
 
 /**

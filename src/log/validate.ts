@@ -1,6 +1,7 @@
 /**
  * The records a caller appends, checked and taken over: every record is `{ key, value }` of
- * strings or bytes within the size limits, strings become their UTF-8 bytes, and the caller's
+ * strings or bytes within the size limits, strings (well-formed: no lone surrogate) become
+ * their UTF-8 bytes, and the caller's
  * arrays are copied (`own`), so that a caller changing its array after `append` changes nothing
  * that gets written. Every failure is an `INVALID_ARGUMENT` naming the record and its field.
  */
@@ -129,6 +130,10 @@ export const validateRecords = (
     }
     if (typeof givenKey === 'string' && givenKey !== lastKey && !isWellFormed(givenKey)) {
       return E.left(notWellFormed(`records[${i}].key`))
+    }
+    // A value as a key: a lone surrogate has no UTF-8, and is refused rather than replaced.
+    if (typeof givenValue === 'string' && !isWellFormed(givenValue)) {
+      return E.left(notWellFormed(`records[${i}].value`))
     }
     const key =
       typeof givenKey !== 'string'

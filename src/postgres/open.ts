@@ -113,7 +113,7 @@ export const openTables = async (
 }
 
 /** The options' mistakes, found before any connection is made; the table name's parts. */
-const checkOptions = (
+export const checkOptions = (
   options: PostgresStorageOptions,
 ): E.Either<InvalidArgumentError, ReadonlyArray<string>> => {
   const table = options.table
@@ -146,7 +146,7 @@ const checkOptions = (
  * importing this module costs nothing to a user who never opens a PostgreSQL storage.
  * REQUIRES: exactly one of `options.pool` and `options.connection` is given.
  */
-const poolOf = async (
+export const poolOf = async (
   options: PostgresStorageOptions,
 ): Promise<E.Either<StorageError, { readonly pool: Pool; readonly ownsPool: boolean }>> => {
   if (options.pool !== undefined) return E.right({ pool: options.pool, ownsPool: false })
@@ -167,7 +167,7 @@ const poolOf = async (
  * The names of a log's tables and channel.
  * REQUIRES: `parts` are `table`'s parts, each a plain identifier (checkOptions).
  */
-const namesOf = (table: string, parts: ReadonlyArray<string>): Names => ({
+export const namesOf = (table: string, parts: ReadonlyArray<string>): Names => ({
   table,
   data: parts.map((p) => `"${p}"`).join('.'),
   meta: parts.map((p, i) => (i === parts.length - 1 ? `"${p}_meta"` : `"${p}"`)).join('.'),

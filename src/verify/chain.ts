@@ -8,7 +8,8 @@
  *   missing between the two (the sequences `[end, prevEnd)` held entries that are gone);
  * - a changed byte: a commit whose stored checksum is not the one its bytes give;
  * - a truncated tail or a rewritten log, against a head recorded earlier (`log.head()`, kept
- *   elsewhere): the chain must pass through that head's end with that head's checksum.
+ *   elsewhere): the chain must pass through that head's end with that head's checksum; a head
+ *   whose end no commit ends at is no head of the log as it is (`notAHead`).
  *
  * After a damaged commit the fold takes the next one as its new anchor, so one damaged commit
  * is reported once and the commits after it are still checked against each other.
@@ -40,6 +41,13 @@ export type ChainProblem =
   | { readonly kind: 'unreadable'; readonly sequence: number; readonly reason: string }
   | { readonly kind: 'truncated'; readonly end: number; readonly headEnd: number }
   | { readonly kind: 'rewritten'; readonly sequence: number }
+  /** The recorded head ends at `sequence`, where no commit ends: between two that do. */
+  | {
+      readonly kind: 'notAHead'
+      readonly sequence: number
+      readonly before: number
+      readonly after: number
+    }
 
 export interface ChainState {
   readonly link: ChainLink
@@ -122,8 +130,9 @@ export const checkCommit = (state: ChainState, pair: KeyValue): ChainState => {
     state.link.end < head.end &&
     link.end > head.end
   ) {
-    // The recorded head ends inside this commit: no commit of the log ended there.
-    problems.push({ kind: 'rewritten', sequence: head.end })
+    // The recorded head ends inside this commit (or in the gap before it): no commit of the
+    // log ends there, so it is no head of this log — or the log was rewritten since.
+    problems.push({ kind: 'notAHead', sequence: head.end, before: state.link.end, after: link.end })
   }
   return {
     link,
@@ -165,6 +174,8 @@ export const describeProblem = (p: ChainProblem): string => {
       return `the log ends at ${p.end}, before its recorded head at ${p.headEnd}: its tail is gone`
     case 'rewritten':
       return `the log was rewritten: its chain at ${p.sequence} is not the recorded head`
+    case 'notAHead':
+      return `no commit of the log ends at ${p.sequence} (one ends at ${p.before}, the next at ${p.after}), so the recorded head is no head of this log (a head ends a commit, as log.head() and verify print it): it was taken from another log or mistyped, or the log was rewritten since`
   }
 }
 

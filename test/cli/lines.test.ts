@@ -49,6 +49,10 @@ describe('NDJSON entry lines', () => {
     expect(error('{"sequence":1,"key":"k","valueBase64":"*"}')).toBe(
       'stdin line 4.valueBase64: is not valid base64',
     )
+    // A lone surrogate has no UTF-8: refused in a value as in a key, not stored as U+FFFD.
+    const lone = 'is not well-formed UTF-16: it holds a lone surrogate, which has no UTF-8 encoding'
+    expect(error('{"sequence":1,"key":"k","value":"v\\ud800"}')).toBe(`stdin line 4.value: ${lone}`)
+    expect(error('{"sequence":1,"key":"\\udc00","value":"v"}')).toBe(`stdin line 4.key: ${lone}`)
   })
 
   it('reads value strings as base64 when asked, keys still as text', () => {

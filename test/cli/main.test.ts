@@ -98,6 +98,14 @@ describe('append, scan, stats, verify', () => {
     expect(values).toEqual(['a', '', '  ', 'b', 'c', ''])
   })
 
+  it('appends nothing from empty stdin, says so, and creates no directory', async () => {
+    expect(ok(['append', '--db', 'nothing', '--key', 'k'], '')).toBe(
+      'appended nothing: stdin held no record\n',
+    )
+    expect(ok(['append', '--db', 'nothing', '--ndjson', '--json'], '')).toBe('{"count":0}\n')
+    expect(await readdir(dir)).not.toContain('nothing')
+  })
+
   it('skips blank NDJSON lines and says which on stderr', () => {
     const child = run(
       ['append', '--db', 'blank-ndjson', '--ndjson'],
@@ -150,6 +158,25 @@ describe('append, scan, stats, verify', () => {
       entries: 6,
       violations: [],
     })
+  })
+
+  it('says that a head inside a commit is no head of the log, not that the log was rewritten', () => {
+    // `users` got ann and bob in one commit: no commit ends between them.
+    const entries = jsonLines(ok(['export', '--db', 'a'])) as Array<{
+      sequence: number
+      value: string
+    }>
+    const at = entries.findIndex((e) => e.value === 'bob')
+    const bob = entries[at]?.sequence ?? -1
+    // The commit before ends after the entry before ann.
+    const before = (entries[at - 2]?.sequence ?? -1) + 1
+    const head = `${bob}:${'0'.repeat(64)}`
+    const refused = run(['verify', '--db', 'a', '--head', head])
+    expect(refused.status).toBe(1)
+    expect(refused.stdout).toContain(
+      `violation: no commit of the log ends at ${bob} (one ends at ${before}, the next at ${bob + 1}), so the recorded head is no head of this log (a head ends a commit, as log.head() and verify print it): it was taken from another log or mistyped, or the log was rewritten since\n`,
+    )
+    expect(refused.stdout).not.toContain('the log was rewritten:')
   })
 
   it('catches a commit written past the SeqBlock through the storage adapter', async () => {
@@ -227,6 +254,37 @@ describe('export and import', () => {
     expect(usageError(['import', '--db', 'a'], '{"sequence":0,"key":"k","value":"v"}\n')).toMatch(
       /^deltalog: NOT_EMPTY: a already holds a log/,
     )
+  })
+
+  it('imports all or nothing: a bad line late in the input writes nothing', async () => {
+    // Past the importer's commits of 1000 entries: before, the first two commits stayed.
+    const lines = Array.from({ length: 2500 }, (_, i) =>
+      JSON.stringify({ sequence: i, key: 'k', value: `v${i}` }),
+    )
+    const bad = [...lines.slice(0, 2100), '{"sequence":2100,"key":', ...lines.slice(2100)]
+    expect(usageError(['import', '--db', 'late'], `${bad.join('\n')}\n`)).toBe(
+      'deltalog: INVALID_ARGUMENT: stdin line 2101: is not valid JSON',
+    )
+    expect(await readdir(dir)).not.toContain('late')
+    // So is a key the log would refuse (longer than maxKeyBytes), and a directory that was
+    // empty stays so.
+    await mkdir(join(dir, 'late-empty'))
+    const long = [...lines, JSON.stringify({ sequence: 2500, key: 'k'.repeat(4097), value: '' })]
+    expect(usageError(['import', '--db', 'late-empty'], `${long.join('\n')}\n`)).toBe(
+      'deltalog: INVALID_ARGUMENT: stdin line 2501.key: is 4097 bytes; maxKeyBytes is 4096',
+    )
+    expect(await readdir(join(dir, 'late-empty'))).toEqual([])
+    // Nothing to undo: the input, fixed, imports at once.
+    expect(ok(['import', '--db', 'late'], `${lines.join('\n')}\n`)).toBe('imported 2500 entries\n')
+    // A regular file as stdin is read twice where it is, not copied.
+    await writeFile(join(dir, 'input.ndjson'), `${bad.join('\n')}\n`)
+    const fromFile = spawnSync(
+      'sh',
+      ['-c', `"${process.execPath}" "${bin}" import --db late-file < input.ndjson`],
+      { cwd: dir, encoding: 'utf8' },
+    )
+    expect(fromFile.stderr).toBe('deltalog: INVALID_ARGUMENT: stdin line 2101: is not valid JSON\n')
+    expect(await readdir(dir)).not.toContain('late-file')
   })
 
   it('names the bad line of an import', () => {
@@ -483,6 +541,19 @@ describe('demo', () => {
 })
 
 describe.runIf(postgresRuns)('a log on PostgreSQL', () => {
+  it('imports into a new table, and refuses a table that holds a log with NOT_EMPTY', async () => {
+    const table = freshTable()
+    const at = ['--db', postgresUrl ?? '', '--table', table]
+    const input = '{"sequence":3,"key":"k","value":"v3"}\n{"sequence":9,"key":"k","value":"v9"}\n'
+    try {
+      expect(ok(['import', ...at], input)).toBe('imported 2 entries\n')
+      expect(ok(['export', ...at])).toBe(input)
+      expect(usageError(['import', ...at], input)).toMatch(/^deltalog: NOT_EMPTY: table log_\w+ /)
+    } finally {
+      await dropTables(table)
+    }
+  })
+
   it('is read and written with --db URL --table; follow is woken by commits; no password shows', async () => {
     const table = freshTable()
     // The test server trusts the role, so a password in the URL is given and never needed.

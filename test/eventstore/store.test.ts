@@ -324,6 +324,49 @@ describe('validation', () => {
     ).toBe('INVALID_ARGUMENT')
   })
 
+  it('names the field of an event too large for the log, and fails only its own append', async () => {
+    const log = await openLog({ storage: await openMemoryStorage(), maxValueBytes: 2000 })
+    const store = await openEventStore({ log })
+    cleanup.push(async () => {
+      await store.close()
+      await log.close()
+    })
+    const big = 'x'.repeat(3000)
+    // The first append is in flight while the others queue: they make one batch, one commit.
+    const first = store.appendToStream('first', [{ type: 'A' }])
+    const [tooBig, kept, multi] = await Promise.allSettled([
+      store.appendToStream('a', [{ type: 'Small' }, { type: 'Big', data: { big } }]),
+      store.appendToStream('b', [{ type: 'Small' }]),
+      store.appendMulti([
+        { streamId: 'c', events: [{ type: 'A' }] },
+        { streamId: 'd', events: [{ type: 'B', data: 1, metadata: big }] },
+      ]),
+    ])
+    await first
+    const stored = /^the stored event is \d+ bytes; maxValueBytes is 2000$/
+    expect(tooBig).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'INVALID_ARGUMENT', error: { field: 'events[1].data' } },
+    })
+    expect(multi).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'INVALID_ARGUMENT', error: { field: 'writes[1].events[0].metadata' } },
+    })
+    for (const refused of [tooBig, multi]) {
+      const reason = (refused as PromiseRejectedResult).reason as DeltalogError
+      expect(reason.message.replace(/^[^:]*: /, '')).toMatch(stored)
+    }
+    expect(kept).toMatchObject({ status: 'fulfilled' })
+    const streams = async (id: string): Promise<number> =>
+      (await collect(store.readStream(id))).length
+    expect([
+      await streams('a'),
+      await streams('b'),
+      await streams('c'),
+      await streams('d'),
+    ]).toEqual([0, 1, 0, 0])
+  })
+
   it('refuses ids that are not well-formed UTF-16, so two of them never become one stream', async () => {
     const store = await memoryStore()
     // Both would encode to 'x' + U+FFFD: one stream whose revisions went on across them.

@@ -100,7 +100,7 @@ describe('append', () => {
     ).rejects.toThrow(/records\[1\]\.key/)
   })
 
-  it('refuses string keys that are not well-formed UTF-16, which would name another key', async () => {
+  it('refuses string keys and values that are not well-formed UTF-16, which would name another key or value', async () => {
     const log = await memoryLog()
     // Each encodes to the same bytes as 'x\uFFFD' would: three strings, one key.
     for (const [records, field] of [
@@ -132,9 +132,19 @@ describe('append', () => {
     await expect(collect(log.keys({ prefix: 'x\uD800' }))).rejects.toThrow(
       'options.prefix: must be a Uint8Array or a well-formed string (no lone surrogate)',
     )
+    // A value is refused the same way, rather than stored as U+FFFD.
+    await expect(log.append([{ key: 'k', value: 'v\uD800' }])).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      error: { field: 'records[0].value' },
+      message: expect.stringContaining('lone surrogate') as unknown,
+    })
+    await expect(log.appendAt([{ sequence: 5, key: 'k', value: '\uDC00' }])).rejects.toThrow(
+      /^entries\[0\]\.value: is not well-formed UTF-16/,
+    )
+    expect(log.nextSequence()).toBe(0)
     // A surrogate pair is one code point; bytes are taken as they are.
     await log.append([
-      { key: 'x\uD83D\uDE00', value: 'v' },
+      { key: 'x\uD83D\uDE00', value: 'v\uD83D\uDE00' },
       { key: Uint8Array.of(0xed, 0xa0, 0x80), value: 'v' },
     ])
     expect(await log.count({ key: 'x\u{1F600}' })).toBe(1)

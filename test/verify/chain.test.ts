@@ -185,7 +185,7 @@ describe('the commit chain', () => {
     // never the end of a commit.
     const head = { end: (links[4]?.end ?? 0) + 1, checksum: links[4]?.checksum ?? GENESIS.checksum }
     expect(problems(await verify(storage, { head }))).toEqual([
-      `the log was rewritten: its chain at ${head.end} is not the recorded head`,
+      `no commit of the log ends at ${head.end} (one ends at ${links[4]?.end}, the next at ${links[5]?.end}), so the recorded head is no head of this log (a head ends a commit, as log.head() and verify print it): it was taken from another log or mistyped, or the log was rewritten since`,
     ])
   })
 

@@ -27,6 +27,11 @@ export const append = async (args: AppendArgs): Promise<Outcome> => {
   const records =
     args.value !== undefined ? recordOfValue(args, args.value) : await recordsOfStdin(args)
   if (E.isLeft(records)) return records
+  // Nothing to append: no log is opened, so none is created.
+  if (records.right.length === 0) {
+    await write(args.json === true ? '{"count":0}\n' : 'appended nothing: stdin held no record\n')
+    return E.right(0)
+  }
   return withLog(args, 'create', async (log) => {
     const result = await log.append(records.right)()
     if (E.isLeft(result)) return result
@@ -83,12 +88,11 @@ const recordOfLine = (
 }
 
 /** What `append` prints for the range it got. */
+// REQUIRES: `count` > 0.
 const appended = (startSequence: number, count: number, json: boolean): string =>
   json
     ? `${JSON.stringify({ startSequence, count })}\n`
-    : count === 0
-      ? 'appended nothing\n'
-      : `appended ${count} record${count === 1 ? '' : 's'}: sequences ${startSequence}..${startSequence + count - 1}\n`
+    : `appended ${count} record${count === 1 ? '' : 's'}: sequences ${startSequence}..${startSequence + count - 1}\n`
 
 /** Declares `append` on `program`. */
 export const defineAppend = (program: Command): Command =>

@@ -1,44 +1,76 @@
 /**
  * `deltalog import`: NDJSON entries (as `export` prints them) from stdin into an empty log, each
- * at its own sequence, in commits of `IMPORT_CHUNK` entries.
+ * at its own sequence, all or nothing. Every line is read and checked first — its JSON, its
+ * sequence above the one before, its key and value within the log's limits — and only then is
+ * anything written, in commits of at most `IMPORT_CHUNK` entries (or `IMPORT_CHUNK_BYTES`). A
+ * write that fails part-way removes what the import created (a new directory, or a new table);
+ * a log that was there before is left as far as the import got, and the error says where.
  */
 import type { Command } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
+import type { Readable } from 'node:stream'
 import { invalidArgument, notEmpty, type DeltalogErrorValue } from '../../errors.js'
 import type { LogEntry } from '../../log/read.js'
+import { DEFAULTS } from '../../log/types.js'
+import { validatePlaced } from '../../log/validate.js'
 import { ReportArgs } from '../args.js'
 import * as flags from '../flags.js'
 import { decodeEntryLine } from '../lines.js'
 import { action, type Outcome } from '../outcome.js'
 import { write } from '../output.js'
-import { makeProgress, type Progress } from '../progress.js'
+import { makeProgress } from '../progress.js'
+import { withReplayable, type Replayable } from '../replay.js'
 import { ndjsonLines } from '../stdin.js'
-import { isPostgresUrl, shown, withLog, type Location, type LogTE } from '../store.js'
+import {
+  lookBefore,
+  removeCreated,
+  shown,
+  withLog,
+  type Before,
+  type Location,
+  type LogTE,
+} from '../store.js'
 
-// Entries per commit when importing.
+// Entries per commit when importing, and the bytes of keys and values a commit holds at most
+// (one larger entry is a commit of its own).
 const IMPORT_CHUNK = 1000
+const IMPORT_CHUNK_BYTES = 16 * 1024 * 1024
 
-/** Runs `import`. */
-export const importLog = async (args: ReportArgs): Promise<Outcome> => {
-  // A table is looked at read-only first: opening it to write would take it over from the
-  // service writing to it, only to refuse the import.
-  if (isPostgresUrl(args.db)) {
-    const looked = await withLog(args, 'read', (log) => refuseNonEmpty(args, log))
-    if (E.isLeft(looked)) return looked
-  }
-  return withLog(args, 'create', async (log) => {
-    const refused = await refuseNonEmpty(args, log)
-    if (E.isLeft(refused)) return refused
-    const progress = makeProgress('import', 'entries')
-    let imported: E.Either<DeltalogErrorValue, number>
-    try {
-      imported = await importStdin(log, progress)
-    } finally {
-      progress.stop()
-    }
-    if (E.isLeft(imported)) return imported
-    await write(`imported ${imported.right} entr${imported.right === 1 ? 'y' : 'ies'}\n`)
-    return E.right(0)
+/** An entry read from stdin, with the line it is on. */
+interface Placed {
+  readonly entry: LogEntry
+  readonly line: number
+}
+
+/** A write that failed part-way: its error, and the last entry committed before it, if any. */
+interface Stopped {
+  readonly error: DeltalogErrorValue
+  readonly after: Placed | undefined
+}
+
+/** Runs `import` on stdin (or `input`). */
+export const importLog = async (
+  args: ReportArgs,
+  input: Readable = process.stdin,
+): Promise<Outcome> => {
+  const before = await lookBefore(args, refuseNonEmpty)
+  if (E.isLeft(before)) return before
+  return withReplayable(input, async (replayable) => {
+    const checked = await checkInput(replayable)
+    if (E.isLeft(checked)) return checked
+    let stopped: Stopped | undefined
+    const outcome = await withLog(args, 'create', async (log) => {
+      const refused = await refuseNonEmpty(args, log)
+      if (E.isLeft(refused)) return refused
+      const written = await writeInput(log, replayable, checked.right)
+      if (E.isLeft(written)) {
+        stopped = written.left
+        return E.left(written.left.error)
+      }
+      await write(`imported ${written.right} entr${written.right === 1 ? 'y' : 'ies'}\n`)
+      return E.right(0)
+    })
+    return stopped === undefined ? outcome : E.left(await undo(args, before.right, stopped))
   })
 }
 
@@ -53,66 +85,131 @@ const refuseNonEmpty = async (location: Location, log: LogTE): Promise<Outcome> 
     : E.right(0)
 }
 
-/** Appends the entries of stdin to `log`; resolves with how many. */
-// REQUIRES: `log` is open to write and empty (`refuseNonEmpty` passed).
-const importStdin = async (
-  log: LogTE,
-  progress: Progress,
-): Promise<E.Either<DeltalogErrorValue, number>> => {
-  let chunk: LogEntry[] = []
-  let imported = 0
-  for await (const entry of stdinEntries()) {
-    if (E.isLeft(entry)) return entry
-    chunk.push(entry.right)
-    if (chunk.length >= IMPORT_CHUNK) {
-      const done = await commitChunk(log, chunk, imported, progress)
-      if (E.isLeft(done)) return done
-      imported = done.right
-      chunk = []
-    }
+/**
+ * After a write failed part-way: removes what the import created, if it created the log, and
+ * otherwise says where it stopped. Resolves with the error to report.
+ */
+const undo = async (
+  location: Location,
+  before: Before,
+  { error, after }: Stopped,
+): Promise<DeltalogErrorValue> => {
+  const stopped =
+    after === undefined
+      ? 'the import stopped before its first entry: none was committed'
+      : `the import stopped after stdin line ${after.line}: the entries up to it (sequence ${after.entry.sequence}) are committed, and the commit of the lines after it failed`
+  if (before === 'kept') return { ...error, message: `${error.message}; ${stopped}` }
+  const removed = await removeCreated(location, before)
+  return {
+    ...error,
+    message: E.isRight(removed)
+      ? `${error.message}; nothing was imported: ${removed.right}`
+      : `${error.message}; ${stopped}, and removing what it created failed: ${removed.left.message}`,
   }
-  return commitChunk(log, chunk, imported, progress)
 }
 
-/**
- * Appends `chunk` as one commit; resolves with the count of entries imported so far, `before`
- * and the chunk's.
- */
-// REQUIRES: `chunk` ascends, above every sequence `log` holds.
-const commitChunk = async (
-  log: LogTE,
-  chunk: ReadonlyArray<LogEntry>,
-  before: number,
-  progress: Progress,
-): Promise<E.Either<DeltalogErrorValue, number>> => {
-  if (chunk.length === 0) return E.right(before)
-  const done = await log.appendAt(chunk)()
-  const imported = before + chunk.length
-  progress.update(imported)
-  return E.isLeft(done) ? done : E.right(imported)
-}
+// -------------------------------------------------------------------------------------
+// reading stdin
+// -------------------------------------------------------------------------------------
 
 /**
- * The entries of stdin's NDJSON lines. The first line that does not decode, or whose sequence is
- * not above the one before, ends them with its error.
+ * The entries of stdin's NDJSON lines. The first line that does not decode, whose sequence is
+ * not above the one before, or whose key or value the log would refuse, ends them with its
+ * error. `quiet` reads them again without the note on skipped blank lines.
  */
-async function* stdinEntries(): AsyncGenerator<E.Either<DeltalogErrorValue, LogEntry>> {
+async function* entriesOf(
+  replayable: Replayable,
+  quiet: boolean,
+): AsyncGenerator<E.Either<DeltalogErrorValue, Placed>> {
   let last = -1
-  for await (const { line, number } of ndjsonLines()) {
-    const where = `stdin line ${number}`
-    const entry = decodeEntryLine(line, where)
-    if (E.isRight(entry) && entry.right.sequence <= last) {
-      yield E.left(
-        invalidArgument(
-          `${where}.sequence`,
-          `must be above the one before (${last}), got ${entry.right.sequence}`,
-        ),
-      )
-      return
+  const input = replayable.open()
+  try {
+    for await (const { line, number } of ndjsonLines(input, quiet)) {
+      const where = `stdin line ${number}`
+      const entry = E.chain(checkEntry(where, last))(decodeEntryLine(line, where))
+      yield E.map((e: LogEntry) => ({ entry: e, line: number }))(entry)
+      if (E.isLeft(entry)) return
+      last = entry.right.sequence
     }
-    yield entry
-    if (E.isLeft(entry)) return
-    last = entry.right.sequence
+  } finally {
+    input.destroy()
+  }
+}
+
+/**
+ * An entry the log would take after one at sequence `last`: its sequence above it, its key and
+ * value as the log's own check of an appended entry finds them, named by the line.
+ */
+const checkEntry =
+  (where: string, last: number) =>
+  (entry: LogEntry): E.Either<DeltalogErrorValue, LogEntry> => {
+    if (entry.sequence <= last) {
+      const error = `must be above the one before (${last}), got ${entry.sequence}`
+      return E.left(invalidArgument(`${where}.sequence`, error))
+    }
+    const refused = validatePlaced([entry], DEFAULTS)
+    if (E.isRight(refused)) return E.right(entry)
+    const field = refused.left.field.replace(/^entries\[0\]/, where)
+    return E.left(invalidArgument(field, refused.left.message.replace(/^[^:]*: /, '')))
+  }
+
+/** Reads the whole input once and checks every line; resolves with how many entries it holds. */
+const checkInput = async (
+  replayable: Replayable,
+): Promise<E.Either<DeltalogErrorValue, number>> => {
+  let count = 0
+  for await (const placed of entriesOf(replayable, false)) {
+    if (E.isLeft(placed)) return placed
+    count++
+  }
+  return E.right(count)
+}
+
+// -------------------------------------------------------------------------------------
+// writing
+// -------------------------------------------------------------------------------------
+
+/** Appends the entries of the input to `log`; resolves with how many, or where it stopped. */
+// REQUIRES: `log` is open to write and empty (`refuseNonEmpty` passed); `checkInput` passed.
+const writeInput = async (
+  log: LogTE,
+  replayable: Replayable,
+  total: number,
+): Promise<E.Either<Stopped, number>> => {
+  const progress = makeProgress('import', 'entries', total)
+  let chunk: Placed[] = []
+  let bytes = 0
+  let imported = 0
+  let after: Placed | undefined
+  // Commits the chunk so far; resolves with where the import stopped if that failed.
+  const commit = async (): Promise<Stopped | undefined> => {
+    if (chunk.length === 0) return undefined
+    const done = await log.appendAt(chunk.map((p) => p.entry))()
+    if (E.isLeft(done)) return { error: done.left, after }
+    imported += chunk.length
+    after = chunk.at(-1)
+    progress.update(imported)
+    chunk = []
+    bytes = 0
+    return undefined
+  }
+  try {
+    for await (const placed of entriesOf(replayable, true)) {
+      // The input changed since it was checked (a file written to meanwhile): the import
+      // stops before the line.
+      if (E.isLeft(placed)) return E.left((await commit()) ?? { error: placed.left, after })
+      const size = placed.right.entry.key.length + placed.right.entry.value.length
+      if (chunk.length >= IMPORT_CHUNK || bytes + size > IMPORT_CHUNK_BYTES) {
+        const failed = await commit()
+        if (failed !== undefined) return E.left(failed)
+      }
+      chunk.push(placed.right)
+      bytes += size
+    }
+    const failed = await commit()
+    return failed === undefined ? E.right(imported) : E.left(failed)
+  } finally {
+    progress.stop()
   }
 }
 
@@ -121,8 +218,8 @@ export const defineImport = (program: Command): Command =>
   program
     .command('import')
     .description(
-      'read NDJSON entries (as export prints them) from stdin into an empty log; blank lines are skipped and reported on stderr',
+      'read NDJSON entries (as export prints them) from stdin into an empty log, all or nothing; blank lines are skipped and reported on stderr',
     )
     .addOption(flags.db())
     .addOption(flags.table())
-    .action(action(ReportArgs, importLog))
+    .action(action(ReportArgs, (args) => importLog(args)))
