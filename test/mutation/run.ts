@@ -2,6 +2,8 @@
 // there: each run must fail. Prints one line per mutant and exits 1 if any survived.
 //   npm run test:mutants            every mutant
 //   npm run test:mutants -- sync    those whose rule or file contains "sync"
+//   MUTANTS_SAMPLE=10 MUTANTS_SEED=7 npm run test:mutants
+//                                   10 of them, drawn by the seed (what `npm test` runs)
 import { spawnSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,9 +13,46 @@ import { mutants } from './mutants.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const filter = process.argv[2]
-const chosen = mutants.filter(
+const matching = mutants.filter(
   (m) => filter === undefined || m.rule.includes(filter) || m.file.includes(filter),
 )
+
+const intFromEnv = (name: string): number | undefined => {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return undefined
+  const n = Number(raw)
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a whole number: ${raw}`)
+  return n
+}
+
+/** `count` of `list`, drawn without repeats by a small seeded generator (mulberry32). */
+const sample = <T>(list: ReadonlyArray<T>, count: number, seed: number): T[] => {
+  let state = seed >>> 0
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = Math.imul(state ^ (state >>> 15), state | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+  const pool = [...list]
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1))
+    ;[pool[i], pool[j]] = [pool[j] as T, pool[i] as T]
+  }
+  return pool.slice(0, count)
+}
+
+const sampleSize = intFromEnv('MUTANTS_SAMPLE')
+const seed = intFromEnv('MUTANTS_SEED') ?? 0
+const chosen =
+  sampleSize === undefined || sampleSize >= matching.length
+    ? matching
+    : sample(matching, sampleSize, seed)
+if (chosen !== matching) {
+  console.log(
+    `sample    ${chosen.length} of ${matching.length} mutants, drawn by MUTANTS_SEED=${seed}`,
+  )
+}
 
 const copy = mkdtempSync(join(tmpdir(), 'deltalog-mutants-'))
 const skip = new Set(['node_modules', '.git', 'dist', 'data', 'coverage', '.ci'])
