@@ -1,4 +1,94 @@
 // Mutants of the PostgreSQL adapter: ownership, names, privileges, time limits, durability.
 import type { Mutant } from '../mutant.js'
 
-export const mutants: ReadonlyArray<Mutant> = []
+export const mutants: ReadonlyArray<Mutant> = [
+  {
+    rule: 'a statement that gets no answer fails within queryMs',
+    file: 'src/postgres/timeouts.ts',
+    from: 'return Promise.race([answered, expired]).finally(() => clearTimeout(timer))',
+    to: 'return answered.finally(() => clearTimeout(timer))',
+    tests: ['test/postgres/timeouts.test.ts'],
+  },
+  {
+    rule: 'a new connection is made within connectMs or dropped',
+    file: 'src/postgres/timeouts.ts',
+    from: '        connectionTimeoutMillis: connectMs,',
+    to: '        connectionTimeoutMillis: 0,',
+    tests: ['test/postgres/timeouts.test.ts'],
+  },
+  {
+    rule: 'a wait for a free pooled connection is bounded by poolMs',
+    file: 'src/postgres/timeouts.ts',
+    from: 'const full = pool.idleCount === 0 && pool.totalCount >= (pool.options.max ?? 10)',
+    to: 'const full = pool.idleCount === 0 && pool.totalCount > (pool.options.max ?? 10)',
+    tests: ['test/postgres/timeouts.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "close waits at most connectMs for the server to let the pool's connections go",
+    file: 'src/postgres/timeouts.ts',
+    from: 'new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),',
+    to: 'new Promise<boolean>(() => (timer = undefined)),',
+    tests: ['test/postgres/timeouts.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a timeout is reported with what waited',
+    file: 'src/postgres/errors.ts',
+    from: '  if (timeout !== undefined) return { ...failed, timeout, lostConnection: true }',
+    to: '  if (timeout !== undefined) return { ...failed, lostConnection: true }',
+    tests: ['test/postgres/timeouts.test.ts'],
+  },
+  {
+    rule: 'a command still running half a second after SIGINT or SIGTERM is ended',
+    file: 'src/cli/signals.ts',
+    from: '  setTimeout(() => exit(name), GRACE_MS).unref()',
+    to: '',
+    tests: ['test/cli/signals.test.ts'],
+  },
+  {
+    rule: 'a command that does not stop on a signal exits at once',
+    file: 'src/cli/signals.ts',
+    from: '  if (interest === undefined || interest.signal.aborted) return exit(name)',
+    to: '  if (interest === undefined) return',
+    tests: ['test/cli/signals.test.ts'],
+  },
+  {
+    rule: 'a PASSWORD= setting in upper case is redacted',
+    file: 'src/postgres/errors.ts',
+    from: ".replace(/(password\\s*=\\s*)('[^']*'|[^\\s&]+)/gi, '$1***')",
+    to: ".replace(/(password\\s*=\\s*)('[^']*'|[^\\s&]+)/g, '$1***')",
+    tests: ['test/postgres/errors.test.ts'],
+  },
+  {
+    rule: 'every SQLSTATE of class 08 is a lost connection',
+    file: 'src/postgres/errors.ts',
+    from: "    ? code.startsWith('08') ||",
+    to: "    ? code === '08006' ||",
+    tests: ['test/postgres/errors.test.ts'],
+  },
+  {
+    rule: "commits made while a reader's LISTEN connection was down are announced after it reconnects",
+    file: 'src/postgres/notifier.ts',
+    from: '        state.retryMs = 0\n        tellAll(state)\n',
+    to: '        state.retryMs = 0\n',
+    tests: ['test/postgres/notifier.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a sync write commits with synchronous_commit on where the role says off',
+    file: 'src/postgres/write.ts',
+    from: `"WHEN current_setting('synchronous_commit') = 'off' THEN 'on' " +`,
+    to: `"WHEN false THEN 'on' " +`,
+    tests: ['test/postgres/durability.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "a takeover's epoch raise commits with synchronous_commit on",
+    file: 'src/postgres/open.ts',
+    from: "await client.query('BEGIN; SET LOCAL synchronous_commit = on')",
+    to: "await client.query('BEGIN')",
+    tests: ['test/postgres/durability.test.ts'],
+    needs: 'postgres',
+  },
+]
