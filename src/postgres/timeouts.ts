@@ -187,19 +187,22 @@ const bounded = (client: PoolClient, { queryMs }: Limits): PoolClient =>
   })
 
 /**
- * Ends `pool`, waiting `ms` at most for the server to let its connections go; then drops the
- * connections left (destroys their sockets), which ends the pool.
+ * Ends `pool`, waiting `ms` at most for the server to let its connections go (pg's `end` resolves
+ * before they have): then drops those left, whose sockets would otherwise stay open, waiting for
+ * a server that does not answer, and keep the process alive.
  */
 const endWithin = async (pool: Pool, clients: Set<PoolClient>, ms: number): Promise<void> => {
-  let timer: ReturnType<typeof setTimeout> | undefined
+  const left = [...clients]
+  const gone = Promise.all(left.map((c) => new Promise((resolve) => c.once('end', resolve))))
   const ended = pool.end()
-  const waited = await Promise.race([
-    ended.then(() => true),
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const done = await Promise.race([
+    Promise.all([ended, gone]).then(() => true),
     new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
   ])
   clearTimeout(timer)
-  if (waited) return
-  for (const client of clients) client.connection.stream.destroy()
+  if (done) return
+  for (const client of left) client.connection.stream.destroy()
   // A connection still being made ends by its own `connectMs` (see `connectingWithin`).
   await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, ms).unref())])
 }

@@ -118,11 +118,21 @@ describe.runIf(postgresRuns)('a server that stops answering under an open storag
         timeouts,
       })
     const writer = await openLog({ storage: await open(false) })
+    cleanups.push(() => writer.close().catch(() => undefined))
     await writer.append([{ key: 'k', value: 'v0' }])
     const readerStorage = await open(true)
     const reader = await openLog({ storage: readerStorage, readOnly: true })
+    cleanups.push(() => reader.close())
     const follower = reader.follow({ from: 1 })[Symbol.asyncIterator]()
     const waiting = follower.next()
+    // A storage whose pool keeps an idle connection, which the server will not let go.
+    const idle = await openPostgresStorage({
+      connection: { connectionString: proxy.url },
+      table,
+      readOnly: true,
+      listen: false,
+      timeouts,
+    })
 
     proxy.freeze()
     const scanning = (async () => {
@@ -142,6 +152,15 @@ describe.runIf(postgresRuns)('a server that stops answering under an open storag
     expect(await waiting).toEqual({ done: true, value: undefined })
     const released = await timed(readerStorage.close()())
     expect(released.ms).toBeLessThan(bound)
+    // Its connection, which the server never lets go, is dropped: no socket is left to keep the
+    // process alive (the proxy's own two stay).
+    const sockets = (): number =>
+      process.getActiveResourcesInfo().filter((r) => r === 'PipeWrap').length
+    const before = sockets()
+    const dropped = await timed(idle.close()())
+    expect(dropped.error).toBeUndefined()
+    expect(dropped.ms).toBeLessThan(timeouts.connectMs + MARGIN_MS)
+    expect(sockets()).toBe(before - 1)
   })
 })
 
@@ -151,7 +170,8 @@ describe.runIf(postgresRuns)('a pool whose connections are all held', () => {
     cleanups.push(() => dropTables(table))
     const pool = new pg.Pool({ ...connection(), max: 10 })
     cleanups.push(() => pool.end())
-    const timeouts = { poolMs: 300 }
+    // A short connectMs too: a pool wait taken for a connection's fails soon.
+    const timeouts = { poolMs: 300, connectMs: 1000 }
     const writer: Log = await openLog({
       storage: await openPostgresStorage({ pool, table, timeouts }),
     })
