@@ -23,7 +23,7 @@ describe.runIf(postgresRuns)('a reader whose LISTEN connection was lost', () => 
     const pool = new pg.Pool(connection())
     pool.on('error', () => undefined)
     cleanups.push(() => pool.end())
-    let hold: Promise<void> | undefined
+    let hold: Promise<void> | undefined = undefined
     let release = (): void => undefined
     pool.on('connect', (client) => {
       const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>
