@@ -41,6 +41,12 @@ export interface IoError {
    * refused connection): the same call may succeed once the server is back.
    */
   readonly lostConnection?: true
+  /**
+   * Set when a store on a server waited too long: what waited (`connect`: a new connection,
+   * `pool`: a free one, `query`: a statement's answer, whose outcome is then unknown) and the
+   * limit, in milliseconds. Such an error also has `lostConnection`.
+   */
+  readonly timeout?: { readonly waited: 'connect' | 'pool' | 'query'; readonly ms: number }
 }
 
 /** Another open handle — in this process or another — holds the store's lock. */

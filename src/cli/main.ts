@@ -17,6 +17,7 @@ import { defineScan } from './commands/scan.js'
 import { defineStats } from './commands/stats.js'
 import { defineVerify } from './commands/verify.js'
 import { fail, USAGE_ERROR } from './outcome.js'
+import { handleInterrupts } from './signals.js'
 // verify checks event records through the check the event store registers.
 import '../eventstore/verifyEvents.js'
 
@@ -53,6 +54,7 @@ for (const define of [
 }
 
 const main = async (): Promise<void> => {
+  handleInterrupts()
   // A reader that goes away (`deltalog export | head`) ends the output, not the process badly.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)

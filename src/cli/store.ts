@@ -97,7 +97,19 @@ const openTable = (
     readOnly: isReader(access),
     snapshot: access === 'read',
     listen: access === 'follow',
+    ...connectTimeout(url),
   })()
+
+/**
+ * libpq's connection limit, which `pg` does not read: `connect_timeout` in the URL, or else
+ * `PGCONNECT_TIMEOUT`, in seconds (0 or none: the storage's default).
+ */
+const connectTimeout = (url: string): { readonly timeouts?: { readonly connectMs: number } } => {
+  const given =
+    /[?&]connect_timeout=(\d+)(?:&|$)/.exec(url)?.[1] ?? process.env['PGCONNECT_TIMEOUT']
+  const seconds = given !== undefined && /^\d+$/.test(given) ? Number(given) : 0
+  return seconds > 0 && seconds <= 2_000_000 ? { timeouts: { connectMs: seconds * 1000 } } : {}
+}
 
 // REQUIRES: `dir` is no PostgreSQL URL.
 const openDirectory = async (

@@ -1,12 +1,11 @@
 /**
  * PostgreSQL's failures as StorageErrors: what failed and the server's words, with anything
- * that looks like a password removed, and whether the connection was lost (a call worth making
- * again once the server is back) rather than refused.
+ * that looks like a password removed, whether the connection was lost (a call worth making
+ * again once the server is back) rather than refused, and what waited too long when a time
+ * limit ended it.
  */
 import { ioError, type StorageError } from '../errors.js'
-
-// SQLSTATE of a missing table.
-const UNDEFINED_TABLE = '42P01'
+import { timeoutOf } from './timeouts.js'
 
 const SQLSTATE = /^[0-9A-Z]{5}$/
 
@@ -25,12 +24,11 @@ export const fromPg = (what: string, error: unknown): StorageError => {
   })
   const label = code === undefined ? '' : SQLSTATE.test(code) ? ` (SQLSTATE ${code})` : ` (${code})`
   const failed = ioError(`postgres ${what}: ${detail}${label}`, cause)
+  // A timeout dropped the connection (or never had one): as lost as a terminated one.
+  const timeout = timeoutOf(error)
+  if (timeout !== undefined) return { ...failed, timeout, lostConnection: true }
   return lostConnection(code, detail) ? { ...failed, lostConnection: true } : failed
 }
-
-/** Whether a pg error says the table it named does not exist. */
-export const isUndefinedTable = (error: unknown): boolean =>
-  (error as { code?: unknown }).code === UNDEFINED_TABLE
 
 /**
  * Whether an error says the connection was lost or could not be made, rather than that the

@@ -16,6 +16,13 @@ import {
 import { hold, type Held } from './connection.js'
 import { fromPg } from './errors.js'
 import { checkMark, createIfMissing } from './tables.js'
+import {
+  boundPool,
+  connectingWithin,
+  limitsOf,
+  type Limits,
+  type PostgresTimeouts,
+} from './timeouts.js'
 
 export { SCHEMA_VERSION } from './tables.js'
 
@@ -54,6 +61,12 @@ export interface PostgresStorageOptions {
    * does not listen: the log it shows never changes.
    */
   readonly snapshot?: boolean
+  /**
+   * How long to wait for the server (docs/postgres.md): a new connection (`connectMs`, default
+   * 10 s), a free one of the pool (`poolMs`, 10 s), a statement's answer (`queryMs`, 30 s). What
+   * waits longer fails with `IO_ERROR` whose `timeout` says what waited.
+   */
+  readonly timeouts?: PostgresTimeouts
 }
 
 /** The quoted names of a log's tables, and its notification channel's (a plain identifier). */
@@ -100,9 +113,13 @@ export const openTables = async (
 ): Promise<E.Either<StorageError, Opened>> => {
   const parts = checkOptions(options)
   if (E.isLeft(parts)) return parts
-  const source = await poolOf(options)
+  const limits = limitsOf(options.timeouts)
+  if (E.isLeft(limits)) return limits
+  const source = await poolOf(options, limits.right)
   if (E.isLeft(source)) return source
-  const { pool, ownsPool } = source.right
+  const { ownsPool } = source.right
+  // Every wait for the server, from here on, is bounded.
+  const pool = boundPool(source.right.pool, limits.right)
   const names = namesOf(options.table, parts.right)
   const prepared = await prepare(pool, names, options)
   if (E.isLeft(prepared)) {
@@ -148,13 +165,18 @@ export const checkOptions = (
  */
 export const poolOf = async (
   options: PostgresStorageOptions,
+  limits: Limits,
 ): Promise<E.Either<StorageError, { readonly pool: Pool; readonly ownsPool: boolean }>> => {
   if (options.pool !== undefined) return E.right({ pool: options.pool, ownsPool: false })
   try {
     const pg = await import('pg')
     // Keepalives let a listening connection that died silently (a network partition) end,
     // and be made again.
-    const pool = new pg.default.Pool({ keepAlive: true, ...options.connection })
+    const pool = new pg.default.Pool({
+      keepAlive: true,
+      ...options.connection,
+      Client: connectingWithin(pg.default.Client, limits.connectMs),
+    })
     // A pool error outside any query (a dropped idle connection) must not crash the process.
     pool.on('error', () => undefined)
     return E.right({ pool, ownsPool: true })

@@ -1,6 +1,8 @@
-// The PostgreSQL server the tests run against: `DELTALOG_TEST_POSTGRES_URL`, which `.ci/run`
-// sets after starting a throwaway server (see the README). Without it the PostgreSQL suites are
-// skipped, except under CI, where a missing server is a failure.
+// The PostgreSQL server the tests run against: `DELTALOG_TEST_POSTGRES_URL`, which `.ci/run` and
+// `.ci/with-postgres` set after starting a throwaway server, and which the test run's global setup
+// sets itself when PostgreSQL is installed and no server was given (test/support/postgres.ts).
+// Without it the PostgreSQL suites are skipped, except under CI, where a missing server is a
+// failure. The durability test also connects as the superuser `postgres` of the same server.
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 

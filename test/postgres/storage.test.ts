@@ -215,11 +215,15 @@ describe('credentials', () => {
 
   it('are not kept in the cause when the driver puts them in its error', async () => {
     const url = 'postgresql://app:s3cr3t@db/x'
+    const failing = () =>
+      Promise.reject(Object.assign(new Error(`cannot reach ${url}`), { input: url, code: 'XX000' }))
+    const client = { query: failing, release: () => undefined, on: () => client }
+    Object.assign(client, { once: client.on, removeListener: client.on })
     const pool = {
-      query: () =>
-        Promise.reject(
-          Object.assign(new Error(`cannot reach ${url}`), { input: url, code: 'XX000' }),
-        ),
+      idleCount: 1,
+      totalCount: 1,
+      options: { max: 1 },
+      connect: () => Promise.resolve(client),
     } as unknown as pg.Pool
     const error = await rejection(openPostgresStorage({ pool, table: 'log' }))
     expect(error.message).toBe(

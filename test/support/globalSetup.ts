@@ -1,8 +1,10 @@
 // One fast-check seed per test run: fresh each run so that CI keeps exploring, printed at the
 // start and the end so that any failure can be replayed (FC_SEED=<seed>), and handed to every
-// test file through vitest's provide/inject.
+// test file through vitest's provide/inject. And a throwaway PostgreSQL server when the run was
+// given none and PostgreSQL is installed (see postgres.ts), stopped at the end.
 import { randomInt } from 'node:crypto'
 import type { TestProject } from 'vitest/node'
+import { startPostgres } from './postgres.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,11 +20,15 @@ const fromEnv = (): number | undefined => {
   return n
 }
 
-export default function setup(project: TestProject): () => void {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const stopPostgres = await startPostgres()
   const given = fromEnv()
   const seed = given ?? randomInt(0, 2 ** 31)
   project.provide('fcSeed', seed)
   const line = `fast-check seed ${seed}${given === undefined ? ' (fresh)' : ' (from FC_SEED)'}; FC_SEED=${seed} replays this run`
   console.log(line)
-  return () => console.log(line)
+  return async () => {
+    console.log(line)
+    await stopPostgres()
+  }
 }

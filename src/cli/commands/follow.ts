@@ -1,6 +1,7 @@
 /**
  * `deltalog follow`: existing entries from `--from` (default: the end), then new ones, until
- * SIGINT or SIGTERM, which end it with exit code 0. It reads without the writer's lock, so the
+ * SIGINT or SIGTERM, which end it with exit code 0 (or 130 and 143 when it cannot stop within half a
+ * second, as while it waits for a server that does not answer). It reads without the writer's lock, so the
  * process that appends can open, close and reopen the log while it runs.
  */
 import type { Command } from 'commander'
@@ -9,25 +10,16 @@ import { FollowArgs } from '../args.js'
 import * as flags from '../flags.js'
 import { action, type Outcome } from '../outcome.js'
 import { printEntry } from '../output.js'
+import { interruptSignal } from '../signals.js'
 import { isPostgresUrl, withLog, type LogTE } from '../store.js'
 
 // How often `follow` looks for new entries in a directory.
 const FOLLOW_POLL_MS = 250
 
-/** Runs `follow` until SIGINT or SIGTERM. */
-export const follow = async (args: FollowArgs): Promise<Outcome> => {
-  const stop = new AbortController()
-  const onSignal = (): void => stop.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  try {
-    return isPostgresUrl(args.db)
-      ? await followTable(args, stop.signal)
-      : await pollDirectory(args, stop.signal)
-  } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
+/** Runs `follow` until SIGINT or SIGTERM (see signals.ts: ended anyway if it does not stop). */
+export const follow = (args: FollowArgs): Promise<Outcome> => {
+  const signal = interruptSignal()
+  return isPostgresUrl(args.db) ? followTable(args, signal) : pollDirectory(args, signal)
 }
 
 /** Follows one read-only log of a table, which each commit's NOTIFY wakes. */
