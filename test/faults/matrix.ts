@@ -9,6 +9,7 @@ import { faults as rocksdb } from './rows/rocksdb.js'
 export const faults: ReadonlyArray<Fault> = [...rocksdb, ...postgres, ...cli, ...format, ...reads]
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
+const sentence = (text: string): string => cell(text.charAt(0).toUpperCase() + text.slice(1))
 
 /** The matrix as a Markdown table (before Prettier aligns it). */
 export const renderMatrix = (rows: ReadonlyArray<Fault>): string =>
@@ -17,7 +18,7 @@ export const renderMatrix = (rows: ReadonlyArray<Fault>): string =>
     '| --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${cell(r.fault)} | ${r.storage} | ${cell(r.answer)} | ${cell(r.bound)} | ` +
+        `| ${sentence(r.fault)} | ${r.storage} | ${cell(r.answer)} | ${sentence(r.bound)} | ` +
         `[${cell(r.test.name)}](../${r.test.file}) |`,
     ),
   ].join('\n')
