@@ -5,7 +5,7 @@
  * process while parsing garbage, where a checked block would have been refused. So every block
  * of every table — the meta-index and the blocks it lists, the index and every data block — is
  * read and checked here first (rocksdbTableCodec.ts), and a damaged table is `CORRUPTION`, with
- * nothing opened or changed. It reads each table once, in windows of a few MiB.
+ * nothing opened or changed. It reads each table once per process, in windows of a few MiB.
  */
 import { open, readdir, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -24,6 +24,10 @@ import {
 } from './rocksdbTableCodec.js'
 
 const TABLE_FILE = /^\d+\.sst$/
+// Tables that passed in this process, by device, inode, size and modification time: RocksDB never
+// changes a table file once written, so a reopen (a writer's open checks on a read-only view
+// first) reads each table once.
+const passed = new Set<string>()
 const WINDOW = 4 << 20
 
 /** Checks every table file in the database directory `path`. */
@@ -50,7 +54,9 @@ export const checkTable = async (file: string): Promise<E.Either<StorageError, v
     return E.left(fromFileSystem(`cannot read ${file}`, error))
   }
   try {
-    const { size } = await handle.stat()
+    const { size, dev, ino, mtimeMs } = await handle.stat()
+    const seen = `${dev}:${ino}:${size}:${mtimeMs}`
+    if (passed.has(seen)) return E.right(undefined)
     const read = windowedReader(handle, size)
     const footer = decodeFooter(await read(Math.max(0, size - FOOTER_SIZE), FOOTER_SIZE))
     const bytes = ({ offset, size: length }: BlockHandle): Promise<Uint8Array> =>
@@ -64,6 +70,7 @@ export const checkTable = async (file: string): Promise<E.Either<StorageError, v
     for (const data of blockHandles(await contents(footer.index), footer.formatVersion >= 4)) {
       checkBlock(await bytes(data), footer.checksumType)
     }
+    passed.add(seen)
     return E.right(undefined)
   } catch (error) {
     if (error instanceof TableDamage) {
