@@ -52,6 +52,8 @@ describe('keys()', () => {
     // One entry per commit, so that every entry is a run of its own; the first ten keys are
     // written only before the cut, and lose every entry to it.
     let cut = 0
+    // Just past key-09's last entry: a cut there leaves it nothing.
+    let edge = 0
     for (let round = 0; round < ENTRIES; round++) {
       for (let k = 0; k < KEYS; k++) {
         if (k < 10 && round >= ENTRIES / 2) continue
@@ -59,6 +61,7 @@ describe('keys()', () => {
           { key: `key-${String(k).padStart(2, '0')}`, value: `${round}` },
         ])
         if (round === ENTRIES / 2 && k === 10) cut = startSequence
+        if (round === ENTRIES / 2 - 1 && k === 9) edge = startSequence + 1
       }
     }
     const expected = Array.from(
@@ -73,6 +76,11 @@ describe('keys()', () => {
     for await (const key of listKeys(ctx, undefined)) early.push(new TextDecoder().decode(key))
     expect(early).toEqual(expected)
     expect(reads() - start).toBeLessThanOrEqual(12 * KEYS)
+    const atEdge: string[] = []
+    for await (const key of listKeys({ ...ctx, truncatedBefore: () => edge }, undefined)) {
+      atEdge.push(new TextDecoder().decode(key))
+    }
+    expect(atEdge).toEqual(expected)
     await log.truncateBefore(cut)
     const before = reads()
     const listed: string[] = []
