@@ -38,10 +38,10 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: ['test/storage/tables.test.ts', 'test/storage/corruption.test.ts'],
   },
   {
-    rule: 'a reader refuses a RocksDB database that recognise does not take as a log',
+    rule: "a reader refuses another program's RocksDB database with NOT_A_LOG",
     file: 'src/storage/rocksdb.ts',
-    from: 'if (E.isRight(recognised) && recognised.right) return view',
-    to: 'if (E.isRight(recognised)) return view',
+    from: 'return E.isLeft(recognised) ? recognised : E.left(refused)',
+    to: 'return E.isLeft(recognised) ? recognised : view',
     tests: ['test/log/opening.test.ts'],
   },
   {
