@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { errorValueOf, invalidArgument, type DeltalogErrorValue } from '../errors.js'
 import { openLogDirectory } from '../storage/logDirectory.js'
+import { refusesToWrite } from '../log/recover.js'
 import { openLogTE, type LogTE } from '../openLog.js'
 import { migrateStorage, type MigrationReport } from '../format/migrate.js'
 import { dropLogTables } from '../postgres/drop.js'
@@ -132,13 +133,16 @@ const openDirectoryWriter = async (
   dir: string,
   create: boolean,
 ): Promise<E.Either<DeltalogErrorValue, Storage>> => {
-  let opened = await openLogDirectory(dir, { create })()
+  // Commands that append refuse a log that the log would refuse, before RocksDB writes a file;
+  // `migrate` opens a format 1 log to convert it.
+  const options = create ? { create, check: refusesToWrite } : { create }
+  let opened = await openLogDirectory(dir, options)()
   for (
     const since = Date.now();
     E.isLeft(opened) && opened.left.code === 'LOCKED' && Date.now() - since < LOCK_WAIT_MS;
   ) {
     await new Promise((resolve) => setTimeout(resolve, 50))
-    opened = await openLogDirectory(dir, { create })()
+    opened = await openLogDirectory(dir, options)()
   }
   return opened
 }

@@ -21,13 +21,13 @@ import {
   countEntries,
   endOnClose,
   failing,
-  listKeys,
   scanAll,
   scanKey,
   type LogEntry,
   type ReadContext,
   type SequenceRange,
 } from './read.js'
+import { listKeys } from './keys.js'
 import type { Writer } from './writer.js'
 
 /** What bounded reads need of the log. */

@@ -12,7 +12,7 @@ import { load } from '../sequence/allocator.js'
 import type { Storage } from '../storage/port.js'
 import { makeLog } from './engine.js'
 import { decodeStrict, OpenOptions } from './options.js'
-import { readStoredState } from './recover.js'
+import { readStoredState, refusesToWrite } from './recover.js'
 import { watchStore } from './refresh.js'
 import { DEFAULTS, type LogTE } from './types.js'
 
@@ -28,6 +28,11 @@ export interface OpenDirectoryOptions {
   readonly readOnly: boolean
   /** The mode of a directory a new log is created in. */
   readonly directoryMode?: number
+  /**
+   * For a writable open of an existing store: run first on a read-only view of it, so that a
+   * refusal leaves every file as it was.
+   */
+  readonly check?: (view: Storage) => TE.TaskEither<DeltalogErrorValue, void>
 }
 
 /** What the engine needs from outside src/log. */
@@ -91,6 +96,7 @@ const openStorage = (
     return deps.openDirectory(options.path, {
       create: !readOnly,
       readOnly,
+      ...(readOnly ? {} : { check: refusesToWrite }),
       ...(options.directoryMode === undefined ? {} : { directoryMode: options.directoryMode }),
     })
   }

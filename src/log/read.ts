@@ -299,39 +299,3 @@ export const countEntries = async (
   }
   return n
 }
-
-// -------------------------------------------------------------------------------------
-// keys
-// -------------------------------------------------------------------------------------
-
-/** The distinct keys that have entries (starting with `prefix`), in byte order. */
-export async function* listKeys(
-  ctx: ReadContext,
-  prefix: Uint8Array | undefined,
-): AsyncGenerator<Uint8Array> {
-  const all = Uint8Array.of(FORMAT_VERSION, RecordType.Run)
-  const gte = prefix === undefined ? all : runPrefix(prefix)
-  const lt = prefixSuccessor(gte)
-  let from = gte
-  for (;;) {
-    const pair = await first(ctx.storage, { gte: from, lt })
-    if (pair === undefined) return
-    const run = orThrow(decodeRunRecord(pair.key, pair.value))
-    const range = runRange(run.key)
-    // Runs below the truncation point may still be on disk: list the key only if it has an
-    // entry at or above it.
-    const visible = scanKey(ctx, run.key, { lower: 0, upper: undefined }, false, 1)
-    const found = (await visible.next()).done !== true
-    // Released before the yield: a caller that stops here must not leave an iterator open.
-    await visible.return(undefined)
-    if (found) yield run.key
-    from = range.lt
-  }
-}
-
-/** The run keys of every user key that starts with `prefix`: the escape is a prefix code. */
-const runPrefix = (prefix: Uint8Array): Uint8Array => {
-  const full = encodeRunKey(prefix, 0)
-  // Drop the terminator and the sequence.
-  return full.subarray(0, full.length - 1 - 8)
-}

@@ -56,6 +56,14 @@ export const readStoredState = (
     TE.chainW(() => readState(storage)),
   )
 
+/**
+ * Whether a log's writer would refuse the store, read without writing: format 1 is
+ * `MIGRATION_NEEDED`, a damaged state `CORRUPTION`. A directory's writable open asks it first, on
+ * a read-only view, since RocksDB rewrites files as it opens a database to write.
+ */
+export const refusesToWrite = (view: Storage): TE.TaskEither<DeltalogErrorValue, void> =>
+  TE.map(() => undefined)(readStoredState(view, true))
+
 /** The SeqBlock, the truncation and the chain's end, as stored now. */
 export const readState = (storage: Storage): TE.TaskEither<DeltalogErrorValue, StoredState> =>
   pipe(

@@ -79,6 +79,14 @@ export interface RocksBinding {
     callback: (error: Error | null, array: Buffer[], finished: boolean) => void,
   ) => void
   readonly iterator_end: (iterator: NativeHandle, callback: Callback) => void
+  /**
+   * Moves the iterator to the first key at or after `target` (before it, reversed), on the
+   * calling thread. It throws once the iterator has ended, and calls RocksDB's `Next` without
+   * checking that the iterator is valid when `target` is out of the iterator's range or past
+   * every key (an abort with RocksDB's assertions on): only a key the iterator has yielded is a
+   * safe target.
+   */
+  readonly iterator_seek: (iterator: NativeHandle, target: Uint8Array) => void
 }
 
 /** The name of the npm package that provides the addon, for messages and docs. */

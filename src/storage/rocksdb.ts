@@ -2,7 +2,8 @@
  * Opening a RocksDB store. It opens a directory only after reading what it holds (see
  * directory.ts): a new store goes only into an empty or missing directory, which it makes
  * private to its owner; an existing one must carry deltalog's mark, or be recognised as a log
- * written before marks existed; anything else is refused before a file is touched. The adapter
+ * written before marks existed; anything else is refused before a file is touched, and so is a
+ * database with a damaged table file (rocksdbTables.ts). The adapter
  * on the open database is rocksdbStore.ts; its iterations, rocksdbIterator.ts; how native
  * errors read, rocksdbErrors.ts.
  */
@@ -29,6 +30,7 @@ import {
 import type { DisposableStorage, Storage } from './port.js'
 import { asError, call, fromNative } from './rocksdbErrors.js'
 import { makeRocksStore } from './rocksdbStore.js'
+import { checkTables } from './rocksdbTables.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -243,6 +245,9 @@ const openNative = async (
   path: string,
   how: { readonly create: boolean; readonly readOnly?: boolean; readonly release?: () => void },
 ): Promise<E.Either<StorageError, DisposableStorage>> => {
+  // RocksDB reads table properties as it opens, and data blocks later, without checksums.
+  const tables = how.create ? E.right(undefined) : await checkTables(path)
+  if (E.isLeft(tables)) return tables
   let db: NativeHandle
   try {
     db = binding.db_init()

@@ -31,6 +31,7 @@ import {
   openNativeIterator,
   type OpenIterations,
 } from './rocksdbIterator.js'
+import { park } from './rocksdbStranded.js'
 
 // Deleting the empty key is how an empty synced batch reaches the WAL: the port rejects empty
 // keys, so no user of the store can ever have written it.
@@ -158,7 +159,9 @@ const iterator = (
 
 /**
  * Closes the store: waits for the calls in flight, ends every iteration, closes the native
- * handle, then frees the directory.
+ * handle, then frees the directory. When an iteration is stranded on a damaged table (see
+ * rocksdbIterator.ts), the native close would wait for it forever and deleting the database
+ * under it aborts the process: the handle stays open, parked until the process exits.
  * REQUIRES: called once per store (its `close` keeps the promise).
  */
 const closeStore = async ({
@@ -169,7 +172,13 @@ const closeStore = async ({
   release,
 }: Handle): Promise<E.Either<StorageError, void>> => {
   await calls.drain()
-  await Promise.all([...iterators].map((end) => end()))
+  const released = await Promise.all([...iterators].map((end) => end()))
+  if (released.includes(false)) {
+    park(db)
+    calls.finish()
+    release()
+    return E.right(undefined)
+  }
   const result = await call('close', (cb) => binding.db_close(db, cb))
   calls.finish()
   // The directory is free for another open once the native handle has let go of it.

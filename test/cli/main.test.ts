@@ -210,6 +210,12 @@ describe('append, scan, stats, verify', () => {
     expect(usageError(['scan', '--db', 'old'])).toMatch(
       /^deltalog: MIGRATION_NEEDED: .*deltalog migrate --db DIR/,
     )
+    // A command that writes is refused before RocksDB opens the database to write.
+    const before = await fingerprint(join(dir, 'old'))
+    expect(usageError(['append', '--db', 'old', '--key', 'k', '--value', 'v'])).toMatch(
+      /^deltalog: MIGRATION_NEEDED: /,
+    )
+    expect(await fingerprint(join(dir, 'old'))).toEqual(before)
     expect(ok(['migrate', '--db', 'old'])).toMatch(
       /^converted \d+ entries into \d+ format 2 commits and removed \d+ format 1 records\nhead: \d+ [0-9a-f]{64}\n$/,
     )

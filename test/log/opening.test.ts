@@ -7,6 +7,7 @@ import { join, relative } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { keyBytes } from '../../src/codec/keys.js'
+import { formatKey } from '../../src/codec/records.js'
 import { v1SeqBlockKey } from '../../src/format/v1/keys.js'
 import { openEventStore } from '../../src/eventstore/store.js'
 import { DeltalogError } from '../../src/errors.js'
@@ -157,13 +158,38 @@ describe('a directory that is not a deltalog log is refused, untouched', () => {
       ],
     ],
     ['deltalog keys but no SeqBlock', [[Uint8Array.of(0x01, 0x04, 0x61), keyBytes('x')]]],
-  ] as const)('a RocksDB database with %s is NOT_A_LOG', async (_, pairs) => {
-    const path = join(dir, 'db')
-    await writeForeignDatabase(path, pairs)
+  ] as const)(
+    'a RocksDB database with %s is NOT_A_LOG, to a writer and a reader',
+    async (_, pairs) => {
+      const path = join(dir, 'db')
+      await writeForeignDatabase(path, pairs)
+      const before = await fingerprint(path)
+      for (const readOnly of [false, true]) {
+        const error = await openLog({ path, readOnly }).catch((e: unknown) => e)
+        expect(error).toMatchObject({ code: 'NOT_A_LOG' })
+        expect((error as Error).message).toMatch(/not a deltalog log/)
+        expect(await fingerprint(path)).toEqual(before)
+      }
+    },
+  )
+
+  it('a damaged log is CORRUPTION to a writer, which changes no file first', async () => {
+    const path = join(dir, 'log')
+    await writeLog(path, 3)
+    {
+      // A format record that says format 9.
+      await using storage = await openRocksStorage(path)
+      const written = await storage.write(
+        [{ type: 'put', key: formatKey, value: Uint8Array.of(9) }],
+        {
+          sync: true,
+        },
+      )()
+      expect(E.isRight(written)).toBe(true)
+    }
     const before = await fingerprint(path)
-    const error = await openLog({ path }).catch((e: unknown) => e)
-    expect(error).toMatchObject({ code: 'NOT_A_LOG' })
-    expect((error as Error).message).toMatch(/not a deltalog log/)
+    expect(await codeOf(openLog({ path }))).toBe('CORRUPTION')
+    expect(await codeOf(openEventStore({ path }))).toBe('CORRUPTION')
     expect(await fingerprint(path)).toEqual(before)
   })
 
@@ -224,10 +250,11 @@ describe('logs written by deltalog 0.1', () => {
     const reader = await openLog({ path, readOnly: true }).catch((error: unknown) => error)
     expect(reader instanceof DeltalogError && reader.code).toBe('MIGRATION_NEEDED')
     expect(await fingerprint(path)).toEqual(untouched)
+    // A writer is refused before RocksDB opens the database to write: no file changed, no mark.
     const refused = await openLog({ path }).catch((error: unknown) => error)
     expect(refused instanceof DeltalogError && refused.code).toBe('MIGRATION_NEEDED')
     expect(refused instanceof DeltalogError && refused.message).toMatch(/deltalog migrate --db DIR/)
-    // Only the directory mark was added; the records are those of 0.1.
+    expect(await fingerprint(path)).toEqual(untouched)
     const still = await openLogDirectory(path, { create: false })()
     if (E.isLeft(still)) throw new Error(still.left.message)
     expect(await storedFormat(still.right)).toEqual(E.right({ format: 1 }))
@@ -288,6 +315,21 @@ describe('the directory of a new log is private to its owner', () => {
     await mkdir(empty, { mode: 0o755 })
     await (await openEventStore({ path: empty })).close()
     expect(await modeOf(empty)).toBe(0o700)
+  })
+
+  it("makes missing parents with the log directory's mode, less the umask", async () => {
+    const path = join(dir, 'a', 'b', 'log')
+    await (await openLog({ path })).close()
+    expect(await modeOf(join(dir, 'a'))).toBe(0o700)
+    expect(await modeOf(join(dir, 'a', 'b'))).toBe(0o700)
+    const shared = join(dir, 'group', 'log')
+    await (await openLog({ path: shared, directoryMode: 0o750 })).close()
+    expect(await modeOf(join(dir, 'group'))).toBe(0o750)
+    process.umask(0o027)
+    const masked = join(dir, 'masked', 'log')
+    await (await openLog({ path: masked, directoryMode: 0o777 })).close()
+    expect(await modeOf(join(dir, 'masked'))).toBe(0o750)
+    expect(await modeOf(masked)).toBe(0o777)
   })
 
   it('takes directoryMode for the shared case, and leaves an existing log as it is', async () => {

@@ -141,6 +141,7 @@ const failingOpen = (message: string): RocksBinding => {
     iterator_init: unused,
     iterator_next: unused,
     iterator_end: unused,
+    iterator_seek: unused,
   }
 }
 

@@ -1,4 +1,71 @@
 // Fault-matrix rows for the rocksdb area (see ../fault.ts).
 import type { Fault } from '../fault.js'
 
-export const faults: ReadonlyArray<Fault> = []
+const corruption = 'test/storage/corruption.test.ts'
+const opening = 'test/log/opening.test.ts'
+
+export const faults: ReadonlyArray<Fault> = [
+  {
+    fault:
+      'random bytes flipped in any file of a closed log (tables, write-ahead log, MANIFEST, CURRENT, OPTIONS, mark)',
+    storage: 'RocksDB',
+    answer:
+      '`verify`, `export`, `stats` and a scan each end with a result (a `verify` report of violations included), `CORRUPTION` or `IO_ERROR`; the process lives and exits cleanly',
+    bound: '10 s each (measured: well under 1 s on a small log)',
+    test: {
+      file: corruption,
+      name: 'answers verify, export, stats and scan within 10 s with a result, CORRUPTION or IO_ERROR, and the process survives',
+    },
+  },
+  {
+    fault: 'a flipped byte in a table file (`.sst`) of a closed log',
+    storage: 'RocksDB',
+    answer: '`CORRUPTION` naming the table, at open, before the binding reads it; no file changed',
+    bound: 'one read of the table files at open (about 5–10 s per GB; once per process)',
+    test: {
+      file: 'test/storage/tables.test.ts',
+      name: 'refuses to open a store whose table is damaged, with CORRUPTION, changing no file',
+    },
+  },
+  {
+    fault: 'a table damaged under an open store (the binding fails a step of an iteration)',
+    storage: 'RocksDB',
+    answer:
+      '`CORRUPTION` from the scan, `for await` included; the iteration ends at once and the store closes (a store whose iteration yielded nothing keeps its handle until exit)',
+    bound: 'the read that meets the damage; no wait',
+    test: {
+      file: corruption,
+      name: 'ends a failed iteration at once, closes the store, and the process exits cleanly',
+    },
+  },
+  {
+    fault: 'a writable open of a log in on-disk format 1',
+    storage: 'RocksDB',
+    answer: '`MIGRATION_NEEDED`, decided on a read-only view: no file changed, no mark added',
+    bound: 'one read-only open of the log',
+    test: {
+      file: opening,
+      name: 'are refused with MIGRATION_NEEDED, untouched, until converted; then read, verify and append',
+    },
+  },
+  {
+    fault: 'a writable open of a damaged log (its format record or state does not decode)',
+    storage: 'RocksDB',
+    answer: '`CORRUPTION`, decided on a read-only view: no file changed',
+    bound: 'one read-only open of the log',
+    test: {
+      file: opening,
+      name: 'a damaged log is CORRUPTION to a writer, which changes no file first',
+    },
+  },
+  {
+    fault: "a read-only open of another program's RocksDB database",
+    storage: 'RocksDB',
+    answer: '`NOT_A_LOG`; no file changed',
+    bound: 'one read-only open of the database',
+    test: {
+      file: opening,
+      name: 'a RocksDB database with %s is NOT_A_LOG, to a writer and a reader',
+    },
+  },
+]
