@@ -16,8 +16,9 @@ import { dropTables, freshTable, postgresRuns, postgresUrl } from '../postgres/s
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
 import pg from 'pg'
 
-// How many commits of the import's size the store still takes before its writes fail.
-const store = vi.hoisted(() => ({ commitsLeft: Infinity }))
+// How many commits of the import's size the store still takes before its writes fail, and what
+// happens at each one it takes.
+const store = vi.hoisted(() => ({ commitsLeft: Infinity, committing: (): void => undefined }))
 
 /** `storage`, its writes failing once `store.commitsLeft` commits of entries went through. */
 const failing = (storage: Storage): Storage => ({
@@ -25,8 +26,9 @@ const failing = (storage: Storage): Storage => ({
   write: (batch, options) => {
     // The log's own small records (its format, its block of numbers) always go through.
     const bytes = batch.reduce((n, op) => n + (op.type === 'put' ? op.value.length : 0), 0)
-    if (bytes > 1000 && store.commitsLeft-- <= 0) {
-      return TE.left(ioError('injected write failure', undefined))
+    if (bytes > 1000) {
+      if (store.commitsLeft-- <= 0) return TE.left(ioError('injected write failure', undefined))
+      store.committing()
     }
     return storage.write(batch, options)
   },
@@ -48,6 +50,7 @@ beforeAll(async () => {
 afterAll(() => removeDir(dir))
 beforeEach(() => {
   store.commitsLeft = Infinity
+  store.committing = () => undefined
   // What a successful import prints does not belong in the test's output.
   vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
 })
@@ -104,6 +107,45 @@ describe('an import whose write fails part-way', () => {
   })
 })
 
+describe('an import interrupted (SIGINT, SIGTERM) part-way', () => {
+  it('removes the directory it created, and writes nothing when stopped while checking', async () => {
+    const interrupt = new AbortController()
+    store.committing = () => interrupt.abort()
+    const created = join(dir, 'interrupted')
+    const outcome = await importLog({ db: created }, input(), interrupt.signal)
+    expect(outcome).toEqual(
+      E.left(
+        expect.objectContaining({
+          code: 'ABORTED',
+          message: `import was aborted; nothing was imported: ${created}, which it created, was removed`,
+        }),
+      ),
+    )
+    expect(await readdir(dir)).not.toContain('interrupted')
+
+    const early = await importLog({ db: created }, input(), AbortSignal.abort())
+    expect(E.isLeft(early) && early.left.code).toBe('ABORTED')
+    expect(await readdir(dir)).not.toContain('interrupted')
+  })
+
+  it('leaves a log that was there as far as it got, and says where it stopped', async () => {
+    const path = join(dir, 'kept-interrupted')
+    await (await openLog({ path })).close()
+    const interrupt = new AbortController()
+    store.committing = () => interrupt.abort()
+    const outcome = await importLog({ db: path }, input(), interrupt.signal)
+    expect(E.isLeft(outcome) && outcome.left.message).toBe(
+      'import was aborted; the import stopped after stdin line 1000: the entries up to it (sequence 999) are committed, and the lines after it were not written',
+    )
+    const log = await openLog({ path, readOnly: true })
+    try {
+      expect(await log.count()).toBe(1000)
+    } finally {
+      await log.close()
+    }
+  })
+})
+
 describe.runIf(postgresRuns)('an import into a new table whose write fails part-way', () => {
   it('drops the tables it created', async () => {
     const table = freshTable()
@@ -127,6 +169,7 @@ describe.runIf(postgresRuns)('an import into a new table whose write fails part-
       }
       // Nothing is left in the way: the same import, without the fault, goes through.
       store.commitsLeft = Infinity
+  store.committing = () => undefined
       expect(await importLog(location, input())).toEqual(E.right(0))
     } finally {
       await dropTables(table)

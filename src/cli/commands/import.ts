@@ -5,11 +5,12 @@
  * anything written, in commits of at most `IMPORT_CHUNK` entries (or `IMPORT_CHUNK_BYTES`). A
  * write that fails part-way removes what the import created (a new directory, or a new table);
  * a log that was there before is left as far as the import got, and the error says where.
+ * SIGINT or SIGTERM stops it between commits and undoes it the same way (`ABORTED`).
  */
 import type { Command } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import type { Readable } from 'node:stream'
-import { invalidArgument, notEmpty, type DeltalogErrorValue } from '../../errors.js'
+import { aborted, invalidArgument, notEmpty, type DeltalogErrorValue } from '../../errors.js'
 import type { LogEntry } from '../../log/read.js'
 import { DEFAULTS } from '../../log/types.js'
 import { validatePlaced } from '../../log/validate.js'
@@ -20,6 +21,7 @@ import { action, type Outcome } from '../outcome.js'
 import { write } from '../output.js'
 import { makeProgress } from '../progress.js'
 import { withReplayable, type Replayable } from '../replay.js'
+import { interruptSignal } from '../signals.js'
 import { ndjsonLines } from '../stdin.js'
 import {
   lookBefore,
@@ -48,21 +50,22 @@ interface Stopped {
   readonly after: Placed | undefined
 }
 
-/** Runs `import` on stdin (or `input`). */
+/** Runs `import` on stdin (or `input`), until `signal` (SIGINT or SIGTERM) aborts it. */
 export const importLog = async (
   args: ReportArgs,
   input: Readable = process.stdin,
+  signal: AbortSignal = interruptSignal(),
 ): Promise<Outcome> => {
   const before = await lookBefore(args, refuseNonEmpty)
   if (E.isLeft(before)) return before
   return withReplayable(input, async (replayable) => {
-    const checked = await checkInput(replayable)
+    const checked = await checkInput(replayable, signal)
     if (E.isLeft(checked)) return checked
     let stopped: Stopped | undefined
     const outcome = await withLog(args, 'create', async (log) => {
       const refused = await refuseNonEmpty(args, log)
       if (E.isLeft(refused)) return refused
-      const written = await writeInput(log, replayable, checked.right)
+      const written = await writeInput(log, replayable, checked.right, signal)
       if (E.isLeft(written)) {
         stopped = written.left
         return E.left(written.left.error)
@@ -94,10 +97,14 @@ const undo = async (
   before: Before,
   { error, after }: Stopped,
 ): Promise<DeltalogErrorValue> => {
+  const rest =
+    error.code === 'ABORTED'
+      ? 'the lines after it were not written'
+      : 'the commit of the lines after it failed'
   const stopped =
     after === undefined
       ? 'the import stopped before its first entry: none was committed'
-      : `the import stopped after stdin line ${after.line}: the entries up to it (sequence ${after.entry.sequence}) are committed, and the commit of the lines after it failed`
+      : `the import stopped after stdin line ${after.line}: the entries up to it (sequence ${after.entry.sequence}) are committed, and ${rest}`
   if (before === 'kept') return { ...error, message: `${error.message}; ${stopped}` }
   const removed = await removeCreated(location, before)
   return {
@@ -156,9 +163,11 @@ const checkEntry =
 /** Reads the whole input once and checks every line; resolves with how many entries it holds. */
 const checkInput = async (
   replayable: Replayable,
+  signal: AbortSignal,
 ): Promise<E.Either<DeltalogErrorValue, number>> => {
   let count = 0
   for await (const placed of entriesOf(replayable, false)) {
+    if (signal.aborted) return E.left(aborted('import', signal.reason))
     if (E.isLeft(placed)) return placed
     count++
   }
@@ -175,6 +184,7 @@ const writeInput = async (
   log: LogTE,
   replayable: Replayable,
   total: number,
+  signal: AbortSignal,
 ): Promise<E.Either<Stopped, number>> => {
   const progress = makeProgress('import', 'entries', total)
   let chunk: Placed[] = []
@@ -184,6 +194,7 @@ const writeInput = async (
   // Commits the chunk so far; resolves with where the import stopped if that failed.
   const commit = async (): Promise<Stopped | undefined> => {
     if (chunk.length === 0) return undefined
+    if (signal.aborted) return { error: aborted('import', signal.reason), after }
     const done = await log.appendAt(chunk.map((p) => p.entry))()
     if (E.isLeft(done)) return { error: done.left, after }
     imported += chunk.length
