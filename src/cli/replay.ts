@@ -3,9 +3,9 @@
  * that a bad line found late has written nothing (`import`). A regular file is read again from
  * its start; anything else (a pipe, a terminal) is first copied to a file in a directory of
  * its own under the OS's temporary directory (`TMPDIR`), which is removed when the command is
- * done with it.
+ * done with it, or when the process exits first (a signal ends a command with `process.exit`).
  */
-import { fstatSync, createReadStream, createWriteStream } from 'node:fs'
+import { fstatSync, createReadStream, createWriteStream, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -45,8 +45,12 @@ export const withReplayable = async <A>(
     return use({ open: () => createReadStream('', { fd, start: 0, autoClose: false }) })
   }
   let dir: string | undefined
+  const removeOnExit = (): void => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  }
   try {
     dir = await mkdtemp(join(tmpdir(), 'deltalog-stdin-'))
+    process.on('exit', removeOnExit)
     const copy = join(dir, 'stdin')
     const copied = await pipeline(input, createWriteStream(copy, { mode: 0o600 })).then(
       () => undefined,
@@ -58,6 +62,7 @@ export const withReplayable = async <A>(
     if (dir === undefined) return E.left(copyFailed(tmpdir(), error))
     throw error
   } finally {
+    process.off('exit', removeOnExit)
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   }
 }

@@ -4,6 +4,8 @@
 // find it, sends the signal and measures the time to exit. The bound is 1 s (the command line
 // allows half a second to stop cleanly); the test allows MARGIN_MS more for a loaded machine.
 import { spawn } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openLog } from '../../src/index.js'
@@ -17,17 +19,21 @@ const BOUND_MS = 1000
 const MARGIN_MS = 500
 
 /**
- * Runs the command line with `args` (and `input` on stdin, left open without it), sends `signal`
- * once `ready()` holds, and resolves with its exit code, its stderr and how long it took to
- * exit after the signal.
+ * Runs the command line with `args` (and `input` on stdin, left open without it, and `env` added
+ * to its environment), sends `signal` once `ready()` holds, and resolves with its exit code, its
+ * stderr and how long it took to exit after the signal.
  */
 const interrupt = async (
   args: ReadonlyArray<string>,
   ready: (stdout: string) => boolean,
   signal: 'SIGINT' | 'SIGTERM' = 'SIGINT',
   input?: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<{ code: number | null; stderr: string; ms: number }> => {
-  const child = spawn(process.execPath, typeScriptArgs(main, args), { stdio: 'pipe' })
+  const child = spawn(process.execPath, typeScriptArgs(main, args), {
+    stdio: 'pipe',
+    env: { ...process.env, ...env },
+  })
   if (input !== undefined) child.stdin.end(input)
   let stdout = ''
   let stderr = ''
@@ -99,6 +105,23 @@ describe.concurrent('a signal ends a command within a second', () => {
       expect(ended).toMatchObject({ code: 130, stderr: 'deltalog: interrupted by SIGINT\n' })
       expect(ended.ms).toBeLessThan(BOUND_MS + MARGIN_MS)
     }))
+
+  it('ends import copying stdin on SIGINT, leaving neither the copy nor a log', async () => {
+    const tmp = await makeTempDir('signals-import')
+    try {
+      const copies = (): string[] => readdirSync(tmp).filter((n) => n.startsWith('deltalog-stdin-'))
+      const args = ['import', '--db', join(tmp, 'imported')]
+      const ended = await interrupt(args, () => copies().length > 0, 'SIGINT', undefined, {
+        TMPDIR: tmp,
+      })
+      expect(ended).toMatchObject({ code: 130, stderr: 'deltalog: interrupted by SIGINT\n' })
+      expect(ended.ms).toBeLessThan(BOUND_MS + MARGIN_MS)
+      // tsx, which runs the command line from source here, keeps its cache there too.
+      expect(readdirSync(tmp).filter((n) => !n.startsWith('tsx-'))).toEqual([])
+    } finally {
+      await removeDir(tmp)
+    }
+  })
 
   it.runIf(postgresRuns)('ends follow on a PostgreSQL table cleanly on SIGINT', async () => {
     if (postgresUrl === undefined) throw new Error('no server')
