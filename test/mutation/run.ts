@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startPostgres } from '../support/postgres.js'
 import { mutants } from './mutants.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -55,12 +56,19 @@ if (chosen !== matching) {
 }
 
 const copy = mkdtempSync(join(tmpdir(), 'deltalog-mutants-'))
-const skip = new Set(['node_modules', '.git', 'dist', 'data', 'coverage', '.ci'])
+const skip = new Set(['node_modules', '.git', 'dist', 'data', 'coverage', '.ci/node'])
 cpSync(root, copy, {
   recursive: true,
-  filter: (path) => !skip.has(relative(root, path).split('/')[0] ?? ''),
+  filter: (path) => {
+    const [top = '', next = ''] = relative(root, path).split('/')
+    return !skip.has(top) && !skip.has(`${top}/${next}`)
+  },
 })
 symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'))
+
+// One server for every mutant's tests, as the test run starts one (test/support/postgres.ts):
+// where none is given and PostgreSQL is installed.
+const stopPostgres = await startPostgres()
 
 // As test/postgres/server.ts decides whether the PostgreSQL suites run.
 const postgresRuns =
@@ -94,16 +102,24 @@ try {
     )
     writeFileSync(file, original)
     const seconds = ((Date.now() - started) / 1000).toFixed(1)
+    // Caught only when its tests ran and failed: a run that never got to them (a setup that
+    // failed, a crash) proves nothing.
+    const failed = /Test Files\s+(\d+) failed/.exec(run.stdout)?.[1]
+    const failing = /Tests\s+(\d+) failed/.exec(run.stdout)?.[1] ?? 'no test, a file'
     if (run.status === 0) {
       survived++
       console.log(`SURVIVED  ${mutant.rule} (${mutant.tests.join(', ')} passed, ${seconds} s)`)
+    } else if (failed === undefined) {
+      survived++
+      const tail = `${run.stdout}${run.stderr}`.trim().split('\n').slice(-5).join(' | ')
+      console.log(`NOT RUN   ${mutant.rule}: its tests did not run (${tail})`)
     } else {
-      const failed = /Tests\s+(\d+) failed/.exec(run.stdout)?.[1] ?? '?'
-      console.log(`caught    ${mutant.rule} (${failed} failing, ${seconds} s)`)
+      console.log(`caught    ${mutant.rule} (${failing} failing, ${seconds} s)`)
     }
   }
 } finally {
   rmSync(copy, { recursive: true, force: true })
+  await stopPostgres()
 }
 console.log(
   `${chosen.length - survived - skipped} passed, ${survived} failed` +

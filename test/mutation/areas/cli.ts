@@ -97,4 +97,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'retry([])',
     tests: ['test/eventstore/store.test.ts'],
   },
+  {
+    rule: 'an interrupted import stops between commits and undoes what it created',
+    file: 'src/cli/commands/import.ts',
+    from: "    if (signal.aborted) return { error: aborted('import', signal.reason), after }\n",
+    to: '',
+    tests: ['test/cli/import.test.ts'],
+  },
+  {
+    rule: "a command's copy of stdin is removed when a signal ends the process",
+    file: 'src/cli/replay.ts',
+    from: "    process.on('exit', removeOnExit)\n",
+    to: '',
+    tests: ['test/cli/signals.test.ts'],
+  },
 ]
