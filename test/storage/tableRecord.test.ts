@@ -10,6 +10,14 @@ import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { VerifyArgs } from '../../src/cli/args.js'
 import {
+  blockContents,
+  blockHandles,
+  decodeFooter,
+  FOOTER_SIZE,
+  TRAILER_SIZE,
+  type BlockHandle,
+} from '../../src/storage/rocksdbTableCodec.js'
+import {
   decodeTableRecord,
   encodeTableRecord,
   TABLE_RECORD_FILE,
@@ -121,11 +129,16 @@ describe('the record of checked tables', () => {
     expect(decodeTableRecord(await readFile(join(store, TABLE_RECORD_FILE), 'utf8'))?.size).toBe(1)
   })
 
-  // The table with one byte of its last data block changed (no open reads that block), its
-  // size and modification time kept.
+  // The table with one byte of the checksum of its last data block changed, its size and
+  // modification time kept: only a check of that block's checksum can tell, since no open reads
+  // the block and the addon reads blocks without checking them.
   const rot = async (): Promise<void> => {
     const damaged = Buffer.from(original)
-    const i = damaged.length - 200
+    const footer = decodeFooter(damaged.subarray(damaged.length - FOOTER_SIZE))
+    const { offset, size } = footer.index
+    const index = blockContents(damaged.subarray(offset, offset + size + TRAILER_SIZE), 1)
+    const last = blockHandles(index, footer.formatVersion >= 4).at(-1) as BlockHandle
+    const i = last.offset + last.size + 2
     damaged[i] = (damaged[i] as number) ^ 0x5a
     await writeFile(table, damaged)
     await utimes(table, times.atime, times.mtime)
@@ -190,8 +203,10 @@ describe('the record of checked tables', () => {
     await rm(join(store, TABLE_RECORD_FILE))
     await (await (await freshModules()).openRocksStorage(store, { readOnly: true })).close()()
     expect(await readdir(store)).not.toContain(TABLE_RECORD_FILE)
-    const gone = new Map([['999999.sst', '1:2:3:4']])
-    await writeFile(join(store, TABLE_RECORD_FILE), encodeTableRecord(gone))
+    await (await (await freshModules()).openRocksStorage(store)).close()()
+    const path = join(store, TABLE_RECORD_FILE)
+    const written = decodeTableRecord(await readFile(path, 'utf8')) ?? new Map<string, string>()
+    await writeFile(path, encodeTableRecord(new Map([...written, ['999999.sst', '1:2:3:4']])))
     await (await (await freshModules()).openRocksStorage(store)).close()()
     const record = decodeTableRecord(await readFile(join(store, TABLE_RECORD_FILE), 'utf8'))
     expect([...(record ?? new Map()).keys()]).toEqual([table.slice(store.length + 1)])
