@@ -4,11 +4,11 @@
 // in this process are kept by a module); which tables an open reads is seen in the files it
 // opens.
 import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import type * as FileSystem from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { fc, test } from '@fast-check/vitest'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { VerifyArgs } from '../../src/cli/args.js'
 import {
   blockContents,
   blockHandles,
@@ -28,14 +28,14 @@ import { makeTempDir, removeDir } from '../support/tmpdir.js'
 // The table files opened since the count was last cleared.
 const opened = vi.hoisted(() => ({ tables: [] as string[] }))
 vi.mock('node:fs/promises', async (importOriginal) => {
-  const fs = await importOriginal<typeof import('node:fs/promises')>()
+  const fs = await importOriginal<typeof FileSystem>()
   return {
     ...fs,
     open: (
       file: string,
       ...rest: Parameters<typeof fs.open> extends [unknown, ...infer R] ? R : never
     ) => {
-      if (String(file).endsWith('.sst')) opened.tables.push(String(file))
+      if (file.endsWith('.sst')) opened.tables.push(file)
       return fs.open(file, ...rest)
     },
   }
@@ -182,7 +182,7 @@ describe('the record of checked tables', () => {
     expect(
       await code(fresh.openRocksStorage(store, { readOnly: true, checkEveryTable: true })),
     ).toBe('CORRUPTION')
-    const outcome = await fresh.verify({ db: store } as VerifyArgs)
+    const outcome = await fresh.verify({ db: store })
     expect(E.isLeft(outcome) && outcome.left.code).toBe('CORRUPTION')
   })
 
