@@ -102,6 +102,7 @@ describe('layers', () => {
           'src/storage/rocksdbStore.ts',
           'src/storage/rocksdbStranded.ts',
           'src/storage/rocksdbTableCodec.ts',
+          'src/storage/rocksdbTableRecord.ts',
           'src/storage/rocksdbTables.ts',
           'src/storage/memory.ts',
           'src/storage/binding.ts',

@@ -34,9 +34,11 @@ const LOCK_WAIT_MS = 2000
  * append), `update` writes to an existing one (`migrate`), `read` opens an existing one to read
  * only, without the writer's lock, so that any number of readers go with the process that writes
  * to the log, and that process can always open it. Readers change nothing in any directory.
- * `follow` reads as `read` does, and on PostgreSQL listens for commits.
+ * `follow` reads as `read` does, and on PostgreSQL listens for commits; `verify` reads as `read`
+ * does, and first reads every table file of a directory against its checksums, trusting no
+ * earlier check.
  */
-export type Access = 'create' | 'update' | 'read' | 'follow'
+export type Access = 'create' | 'update' | 'read' | 'follow' | 'verify'
 
 /**
  * Where a command's log is: a directory, or with a `postgres://` or `postgresql://` URL as `db`,
@@ -56,7 +58,7 @@ export const shown = (location: Location): string =>
     ? `table ${location.table ?? '?'} at ${redact(location.db)}`
     : location.db
 
-const isReader = (access: Access): boolean => access === 'read' || access === 'follow'
+const isReader = (access: Access): boolean => access !== 'create' && access !== 'update'
 
 // -------------------------------------------------------------------------------------
 // opening a store
@@ -96,7 +98,7 @@ const openTable = (
     connection: { connectionString: url },
     table,
     readOnly: isReader(access),
-    snapshot: access === 'read',
+    snapshot: access === 'read' || access === 'verify',
     listen: access === 'follow',
     ...connectTimeout(url),
   })()
@@ -123,7 +125,10 @@ const openDirectory = async (
     if (info === undefined) return E.left(invalidArgument('--db', `${dir} does not exist`))
     if (!info.isDirectory()) return E.left(invalidArgument('--db', `${dir} is not a directory`))
   }
-  if (isReader(access)) return openLogDirectory(dir, { create: false, readOnly: true })()
+  if (isReader(access)) {
+    const checkEveryTable = access === 'verify'
+    return openLogDirectory(dir, { create: false, readOnly: true, checkEveryTable })()
+  }
   return openDirectoryWriter(dir, create)
 }
 

@@ -7,7 +7,10 @@
  *
  * The mark is a small file, `DELTALOG`, written before the database is created. Its one codec is
  * `markerCodec` (JSON with a `format` field). Logs written before the mark existed (deltalog
- * 0.1) are recognised by their records and marked on their first writable open.
+ * 0.1) are recognised by their records and marked on their first writable open. Beside it,
+ * deltalog keeps the record of checked tables (`DELTALOG-TABLES`, rocksdbTableRecord.ts) and
+ * writes both through temporary files: these are deltalog's own files, never another program's,
+ * and alone in a directory they hold nothing to lose.
  *
  * The registry of open directories lives here too: RocksDB's own lock tells processes apart,
  * but two spellings of one directory in one process (`dir` and `dir/`, a symlink, a relative
@@ -19,6 +22,7 @@ import { dirname, join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { corruption, ioError, locked, notALog, readOnly, type StorageError } from '../errors.js'
+import { TABLE_RECORD_FILE, TABLE_RECORD_TEMPORARY } from './rocksdbTableRecord.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -51,6 +55,13 @@ export const PRIVATE_MODE = 0o700
 // database, not an unrelated directory.
 const ROCKSDB_FILE =
   /^(LOCK|IDENTITY|LOG(\.old\..*)?|MANIFEST-\d+|OPTIONS-\d+|\d+\.(sst|log|blob))$/
+// deltalog's files besides the mark: the record of checked tables, and the temporary files the
+// mark and the record are written to.
+const OWN_FILES: ReadonlySet<string> = new Set([
+  TABLE_RECORD_FILE,
+  TABLE_RECORD_TEMPORARY,
+  `${MARKER_FILE}.tmp`,
+])
 // The files that hold records: write-ahead logs, tables and blobs.
 const DATA_FILE = /^\d+\.(sst|log|blob)$/
 
@@ -85,7 +96,7 @@ export const classify = (
   names: ReadonlyArray<string>,
   marker: string | undefined,
 ): E.Either<StorageError, DirectoryState> => {
-  if (names.length === 0) return E.right({ kind: 'empty' })
+  if (names.every((name) => OWN_FILES.has(name))) return E.right({ kind: 'empty' })
   const has = new Set(names)
   if (marker !== undefined) {
     const decoded = E.chain((json: unknown) => markerCodec.decode(json))(
@@ -113,6 +124,7 @@ export const classify = (
       )
     }
     const rocks = names.filter((name) => ROCKSDB_FILE.test(name))
+    const others = names.filter((name) => !OWN_FILES.has(name))
     if (rocks.length > 0) {
       return E.left(
         corruption(
@@ -122,7 +134,7 @@ export const classify = (
     }
     return E.left(
       notALog(
-        `${path} is not empty and holds no deltalog log (${listed(names)}); nothing was changed — use an empty or new directory`,
+        `${path} is not empty and holds no deltalog log (${listed(others)}); nothing was changed — use an empty or new directory`,
       ),
     )
   }

@@ -21,6 +21,8 @@ export interface LogDirectoryOptions {
   readonly directoryMode?: number
   /** Open an existing log to read only, without the writer's lock (see `openRocksStorage`). */
   readonly readOnly?: boolean
+  /** Read every table file before the database opens (see `openRocksStorage`). */
+  readonly checkEveryTable?: boolean
   /**
    * For a writable open: what refuses the store, run first on a read-only view of it when the
    * directory holds one; a refusal leaves every file as it was.
@@ -44,6 +46,7 @@ export const openLogDirectory =
       createIfMissing: options.create,
       recognise: recogniseLog,
       readOnly,
+      checkEveryTable: options.checkEveryTable ?? false,
       ...(options.directoryMode === undefined ? {} : { directoryMode: options.directoryMode }),
     })()
   }

@@ -3,7 +3,8 @@
  * directory.ts): a new store goes only into an empty or missing directory, which it makes
  * private to its owner; an existing one must carry deltalog's mark, or be recognised as a log
  * written before marks existed; anything else is refused before a file is touched, and so is a
- * database with a damaged table file (rocksdbTables.ts). The adapter
+ * database with a damaged table file (rocksdbTables.ts; a writer's open that succeeded records
+ * which tables passed, rocksdbTableRecord.ts, so that the next open reads only new ones). The adapter
  * on the open database is rocksdbStore.ts; its iterations, rocksdbIterator.ts; how native
  * errors read, rocksdbErrors.ts.
  */
@@ -30,7 +31,8 @@ import {
 import type { DisposableStorage, Storage } from './port.js'
 import { asError, call, fromNative } from './rocksdbErrors.js'
 import { makeRocksStore } from './rocksdbStore.js'
-import { checkTables } from './rocksdbTables.js'
+import { writeTableRecord } from './rocksdbTableRecord.js'
+import { checkTables, type CheckedTables } from './rocksdbTables.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -58,6 +60,13 @@ export interface RocksStorageOptions {
    * `READ_ONLY`. Nothing in the directory is created or changed, a mark included.
    */
   readonly readOnly?: boolean
+  /**
+   * Read and check every table file before the database opens (default false): what `verify`
+   * does, since a table that rots on the disk keeps the identity the directory's record lists
+   * it with. By default an open reads only the tables that are new or changed since they last
+   * passed.
+   */
+  readonly checkEveryTable?: boolean
 }
 
 // -------------------------------------------------------------------------------------
@@ -142,6 +151,7 @@ const openWriter = async (
 ): Promise<E.Either<StorageError, DisposableStorage>> => {
   const mode = options.directoryMode ?? PRIVATE_MODE
   const create = options.createIfMissing ?? true
+  const every = options.checkEveryTable ?? false
   if (kind === 'missing') {
     if (!create) return E.left(notALog(`${path} does not exist`))
     const made = await prepareDirectory(path, mode)
@@ -155,7 +165,7 @@ const openWriter = async (
   const opened = E.isLeft(state)
     ? state
     : state.right.kind === 'marked'
-      ? await openNative(binding, path, { create: false, release })
+      ? await openNative(binding, path, { create: false, release, every })
       : state.right.kind === 'unmarked'
         ? await adopt(binding, path, options, release)
         : !create
@@ -172,14 +182,15 @@ const openReadOnly = async (
   kind: DirectoryState['kind'],
   options: RocksStorageOptions,
 ): Promise<E.Either<StorageError, DisposableStorage>> => {
-  if (kind === 'marked') return openNative(binding, path, { create: false, readOnly: true })
+  const every = options.checkEveryTable ?? false
+  if (kind === 'marked') return openNative(binding, path, { create: false, readOnly: true, every })
   if (kind === 'missing') return E.left(notALog(`${path} does not exist`))
   if (kind !== 'unmarked') return E.left(notALog(`${path} holds no deltalog log`))
   const refused = notALog(
     `${path} holds a RocksDB database that is not a deltalog log (it has no ${MARKER_FILE} mark and no deltalog records)`,
   )
   if (options.recognise === undefined) return E.left(refused)
-  const view = await openNative(binding, path, { create: false, readOnly: true })
+  const view = await openNative(binding, path, { create: false, readOnly: true, every })
   if (E.isLeft(view)) return view
   const recognised = await options.recognise(view.right)()
   if (E.isRight(recognised) && recognised.right) return view
@@ -218,7 +229,8 @@ const adopt = async (
     `${path} holds a RocksDB database that is not a deltalog log (it has no ${MARKER_FILE} mark and no deltalog records); nothing was changed`,
   )
   if (options.recognise === undefined) return E.left(refused)
-  const view = await openNative(binding, path, { create: false, readOnly: true })
+  const every = options.checkEveryTable ?? false
+  const view = await openNative(binding, path, { create: false, readOnly: true, every })
   if (E.isLeft(view)) return view
   const recognised = await options.recognise(view.right)()
   const closedView = await view.right.close()()
@@ -235,18 +247,32 @@ const adopt = async (
   return opened
 }
 
+/** How `openNative` opens a database. */
+interface NativeOpen {
+  /** Create the database (in an empty directory: it has no tables to check). */
+  readonly create: boolean
+  readonly readOnly?: boolean
+  /** Read every table, trusting no earlier check. */
+  readonly every?: boolean
+  /** Called when the adapter closes (frees the claim). */
+  readonly release?: () => void
+}
+
 /**
- * Opens the database in `path` through the addon, and the adapter on it; `release` is called
- * when the adapter closes.
+ * Opens the database in `path` through the addon, and the adapter on it; its tables are checked
+ * first, and a writer's open that succeeded records which passed.
  * REQUIRES: `path` was inspected, and is claimed unless `how.readOnly`.
  */
 const openNative = async (
   binding: RocksBinding,
   path: string,
-  how: { readonly create: boolean; readonly readOnly?: boolean; readonly release?: () => void },
+  how: NativeOpen,
 ): Promise<E.Either<StorageError, DisposableStorage>> => {
+  const readOnlyOpen = how.readOnly ?? false
   // RocksDB reads table properties as it opens, and data blocks later, without checksums.
-  const tables = how.create ? E.right(undefined) : await checkTables(path)
+  const tables: E.Either<StorageError, CheckedTables | undefined> = how.create
+    ? E.right(undefined)
+    : await checkTables(path, how.every === true ? new Map() : 'recorded')
   if (E.isLeft(tables)) return tables
   let db: NativeHandle
   try {
@@ -258,11 +284,35 @@ const openNative = async (
     binding.db_open(
       db,
       path,
-      { createIfMissing: how.create, errorIfExists: false, readOnly: how.readOnly ?? false },
+      { createIfMissing: how.create, errorIfExists: false, readOnly: readOnlyOpen },
       cb,
     ),
   )
-  return E.map(() =>
-    makeRocksStore(binding, db, path, how.release ?? (() => undefined), how.readOnly ?? false),
-  )(opened)
+  if (E.isLeft(opened)) return opened
+  // Only now, with the open a success: a refused open changes no file. A record that cannot be
+  // written costs the next open a check of these tables, no more.
+  const checked = tables.right
+  if (!readOnlyOpen && checked !== undefined && checked.stale) {
+    await writeTableRecord(path, checked.tables)
+  }
+  return E.right(
+    makeRocksStore(binding, db, path, how.release ?? (() => undefined), readOnlyOpen, {
+      checkFiles: checkFilesOf(path, how.every === true ? checked : undefined),
+    }),
+  )
+}
+
+// The adapter's `checkFiles`: reads every table, except, the first time, those an open that
+// checked every table has just read.
+const checkFilesOf = (
+  path: string,
+  readAtOpen: CheckedTables | undefined,
+): (() => Promise<E.Either<StorageError, void>>) => {
+  let fresh = readAtOpen?.tables
+  return async () => {
+    const justRead = fresh
+    fresh = undefined
+    const checked = await checkTables(path, justRead ?? new Map())
+    return E.map(() => undefined)(checked)
+  }
 }

@@ -51,7 +51,7 @@ interface Handle {
 
 /**
  * The Storage port on database `db`, open at `path`; `release` is called once the native
- * handle has let go of the directory.
+ * handle has let go of the directory, and `files.checkFiles` checks the database's files.
  * REQUIRES: `db` was opened by `binding.db_open` (read-only when `readOnlyStore`).
  */
 export const makeRocksStore = (
@@ -60,6 +60,7 @@ export const makeRocksStore = (
   path: string,
   release: () => void,
   readOnlyStore: boolean,
+  files: { readonly checkFiles: () => Promise<E.Either<StorageError, void>> },
 ): DisposableStorage => {
   const what = `rocksdb storage at ${path}`
   const handle: Handle = {
@@ -92,6 +93,7 @@ export const makeRocksStore = (
       }),
     write: (batch, options) => () => guarded(() => write(handle, batch, options)),
     iterator: (options) => iterator(handle, options),
+    checkFiles: () => () => guarded(files.checkFiles),
     // Every native iterator holds a RocksDB snapshot until it is ended, so the number of live
     // snapshots is what the native side really holds, not just what this adapter tracks.
     openIterators: () =>

@@ -8,6 +8,9 @@
  *    commits name: there are no more of them than pass 1 found (records.ts);
  * 3. the key space around the format 2 records holds at most format 1 leftovers (records.ts).
  *
+ * A store that checks its files (`checkFiles`, the RocksDB tables' checksums) checks them all
+ * first: a damaged file is `CORRUPTION`, and nothing else is read.
+ *
  * Everything wrong is a violation in the report; `verifyStorage` rejects (and
  * `verifyStorageTE` is `left`) only when the arguments are refused, the storage fails, or the
  * caller's `signal` aborts (`ABORTED`, thrown by the walk and turned into a `left` here).
@@ -76,7 +79,9 @@ export interface VerifyOptions {
 /**
  * Verifies the format 2 log in `storage`, against a head recorded earlier if one is given, and
  * resolves with the report: what is wrong with the log is in its `violations`. Rejects with a
- * `DeltalogError` when the arguments are refused (`INVALID_ARGUMENT`) or the storage fails.
+ * `DeltalogError` when the arguments are refused (`INVALID_ARGUMENT`) or the storage fails; a
+ * RocksDB store first reads every table file against its checksums, trusting no earlier check,
+ * and a damaged one is `CORRUPTION`.
  */
 export const verifyStorage = (
   storage: Storage,
@@ -145,6 +150,11 @@ const verify = async (
   options: VerifyOptions,
 ): Promise<E.Either<StorageError, VerifyReport>> => {
   stopIfAborted(options.signal, 'verify')
+  // Damage in a store's files is found by their checksums, before anything reads them.
+  if (storage.checkFiles !== undefined) {
+    const files = await storage.checkFiles()()
+    if (E.isLeft(files)) return files
+  }
   const findings = makeFindings(options.onProgress, options.signal)
   const metadata = await readMetadata(storage, findings)
   if (E.isLeft(metadata)) return metadata

@@ -62,6 +62,14 @@ describe('classify', () => {
     },
   )
 
+  it("deltalog's own files — the record of checked tables, temporary files — are never foreign", () => {
+    const own = ['DELTALOG-TABLES', 'DELTALOG-TABLES.tmp', 'DELTALOG.tmp']
+    expect(kindOf(own, undefined)).toBe('empty')
+    expect(kindOf([...own, 'CURRENT', MARKER_FILE], MARK)).toBe('marked')
+    const other = classify('/d', [...own, 'notes.txt'], undefined)
+    expect(E.isLeft(other) && other.left.message).toMatch(/\(notes\.txt\)/)
+  })
+
   test.prop([fc.array(arbOtherName, { minLength: 1, maxLength: 8 })])(
     'other files alone are NOT_A_LOG',
     (names) => {

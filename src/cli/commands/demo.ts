@@ -44,7 +44,7 @@ export const demo = async (args: DemoArgs): Promise<Outcome> => {
   const report = await runKills(args, seed, streams)
   if (E.isLeft(report)) return report
   // A last look at the whole store, the way `deltalog verify` reads it.
-  const verified = await withStore({ db: args.db }, 'read', (storage) => verifyStore(storage))
+  const verified = await withStore({ db: args.db }, 'verify', (storage) => verifyStore(storage))
   if (E.isLeft(verified)) return verified
   return conclude(report.right, verified.right, started)
 }

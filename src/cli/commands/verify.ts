@@ -14,7 +14,7 @@ import { verifyStore, withStore } from '../store.js'
 
 /** Runs `verify`. */
 export const verify = async (args: VerifyArgs): Promise<Outcome> => {
-  const report = await withStore(args, 'read', async (storage) => {
+  const report = await withStore(args, 'verify', async (storage) => {
     const progress = makeProgress('verify', 'records checked')
     const checked = await verifyStore(storage, {
       onProgress: progress.update,

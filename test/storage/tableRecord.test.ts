@@ -1,0 +1,214 @@
+// The record of checked tables: an open in a new process reads only the tables that are new or
+// changed since they passed, a writer's open that succeeded records them, and `verify` trusts no
+// record. A new process is stood in for by a fresh copy of the modules (the tables that passed
+// in this process are kept by a module); which tables an open reads is seen in the files it
+// opens.
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import type * as FileSystem from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { fc, test } from '@fast-check/vitest'
+import * as E from 'fp-ts/lib/Either.js'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import {
+  blockContents,
+  blockHandles,
+  decodeFooter,
+  FOOTER_SIZE,
+  TRAILER_SIZE,
+  type BlockHandle,
+} from '../../src/storage/rocksdbTableCodec.js'
+import {
+  decodeTableRecord,
+  encodeTableRecord,
+  TABLE_RECORD_FILE,
+  type TableRecord,
+} from '../../src/storage/rocksdbTableRecord.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
+
+// The table files opened since the count was last cleared.
+const opened = vi.hoisted(() => ({ tables: [] as string[] }))
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof FileSystem>()
+  return {
+    ...fs,
+    open: (
+      file: string,
+      ...rest: Parameters<typeof fs.open> extends [unknown, ...infer R] ? R : never
+    ) => {
+      if (file.endsWith('.sst')) opened.tables.push(file)
+      return fs.open(file, ...rest)
+    },
+  }
+})
+
+// The code a promise rejects with: its DeltalogError is a fresh module's, another class.
+const code = async (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => 'resolved',
+    (error: unknown) => (error as { code?: unknown }).code,
+  )
+
+// The modules as a new process loads them: no table has passed in it yet.
+const freshModules = async () => {
+  vi.resetModules()
+  opened.tables.length = 0
+  return {
+    ...(await import('../../src/storage/rocksdb.js')),
+    ...(await import('../../src/verify/verify.js')),
+    ...(await import('../../src/cli/commands/verify.js')),
+  }
+}
+
+const arbName = fc.nat({ max: 9_999_999 }).map((n) => `${String(n).padStart(6, '0')}.sst`)
+const arbIdentity = fc
+  .tuple(
+    fc.bigInt({ min: 0n, max: 2n ** 40n }),
+    fc.bigInt({ min: 0n, max: 2n ** 64n }),
+    fc.bigInt({ min: 0n, max: 2n ** 64n }),
+    fc.bigInt({ min: 0n, max: 2n ** 64n }),
+  )
+  .map((parts) => parts.join(':'))
+const arbRecord: fc.Arbitrary<TableRecord> = fc
+  .uniqueArray(fc.tuple(arbName, arbIdentity), { selector: ([name]) => name, maxLength: 20 })
+  .map((entries) => new Map(entries))
+
+describe('the record codec', () => {
+  test.prop([arbRecord])('round trip', (record) => {
+    expect(decodeTableRecord(encodeTableRecord(record))).toEqual(record)
+  })
+
+  test.prop([arbRecord, fc.nat(), fc.integer({ min: 1, max: 127 })])(
+    'any one changed byte, or a cut, makes it no record',
+    (record, at, mask) => {
+      const text = encodeTableRecord(record)
+      const i = at % text.length
+      const changed =
+        text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ mask) + text.slice(i + 1)
+      expect(decodeTableRecord(changed)).toBeUndefined()
+      expect(decodeTableRecord(text.slice(0, i))).toBeUndefined()
+    },
+  )
+})
+
+describe('the record of checked tables', () => {
+  let dir: string
+  let store: string
+  let table: string
+  let original: Buffer
+  let times: { atime: Date; mtime: Date }
+  beforeAll(async () => {
+    dir = await makeTempDir('table-record')
+    store = join(dir, 'store')
+    const { openRocksStorage } = await freshModules()
+    // Written, closed and opened again, which flushes the records into a table.
+    for (let round = 0; round < 2; round++) {
+      await using storage = await openRocksStorage(store)
+      if (round > 0) continue
+      const batch = Array.from({ length: 2000 }, (_, i) => ({
+        type: 'put' as const,
+        key: Buffer.from(`k${String(i).padStart(6, '0')}`),
+        value: Buffer.from(`value ${i} ${'xy'.repeat(i % 50)}`),
+      }))
+      expect(E.isRight(await storage.write(batch, { sync: true })())).toBe(true)
+    }
+    table = join(store, (await readdir(store)).find((n) => n.endsWith('.sst')) as string)
+    original = await readFile(table)
+    // A modification time in whole seconds, which `utimes` can set back exactly.
+    times = { atime: new Date(1_700_000_000_000), mtime: new Date(1_700_000_000_000) }
+    await utimes(table, times.atime, times.mtime)
+  })
+  afterAll(() => removeDir(dir))
+  // Each test starts from the table as written, and a record a writer's open wrote for it.
+  beforeEach(async () => {
+    if (!(await readFile(table)).equals(original)) {
+      await writeFile(table, original)
+      await utimes(table, times.atime, times.mtime)
+    }
+    const { openRocksStorage } = await freshModules()
+    await (await openRocksStorage(store)).close()()
+    expect(decodeTableRecord(await readFile(join(store, TABLE_RECORD_FILE), 'utf8'))?.size).toBe(1)
+  })
+
+  // The table with one byte of the checksum of its last data block changed, its size and
+  // modification time kept: only a check of that block's checksum can tell, since no open reads
+  // the block and the addon reads blocks without checking them.
+  const rot = async (): Promise<void> => {
+    const damaged = Buffer.from(original)
+    const footer = decodeFooter(damaged.subarray(damaged.length - FOOTER_SIZE))
+    const { offset, size } = footer.index
+    const index = blockContents(damaged.subarray(offset, offset + size + TRAILER_SIZE), 1)
+    const last = blockHandles(index, footer.formatVersion >= 4).at(-1) as BlockHandle
+    const i = last.offset + last.size + 2
+    damaged[i] = (damaged[i] as number) ^ 0x5a
+    await writeFile(table, damaged)
+    await utimes(table, times.atime, times.mtime)
+  }
+
+  it('a reopen in a new process reads no table that passed; without the record it reads them', async () => {
+    expect((await readdir(store)).filter((n) => n.endsWith('.sst'))).toEqual([basename(table)])
+    let fresh = await freshModules()
+    await (await fresh.openRocksStorage(store, { readOnly: true })).close()()
+    expect(opened.tables).toEqual([])
+    await rm(join(store, TABLE_RECORD_FILE))
+    fresh = await freshModules()
+    await (await fresh.openRocksStorage(store, { readOnly: true })).close()()
+    expect(opened.tables).toEqual([table])
+  })
+
+  it('a table rewritten with another byte, its size and modification time kept, is read again: CORRUPTION', async () => {
+    await rot()
+    expect((await stat(table, { bigint: true })).mtimeNs).toBe(1_700_000_000_000_000_000n)
+    const { openRocksStorage } = await freshModules()
+    expect(await code(openRocksStorage(store, { readOnly: true }))).toBe('CORRUPTION')
+    expect(await code(openRocksStorage(store))).toBe('CORRUPTION')
+  })
+
+  it('verify reads every table, one the record vouches for included, and finds bit rot', async () => {
+    await rot()
+    // Bytes that rot on the disk change no identity: the record is made to vouch for these.
+    const { ino, size, mtimeNs, ctimeNs } = await stat(table, { bigint: true })
+    const vouched = new Map([
+      [table.slice(store.length + 1), `${size}:${ino}:${mtimeNs}:${ctimeNs}`],
+    ])
+    await writeFile(join(store, TABLE_RECORD_FILE), encodeTableRecord(vouched))
+    const fresh = await freshModules()
+    const storage = await fresh.openRocksStorage(store, { readOnly: true })
+    try {
+      expect(opened.tables).toEqual([])
+      expect(await code(fresh.verifyStorage(storage))).toBe('CORRUPTION')
+    } finally {
+      await storage.close()()
+    }
+    expect(
+      await code(fresh.openRocksStorage(store, { readOnly: true, checkEveryTable: true })),
+    ).toBe('CORRUPTION')
+    const outcome = await fresh.verify({ db: store })
+    expect(E.isLeft(outcome) && outcome.left.code).toBe('CORRUPTION')
+  })
+
+  it('a record that does not decode is ignored: every table is read', async () => {
+    const path = join(store, TABLE_RECORD_FILE)
+    const text = await readFile(path, 'utf8')
+    // Its checksum line changed: every entry still names the table as it is.
+    await writeFile(path, `${text.slice(0, -2)}${text.at(-2) === '0' ? '1' : '0'}\n`)
+    const fresh = await freshModules()
+    await (await fresh.openRocksStorage(store, { readOnly: true })).close()()
+    expect(opened.tables).toEqual([table])
+    await writeFile(path, 'not a record')
+    await (await (await freshModules()).openRocksStorage(store, { readOnly: true })).close()()
+    expect(opened.tables).toEqual([table])
+  })
+
+  it('a read-only open writes no record; a writer drops the tables that are gone', async () => {
+    await rm(join(store, TABLE_RECORD_FILE))
+    await (await (await freshModules()).openRocksStorage(store, { readOnly: true })).close()()
+    expect(await readdir(store)).not.toContain(TABLE_RECORD_FILE)
+    await (await (await freshModules()).openRocksStorage(store)).close()()
+    const path = join(store, TABLE_RECORD_FILE)
+    const written = decodeTableRecord(await readFile(path, 'utf8')) ?? new Map<string, string>()
+    await writeFile(path, encodeTableRecord(new Map([...written, ['999999.sst', '1:2:3:4']])))
+    await (await (await freshModules()).openRocksStorage(store)).close()()
+    const record = decodeTableRecord(await readFile(join(store, TABLE_RECORD_FILE), 'utf8'))
+    expect([...(record ?? new Map()).keys()]).toEqual([table.slice(store.length + 1)])
+  })
+})
