@@ -169,7 +169,7 @@ describe.runIf(postgresRuns)('an import into a new table whose write fails part-
       }
       // Nothing is left in the way: the same import, without the fault, goes through.
       store.commitsLeft = Infinity
-  store.committing = () => undefined
+      store.committing = () => undefined
       expect(await importLog(location, input())).toEqual(E.right(0))
     } finally {
       await dropTables(table)
