@@ -237,14 +237,22 @@ export const writeMarker = async (path: string): Promise<E.Either<StorageError, 
   }
 }
 
-// The real paths of the directories that a store in this process has open.
-const claimed = new Set<string>()
+// The real paths of the directories that a store in this process has open, each with why it
+// can never be opened again in this process, if it cannot (see `Release`).
+const claimed = new Map<string, string | undefined>()
+
+/**
+ * Frees a claim. Given `stranded` — why the store's native handle stays open until the process
+ * exits — it keeps the claim instead, and every later claim of the directory in this process is
+ * `LOCKED` with that reason.
+ */
+export type Release = (stranded?: string) => void
 
 /**
  * Claims the directory at `path` for one open store in this process, under its real path so
  * that every spelling of it is the same claim. Resolves with the function that releases it.
  */
-export const claim = async (path: string): Promise<E.Either<StorageError, () => void>> => {
+export const claim = async (path: string): Promise<E.Either<StorageError, Release>> => {
   let real: string
   try {
     real = await realpath(path)
@@ -252,12 +260,21 @@ export const claim = async (path: string): Promise<E.Either<StorageError, () => 
     return E.left(fromFileSystem(`cannot resolve ${path}`, error))
   }
   if (claimed.has(real)) {
-    return E.left(locked(`${path} is already open in this process (as ${real})`))
+    const stranded = claimed.get(real)
+    return E.left(
+      locked(
+        stranded === undefined
+          ? `${path} is already open in this process (as ${real})`
+          : `${path} cannot be opened to write again in this process: ${stranded}; restart the process`,
+      ),
+    )
   }
-  claimed.add(real)
+  claimed.set(real, undefined)
   let released = false
-  return E.right(() => {
-    if (!released) claimed.delete(real)
+  return E.right((stranded?: string) => {
+    if (released) return
     released = true
+    if (stranded === undefined) claimed.delete(real)
+    else claimed.set(real, stranded)
   })
 }

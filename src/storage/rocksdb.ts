@@ -23,6 +23,7 @@ import {
   claim,
   inspect,
   type DirectoryState,
+  type Release,
   MARKER_FILE,
   PRIVATE_MODE,
   prepareDirectory,
@@ -206,7 +207,7 @@ const createStore = async (
   binding: RocksBinding,
   path: string,
   mode: number,
-  release: () => void,
+  release: Release,
 ): Promise<E.Either<StorageError, DisposableStorage>> => {
   const prepared = await prepareDirectory(path, mode)
   if (E.isLeft(prepared)) return prepared
@@ -223,7 +224,7 @@ const adopt = async (
   binding: RocksBinding,
   path: string,
   options: RocksStorageOptions,
-  release: () => void,
+  release: Release,
 ): Promise<E.Either<StorageError, DisposableStorage>> => {
   const refused = notALog(
     `${path} holds a RocksDB database that is not a deltalog log (it has no ${MARKER_FILE} mark and no deltalog records); nothing was changed`,
@@ -255,7 +256,7 @@ interface NativeOpen {
   /** Read every table, trusting no earlier check. */
   readonly every?: boolean
   /** Called when the adapter closes (frees the claim). */
-  readonly release?: () => void
+  readonly release?: Release
 }
 
 /**

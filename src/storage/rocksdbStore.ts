@@ -12,6 +12,7 @@ import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { closed, readOnly, type StorageError } from '../errors.js'
 import type { NativeHandle, NativeOp, RocksBinding } from './binding.js'
 import { makeCallGuard, type CallGuard } from './guard.js'
+import type { Release } from './directory.js'
 import {
   disposeBy,
   validateBatch,
@@ -46,7 +47,7 @@ interface Handle {
   readonly iterators: OpenIterations
   readonly readOnly: boolean
   /** Frees the directory for another open (the claim of directory.ts). */
-  readonly release: () => void
+  readonly release: Release
 }
 
 /**
@@ -58,7 +59,7 @@ export const makeRocksStore = (
   binding: RocksBinding,
   db: NativeHandle,
   path: string,
-  release: () => void,
+  release: Release,
   readOnlyStore: boolean,
   files: { readonly checkFiles: () => Promise<E.Either<StorageError, void>> },
 ): DisposableStorage => {
@@ -178,7 +179,10 @@ const closeStore = async ({
   if (released.includes(false)) {
     park(db)
     calls.finish()
-    release()
+    // A writer's lock goes with the handle: no writer can open the directory until then.
+    release(
+      'a read of a damaged table stranded the native handle of its last store, which stays open (and locked) until the process exits',
+    )
     return E.right(undefined)
   }
   const result = await call('close', (cb) => binding.db_close(db, cb))

@@ -104,6 +104,7 @@ describe('a table damaged under an open RocksDB store', () => {
       // Keys read first: it seeks back to the last one, steps, and ends.
       expect(answers['last-block']).toBe('CORRUPTION-after-some')
       expect(answers['writer-after']).toBe('ok')
+      expect(answers['writer-stranded']).toBe('CORRUPTION-after-none-LOCKED-restart')
       expect(answers['log-scan']).toBe('CORRUPTION')
     } finally {
       await removeDir(dir)

@@ -25,12 +25,17 @@ import {
 } from '../../src/storage/rocksdbTableRecord.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
-// The table files opened since the count was last cleared.
-const opened = vi.hoisted(() => ({ tables: [] as string[] }))
+// The table files opened since the count was last cleared; and the files whose `stat` is held
+// at what it was, as bytes that rot on the disk leave it.
+const opened = vi.hoisted(() => ({ tables: [] as string[], held: new Map<string, unknown>() }))
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof FileSystem>()
   return {
     ...fs,
+    stat: (
+      file: string,
+      ...rest: Parameters<typeof fs.stat> extends [unknown, ...infer R] ? R : never
+    ) => (opened.held.has(file) ? Promise.resolve(opened.held.get(file)) : fs.stat(file, ...rest)),
     open: (
       file: string,
       ...rest: Parameters<typeof fs.open> extends [unknown, ...infer R] ? R : never
@@ -184,6 +189,22 @@ describe('the record of checked tables', () => {
     ).toBe('CORRUPTION')
     const outcome = await fresh.verify({ db: store })
     expect(E.isLeft(outcome) && outcome.left.code).toBe('CORRUPTION')
+  })
+
+  it('verify in the process where a table passed reads it again, and finds bit rot', async () => {
+    await rm(join(store, TABLE_RECORD_FILE))
+    const fresh = await freshModules()
+    const storage = await fresh.openRocksStorage(store, { readOnly: true })
+    try {
+      expect(opened.tables).toEqual([table])
+      // The table passed in this process; its bytes rot, and its identity stays what it was.
+      opened.held.set(table, await stat(table, { bigint: true }))
+      await rot()
+      expect(await code(fresh.verifyStorage(storage))).toBe('CORRUPTION')
+    } finally {
+      opened.held.clear()
+      await storage.close()()
+    }
   })
 
   it('a record that does not decode is ignored: every table is read', async () => {

@@ -56,7 +56,7 @@ export const faults: ReadonlyArray<Fault> = [
     fault: 'a table damaged under an open store (the binding fails a step of an iteration)',
     storage: 'RocksDB',
     answer:
-      '`CORRUPTION` from the scan, `for await` included; the iteration ends at once and the store closes (a store whose iteration yielded nothing keeps its handle until exit)',
+      '`CORRUPTION` from the scan, `for await` included; the iteration ends at once and the store closes (a store whose iteration yielded nothing keeps its handle until exit: a later writer in this process is `LOCKED`, told to restart)',
     bound: 'the read that meets the damage; no wait',
     test: {
       file: corruption,
@@ -91,6 +91,30 @@ export const faults: ReadonlyArray<Fault> = [
     test: {
       file: opening,
       name: 'a RocksDB database with %s is NOT_A_LOG, to a writer and a reader',
+    },
+  },
+  {
+    fault:
+      'bytes that still decode change in a table under an open store (bit rot while it runs; identity unchanged)',
+    storage: 'RocksDB',
+    answer:
+      'reads return the bytes as they now are, with no error (the binding reads data blocks unchecked); `verifyStorage`, in the same process too, reads every table first: `CORRUPTION`',
+    bound: 'verify: one read of every table',
+    test: {
+      file: 'test/storage/tableRecord.test.ts',
+      name: 'verify in the process where a table passed reads it again, and finds bit rot',
+    },
+  },
+  {
+    fault:
+      'the newest write-ahead log records, synced and acknowledged, damaged on the disk after the log closed',
+    storage: 'RocksDB',
+    answer:
+      'not detected: RocksDB recovery takes them for a torn tail and drops them; `verify` passes, and their sequences are handed out again (durability assumes a disk that keeps what it synced)',
+    bound: 'the open',
+    test: {
+      file: 'test/verify/wal.test.ts',
+      name: 'drops, with no error, a synced commit whose write-ahead log record rotted after close',
     },
   },
 ]

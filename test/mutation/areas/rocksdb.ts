@@ -142,4 +142,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'if (end < ctx.truncatedBefore()) return false',
     tests: ['test/log/read.test.ts', 'test/log/keys.test.ts'],
   },
+  {
+    rule: 'a check that trusts no record trusts no pass in this process either',
+    file: 'src/storage/rocksdbTables.ts',
+    from: '(trust.remembered === true && passed.has(`${stat.dev}:${identity}`))',
+    to: 'passed.has(`${stat.dev}:${identity}`)',
+    tests: ['test/storage/tableRecord.test.ts'],
+  },
+  {
+    rule: 'a directory whose store was stranded stays claimed, and a later writer is told why',
+    file: 'src/storage/directory.ts',
+    from: '    else claimed.set(real, stranded)\n',
+    to: '    else claimed.delete(real)\n',
+    tests: ['test/storage/corruption.test.ts'],
+  },
 ]

@@ -104,6 +104,25 @@ await report('writer-after', async () => {
   return 'ok'
 })
 
+// A writer whose iteration is stranded keeps its directory locked until the process exits: a
+// later writer in this process is LOCKED, told why and to restart.
+await report('writer-stranded', async () => {
+  const writer = await openRocksStorage(store)
+  await flip(file, blocks[0] as BlockHandle)
+  const iterator = writer.iterator({})
+  const answer = E.isLeft(iterator) ? iterator.left.code : await drain(iterator.right)
+  if (E.isRight(iterator)) await iterator.right.close()
+  await writer.close()()
+  await flip(file, blocks[0] as BlockHandle)
+  try {
+    await (await openRocksStorage(store)).close()()
+    return `${answer}-reopened`
+  } catch (error) {
+    const restart = error instanceof Error && error.message.includes('restart the process')
+    return `${answer}-${error instanceof DeltalogError ? error.code : 'thrown'}${restart ? '-restart' : ''}`
+  }
+})
+
 // The log's own scan over a damaged table, in this live process.
 const logDir = join(root, 'log')
 for (let round = 0; round < 2; round++) {
