@@ -8,9 +8,12 @@
  * on the open database is rocksdbStore.ts; its iterations, rocksdbIterator.ts; how native
  * errors read, rocksdbErrors.ts.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import {
+  corruption,
   invalidArgument,
   ioError,
   notALog,
@@ -289,7 +292,7 @@ const openNative = async (
       cb,
     ),
   )
-  if (E.isLeft(opened)) return opened
+  if (E.isLeft(opened)) return E.left(missingOwnFile(path, opened.left))
   // Only now, with the open a success: a refused open changes no file. A record that cannot be
   // written costs the next open a check of these tables, no more.
   const checked = tables.right
@@ -302,6 +305,20 @@ const openNative = async (
     }),
   )
 }
+
+// RocksDB says NotFound when a database misses a file of its own: a MANIFEST that CURRENT names
+// (CURRENT damaged, or the MANIFEST lost), a table the MANIFEST lists. Damage, not a missing log.
+const missingOwnFile = (path: string, error: StorageError): StorageError =>
+  error.code === 'IO_ERROR' &&
+  / NotFound: /.test(error.message) &&
+  existsSync(join(path, 'CURRENT'))
+    ? {
+        ...corruption(
+          `${error.message}: the database misses a file of its own, or its CURRENT file is damaged; nothing was changed — restore it from a backup`,
+        ),
+        cause: error.cause,
+      }
+    : error
 
 // The adapter's `checkFiles`: reads every table, except, the first time, those an open that
 // checked every table has just read.

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readdir, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
@@ -64,6 +64,24 @@ describe('rocksdb adapter', () => {
         'NOT_A_LOG',
       )
       expect(await readdir(dir)).toEqual([])
+    } finally {
+      await removeDir(dir)
+    }
+  })
+
+  it('refuses a database whose CURRENT names no MANIFEST as CORRUPTION, changing nothing', async () => {
+    const dir = await makeTempDir('rocks-current')
+    try {
+      const path = join(dir, 'db')
+      await (await openRocksStorage(path)).close()()
+      const current = await readFile(join(path, 'CURRENT'))
+      current[3] = (current[3] ?? 0) ^ 0x01
+      await writeFile(join(path, 'CURRENT'), current)
+      const files = await readdir(path)
+      expect(await code(openRocksStorage(path, { readOnly: true }))).toBe('CORRUPTION')
+      expect(await code(openRocksStorage(path))).toBe('CORRUPTION')
+      expect(await readdir(path)).toEqual(files)
+      expect(await readFile(join(path, 'CURRENT'))).toEqual(current)
     } finally {
       await removeDir(dir)
     }

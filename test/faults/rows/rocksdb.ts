@@ -117,4 +117,14 @@ export const faults: ReadonlyArray<Fault> = [
       name: 'drops, with no error, a synced commit whose write-ahead log record rotted after close',
     },
   },
+  {
+    fault: 'a damaged CURRENT file, or a lost MANIFEST (the database misses a file of its own)',
+    storage: 'RocksDB',
+    answer: '`CORRUPTION` at open, for readers and writers; nothing changed',
+    bound: 'the open',
+    test: {
+      file: 'test/storage/rocksdb.test.ts',
+      name: 'refuses a database whose CURRENT names no MANIFEST as CORRUPTION, changing nothing',
+    },
+  },
 ]

@@ -156,4 +156,11 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '    else claimed.delete(real)\n',
     tests: ['test/storage/corruption.test.ts'],
   },
+  {
+    rule: 'a database that misses a file of its own (CURRENT names no MANIFEST) is CORRUPTION',
+    file: 'src/storage/rocksdb.ts',
+    from: 'if (E.isLeft(opened)) return E.left(missingOwnFile(path, opened.left))',
+    to: 'if (E.isLeft(opened)) return opened',
+    tests: ['test/storage/rocksdb.test.ts'],
+  },
 ]
