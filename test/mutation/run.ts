@@ -5,7 +5,15 @@
 //   MUTANTS_SAMPLE=10 MUTANTS_SEED=7 npm run test:mutants
 //                                   10 of them, drawn by the seed (what `npm test` runs)
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -65,6 +73,10 @@ cpSync(root, copy, {
   },
 })
 symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'))
+// The tests' temporary files go inside the copy, so that what a mutant makes them leave behind
+// (a test that fails before its cleanup) goes with it.
+const scratch = join(copy, '.tmp')
+mkdirSync(scratch)
 
 // One server for every mutant's tests, as the test run starts one (test/support/postgres.ts):
 // where none is given and PostgreSQL is installed.
@@ -98,7 +110,7 @@ try {
       process.execPath,
       // A mutant that makes a test hang is caught by the timeout: no need to wait 30 s for it.
       [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--testTimeout=10000', ...mutant.tests],
-      { cwd: copy, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+      { cwd: copy, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', TMPDIR: scratch } },
     )
     writeFileSync(file, original)
     const seconds = ((Date.now() - started) / 1000).toFixed(1)
