@@ -192,7 +192,13 @@ describe('an import resumed with --resume', () => {
     store.commitsLeft = 1
     const first = await importLog({ db: path }, input(4000))
     expect(E.isLeft(first) && first.left.message).toMatch(/after stdin line 1000: .*--resume/)
-    // A resumed import that fails part-way again says where, the same way.
+    // A resumed import that fails part-way again says where, the same way: at its first
+    // commit, where the log was.
+    store.commitsLeft = 0
+    const none = await importLog(at, input(4000))
+    expect(E.isLeft(none) && none.left.message).toMatch(
+      /; the import stopped after stdin line 1000: the entries up to it \(sequence 999\) are committed/,
+    )
     store.commitsLeft = 1
     const second = await importLog(at, input(4000))
     expect(E.isLeft(second) && second.left.message).toBe(
