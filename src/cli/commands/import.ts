@@ -81,7 +81,7 @@ export const importLog = async (
 ): Promise<Outcome> => {
   const resume = args.resume === true
   // A resumed import checks the log it goes on with under the writer's lock, below.
-  const before = await lookBefore(args, resume ? async () => E.right(0) : refuseNonEmpty)
+  const before = await lookBefore(args, resume ? () => Promise.resolve(E.right(0)) : refuseNonEmpty)
   if (E.isLeft(before)) return before
   return withReplayable(input, async (replayable) => {
     const checked = await checkInput(replayable, signal)

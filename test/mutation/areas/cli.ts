@@ -21,8 +21,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a failed import removes what it wrote in a directory that was empty',
     file: importer,
-    from: "if (before === 'kept') return",
-    to: "if (before !== 'missing') return",
+    from: "if (before === 'kept')\n",
+    to: "if (before !== 'missing')\n",
     tests: ['test/cli/import.test.ts'],
   },
   {
