@@ -79,6 +79,9 @@ export type FollowArgs = t.TypeOf<typeof FollowArgs>
 export const ReportArgs = t.intersection([DbArgs, t.partial({ json: t.boolean })])
 export type ReportArgs = t.TypeOf<typeof ReportArgs>
 
+export const ImportArgs = t.intersection([ReportArgs, t.partial({ resume: t.boolean })])
+export type ImportArgs = t.TypeOf<typeof ImportArgs>
+
 /** A head as `verify` prints it and `log.head()` gives it: `SEQUENCE:CHECKSUM`. */
 export const HeadString = new t.Type<{ sequence: number; checksum: string }, string, unknown>(
   'SEQUENCE:CHECKSUM',

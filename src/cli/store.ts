@@ -174,16 +174,21 @@ export const withStore = async <A>(
   }
 }
 
-/** Runs `use` on the log at `location`, closing it whatever happens. */
+/**
+ * Runs `use` on the log at `location`, closing it whatever happens; a writer reserves sequence
+ * numbers in blocks of `blockSize` (the library's default when not given).
+ */
 export const withLog = async (
   location: Location,
   access: Access,
   use: (log: LogTE, storage: Storage) => Promise<Outcome>,
+  blockSize?: number,
 ): Promise<Outcome> => {
   const storage = await openStore(location, access)
   if (E.isLeft(storage)) return storage
   const reading = isReader(access)
-  const log = await openLogTE({ storage: storage.right, readOnly: reading })()
+  const sized = blockSize === undefined ? {} : { blockSize }
+  const log = await openLogTE({ storage: storage.right, readOnly: reading, ...sized })()
   if (E.isLeft(log)) {
     await storage.right.close()()
     return log

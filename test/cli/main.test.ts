@@ -262,6 +262,18 @@ describe('export and import', () => {
     )
   })
 
+  it('resumes with --resume only a log that holds the start of the input', () => {
+    const exported = ok(['export', '--db', 'a'])
+    expect(ok(['import', '--db', 'a', '--resume'], exported)).toBe(
+      'nothing to import: the log already holds all 6 entries of the input\n',
+    )
+    expect(
+      usageError(['import', '--db', 'a', '--resume'], exported.replace('"value":"', '"value":"w')),
+    ).toMatch(
+      /^deltalog: NOT_EMPTY: cannot resume: a does not hold the start of the input: its entry at sequence \d+ differs from stdin line 1 in its value$/,
+    )
+  })
+
   it('imports all or nothing: a bad line late in the input writes nothing', async () => {
     // Past the importer's commits of 1000 entries: before, the first two commits stayed.
     const lines = Array.from({ length: 2500 }, (_, i) =>

@@ -31,11 +31,45 @@ export const faults: ReadonlyArray<Fault> = [
     fault: 'a write fails part-way through `deltalog import` into an empty log that was there',
     storage: 'RocksDB',
     answer:
-      "the write's error, naming the last line and sequence committed; the log holds exactly the entries up to them",
+      "the write's error, naming the last line and sequence committed and advising `--resume`; the log holds exactly the entries up to them, and `import --resume` with the same input writes the rest (after checking that the log holds the input's first entries: otherwise `NOT_EMPTY`, nothing written)",
     bound: 'when the failed write answers',
     test: {
       file: importFaults,
       name: 'leaves a log that was there as far as it got, and says where it stopped',
+    },
+  },
+  {
+    fault:
+      'a write fails part-way through `deltalog import` into a log that was there, and again in its `--resume`, which is then interrupted (SIGINT)',
+    storage: 'RocksDB',
+    answer:
+      'each says where it stopped and advises `--resume`; the last `--resume` completes it, and the log equals a plain import of the same input',
+    bound: 'when the failed write answers; one reading of the log and the input before writing',
+    test: {
+      file: importFaults,
+      name: 'goes on where a failed or interrupted import into a log that was there stopped',
+    },
+  },
+  {
+    fault:
+      '`deltalog import --resume` into a log that is not the start of its input (a changed value, an entry past the input, sequences handed out past the next)',
+    storage: 'RocksDB',
+    answer: '`NOT_EMPTY` saying where log and input part; nothing written',
+    bound: 'one reading of the log and the input, before any write',
+    test: {
+      file: importFaults,
+      name: 'refuses a log that is not the start of the input with NOT_EMPTY, and writes nothing',
+    },
+  },
+  {
+    fault: 'a write fails part-way through `deltalog import` into tables created by their owner',
+    storage: 'PostgreSQL',
+    answer:
+      "the write's error, naming the last line and sequence committed and advising `--resume`; `import --resume` refuses a table that is not the start of the input (`NOT_EMPTY`) and completes one that is",
+    bound: 'when the failed write answers',
+    test: {
+      file: importFaults,
+      name: 'goes on where it stopped, and refuses a table that is not the start of the input',
     },
   },
   {
