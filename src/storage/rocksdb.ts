@@ -35,8 +35,8 @@ import {
 import type { DisposableStorage, Storage } from './port.js'
 import { asError, call, fromNative } from './rocksdbErrors.js'
 import { makeRocksStore } from './rocksdbStore.js'
-import { writeTableRecord } from './rocksdbTableRecord.js'
-import { checkTables, type CheckedTables } from './rocksdbTables.js'
+import { writeTableRecord, type TableRecord } from './rocksdbTableRecord.js'
+import { checkTables, writtenSince, type CheckedTables } from './rocksdbTables.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -299,11 +299,24 @@ const openNative = async (
   if (!readOnlyOpen && checked !== undefined && checked.stale) {
     await writeTableRecord(path, checked.tables)
   }
+  const atOpen = checked?.tables ?? new Map<string, string>()
   return E.right(
     makeRocksStore(binding, db, path, how.release ?? (() => undefined), readOnlyOpen, {
       checkFiles: checkFilesOf(path, how.every === true ? checked : undefined),
+      ...(readOnlyOpen ? {} : { closed: () => recordWritten(path, atOpen) }),
     }),
   )
+}
+
+// A writer's close records the tables RocksDB wrote while it was open, so that the next open,
+// in any process, reads none of them: a restart after a day of writes costs no day of reading.
+const recordWritten = async (path: string, atOpen: TableRecord): Promise<void> => {
+  const record = await writtenSince(path, atOpen)
+  const same =
+    record !== undefined &&
+    record.size === atOpen.size &&
+    [...record].every(([name, identity]) => atOpen.get(name) === identity)
+  if (record !== undefined && !same) await writeTableRecord(path, record)
 }
 
 // RocksDB says NotFound when a database misses a file of its own: a MANIFEST that CURRENT names

@@ -48,11 +48,14 @@ interface Handle {
   readonly readOnly: boolean
   /** Frees the directory for another open (the claim of directory.ts). */
   readonly release: Release
+  /** Runs once the native handle closed, before the directory is freed. */
+  readonly closed: () => Promise<void>
 }
 
 /**
  * The Storage port on database `db`, open at `path`; `release` is called once the native
- * handle has let go of the directory, and `files.checkFiles` checks the database's files.
+ * handle has let go of the directory, and `files.checkFiles` checks the database's files;
+ * `files.closed`, if given, runs once the native handle has closed, before `release`.
  * REQUIRES: `db` was opened by `binding.db_open` (read-only when `readOnlyStore`).
  */
 export const makeRocksStore = (
@@ -61,7 +64,10 @@ export const makeRocksStore = (
   path: string,
   release: Release,
   readOnlyStore: boolean,
-  files: { readonly checkFiles: () => Promise<E.Either<StorageError, void>> },
+  files: {
+    readonly checkFiles: () => Promise<E.Either<StorageError, void>>
+    readonly closed?: () => Promise<void>
+  },
 ): DisposableStorage => {
   const what = `rocksdb storage at ${path}`
   const handle: Handle = {
@@ -72,6 +78,7 @@ export const makeRocksStore = (
     iterators: new Set(),
     readOnly: readOnlyStore,
     release,
+    closed: files.closed ?? (() => Promise.resolve()),
   }
   const { guarded } = handle.calls
   let closing: Promise<E.Either<StorageError, void>> | undefined
@@ -173,6 +180,7 @@ const closeStore = async ({
   calls,
   iterators,
   release,
+  closed,
 }: Handle): Promise<E.Either<StorageError, void>> => {
   await calls.drain()
   const released = await Promise.all([...iterators].map((end) => end()))
@@ -187,6 +195,7 @@ const closeStore = async ({
   }
   const result = await call('close', (cb) => binding.db_close(db, cb))
   calls.finish()
+  if (E.isRight(result)) await closed()
   // The directory is free for another open once the native handle has let go of it.
   release()
   return E.map(() => undefined)(result)

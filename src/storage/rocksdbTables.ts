@@ -10,6 +10,7 @@
  * An open reads only the tables that are new or changed: a table that passed in this process,
  * or that the directory's record lists as passed with the identity it has now
  * (rocksdbTableRecord.ts), is not read again. `verify` trusts neither and reads every table.
+ * A writer's close records the tables RocksDB wrote while it was open (`writtenSince`).
  */
 import { open, readdir, stat as statFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -188,4 +189,35 @@ const windowedReader = (
     }
     return window.subarray(offset - start, offset - start + length)
   }
+}
+
+/**
+ * The record a writer leaves as it closes: the tables that passed at its open, as they were
+ * then, and those RocksDB wrote since (flushes, compactions) with the identity they have now —
+ * made here, not found on the disk, so not read. A table gone since is left out; one whose
+ * identity changed since the open keeps the identity it passed with, and is read again.
+ */
+export const writtenSince = async (
+  path: string,
+  atOpen: TableRecord,
+): Promise<TableRecord | undefined> => {
+  const record = new Map<string, string>()
+  try {
+    for (const name of (await readdir(path)).filter((n) => TABLE_FILE.test(n)).sort()) {
+      const passedAtOpen = atOpen.get(name)
+      if (passedAtOpen !== undefined) {
+        record.set(name, passedAtOpen)
+        continue
+      }
+      const stat = await statFile(join(path, name), { bigint: true }).catch((error: unknown) => {
+        if (isMissing(error)) return undefined
+        throw error
+      })
+      if (stat !== undefined) record.set(name, tableIdentity(stat))
+    }
+  } catch {
+    // A record is a cache: the next open reads what this one could not list.
+    return undefined
+  }
+  return record
 }

@@ -233,3 +233,57 @@ describe('the record of checked tables', () => {
     expect([...(record ?? new Map()).keys()]).toEqual([table.slice(store.length + 1)])
   })
 })
+
+describe("a writer's close", () => {
+  it('records the tables RocksDB wrote while it was open: a reopen in a new process reads none', async () => {
+    const dir = await makeTempDir('table-record-close')
+    try {
+      const path = join(dir, 'store')
+      // Written and closed: the records stay in the write-ahead log until the next open.
+      const writer = await (await freshModules()).openRocksStorage(path)
+      const batch = Array.from({ length: 500 }, (_, i) => ({
+        type: 'put' as const,
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`value ${i}`),
+      }))
+      expect(E.isRight(await writer.write(batch, { sync: true })())).toBe(true)
+      await writer.close()()
+      // This open flushes them into a table, which no open has read; its close records it.
+      await (await (await freshModules()).openRocksStorage(path)).close()()
+      const tables = (await readdir(path)).filter((n) => n.endsWith('.sst'))
+      expect(tables).toHaveLength(1)
+      const record = decodeTableRecord(await readFile(join(path, TABLE_RECORD_FILE), 'utf8'))
+      expect([...(record ?? new Map()).keys()]).toEqual(tables)
+      const fresh = await freshModules()
+      await (await fresh.openRocksStorage(path, { readOnly: true })).close()()
+      expect(opened.tables).toEqual([])
+    } finally {
+      await removeDir(dir)
+    }
+  })
+
+  it('keeps the identity a table passed with, if it changed while the writer was open', async () => {
+    const dir = await makeTempDir('table-record-changed')
+    try {
+      const path = join(dir, 'store')
+      const batch = Array.from({ length: 500 }, (_, i) => ({
+        type: 'put' as const,
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`value ${i}`),
+      }))
+      const first = await (await freshModules()).openRocksStorage(path)
+      expect(E.isRight(await first.write(batch, { sync: true })())).toBe(true)
+      await first.close()()
+      await (await (await freshModules()).openRocksStorage(path)).close()()
+      const [name = ''] = (await readdir(path)).filter((n) => n.endsWith('.sst'))
+      // Rewritten under an open writer: no longer what passed, nor what RocksDB wrote.
+      const writer = await (await freshModules()).openRocksStorage(path)
+      await writeFile(join(path, name), await readFile(join(path, name)))
+      await writer.close()()
+      await (await (await freshModules()).openRocksStorage(path, { readOnly: true })).close()()
+      expect(opened.tables).toEqual([join(path, name)])
+    } finally {
+      await removeDir(dir)
+    }
+  })
+})

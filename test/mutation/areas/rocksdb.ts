@@ -163,4 +163,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'if (E.isLeft(opened)) return opened',
     tests: ['test/storage/rocksdb.test.ts'],
   },
+  {
+    rule: "a writer's close records the tables RocksDB wrote while it was open",
+    file: 'src/storage/rocksdb.ts',
+    from: '      ...(readOnlyOpen ? {} : { closed: () => recordWritten(path, atOpen) }),\n',
+    to: '',
+    tests: ['test/storage/tableRecord.test.ts'],
+  },
+  {
+    rule: "a writer's close keeps the identity a table passed with, not the one it has now",
+    file: 'src/storage/rocksdbTables.ts',
+    from: 'const passedAtOpen = atOpen.get(name)',
+    to: 'const passedAtOpen: string | undefined = undefined',
+    tests: ['test/storage/tableRecord.test.ts'],
+  },
 ]
