@@ -5,8 +5,9 @@
  *
  * A state read from the log may be overtaken while it is read: a commit can land between the
  * read's look at the log and its answer. So a state read from the log is kept only if the writer
- * changed no state since the read began (`mark`, `offer`); the writer's own states, decided with
- * each commit, are always kept (`remember`).
+ * kept no state of that stream since the read began, and lost none it kept since (past the
+ * limit, or by a clear after a failed write) (`mark`, `offer`); the writer's own states, decided
+ * with each commit, are always kept (`remember`).
  */
 import type { StreamState } from './plan.js'
 
@@ -22,7 +23,8 @@ export interface StateCache {
   readonly mark: () => number
   /**
    * Keeps a state read from the log since `mark` was taken, as `remember` does — unless the
-   * writer remembered or cleared meanwhile: the state may then be older than the log.
+   * writer kept that stream's state meanwhile, or lost one it kept meanwhile: the state read may
+   * then be older than the log.
    */
   readonly offer: (streamId: string, state: StreamState, mark: number) => void
   /** Forgets every state: after a failed write, what storage holds is no longer known for sure. */
@@ -30,30 +32,34 @@ export interface StateCache {
 }
 
 export const makeStateCache = (limit = STATE_CACHE_LIMIT): StateCache => {
-  // A Map iterates in insertion order: re-inserting on each store keeps the oldest first.
-  const states = new Map<string, StreamState>()
-  // How many times the writer changed the states: a read's mark is stale once this moved.
+  // A Map iterates in insertion order: re-inserting on each store keeps the oldest first. Each
+  // state carries the count of changes when it was kept: what the writer knew then.
+  const states = new Map<string, { readonly state: StreamState; readonly at: number }>()
+  // How many times the writer changed a state; and the newest change since lost — dropped past
+  // the limit, or every one by a clear — which a read marked before it may not overwrite.
   let changes = 0
-  const keep = (streamId: string, state: StreamState): void => {
+  let lostAt = 0
+  const keep = (streamId: string, state: StreamState, at: number): void => {
     states.delete(streamId)
-    states.set(streamId, state)
+    states.set(streamId, { state, at })
     if (states.size > limit) {
-      const oldest = states.keys().next()
-      if (oldest.done !== true) states.delete(oldest.value)
+      const [oldest] = states
+      if (oldest !== undefined) {
+        states.delete(oldest[0])
+        lostAt = Math.max(lostAt, oldest[1].at)
+      }
     }
   }
   return {
-    get: (streamId) => states.get(streamId),
-    remember: (streamId, state) => {
-      changes++
-      keep(streamId, state)
-    },
+    get: (streamId) => states.get(streamId)?.state,
+    remember: (streamId, state) => keep(streamId, state, ++changes),
     mark: () => changes,
     offer: (streamId, state, mark) => {
-      if (mark === changes) keep(streamId, state)
+      // A state the writer kept since the read began is newer; one it kept and lost since may be.
+      if (lostAt <= mark && !states.has(streamId)) keep(streamId, state, mark)
     },
     clear: () => {
-      changes++
+      lostAt = ++changes
       states.clear()
     },
   }
