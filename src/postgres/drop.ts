@@ -5,8 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { StorageError } from '../errors.js'
 import { fromPg } from './errors.js'
-import { checkOptions, namesOf, poolOf, type PostgresStorageOptions } from './open.js'
-import { boundPool, limitsOf } from './timeouts.js'
+import { serverFor, type PostgresStorageOptions } from './open.js'
 
 /**
  * Drops the log table `options.table` and its `_meta` table, in one transaction.
@@ -15,17 +14,11 @@ import { boundPool, limitsOf } from './timeouts.js'
 export const dropLogTables = async (
   options: Pick<PostgresStorageOptions, 'table' | 'pool' | 'connection' | 'timeouts'>,
 ): Promise<E.Either<StorageError, void>> => {
-  const parts = checkOptions(options)
-  if (E.isLeft(parts)) return parts
-  const limits = limitsOf(options.timeouts)
-  if (E.isLeft(limits)) return limits
-  const source = await poolOf(options, limits.right)
-  if (E.isLeft(source)) return source
-  const { ownsPool } = source.right
-  const pool = boundPool(source.right.pool, limits.right)
-  const { data, meta } = namesOf(options.table, parts.right)
+  const server = await serverFor(options)
+  if (E.isLeft(server)) return server
+  const { pool, ownsPool, names } = server.right
   try {
-    await pool.query(`DROP TABLE IF EXISTS ${data}, ${meta}`)
+    await pool.query(`DROP TABLE IF EXISTS ${names.data}, ${names.meta}`)
     return E.right(undefined)
   } catch (error) {
     return E.left(fromPg(`drop ${options.table}`, error))

@@ -111,16 +111,9 @@ const MAX_TABLE_BYTES = 63 - '_meta'.length
 export const openTables = async (
   options: PostgresStorageOptions,
 ): Promise<E.Either<StorageError, Opened>> => {
-  const parts = checkOptions(options)
-  if (E.isLeft(parts)) return parts
-  const limits = limitsOf(options.timeouts)
-  if (E.isLeft(limits)) return limits
-  const source = await poolOf(options, limits.right)
-  if (E.isLeft(source)) return source
-  const { ownsPool } = source.right
-  // Every wait for the server, from here on, is bounded.
-  const pool = boundPool(source.right.pool, limits.right)
-  const names = namesOf(options.table, parts.right)
+  const server = await serverFor(options)
+  if (E.isLeft(server)) return server
+  const { pool, ownsPool, names } = server.right
   const prepared = await prepare(pool, names, options)
   if (E.isLeft(prepared)) {
     if (ownsPool) await pool.end().catch(() => undefined)
@@ -129,8 +122,30 @@ export const openTables = async (
   return E.right({ pool, ownsPool, names, listen: options.listen !== false, ...prepared.right })
 }
 
+/**
+ * What every use of the server starts with: the options checked, the pool (made from
+ * `connection`, or the caller's) with every wait for the server bounded, and the table's names.
+ */
+export const serverFor = async (
+  options: PostgresStorageOptions,
+): Promise<
+  E.Either<StorageError, { readonly pool: Pool; readonly ownsPool: boolean; readonly names: Names }>
+> => {
+  const parts = checkOptions(options)
+  if (E.isLeft(parts)) return parts
+  const limits = limitsOf(options.timeouts)
+  if (E.isLeft(limits)) return limits
+  const source = await poolOf(options, limits.right)
+  if (E.isLeft(source)) return source
+  return E.right({
+    pool: boundPool(source.right.pool, limits.right),
+    ownsPool: source.right.ownsPool,
+    names: namesOf(options.table, parts.right),
+  })
+}
+
 /** The options' mistakes, found before any connection is made; the table name's parts. */
-export const checkOptions = (
+const checkOptions = (
   options: PostgresStorageOptions,
 ): E.Either<InvalidArgumentError, ReadonlyArray<string>> => {
   const table = options.table
@@ -163,7 +178,7 @@ export const checkOptions = (
  * importing this module costs nothing to a user who never opens a PostgreSQL storage.
  * REQUIRES: exactly one of `options.pool` and `options.connection` is given.
  */
-export const poolOf = async (
+const poolOf = async (
   options: PostgresStorageOptions,
   limits: Limits,
 ): Promise<E.Either<StorageError, { readonly pool: Pool; readonly ownsPool: boolean }>> => {
@@ -189,7 +204,7 @@ export const poolOf = async (
  * The names of a log's tables and channel.
  * REQUIRES: `parts` are `table`'s parts, each a plain identifier (checkOptions).
  */
-export const namesOf = (table: string, parts: ReadonlyArray<string>): Names => ({
+const namesOf = (table: string, parts: ReadonlyArray<string>): Names => ({
   table,
   data: parts.map((p) => `"${p}"`).join('.'),
   meta: parts.map((p, i) => (i === parts.length - 1 ? `"${p}_meta"` : `"${p}"`)).join('.'),

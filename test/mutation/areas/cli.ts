@@ -50,8 +50,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a failed import into a new PostgreSQL table drops both its tables',
     file: 'src/postgres/drop.ts',
-    from: 'DROP TABLE IF EXISTS ${data}, ${meta}',
-    to: 'DROP TABLE IF EXISTS ${data}',
+    from: 'DROP TABLE IF EXISTS ${names.data}, ${names.meta}',
+    to: 'DROP TABLE IF EXISTS ${names.data}',
     tests: ['test/cli/import.test.ts'],
     needs: 'postgres',
   },
