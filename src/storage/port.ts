@@ -96,9 +96,10 @@ export interface Storage {
    * Offered by stores that keep their data in files with checksums: reads every file and checks
    * it, trusting no earlier check, so that damage done since the store opened — or since an
    * earlier open checked a file — is found; a damaged file is `CORRUPTION`. `verifyStorage`
-   * calls it before it reads.
+   * calls it before it reads. Once `signal` aborts it stops between files, without an error:
+   * the caller, whose signal it is, says so.
    */
-  readonly checkFiles?: () => TE.TaskEither<StorageError, void>
+  readonly checkFiles?: (signal?: AbortSignal) => TE.TaskEither<StorageError, void>
   /**
    * How many iterations hold resources right now: a diagnostic for leak checks in tests.
    * Optional: the engine never calls it, and a custom store need not offer it.

@@ -338,12 +338,12 @@ const missingOwnFile = (path: string, error: StorageError): StorageError =>
 const checkFilesOf = (
   path: string,
   readAtOpen: CheckedTables | undefined,
-): (() => Promise<E.Either<StorageError, void>>) => {
+): ((signal?: AbortSignal) => Promise<E.Either<StorageError, void>>) => {
   let fresh = readAtOpen?.tables
-  return async () => {
+  return async (signal) => {
     const justRead = fresh
     fresh = undefined
-    const checked = await checkTables(path, justRead ?? new Map())
+    const checked = await checkTables(path, justRead ?? new Map(), signal)
     return E.map(() => undefined)(checked)
   }
 }

@@ -65,7 +65,7 @@ export const makeRocksStore = (
   release: Release,
   readOnlyStore: boolean,
   files: {
-    readonly checkFiles: () => Promise<E.Either<StorageError, void>>
+    readonly checkFiles: (signal?: AbortSignal) => Promise<E.Either<StorageError, void>>
     readonly closed?: () => Promise<void>
   },
 ): DisposableStorage => {
@@ -101,7 +101,7 @@ export const makeRocksStore = (
       }),
     write: (batch, options) => () => guarded(() => write(handle, batch, options)),
     iterator: (options) => iterator(handle, options),
-    checkFiles: () => () => guarded(files.checkFiles),
+    checkFiles: (signal) => () => guarded(() => files.checkFiles(signal)),
     // Every native iterator holds a RocksDB snapshot until it is ended, so the number of live
     // snapshots is what the native side really holds, not just what this adapter tracks.
     openIterators: () =>

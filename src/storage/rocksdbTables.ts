@@ -56,11 +56,13 @@ export type Trusted =
 /**
  * Checks every table file in the database directory `path`, reading those `trusted` does not
  * vouch for with the identity they have now. A table that vanishes while it is checked (a
- * writer beside a reader compacts) is left out.
+ * writer beside a reader compacts) is left out. Once `signal` aborts it checks no further table
+ * (what it found so far is no full check: its caller, whose signal it is, reports the abort).
  */
 export const checkTables = async (
   path: string,
   trusted: Trusted,
+  signal?: AbortSignal,
 ): Promise<E.Either<StorageError, CheckedTables>> => {
   let names: ReadonlyArray<string>
   try {
@@ -73,6 +75,7 @@ export const checkTables = async (
   const tables = new Map<string, string>()
   const read: string[] = []
   for (const name of names) {
+    if (signal?.aborted === true) break
     const vouched = (identity: string): boolean => record.get(name) === identity
     const checked = await checkTable(join(path, name), { vouched, remembered: recorded })
     if (E.isLeft(checked)) return checked

@@ -152,8 +152,9 @@ const verify = async (
   stopIfAborted(options.signal, 'verify')
   // Damage in a store's files is found by their checksums, before anything reads them.
   if (storage.checkFiles !== undefined) {
-    const files = await storage.checkFiles()()
+    const files = await storage.checkFiles(options.signal)()
     if (E.isLeft(files)) return files
+    stopIfAborted(options.signal, 'verify')
   }
   const findings = makeFindings(options.onProgress, options.signal)
   const metadata = await readMetadata(storage, findings)

@@ -27,7 +27,12 @@ import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 // The table files opened since the count was last cleared; and the files whose `stat` is held
 // at what it was, as bytes that rot on the disk leave it.
-const opened = vi.hoisted(() => ({ tables: [] as string[], held: new Map<string, unknown>() }))
+const opened = vi.hoisted(() => ({
+  tables: [] as string[],
+  held: new Map<string, unknown>(),
+  // Called as each table is opened.
+  onTable: (): void => undefined,
+}))
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof FileSystem>()
   return {
@@ -40,7 +45,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       file: string,
       ...rest: Parameters<typeof fs.open> extends [unknown, ...infer R] ? R : never
     ) => {
-      if (file.endsWith('.sst')) opened.tables.push(file)
+      if (file.endsWith('.sst')) {
+        opened.tables.push(file)
+        opened.onTable()
+      }
       return fs.open(file, ...rest)
     },
   }
@@ -282,6 +290,40 @@ describe("a writer's close", () => {
       await writer.close()()
       await (await (await freshModules()).openRocksStorage(path, { readOnly: true })).close()()
       expect(opened.tables).toEqual([join(path, name)])
+    } finally {
+      await removeDir(dir)
+    }
+  })
+})
+
+describe('verify with a signal', () => {
+  it('stops reading tables once the signal aborts, and rejects with ABORTED', async () => {
+    const dir = await makeTempDir('table-record-abort')
+    try {
+      const path = join(dir, 'store')
+      // Each writer's open flushes what the one before wrote into a table of its own.
+      for (let round = 0; round < 3; round++) {
+        const storage = await (await freshModules()).openRocksStorage(path)
+        const batch = Array.from({ length: 200 }, (_, i) => ({
+          type: 'put' as const,
+          key: Buffer.from(`r${round}-${i}`),
+          value: Buffer.from(`value ${i}`),
+        }))
+        if (round < 2) expect(E.isRight(await storage.write(batch, { sync: true })())).toBe(true)
+        await storage.close()()
+      }
+      expect((await readdir(path)).filter((n) => n.endsWith('.sst')).length).toBeGreaterThan(1)
+      const fresh = await freshModules()
+      const storage = await fresh.openRocksStorage(path, { readOnly: true })
+      const signal = new AbortController()
+      opened.onTable = () => signal.abort()
+      try {
+        expect(await code(fresh.verifyStorage(storage, { signal: signal.signal }))).toBe('ABORTED')
+        expect(opened.tables).toHaveLength(1)
+      } finally {
+        opened.onTable = () => undefined
+        await storage.close()()
+      }
     } finally {
       await removeDir(dir)
     }

@@ -177,4 +177,11 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'const passedAtOpen: string | undefined = undefined',
     tests: ['test/storage/tableRecord.test.ts'],
   },
+  {
+    rule: "a check of every table stops between tables once verify's signal aborts",
+    file: 'src/storage/rocksdbTables.ts',
+    from: '    if (signal?.aborted === true) break\n',
+    to: '',
+    tests: ['test/storage/tableRecord.test.ts'],
+  },
 ]
