@@ -248,8 +248,8 @@ const engine: ReadonlyArray<Mutant> = [
   {
     rule: 'a verification whose signal aborted before reads nothing',
     file: 'src/verify/verify.ts',
-    from: "  stopIfAborted(options.signal, 'verify')\n",
-    to: '',
+    from: "VerifyReport>> => {\n  stopIfAborted(options.signal, 'verify')\n",
+    to: 'VerifyReport>> => {\n',
     tests: ['test/verify/abort.test.ts'],
   },
 ]

@@ -61,8 +61,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: "a RocksDB store's checkFiles reads every table, whatever the record says",
     file: 'src/storage/rocksdb.ts',
-    from: 'const checked = await checkTables(path, justRead ?? new Map())',
-    to: "const checked = await checkTables(path, justRead ?? 'recorded')",
+    from: 'const checked = await checkTables(path, justRead ?? new Map(), signal)',
+    to: "const checked = await checkTables(path, justRead ?? 'recorded', signal)",
     tests: ['test/storage/tableRecord.test.ts'],
   },
   {
