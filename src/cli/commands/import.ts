@@ -17,19 +17,16 @@ import type { Command } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import type { Readable } from 'node:stream'
 import { sameBytes } from '../../codec/bytes.js'
-import { aborted, invalidArgument, notEmpty, type DeltalogErrorValue } from '../../errors.js'
+import { aborted, notEmpty, type DeltalogErrorValue } from '../../errors.js'
 import type { LogEntry } from '../../log/read.js'
-import { DEFAULTS } from '../../log/types.js'
-import { validatePlaced } from '../../log/validate.js'
 import { ImportArgs } from '../args.js'
 import * as flags from '../flags.js'
-import { decodeEntryLine } from '../lines.js'
+import { checkInput, entriesOf, type Placed } from '../importInput.js'
 import { action, type Outcome } from '../outcome.js'
 import { write } from '../output.js'
 import { makeProgress } from '../progress.js'
 import { withReplayable, type Replayable } from '../replay.js'
 import { interruptSignal } from '../signals.js'
-import { ndjsonLines } from '../stdin.js'
 import {
   lookBefore,
   removeCreated,
@@ -51,12 +48,6 @@ const IMPORT_CHUNK_BYTES = 16 * 1024 * 1024
 const IMPORT_BLOCK_SIZE = 1
 
 const RESUME_ADVICE = '; run the same import again with --resume to import the rest'
-
-/** An entry read from stdin, with the line it is on. */
-interface Placed {
-  readonly entry: LogEntry
-  readonly line: number
-}
 
 /** A write that failed part-way: its error, and the last entry committed before it, if any. */
 interface Stopped {
@@ -154,65 +145,6 @@ const undo = async (
       ? `${error.message}; nothing was imported: ${removed.right}`
       : `${error.message}; ${stopped}, and removing what it created failed: ${removed.left.message}`,
   }
-}
-
-// -------------------------------------------------------------------------------------
-// reading stdin
-// -------------------------------------------------------------------------------------
-
-/**
- * The entries of stdin's NDJSON lines. The first line that does not decode, whose sequence is
- * not above the one before, or whose key or value the log would refuse, ends them with its
- * error. `quiet` reads them again without the note on skipped blank lines.
- */
-async function* entriesOf(
-  replayable: Replayable,
-  quiet: boolean,
-): AsyncGenerator<E.Either<DeltalogErrorValue, Placed>> {
-  let last = -1
-  const input = replayable.open()
-  try {
-    for await (const { line, number } of ndjsonLines(input, quiet)) {
-      const where = `stdin line ${number}`
-      const entry = E.chain(checkEntry(where, last))(decodeEntryLine(line, where))
-      yield E.map((e: LogEntry) => ({ entry: e, line: number }))(entry)
-      if (E.isLeft(entry)) return
-      last = entry.right.sequence
-    }
-  } finally {
-    input.destroy()
-  }
-}
-
-/**
- * An entry the log would take after one at sequence `last`: its sequence above it, its key and
- * value as the log's own check of an appended entry finds them, named by the line.
- */
-const checkEntry =
-  (where: string, last: number) =>
-  (entry: LogEntry): E.Either<DeltalogErrorValue, LogEntry> => {
-    if (entry.sequence <= last) {
-      const error = `must be above the one before (${last}), got ${entry.sequence}`
-      return E.left(invalidArgument(`${where}.sequence`, error))
-    }
-    const refused = validatePlaced([entry], DEFAULTS)
-    if (E.isRight(refused)) return E.right(entry)
-    const field = refused.left.field.replace(/^entries\[0\]/, where)
-    return E.left(invalidArgument(field, refused.left.message.replace(/^[^:]*: /, '')))
-  }
-
-/** Reads the whole input once and checks every line; resolves with how many entries it holds. */
-const checkInput = async (
-  replayable: Replayable,
-  signal: AbortSignal,
-): Promise<E.Either<DeltalogErrorValue, number>> => {
-  let count = 0
-  for await (const placed of entriesOf(replayable, false)) {
-    if (signal.aborted) return E.left(aborted('import', signal.reason))
-    if (E.isLeft(placed)) return placed
-    count++
-  }
-  return E.right(count)
 }
 
 // -------------------------------------------------------------------------------------

@@ -2,18 +2,19 @@
 import type { Mutant } from '../mutant.js'
 
 const importer = 'src/cli/commands/import.ts'
+const importInput = 'src/cli/importInput.ts'
 
 export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'import checks every line against the log limits before it writes any',
-    file: importer,
+    file: importInput,
     from: 'const refused = validatePlaced([entry], DEFAULTS)',
     to: 'const refused = validatePlaced([], DEFAULTS)',
     tests: ['test/cli/main.test.ts'],
   },
   {
     rule: 'import writes nothing when a line late in its input is bad',
-    file: importer,
+    file: importInput,
     from: 'if (E.isLeft(placed)) return placed',
     to: 'if (E.isLeft(placed)) break',
     tests: ['test/cli/main.test.ts'],
