@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 
 // How many mutants a plain run tries: enough to keep every area honest over a few runs, few
 // enough for the suite's time (the guarding tests of one take 3–60 s).
-const DEFAULT_SAMPLE = 8
+const DEFAULT_SAMPLE = 6
 const sampleSetting = process.env['MUTANTS_SAMPLE'] ?? String(DEFAULT_SAMPLE)
 const sampleSize = sampleSetting === 'all' ? mutants.length : Number(sampleSetting)
 if (!Number.isSafeInteger(sampleSize) || sampleSize < 0) {
