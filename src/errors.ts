@@ -150,6 +150,17 @@ export interface EventIdConflictError {
   readonly id: string
 }
 
+/**
+ * An append's condition did not hold: an event matching its query exists above `after` (or at
+ * all, without `after`); nothing was written. `position` is the first such event's.
+ */
+export interface AppendConditionFailedError {
+  readonly code: 'APPEND_CONDITION_FAILED'
+  readonly message: string
+  readonly position: number
+  readonly after: number | undefined
+}
+
 /** A stored event's data did not pass the codec given for its type. */
 export interface DecodeFailedError {
   readonly code: 'DECODE_FAILED'
@@ -186,7 +197,8 @@ export type LogError =
   WriterFailedError | BackpressureError | NotEmptyError | MigrationNeededError | AbortedError
 
 /** Errors of the event store. */
-export type EventStoreError = WrongExpectedRevisionError | EventIdConflictError | DecodeFailedError
+export type EventStoreError =
+  WrongExpectedRevisionError | EventIdConflictError | AppendConditionFailedError | DecodeFailedError
 
 /** Every error value deltalog reports, whatever layer it comes from. */
 export type DeltalogErrorValue = CoreError | StorageError | LogError | EventStoreError

@@ -19,6 +19,7 @@ import {
 } from '../log/options.js'
 import type { Storage } from '../storage/port.js'
 import { MAX_ID_BYTES, validateId } from './envelope.js'
+import { validateCondition, type AppendCondition } from './query.js'
 import type { ReadEvent } from './model.js'
 
 // -------------------------------------------------------------------------------------
@@ -88,18 +89,34 @@ const CheckpointName = fromGuard(
 
 const CheckpointOption = t.readonly(t.type({ name: CheckpointName, position: Natural }))
 
+/** An append's condition, checked in full by `validateCondition` (query.ts). */
+const ConditionOption = fromGuard(
+  "{ failIfEventsMatch: 'all' | { items: [{ types?, tags? }, …] }, after?: position }",
+  (u): u is AppendCondition => E.isRight(validateCondition(u, 'condition')),
+)
+
 /** The options of `appendToStream`. */
 export const EventAppendOptions = t.partial({
   /** What the stream must look like for the append to go ahead (default `'any'`). */
   expectedRevision: ExpectedRevisionCodec,
   /** Saves a checkpoint in the same atomic commit as the events. */
   checkpoint: CheckpointOption,
+  /** Fails the append if an event matching the query exists above `after`. */
+  condition: ConditionOption,
 })
 export type EventAppendOptions = Readonly<t.TypeOf<typeof EventAppendOptions>>
 
 /** The options of `appendMulti`: each write carries its own expectation. */
-export const MultiAppendOptions = t.partial({ checkpoint: CheckpointOption })
+export const MultiAppendOptions = t.partial({
+  checkpoint: CheckpointOption,
+  /** Fails the append if an event matching the query exists above `after`. */
+  condition: ConditionOption,
+})
 export type MultiAppendOptions = Readonly<t.TypeOf<typeof MultiAppendOptions>>
+
+/** The options of `append`: events of no stream, with a condition and a checkpoint. */
+export const AppendEventsOptions = MultiAppendOptions
+export type AppendEventsOptions = MultiAppendOptions
 
 // -------------------------------------------------------------------------------------
 // reading and subscribing
@@ -141,6 +158,18 @@ export type ReadStreamOptions = Readonly<t.TypeOf<typeof ReadStreamOptions>>
 /** The options of `readAll`: a range of positions. */
 export const ReadAllOptions = t.partial({ ...RANGE, ...BOUNDED, filter: ReadAllFilter })
 export type ReadAllOptions = Readonly<t.TypeOf<typeof ReadAllOptions>>
+
+/** The options of `read`: a range of positions, in order. */
+export const ReadQueryOptions = t.partial({ ...RANGE, limit: Natural, signal: AbortSignalLike })
+export type ReadQueryOptions = Readonly<t.TypeOf<typeof ReadQueryOptions>>
+
+/** The options of `subscribe`: a start position; aborting `signal` ends it quietly. */
+export const SubscribeQueryOptions = t.partial({
+  from: Natural,
+  after: Natural,
+  signal: AbortSignalLike,
+})
+export type SubscribeQueryOptions = Readonly<t.TypeOf<typeof SubscribeQueryOptions>>
 
 /** The options of `aggregateStream`: a left fold over the stream's events, in order. */
 export interface AggregateOptions<S> {
@@ -189,6 +218,11 @@ const REFUSED = {
     fromPosition:
       "is no longer accepted; use after: p for what fromPosition meant (exclusive, e.g. a checkpoint's last processed position), or from: p (inclusive)",
   },
+  read: {
+    reverse: 'is not an option of read by query, which reads in position order',
+    ...ORDER_AND_LIMIT,
+  },
+  subscribe: {},
   subscribeToStream: {
     fromRevision:
       'is no longer accepted; use after: r for what fromRevision meant (exclusive), or from: r (inclusive)',

@@ -76,6 +76,7 @@ const toReadEvent = (
     metadata: stored.metadata,
     id: stored.id,
     recordedAt: new Date(stored.recordedAt),
+    tags: stored.tags,
   }
 }
 
@@ -144,21 +145,28 @@ export async function* streamEvents(
   }
 }
 
-const matches = (filter: ReadAllFilter | undefined, streamId: string, type: string): boolean =>
-  (filter?.streamPrefix === undefined || streamId.startsWith(filter.streamPrefix)) &&
-  (filter?.eventTypes === undefined || filter.eventTypes.includes(type))
+/** Which stored events a read selects, by stream id and the event as stored. */
+export type Selection = (streamId: string, stored: StoredEvent) => boolean
+
+/** The selection of `readAll`'s and `subscribeToAll`'s filter. */
+const byFilter =
+  (filter: ReadAllFilter | undefined): Selection =>
+  (streamId, stored) =>
+    (filter?.streamPrefix === undefined || streamId.startsWith(filter.streamPrefix)) &&
+    (filter?.eventTypes === undefined || filter.eventTypes.includes(stored.type))
 
 /** A log entry as a visible event; undefined for the store's other records and deleted events. */
 export const visibleEvent = async (
   ctx: ReadContext,
   entry: LogEntry,
-  filter: ReadAllFilter | undefined,
+  select: Selection | ReadAllFilter | undefined,
 ): Promise<ReadEvent | undefined> => {
   const key = untext.decode(entry.key)
   if (!key.startsWith(EVENTS)) return undefined
   const streamId = key.slice(EVENTS.length)
   const stored = orThrow(decodeEvent(entry.value))
-  if (!matches(filter, streamId, stored.type)) return undefined
+  const selected = typeof select === 'function' ? select : byFilter(select)
+  if (!selected(streamId, stored)) return undefined
   const state = await loadState(ctx, streamId)
   if (stored.revision < state.deletedBefore) return undefined
   return toReadEvent(ctx.codecs, streamId, entry, stored)
@@ -171,7 +179,7 @@ export const visibleEvent = async (
 export async function* allEvents(
   ctx: ReadContext,
   entries: AsyncIterableIterator<LogEntry>,
-  filter: ReadAllFilter | undefined,
+  filter: Selection | ReadAllFilter | undefined,
   limit: number | undefined,
   stop?: { readonly signal: AbortSignal | undefined; readonly what: string },
 ): AsyncGenerator<ReadEvent> {

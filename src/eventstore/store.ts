@@ -13,9 +13,16 @@ import { decodeStrict } from '../log/options.js'
 import type { Storage } from '../storage/port.js'
 import { makeStateCache } from './cache.js'
 import { loadCheckpoint, saveCheckpoint } from './checkpoints.js'
-import { MARKER, validateStreamId, type EventInput } from './envelope.js'
-import type { EventAppendResult, ReadEvent, SubscriptionMessage } from './model.js'
+import { INDEX_MARKER, MARKER, validateStreamId, type EventInput } from './envelope.js'
+import { completeIndex, indexMarkerValue } from './indexing.js'
+import type {
+  AppendEventsResult,
+  EventAppendResult,
+  ReadEvent,
+  SubscriptionMessage,
+} from './model.js'
 import {
+  AppendEventsOptions,
   EventAppendOptions,
   MultiAppendOptions,
   OpenEventStoreOptions,
@@ -24,19 +31,33 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type SubscribeToAllOptions,
+  type ReadQueryOptions,
+  type SubscribeQueryOptions,
   type SubscribeToStreamOptions,
 } from './options.js'
 import type { ExpectedRevision, Request } from './plan.js'
+import { read, subscribe } from './queries.js'
+import { validateCondition, type Query } from './query.js'
 import { aggregateStream, readAll, readStream } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
-// Registers the event check that verifyStorage runs on a log holding an event store.
+// Registers the checks that verifyStorage runs on a log holding an event store.
 import './verifyEvents.js'
+import './verifyIndex.js'
 
-export type { EventAppendResult, ReadEvent, SubscriptionMessage } from './model.js'
 export type {
+  AppendEventsResult,
+  EventAppendResult,
+  ReadEvent,
+  SubscriptionMessage,
+} from './model.js'
+export type { AppendCondition, Query, QueryItem } from './query.js'
+export type {
+  AppendEventsOptions,
+  ReadQueryOptions,
+  SubscribeQueryOptions,
   AggregateOptions,
   EventAppendOptions,
   MultiAppendOptions,
@@ -70,6 +91,22 @@ export interface EventStore {
     }>,
     options?: MultiAppendOptions,
   ) => Promise<ReadonlyArray<EventAppendResult>>
+  /**
+   * Appends events of no stream as one commit — with `condition`, only if no event matching its
+   * query exists above its `after` (else `APPEND_CONDITION_FAILED`). Events appended this way
+   * read back with the stream id `''`.
+   */
+  readonly append: (
+    events: ReadonlyArray<EventInput>,
+    options?: AppendEventsOptions,
+  ) => Promise<AppendEventsResult>
+  /** The events matching a query (`'all'`, or items of types and tags), in position order. */
+  readonly read: (query: Query, options?: ReadQueryOptions) => AsyncIterableIterator<ReadEvent>
+  /** As `subscribeToAll`, for the events matching a query. */
+  readonly subscribe: (
+    query: Query,
+    options?: SubscribeQueryOptions,
+  ) => AsyncIterableIterator<SubscriptionMessage>
   /** A stream's events whose revisions lie in the range; `reverse` for newest first. */
   readonly readStream: (
     streamId: string,
@@ -130,8 +167,11 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
   }
   const log = options.log ?? (await openOwnLog(options))
   if ((await lastOf(log, MARKER)) === undefined) {
-    await log.append([{ key: MARKER, value: JSON.stringify({ version: 1 }) }])
-  }
+    await log.append([
+      { key: MARKER, value: JSON.stringify({ version: 1 }) },
+      { key: INDEX_MARKER, value: indexMarkerValue() },
+    ])
+  } else await completeIndex(log)
   return makeEventStore(log, options.log === undefined, options.codecs ?? {})
 }
 
@@ -163,9 +203,23 @@ const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore =>
       appendToStream(codecs, writer, streamId, events, options),
     appendMulti: async (writes, options) => {
       const checked = orThrow(validateWrites(codecs, writes))
-      const o = orThrow(decodeStrict(MultiAppendOptions, 'options', options))
-      return writer.submit({ kind: 'append', writes: checked, ...checkpointOf(o) })
+      const { fields } = appendOptions(MultiAppendOptions, options)
+      return writer.submit({ kind: 'append', writes: checked, ...fields })
     },
+    append: async (events, options) => {
+      const valid = orThrow(validateEvents(codecs, events, 'events'))
+      const { fields } = appendOptions(AppendEventsOptions, options)
+      const [result] = await writer.submit({
+        kind: 'append',
+        writes: [{ streamId: NO_STREAM, events: valid, expected: 'any' }],
+        ...fields,
+        single: true,
+      })
+      if (result === undefined) throw toDeltalogError(invalidArgument('events', 'nothing appended'))
+      return { position: result.position }
+    },
+    read: (query, options) => read(ctx, query, options),
+    subscribe: (query, options) => subscribe(ctx, query, options),
     readStream: (streamId, options) => readStream(ctx, streamId, options),
     readAll: (options) => readAll(ctx, options),
     aggregateStream: (streamId, options) => aggregateStream(ctx, streamId, options),
@@ -183,9 +237,33 @@ const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore =>
   }
 }
 
-/** An append's checkpoint option as a request's field: absent when not given. */
-const checkpointOf = (o: MultiAppendOptions): Pick<Request & { kind: 'append' }, 'checkpoint'> =>
-  o.checkpoint === undefined ? {} : { checkpoint: o.checkpoint }
+/** The stream id of the events `append` writes: no stream of a caller's can have it. */
+const NO_STREAM = ''
+
+/**
+ * An append's options, checked — the condition first, so that its error names the field within
+ * it — with its checkpoint and condition as a request's fields, absent when not given.
+ */
+const appendOptions = <A extends MultiAppendOptions>(
+  codec: Parameters<typeof decodeStrict<A>>[0],
+  options: unknown,
+): { readonly o: A; readonly fields: Pick<AppendRequest, 'checkpoint' | 'condition'> } => {
+  const given = (options ?? {}) as { readonly condition?: unknown }
+  const condition =
+    typeof given === 'object' && given.condition !== undefined
+      ? orThrow(validateCondition(given.condition, 'options.condition'))
+      : undefined
+  const o = orThrow(decodeStrict(codec, 'options', options))
+  return {
+    o,
+    fields: {
+      ...(o.checkpoint === undefined ? {} : { checkpoint: o.checkpoint }),
+      ...(condition === undefined ? {} : { condition }),
+    },
+  }
+}
+
+type AppendRequest = Request & { readonly kind: 'append' }
 
 /** `appendToStream`: its arguments checked before the append is queued. */
 const appendToStream = async (
@@ -197,11 +275,11 @@ const appendToStream = async (
 ): Promise<EventAppendResult> => {
   const id = orThrow(validateStreamId(streamId))
   const valid = orThrow(validateEvents(codecs, events, 'events'))
-  const o = orThrow(decodeStrict(EventAppendOptions, 'options', options))
+  const { o, fields } = appendOptions(EventAppendOptions, options)
   const [result] = await writer.submit({
     kind: 'append',
     writes: [{ streamId: id, events: valid, expected: o.expectedRevision ?? 'any' }],
-    ...checkpointOf(o),
+    ...fields,
     single: true,
   })
   if (result === undefined) throw toDeltalogError(invalidArgument('events', 'nothing appended'))

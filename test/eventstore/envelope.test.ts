@@ -24,6 +24,7 @@ const arbStored: fc.Arbitrary<StoredEvent> = fc.record({
   idGiven: fc.boolean(),
   revision: fc.nat(),
   recordedAt: fc.nat(),
+  tags: fc.uniqueArray(fc.string({ minLength: 1 }), { maxLength: 4 }),
 })
 
 describe('event envelopes', () => {
@@ -31,6 +32,16 @@ describe('event envelopes', () => {
     // JSON has one zero: -0 comes back as 0, which is the same value for every use here.
     const normal = JSON.parse(JSON.stringify(event)) as StoredEvent
     expect(decodeEvent(encodeEvent(event))).toEqual(E.right(normal))
+  })
+
+  test('an event without tags is stored as before tags existed: no tg field', () => {
+    const event = { type: 'A', data: 1, metadata: null, id: 'i', idGiven: true, revision: 0 }
+    const bytes = encodeEvent({ ...event, recordedAt: 5, tags: [] })
+    expect(new TextDecoder().decode(bytes)).toBe(
+      '{"t":"A","d":1,"m":null,"id":"i","g":true,"r":0,"at":5}',
+    )
+    const tagged = encodeEvent({ ...event, recordedAt: 5, tags: ['x'] })
+    expect(new TextDecoder().decode(tagged)).toContain('"tg":["x"]')
   })
 
   test.prop([fc.nat(), fc.string(), fc.nat()])(
