@@ -5,7 +5,8 @@
  *
  * This module opens a store and wires its rooms together: options.ts (what callers hand it),
  * writer.ts (the one writer queue that decides every append), streams.ts, cache.ts and
- * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts.
+ * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts;
+ * readOnly.ts (a store that only reads, from any process).
  */
 import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import { openLog, type Log } from '../openLog.js'
@@ -30,6 +31,7 @@ import type { ExpectedRevision, Request } from './plan.js'
 import { aggregateStream, readAll, readStream } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
+import { openUnmarked, readsOf, refusingWriter } from './readOnly.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
 // Registers the event check that verifyStorage runs on a log holding an event store.
@@ -129,10 +131,12 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
     throw toDeltalogError(invalidArgument('options.directoryMode', 'is only for a path'))
   }
   const log = options.log ?? (await openOwnLog(options))
+  const readOnly = options.readOnly ?? false
   if ((await lastOf(log, MARKER)) === undefined) {
-    await log.append([{ key: MARKER, value: JSON.stringify({ version: 1 }) }])
+    if (readOnly) await openUnmarked(log, options.log === undefined)
+    else await log.append([{ key: MARKER, value: JSON.stringify({ version: 1 }) }])
   }
-  return makeEventStore(log, options.log === undefined, options.codecs ?? {})
+  return makeEventStore(log, options.log === undefined, options.codecs ?? {}, readOnly)
 }
 
 /** The store's own log. REQUIRES: options name a `path` or a `storage`, not a `log`. */
@@ -140,6 +144,7 @@ const openOwnLog = (options: OpenEventStoreOptions): Promise<Log> => {
   const logOptions = {
     ...(options.durability === undefined ? {} : { durability: options.durability }),
     ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }),
+    ...(options.readOnly === true ? { readOnly: true } : {}),
   }
   if (options.path !== undefined) {
     const directoryMode =
@@ -149,11 +154,20 @@ const openOwnLog = (options: OpenEventStoreOptions): Promise<Log> => {
   return openLog({ storage: options.storage as Storage, ...logOptions })
 }
 
-/** The store's calls over `log`. REQUIRES: `log` is open and holds the store's marker. */
-const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore => {
+/**
+ * The store's calls over `log`. REQUIRES: `log` is open and holds the store's marker, or is
+ * empty and only read.
+ */
+const makeEventStore = (
+  log: Log,
+  owned: boolean,
+  codecs: Codecs,
+  readOnly: boolean,
+): EventStore => {
   const subscriptions = new AbortController()
   const ctx = { log, states: makeStateCache(), codecs, closing: subscriptions.signal }
-  const writer = makeWriter(ctx)
+  const writer = readOnly ? refusingWriter() : makeWriter(ctx)
+  const reads = readsOf(ctx, readOnly)
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
     (closing ??= closeStore(writer, subscriptions, owned ? log : undefined))
@@ -166,11 +180,11 @@ const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore =>
       const o = orThrow(decodeStrict(MultiAppendOptions, 'options', options))
       return writer.submit({ kind: 'append', writes: checked, ...checkpointOf(o) })
     },
-    readStream: (streamId, options) => readStream(ctx, streamId, options),
-    readAll: (options) => readAll(ctx, options),
-    aggregateStream: (streamId, options) => aggregateStream(ctx, streamId, options),
-    subscribeToAll: (options) => subscribeToAll(ctx, options),
-    subscribeToStream: (streamId, options) => subscribeToStream(ctx, streamId, options),
+    readStream: (streamId, options) => readStream(reads(), streamId, options),
+    readAll: (options) => readAll(reads(), options),
+    aggregateStream: (streamId, options) => aggregateStream(reads(), streamId, options),
+    subscribeToAll: (options) => subscribeToAll(reads(), options),
+    subscribeToStream: (streamId, options) => subscribeToStream(reads(), streamId, options),
     checkpoints: {
       save: (name, position) => saveCheckpoint(writer, name, position),
       load: (name) => loadCheckpoint(log, name),
