@@ -117,7 +117,8 @@ export interface EventStore {
 
 /**
  * Opens an event store on a directory (`path`), any Storage adapter (`storage`), or a log that
- * is already open (`log`, which the store then shares and does not close).
+ * is already open (`log`, which the store then shares and does not close). With `readOnly`, the
+ * store only reads, from any process (see readOnly.ts).
  */
 export const openEventStore = async (input: OpenEventStoreOptions): Promise<EventStore> => {
   const options = orThrow(decodeStrict(OpenEventStoreOptions, 'options', input))

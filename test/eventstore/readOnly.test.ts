@@ -208,7 +208,8 @@ describe('openEventStore({ path, readOnly: true })', () => {
   it('sees the directory as it was when it opened: later commits need a new open', async () => {
     dir = await makeTempDir('event-store-reader')
     const path = join(dir, 'store')
-    const writer = await opened({ path })
+    // Buffered: the reader sees commits that reached the write-ahead log, synced or not.
+    const writer = await opened({ path, durability: 'buffered' })
     await writer.appendToStream('a', events('A0', 'A1'))
     const reader = await opened({ path, readOnly: true })
     const all = gather(reader.subscribeToAll())
