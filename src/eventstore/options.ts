@@ -68,6 +68,11 @@ export const OpenEventStoreOptions = t.partial({
   directoryMode: FileMode,
   /** io-ts codecs per event type: `data` is checked with them on append and decoded on read. */
   codecs: fromGuard('Record<eventType, io-ts codec>', isCodecs),
+  /**
+   * Read only, from any process: the log is opened read-only (or `log` is only read), nothing is
+   * written, and every write rejects with `READ_ONLY`. See readOnly.ts.
+   */
+  readOnly: t.boolean,
 })
 export type OpenEventStoreOptions = Readonly<t.TypeOf<typeof OpenEventStoreOptions>>
 

@@ -6,7 +6,9 @@
  * other read.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { stopIfAborted } from '../errors.js'
+import { migrationNeeded, stopIfAborted, toDeltalogError } from '../errors.js'
+import { INDEX_MARKER, MARKER } from './envelope.js'
+import { lastOf } from './streams.js'
 import { abortable } from '../log/abort.js'
 import { failing, type LogEntry } from '../log/read.js'
 import { matchingPositions } from './lookup.js'
@@ -41,6 +43,7 @@ async function* queryEvents(
   }
   let left = read.limit ?? Infinity
   if (left <= 0) return
+  await requireIndex(ctx)
   const positions = matchingPositions(ctx.log, items, read.from, read.to)
   for await (const entry of entriesAt(ctx, positions, read)) {
     // A truncation may have removed the event, and its stream may have been deleted since.
@@ -50,6 +53,20 @@ async function* queryEvents(
     yield event
     if (--left <= 0) return
   }
+}
+
+/**
+ * Refuses to answer from an index that is not complete: a store written before the index
+ * existed, read (read-only) before any writer opened it with this version, which indexes it.
+ */
+const requireIndex = async (ctx: ReadContext): Promise<void> => {
+  if ((await lastOf(ctx.log, INDEX_MARKER)) !== undefined) return
+  if ((await lastOf(ctx.log, MARKER)) === undefined) return
+  throw toDeltalogError(
+    migrationNeeded(
+      'the store was written before its index of tags and types existed; a writer that opens it builds the index, then reads by query work here',
+    ),
+  )
 }
 
 /** How many positions are read at a time, and how sparse they may lie for one scan over them. */

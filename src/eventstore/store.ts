@@ -5,7 +5,8 @@
  *
  * This module opens a store and wires its rooms together: options.ts (what callers hand it),
  * writer.ts (the one writer queue that decides every append), streams.ts, cache.ts and
- * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts.
+ * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts;
+ * readOnly.ts (a store that only reads, from any process).
  */
 import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import { openLog, type Log } from '../openLog.js'
@@ -41,6 +42,7 @@ import { validateCondition, type Query } from './query.js'
 import { aggregateStream, readAll, readStream } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
+import { openUnmarked, readsOf, refusingWriter } from './readOnly.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
 // Registers the checks that verifyStorage runs on a log holding an event store.
@@ -152,7 +154,8 @@ export interface EventStore {
 
 /**
  * Opens an event store on a directory (`path`), any Storage adapter (`storage`), or a log that
- * is already open (`log`, which the store then shares and does not close).
+ * is already open (`log`, which the store then shares and does not close). With `readOnly`, the
+ * store only reads, from any process (see readOnly.ts).
  */
 export const openEventStore = async (input: OpenEventStoreOptions): Promise<EventStore> => {
   const options = orThrow(decodeStrict(OpenEventStoreOptions, 'options', input))
@@ -166,13 +169,17 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
     throw toDeltalogError(invalidArgument('options.directoryMode', 'is only for a path'))
   }
   const log = options.log ?? (await openOwnLog(options))
+  const readOnly = options.readOnly ?? false
   if ((await lastOf(log, MARKER)) === undefined) {
-    await log.append([
-      { key: MARKER, value: JSON.stringify({ version: 1 }) },
-      { key: INDEX_MARKER, value: indexMarkerValue() },
-    ])
-  } else await completeIndex(log)
-  return makeEventStore(log, options.log === undefined, options.codecs ?? {})
+    if (readOnly) await openUnmarked(log, options.log === undefined)
+    else {
+      await log.append([
+        { key: MARKER, value: JSON.stringify({ version: 1 }) },
+        { key: INDEX_MARKER, value: indexMarkerValue() },
+      ])
+    }
+  } else if (!readOnly) await completeIndex(log)
+  return makeEventStore(log, options.log === undefined, options.codecs ?? {}, readOnly)
 }
 
 /** The store's own log. REQUIRES: options name a `path` or a `storage`, not a `log`. */
@@ -180,6 +187,7 @@ const openOwnLog = (options: OpenEventStoreOptions): Promise<Log> => {
   const logOptions = {
     ...(options.durability === undefined ? {} : { durability: options.durability }),
     ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }),
+    ...(options.readOnly === true ? { readOnly: true } : {}),
   }
   if (options.path !== undefined) {
     const directoryMode =
@@ -189,11 +197,20 @@ const openOwnLog = (options: OpenEventStoreOptions): Promise<Log> => {
   return openLog({ storage: options.storage as Storage, ...logOptions })
 }
 
-/** The store's calls over `log`. REQUIRES: `log` is open and holds the store's marker. */
-const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore => {
+/**
+ * The store's calls over `log`. REQUIRES: `log` is open and holds the store's marker, or is
+ * empty and only read.
+ */
+const makeEventStore = (
+  log: Log,
+  owned: boolean,
+  codecs: Codecs,
+  readOnly: boolean,
+): EventStore => {
   const subscriptions = new AbortController()
   const ctx = { log, states: makeStateCache(), codecs, closing: subscriptions.signal }
-  const writer = makeWriter(ctx)
+  const writer = readOnly ? refusingWriter() : makeWriter(ctx)
+  const reads = readsOf(ctx, readOnly)
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
     (closing ??= closeStore(writer, subscriptions, owned ? log : undefined))
@@ -218,13 +235,13 @@ const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore =>
       if (result === undefined) throw toDeltalogError(invalidArgument('events', 'nothing appended'))
       return { position: result.position }
     },
-    read: (query, options) => read(ctx, query, options),
-    subscribe: (query, options) => subscribe(ctx, query, options),
-    readStream: (streamId, options) => readStream(ctx, streamId, options),
-    readAll: (options) => readAll(ctx, options),
-    aggregateStream: (streamId, options) => aggregateStream(ctx, streamId, options),
-    subscribeToAll: (options) => subscribeToAll(ctx, options),
-    subscribeToStream: (streamId, options) => subscribeToStream(ctx, streamId, options),
+    read: (query, options) => read(reads(), query, options),
+    subscribe: (query, options) => subscribe(reads(), query, options),
+    readStream: (streamId, options) => readStream(reads(), streamId, options),
+    readAll: (options) => readAll(reads(), options),
+    aggregateStream: (streamId, options) => aggregateStream(reads(), streamId, options),
+    subscribeToAll: (options) => subscribeToAll(reads(), options),
+    subscribeToStream: (streamId, options) => subscribeToStream(reads(), streamId, options),
     checkpoints: {
       save: (name, position) => saveCheckpoint(writer, name, position),
       load: (name) => loadCheckpoint(log, name),

@@ -153,6 +153,21 @@ describe('a store written before the index', () => {
     expect((await verifyStorage(memory.base)).violations).toEqual([])
   })
 
+  it('is not indexed by a read-only open, whose reads by query say what to do', async () => {
+    const memory = await olderStore(3)
+    const reader = await openEventStore({ storage: memory.open(), readOnly: true })
+    expect(await collect(reader.readAll())).toHaveLength(3)
+    await expect(collect(reader.read({ items: [{ types: ['Odd'] }] }))).rejects.toMatchObject({
+      code: 'MIGRATION_NEEDED',
+      message: expect.stringMatching(/a writer that opens it builds the index/) as unknown,
+    })
+    await reader.close()
+    await (await openEventStore({ storage: memory.open() })).close()
+    const again = await openEventStore({ storage: memory.open(), readOnly: true })
+    expect(await collect(again.read({ items: [{ types: ['Odd'] }] }))).toHaveLength(1)
+    await again.close()
+  })
+
   it(`goes on where an interrupted indexing stopped, in commits of ${CHUNK}`, async () => {
     const memory = await olderStore(CHUNK + 5)
     // An open whose second commit of postings fails: the disk is gone.

@@ -4,9 +4,17 @@ import { faults as cli } from './rows/cli.js'
 import { faults as format } from './rows/format.js'
 import { faults as postgres } from './rows/postgres.js'
 import { faults as reads } from './rows/reads.js'
+import { faults as readonly } from './rows/readonly.js'
 import { faults as rocksdb } from './rows/rocksdb.js'
 
-export const faults: ReadonlyArray<Fault> = [...rocksdb, ...postgres, ...cli, ...format, ...reads]
+export const faults: ReadonlyArray<Fault> = [
+  ...rocksdb,
+  ...postgres,
+  ...cli,
+  ...format,
+  ...reads,
+  ...readonly,
+]
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 const sentence = (text: string): string => cell(text.charAt(0).toUpperCase() + text.slice(1))
