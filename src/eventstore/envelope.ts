@@ -10,7 +10,7 @@ import * as t from 'io-ts'
 import { isWellFormed, keyBytes } from '../codec/keys.js'
 import { corruption, invalidArgument, type CorruptionError } from '../errors.js'
 import type { InvalidArgumentError } from '../errors.js'
-import { fromGuard, NonEmptyString, notWellFormed } from '../log/options.js'
+import { fromGuard, NonEmptyString, notWellFormed, Positive } from '../log/options.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -39,6 +39,8 @@ export interface StoredEvent {
   readonly idGiven: boolean
   readonly revision: number
   readonly recordedAt: number
+  /** The version of its type's schema it was written in (upcast.ts); 1 when the envelope has no `v`. */
+  readonly version: number
 }
 
 /** A stream's soft-delete point: revisions below it are hidden from reads. */
@@ -163,15 +165,18 @@ export const validateStreamId = (
 const jsonBytes = (value: unknown): Uint8Array => keyBytes(JSON.stringify(value))
 const untext = new TextDecoder('utf-8', { fatal: true })
 
-const StoredEventCodec = t.type({
-  t: t.string,
-  d: JsonValue,
-  m: JsonValue,
-  id: t.string,
-  g: t.boolean,
-  r: t.number,
-  at: t.number,
-})
+const StoredEventCodec = t.intersection([
+  t.type({
+    t: t.string,
+    d: JsonValue,
+    m: JsonValue,
+    id: t.string,
+    g: t.boolean,
+    r: t.number,
+    at: t.number,
+  }),
+  t.partial({ v: Positive }),
+])
 
 const StreamMetaCodec = t.type({ deletedBefore: t.number })
 const IdEntryCodec = t.type({ s: t.string, r: t.number })
@@ -206,6 +211,8 @@ export const encodeEvent = (e: StoredEvent): Uint8Array =>
     g: e.idGiven,
     r: e.revision,
     at: e.recordedAt,
+    // Version 1 is the envelope without `v`: events stored before versions existed are version 1.
+    ...(e.version === 1 ? {} : { v: e.version }),
   })
 
 export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, StoredEvent> =>
@@ -217,6 +224,7 @@ export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, Stored
     idGiven: v.g,
     revision: v.r,
     recordedAt: v.at,
+    version: v.v ?? 1,
   }))(decodeJson(StoredEventCodec, 'event envelope', bytes))
 
 export const encodeMeta = (m: StreamMeta): Uint8Array => jsonBytes(m)

@@ -20,6 +20,7 @@ import {
 import type { Storage } from '../storage/port.js'
 import { MAX_ID_BYTES, validateId } from './envelope.js'
 import type { ReadEvent } from './model.js'
+import type { Upcasters } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // opening
@@ -67,6 +68,11 @@ export const OpenEventStoreOptions = t.partial({
   directoryMode: FileMode,
   /** io-ts codecs per event type: `data` is checked with them on append and decoded on read. */
   codecs: fromGuard('Record<eventType, io-ts codec>', isCodecs),
+  /** Per event type, its upcasters or history (upcast.ts; checked in full on open). */
+  upcasters: fromGuard(
+    'Record<eventType, upcasters>',
+    (u): u is Upcasters => typeof u === 'object' && u !== null && !Array.isArray(u),
+  ),
 })
 export type OpenEventStoreOptions = Readonly<t.TypeOf<typeof OpenEventStoreOptions>>
 

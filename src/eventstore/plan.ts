@@ -26,6 +26,7 @@ import {
   type EventInput,
   type IdEntry,
 } from './envelope.js'
+import type { VersionedEvent } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -41,10 +42,13 @@ export const emptyStream: StreamState = { lastRevision: -1, deletedBefore: 0 }
 
 export type PlanError = WrongExpectedRevisionError | EventIdConflictError | InvalidArgumentError
 
-/** One stream's part of an append. */
-export interface StreamWrite {
+/**
+ * One stream's part of an append. Its events carry the version of their type's schema they are
+ * stored with (upcast.ts's `versionEvents`); `StreamWrite<EventInput>` is one checked before that.
+ */
+export interface StreamWrite<Event extends EventInput = VersionedEvent> {
   readonly streamId: string
-  readonly events: ReadonlyArray<EventInput>
+  readonly events: ReadonlyArray<Event>
   readonly expected: ExpectedRevision
 }
 
@@ -308,6 +312,7 @@ const writeEvents = (
         idGiven: event.id !== undefined,
         revision,
         recordedAt: known.now,
+        version: event.version,
       }),
     })
     if (event.id !== undefined) {

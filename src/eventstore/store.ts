@@ -5,7 +5,8 @@
  *
  * This module opens a store and wires its rooms together: options.ts (what callers hand it),
  * writer.ts (the one writer queue that decides every append), streams.ts, cache.ts and
- * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts.
+ * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts,
+ * and upcast.ts (reading events stored in older versions of their type's schema).
  */
 import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import { openLog, type Log } from '../openLog.js'
@@ -27,9 +28,10 @@ import {
   type SubscribeToStreamOptions,
 } from './options.js'
 import type { ExpectedRevision, Request } from './plan.js'
-import { aggregateStream, readAll, readStream } from './reads.js'
+import { aggregateStream, readAll, readStream, type ReadContext } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
+import { validateUpcasters, versionEvents, versionWrites, type Upcasters } from './upcast.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
 // Registers the event check that verifyStorage runs on a log holding an event store.
@@ -48,6 +50,7 @@ export type {
   SubscribeToAllOptions,
   SubscribeToStreamOptions,
 } from './options.js'
+export type { EventTypeHistory, UpcastInput, UpcastOutput, Upcaster, Upcasters } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -128,11 +131,12 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
   if (options.directoryMode !== undefined && options.path === undefined) {
     throw toDeltalogError(invalidArgument('options.directoryMode', 'is only for a path'))
   }
+  const upcasters = orThrow(validateUpcasters(options.upcasters ?? {}, 'options.upcasters'))
   const log = options.log ?? (await openOwnLog(options))
   if ((await lastOf(log, MARKER)) === undefined) {
     await log.append([{ key: MARKER, value: JSON.stringify({ version: 1 }) }])
   }
-  return makeEventStore(log, options.log === undefined, options.codecs ?? {})
+  return makeEventStore(log, options.log === undefined, options.codecs ?? {}, upcasters)
 }
 
 /** The store's own log. REQUIRES: options name a `path` or a `storage`, not a `log`. */
@@ -150,9 +154,14 @@ const openOwnLog = (options: OpenEventStoreOptions): Promise<Log> => {
 }
 
 /** The store's calls over `log`. REQUIRES: `log` is open and holds the store's marker. */
-const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore => {
+const makeEventStore = (
+  log: Log,
+  owned: boolean,
+  codecs: Codecs,
+  upcasters: Upcasters,
+): EventStore => {
   const subscriptions = new AbortController()
-  const ctx = { log, states: makeStateCache(), codecs, closing: subscriptions.signal }
+  const ctx = { log, states: makeStateCache(), codecs, upcasters, closing: subscriptions.signal }
   const writer = makeWriter(ctx)
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
@@ -160,9 +169,9 @@ const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore =>
   return {
     log,
     appendToStream: (streamId, events, options) =>
-      appendToStream(codecs, writer, streamId, events, options),
+      appendToStream(ctx, writer, streamId, events, options),
     appendMulti: async (writes, options) => {
-      const checked = orThrow(validateWrites(codecs, writes))
+      const checked = orThrow(versionWrites(upcasters, orThrow(validateWrites(codecs, writes))))
       const o = orThrow(decodeStrict(MultiAppendOptions, 'options', options))
       return writer.submit({ kind: 'append', writes: checked, ...checkpointOf(o) })
     },
@@ -189,14 +198,15 @@ const checkpointOf = (o: MultiAppendOptions): Pick<Request & { kind: 'append' },
 
 /** `appendToStream`: its arguments checked before the append is queued. */
 const appendToStream = async (
-  codecs: Codecs,
+  { codecs, upcasters }: Pick<ReadContext, 'codecs' | 'upcasters'>,
   writer: Writer,
   streamId: unknown,
   events: unknown,
   options: unknown,
 ): Promise<EventAppendResult> => {
   const id = orThrow(validateStreamId(streamId))
-  const valid = orThrow(validateEvents(codecs, events, 'events'))
+  const checked = orThrow(validateEvents(codecs, events, 'events'))
+  const valid = orThrow(versionEvents(upcasters, checked, 'events'))
   const o = orThrow(decodeStrict(EventAppendOptions, 'options', options))
   const [result] = await writer.submit({
     kind: 'append',
