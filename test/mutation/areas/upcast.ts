@@ -1,0 +1,127 @@
+// Mutants of the event store's schema evolution: versions in the envelope, upcasting on reads,
+// renamed types.
+import type { Mutant } from '../mutant.js'
+
+const tests = ['test/eventstore/upcast.test.ts']
+
+export const mutants: ReadonlyArray<Mutant> = [
+  {
+    rule: 'a version-1 event is stored without v, in the bytes it had before versions',
+    file: 'src/eventstore/envelope.ts',
+    from: '...(e.version === 1 ? {} : { v: e.version }),',
+    to: '...{ v: e.version },',
+    tests: ['test/eventstore/envelope.test.ts', ...tests],
+  },
+  {
+    rule: 'an envelope without v reads as version 1',
+    file: 'src/eventstore/envelope.ts',
+    from: 'version: v.v ?? 1,',
+    to: 'version: v.v ?? 0,',
+    tests: ['test/eventstore/envelope.test.ts', ...tests],
+  },
+  {
+    rule: "an append records its type's current version: the chain's length + 1",
+    file: 'src/eventstore/upcast.ts',
+    from: '  historyOf(upcasters, type).steps.length + 1\n',
+    to: '  historyOf(upcasters, type).steps.length\n',
+    tests,
+  },
+  {
+    rule: 'an upcast starts at the step from the stored version, not at the first',
+    file: 'src/eventstore/upcast.ts',
+    from: 'for (let i = version - 1; i < history.steps.length; i++) {',
+    to: 'for (let i = 0; i < history.steps.length; i++) {',
+    tests,
+  },
+  {
+    rule: "an upcast runs its type's chain to the last version",
+    file: 'src/eventstore/upcast.ts',
+    from: 'for (let i = version - 1; i < history.steps.length; i++) {',
+    to: 'for (let i = version - 1; i < history.steps.length - 1; i++) {',
+    tests,
+  },
+  {
+    rule: 'an event stored in a version newer than the code knows is an error, not passed through',
+    file: 'src/eventstore/upcast.ts',
+    from: 'if (stored.version > known) {',
+    to: 'if (stored.version > known + 1) {',
+    tests,
+  },
+  {
+    rule: 'an upcaster that throws gives DECODE_FAILED naming the event, not its own error',
+    file: 'src/eventstore/upcast.ts',
+    from: '    out = step(input)\n  } catch (cause) {\n',
+    to: '    out = step(input)\n  } catch (cause) {\n    if (cause instanceof Error) throw cause\n',
+    tests,
+  },
+  {
+    rule: 'an upcaster that returns no metadata keeps the metadata',
+    file: 'src/eventstore/upcast.ts',
+    from: 'metadata = out.right.metadata ?? metadata',
+    to: 'metadata = out.right.metadata ?? null',
+    tests,
+  },
+  {
+    rule: 'an event of a renamed type reads as the new name, through its chain',
+    file: 'src/eventstore/upcast.ts',
+    from: 'if (history.renamedTo === undefined) return E.right({ type, version, data, metadata })',
+    to: 'return E.right({ type, version, data, metadata })',
+    tests,
+  },
+  {
+    rule: "a renamed type's events land on the new name's version asVersion",
+    file: 'src/eventstore/upcast.ts',
+    from: 'version = history.asVersion',
+    to: 'version = 1',
+    tests,
+  },
+  {
+    rule: 'storedNamesOf follows renames through other renames',
+    file: 'src/eventstore/upcast.ts',
+    from: '      if (next === type) return true\n      next = historyOf(upcasters, next).renamedTo\n',
+    to: '      if (next === type) return true\n      next = undefined\n',
+    tests,
+  },
+  {
+    rule: 'appending a former type name is refused',
+    file: 'src/eventstore/upcast.ts',
+    from: '    if (E.isLeft(type)) return type\n',
+    to: '',
+    tests,
+  },
+  {
+    rule: "a rename's asVersion is a version the new name has",
+    file: 'src/eventstore/upcast.ts',
+    from: 'if (asVersion > last) {',
+    to: 'if (asVersion > last + 1) {',
+    tests,
+  },
+  {
+    rule: 'the codec checks the upcast data, not the stored data',
+    file: 'src/eventstore/reads.ts',
+    from: 'const decoded = codec.decode(current.data)',
+    to: 'const decoded = codec.decode(stored.data)',
+    tests,
+  },
+  {
+    rule: "an event stored under a former name is decoded with its new name's codec",
+    file: 'src/eventstore/reads.ts',
+    from: 'const codec = ctx.codecs[current.type]',
+    to: 'const codec = ctx.codecs[stored.type]',
+    tests,
+  },
+  {
+    rule: 'a filter by type finds the events stored under its former names',
+    file: 'src/eventstore/reads.ts',
+    from: 'if (!matches(filter, streamId, currentNameOf(ctx.upcasters, stored.type))) return undefined',
+    to: 'if (!matches(filter, streamId, stored.type)) return undefined',
+    tests,
+  },
+  {
+    rule: 'a filter naming a former type name is refused',
+    file: 'src/eventstore/reads.ts',
+    from: '  if (E.isLeft(types)) return failing(types.left)\n',
+    to: '',
+    tests,
+  },
+]
