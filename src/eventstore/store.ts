@@ -6,7 +6,7 @@
  * This module opens a store and wires its rooms together: options.ts (what callers hand it),
  * writer.ts (the one writer queue that decides every append), streams.ts, cache.ts and
  * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts,
- * and upcast.ts (reading events stored in older versions of their type's schema).
+ * upcast.ts and upcasters.ts (reading events stored in older versions of their type's schema).
  */
 import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import { openLog, type Log } from '../openLog.js'
@@ -31,7 +31,8 @@ import type { ExpectedRevision, Request } from './plan.js'
 import { aggregateStream, readAll, readStream, type ReadContext } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
-import { validateUpcasters, versionEvents, versionWrites, type Upcasters } from './upcast.js'
+import { versionEvents, versionWrites, type Upcasters } from './upcast.js'
+import { validateUpcasters } from './upcasters.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
 // Registers the event check that verifyStorage runs on a log holding an event store.

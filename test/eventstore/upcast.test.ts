@@ -12,12 +12,8 @@ import {
   type Upcaster,
   type Upcasters,
 } from '../../src/eventstore/store.js'
-import {
-  currentNameOf,
-  storedNamesOf,
-  validateUpcasters,
-  versionOf,
-} from '../../src/eventstore/upcast.js'
+import { currentNameOf, storedNamesOf, versionOf } from '../../src/eventstore/upcast.js'
+import { validateUpcasters } from '../../src/eventstore/upcasters.js'
 import { openLog, type Log } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'

@@ -91,7 +91,7 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: "a rename's asVersion is a version the new name has",
-    file: 'src/eventstore/upcast.ts',
+    file: 'src/eventstore/upcasters.ts',
     from: 'if (asVersion > last) {',
     to: 'if (asVersion > last + 1) {',
     tests,
