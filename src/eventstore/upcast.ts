@@ -259,7 +259,7 @@ export const upcast = (
       const out = runStep(history.steps[i] as Upcaster, input)
       if (E.isLeft(out)) return E.left(failed(at, stored, known, out.left.message, out.left.cause))
       data = out.right.data
-      metadata = out.right.metadata ?? metadata
+      metadata = out.right.metadata === undefined ? metadata : out.right.metadata
       version++
     }
     if (history.renamedTo === undefined) return E.right({ type, version, data, metadata })

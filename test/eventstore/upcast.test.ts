@@ -204,6 +204,11 @@ describe('reading events stored in older versions', () => {
       data: [2, { upcast: true }],
       metadata: { upcast: true },
     })
+    // null is metadata too: a step that returns it clears what was there.
+    const cleared = await storeOn(log, {
+      upcasters: { A: [...steps, () => ({ data: 3, metadata: null })] },
+    })
+    expect(await collect(cleared.readStream('s'))).toMatchObject([{ data: 3, metadata: null }])
   })
 
   it('never changes the stored bytes, across a reopen on RocksDB', async () => {

@@ -55,10 +55,17 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests,
   },
   {
-    rule: 'an upcaster that returns no metadata keeps the metadata',
+    rule: 'an upcaster that returns null metadata sets it to null',
     file: 'src/eventstore/upcast.ts',
-    from: 'metadata = out.right.metadata ?? metadata',
-    to: 'metadata = out.right.metadata ?? null',
+    from: 'metadata = out.right.metadata === undefined ? metadata : out.right.metadata',
+    to: 'metadata = out.right.metadata ?? metadata',
+    tests,
+  },
+  {
+    rule: 'an upcaster that returns no metadata keeps the metadata it was given',
+    file: 'src/eventstore/upcast.ts',
+    from: 'metadata = out.right.metadata === undefined ? metadata : out.right.metadata',
+    to: 'metadata = out.right.metadata === undefined ? null : out.right.metadata',
     tests,
   },
   {
