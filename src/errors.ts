@@ -161,12 +161,24 @@ export interface AppendConditionFailedError {
   readonly after: number | undefined
 }
 
-/** A stored event's data did not pass the codec given for its type. */
+/**
+ * A stored event could not be read in its type's current shape: its data did not pass the codec
+ * given for its type, its stored version is newer than the code knows, or an upcaster failed.
+ */
 export interface DecodeFailedError {
   readonly code: 'DECODE_FAILED'
   readonly message: string
   readonly streamId: string
   readonly revision: number
+  readonly position?: number
+  /** The event's type as stored. */
+  readonly type?: string
+  /** The version of its type's schema it was stored in. */
+  readonly storedVersion?: number
+  /** The newest version of that type the code knows (its upcasters' chain length + 1). */
+  readonly knownVersion?: number
+  /** What an upcaster threw. */
+  readonly cause?: unknown
 }
 
 /** An operation that needs an empty log found one that already holds entries or numbers. */

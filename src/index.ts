@@ -48,5 +48,10 @@ export {
   type ReadEvent,
   type ReadStreamOptions,
   type SubscriptionMessage,
+  type EventTypeHistory,
+  type UpcastInput,
+  type UpcastOutput,
+  type Upcaster,
+  type Upcasters,
 } from './eventstore/store.js'
 export type { EventInput, Json } from './eventstore/envelope.js'

@@ -10,7 +10,7 @@ import * as t from 'io-ts'
 import { isWellFormed, keyBytes } from '../codec/keys.js'
 import { corruption, invalidArgument, type CorruptionError } from '../errors.js'
 import type { InvalidArgumentError } from '../errors.js'
-import { fromGuard, NonEmptyString, notWellFormed } from '../log/options.js'
+import { fromGuard, NonEmptyString, notWellFormed, Positive } from '../log/options.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -43,6 +43,8 @@ export interface StoredEvent {
   readonly recordedAt: number
   /** Its tags, in the order given; none for most events. */
   readonly tags: ReadonlyArray<string>
+  /** The version of its type's schema it was written in (upcast.ts); 1 when the envelope has no `v`. */
+  readonly version: number
 }
 
 /** A stream's soft-delete point: revisions below it are hidden from reads. */
@@ -210,16 +212,18 @@ export const validateStreamId = (
 const jsonBytes = (value: unknown): Uint8Array => keyBytes(JSON.stringify(value))
 const untext = new TextDecoder('utf-8', { fatal: true })
 
-const StoredEventCodec = t.type({
-  t: t.string,
-  d: JsonValue,
-  m: JsonValue,
-  id: t.string,
-  g: t.boolean,
-  r: t.number,
-  at: t.number,
-})
-const StoredTags = t.partial({ tg: t.array(t.string) })
+const StoredEventCodec = t.intersection([
+  t.type({
+    t: t.string,
+    d: JsonValue,
+    m: JsonValue,
+    id: t.string,
+    g: t.boolean,
+    r: t.number,
+    at: t.number,
+  }),
+  t.partial({ v: Positive, tg: t.array(t.string) }),
+])
 
 const StreamMetaCodec = t.type({ deletedBefore: t.number })
 const IdEntryCodec = t.type({ s: t.string, r: t.number })
@@ -256,12 +260,12 @@ export const encodeEvent = (e: StoredEvent): Uint8Array =>
     at: e.recordedAt,
     // Absent when there are none, so an event without tags is stored as before tags existed.
     ...(e.tags.length === 0 ? {} : { tg: e.tags }),
+    // Version 1 is the envelope without `v`: events stored before versions existed are version 1.
+    ...(e.version === 1 ? {} : { v: e.version }),
   })
 
-const StoredEventEnvelope = t.intersection([StoredEventCodec, StoredTags])
-
 export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, StoredEvent> =>
-  E.map((v: t.TypeOf<typeof StoredEventEnvelope>) => ({
+  E.map((v: t.TypeOf<typeof StoredEventCodec>) => ({
     type: v.t,
     data: v.d,
     metadata: v.m,
@@ -270,7 +274,8 @@ export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, Stored
     revision: v.r,
     recordedAt: v.at,
     tags: v.tg ?? [],
-  }))(decodeJson(StoredEventEnvelope, 'event envelope', bytes))
+    version: v.v ?? 1,
+  }))(decodeJson(StoredEventCodec, 'event envelope', bytes))
 
 export const encodeMeta = (m: StreamMeta): Uint8Array => jsonBytes(m)
 export const decodeMeta = (bytes: Uint8Array): E.Either<CorruptionError, StreamMeta> =>

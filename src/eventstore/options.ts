@@ -21,6 +21,7 @@ import type { Storage } from '../storage/port.js'
 import { MAX_ID_BYTES, validateId } from './envelope.js'
 import { validateCondition, type AppendCondition } from './query.js'
 import type { ReadEvent } from './model.js'
+import type { Upcasters } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // opening
@@ -73,6 +74,11 @@ export const OpenEventStoreOptions = t.partial({
    * written, and every write rejects with `READ_ONLY`. See readOnly.ts.
    */
   readOnly: t.boolean,
+  /** Per event type, its upcasters or history (upcast.ts; checked in full on open). */
+  upcasters: fromGuard(
+    'Record<eventType, upcasters>',
+    (u): u is Upcasters => typeof u === 'object' && u !== null && !Array.isArray(u),
+  ),
 })
 export type OpenEventStoreOptions = Readonly<t.TypeOf<typeof OpenEventStoreOptions>>
 
@@ -97,7 +103,7 @@ const CheckpointOption = t.readonly(t.type({ name: CheckpointName, position: Nat
 /** An append's condition, checked in full by `validateCondition` (query.ts). */
 const ConditionOption = fromGuard(
   "{ failIfEventsMatch: 'all' | { items: [{ types?, tags? }, …] }, after?: position }",
-  (u): u is AppendCondition => E.isRight(validateCondition(u, 'condition')),
+  (u): u is AppendCondition => E.isRight(validateCondition(u, 'condition', {})),
 )
 
 /** The options of `appendToStream`. */

@@ -41,6 +41,7 @@ import {
 } from './envelope.js'
 import { postingRecords, type IndexedEvent } from './postings.js'
 import { matches, type Condition } from './query.js'
+import type { VersionedEvent } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -52,10 +53,13 @@ export type PlanError =
   | AppendConditionFailedError
   | InvalidArgumentError
 
-/** One stream's part of an append. */
-export interface StreamWrite {
+/**
+ * One stream's part of an append. Its events carry the version of their type's schema they are
+ * stored with (upcast.ts's `versionEvents`); `StreamWrite<EventInput>` is one checked before that.
+ */
+export interface StreamWrite<Event extends EventInput = VersionedEvent> {
   readonly streamId: string
-  readonly events: ReadonlyArray<EventInput>
+  readonly events: ReadonlyArray<Event>
   readonly expected: ExpectedRevision
 }
 
@@ -327,6 +331,7 @@ const writeEvents = (
         revision,
         recordedAt: known.now,
         tags: event.tags ?? [],
+        version: event.version,
       }),
     })
     scratch.events.push({

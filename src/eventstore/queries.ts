@@ -114,7 +114,7 @@ export const read = (
   query: unknown,
   options: unknown,
 ): AsyncIterableIterator<ReadEvent> => {
-  const items = validateQuery(query, 'query')
+  const items = validateQuery(query, 'query', ctx.upcasters)
   if (E.isLeft(items)) return failing(items.left)
   const decoded = decodeRead('read', ReadQueryOptions, options)
   if (E.isLeft(decoded)) return failing(decoded.left)
@@ -134,7 +134,7 @@ export const subscribe = (
   query: unknown,
   options: unknown,
 ): AsyncIterableIterator<SubscriptionMessage> => {
-  const checked = validateQuery(query, 'query')
+  const checked = validateQuery(query, 'query', ctx.upcasters)
   if (E.isLeft(checked)) return failing(checked.left)
   const decoded = decodeRead('subscribe', SubscribeQueryOptions, options)
   if (E.isLeft(decoded)) return failing(decoded.left)

@@ -8,6 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { invalidArgument, type InvalidArgumentError } from '../errors.js'
 import { Natural } from '../log/options.js'
 import { validateId, validateTags } from './envelope.js'
+import { checkTypeNames, storedNamesOf, type Upcasters } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -62,8 +63,15 @@ export const matches = (items: Items, type: string, tags: ReadonlyArray<string>)
 
 const ITEM_FIELDS = ['types', 'tags']
 
-/** Checks one item, the `i`th of the query named `field`. */
-const validateItem = (u: unknown, field: string): E.Either<InvalidArgumentError, Item> => {
+/**
+ * Checks one item, the `i`th of the query named `field`. Its types are current names: a former
+ * name is refused, and each stands for every name its events may be stored under (upcast.ts).
+ */
+const validateItem = (
+  u: unknown,
+  field: string,
+  upcasters: Upcasters,
+): E.Either<InvalidArgumentError, Item> => {
   if (typeof u !== 'object' || u === null || Array.isArray(u)) {
     return E.left(invalidArgument(field, 'must be { types?, tags? }'))
   }
@@ -80,19 +88,26 @@ const validateItem = (u: unknown, field: string): E.Either<InvalidArgumentError,
     const checked = validateId(type, `${field}.types[${i}]`)
     if (E.isLeft(checked)) return checked
   }
+  const current = checkTypeNames(upcasters, types, `${field}.types`)
+  if (E.isLeft(current)) return current
   if (tags !== undefined && (!Array.isArray(tags) || tags.length === 0)) {
     return E.left(invalidArgument(`${field}.tags`, 'must be a non-empty array of tags'))
   }
   const checked = validateTags(tags, `${field}.tags`)
   if (E.isLeft(checked)) return checked
   return E.right({
-    types: types === undefined ? undefined : new Set(types),
+    types:
+      types === undefined ? undefined : new Set(types.flatMap((t) => storedNamesOf(upcasters, t))),
     tags: checked.right ?? [],
   })
 }
 
 /** Checks a query; `field` names it in errors. */
-export const validateQuery = (u: unknown, field: string): E.Either<InvalidArgumentError, Items> => {
+export const validateQuery = (
+  u: unknown,
+  field: string,
+  upcasters: Upcasters,
+): E.Either<InvalidArgumentError, Items> => {
   if (u === 'all') return E.right(undefined)
   if (typeof u !== 'object' || u === null || Array.isArray(u)) {
     return E.left(invalidArgument(field, "must be 'all' or { items: [...] }"))
@@ -107,7 +122,7 @@ export const validateQuery = (u: unknown, field: string): E.Either<InvalidArgume
   }
   const out: Item[] = []
   for (const [i, item] of (items as ReadonlyArray<unknown>).entries()) {
-    const checked = validateItem(item, `${field}.items[${i}]`)
+    const checked = validateItem(item, `${field}.items[${i}]`, upcasters)
     if (E.isLeft(checked)) return checked
     out.push(checked.right)
   }
@@ -118,6 +133,7 @@ export const validateQuery = (u: unknown, field: string): E.Either<InvalidArgume
 export const validateCondition = (
   u: unknown,
   field: string,
+  upcasters: Upcasters,
 ): E.Either<InvalidArgumentError, Condition> => {
   if (typeof u !== 'object' || u === null || Array.isArray(u)) {
     return E.left(invalidArgument(field, 'must be { failIfEventsMatch, after? }'))
@@ -129,6 +145,6 @@ export const validateCondition = (
     return E.left(invalidArgument(`${field}.after`, 'must be a non-negative integer position'))
   }
   return E.map((items: Items) => ({ items, after }))(
-    validateQuery(failIfEventsMatch, `${field}.failIfEventsMatch`),
+    validateQuery(failIfEventsMatch, `${field}.failIfEventsMatch`, upcasters),
   )
 }

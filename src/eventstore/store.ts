@@ -6,7 +6,9 @@
  * This module opens a store and wires its rooms together: options.ts (what callers hand it),
  * writer.ts (the one writer queue that decides every append), streams.ts, cache.ts and
  * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts;
- * readOnly.ts (a store that only reads, from any process).
+ * readOnly.ts (a store that only reads, from any process); upcast.ts and upcasters.ts (reading
+ * events stored in older versions of their type's schema); query.ts, queries.ts, lookup.ts,
+ * postings.ts and indexing.ts (tags, queries, conditions and their index).
  */
 import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import { openLog, type Log } from '../openLog.js'
@@ -39,10 +41,12 @@ import {
 import type { ExpectedRevision, Request } from './plan.js'
 import { read, subscribe } from './queries.js'
 import { validateCondition, type Query } from './query.js'
-import { aggregateStream, readAll, readStream } from './reads.js'
+import { aggregateStream, readAll, readStream, type ReadContext } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
 import { openUnmarked, readsOf, refusingWriter } from './readOnly.js'
+import { versionEvents, versionWrites, type Upcasters } from './upcast.js'
+import { validateUpcasters } from './upcasters.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
 // Registers the checks that verifyStorage runs on a log holding an event store.
@@ -71,6 +75,7 @@ export type {
   SubscribeToAllOptions,
   SubscribeToStreamOptions,
 } from './options.js'
+export type { EventTypeHistory, UpcastInput, UpcastOutput, Upcaster, Upcasters } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -168,6 +173,7 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
   if (options.directoryMode !== undefined && options.path === undefined) {
     throw toDeltalogError(invalidArgument('options.directoryMode', 'is only for a path'))
   }
+  const upcasters = orThrow(validateUpcasters(options.upcasters ?? {}, 'options.upcasters'))
   const log = options.log ?? (await openOwnLog(options))
   const readOnly = options.readOnly ?? false
   if ((await lastOf(log, MARKER)) === undefined) {
@@ -179,7 +185,7 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
       ])
     }
   } else if (!readOnly) await completeIndex(log)
-  return makeEventStore(log, options.log === undefined, options.codecs ?? {}, readOnly)
+  return makeEventStore(log, options.log === undefined, options.codecs ?? {}, upcasters, readOnly)
 }
 
 /** The store's own log. REQUIRES: options name a `path` or a `storage`, not a `log`. */
@@ -205,10 +211,11 @@ const makeEventStore = (
   log: Log,
   owned: boolean,
   codecs: Codecs,
+  upcasters: Upcasters,
   readOnly: boolean,
 ): EventStore => {
   const subscriptions = new AbortController()
-  const ctx = { log, states: makeStateCache(), codecs, closing: subscriptions.signal }
+  const ctx = { log, states: makeStateCache(), codecs, upcasters, closing: subscriptions.signal }
   const writer = readOnly ? refusingWriter() : makeWriter(ctx)
   const reads = readsOf(ctx, readOnly)
   let closing: Promise<void> | undefined
@@ -217,15 +224,16 @@ const makeEventStore = (
   return {
     log,
     appendToStream: (streamId, events, options) =>
-      appendToStream(codecs, writer, streamId, events, options),
+      appendToStream(ctx, writer, streamId, events, options),
     appendMulti: async (writes, options) => {
-      const checked = orThrow(validateWrites(codecs, writes))
-      const { fields } = appendOptions(MultiAppendOptions, options)
+      const checked = orThrow(versionWrites(upcasters, orThrow(validateWrites(codecs, writes))))
+      const { fields } = appendOptions(upcasters, MultiAppendOptions, options)
       return writer.submit({ kind: 'append', writes: checked, ...fields })
     },
     append: async (events, options) => {
-      const valid = orThrow(validateEvents(codecs, events, 'events'))
-      const { fields } = appendOptions(AppendEventsOptions, options)
+      const checked = orThrow(validateEvents(codecs, events, 'events'))
+      const valid = orThrow(versionEvents(upcasters, checked, 'events'))
+      const { fields } = appendOptions(upcasters, AppendEventsOptions, options)
       const [result] = await writer.submit({
         kind: 'append',
         writes: [{ streamId: NO_STREAM, events: valid, expected: 'any' }],
@@ -262,13 +270,14 @@ const NO_STREAM = ''
  * it — with its checkpoint and condition as a request's fields, absent when not given.
  */
 const appendOptions = <A extends MultiAppendOptions>(
+  upcasters: Upcasters,
   codec: Parameters<typeof decodeStrict<A>>[0],
   options: unknown,
 ): { readonly o: A; readonly fields: Pick<AppendRequest, 'checkpoint' | 'condition'> } => {
   const given = (options ?? {}) as { readonly condition?: unknown }
   const condition =
     typeof given === 'object' && given.condition !== undefined
-      ? orThrow(validateCondition(given.condition, 'options.condition'))
+      ? orThrow(validateCondition(given.condition, 'options.condition', upcasters))
       : undefined
   const o = orThrow(decodeStrict(codec, 'options', options))
   return {
@@ -284,15 +293,16 @@ type AppendRequest = Request & { readonly kind: 'append' }
 
 /** `appendToStream`: its arguments checked before the append is queued. */
 const appendToStream = async (
-  codecs: Codecs,
+  { codecs, upcasters }: Pick<ReadContext, 'codecs' | 'upcasters'>,
   writer: Writer,
   streamId: unknown,
   events: unknown,
   options: unknown,
 ): Promise<EventAppendResult> => {
   const id = orThrow(validateStreamId(streamId))
-  const valid = orThrow(validateEvents(codecs, events, 'events'))
-  const { o, fields } = appendOptions(EventAppendOptions, options)
+  const checked = orThrow(validateEvents(codecs, events, 'events'))
+  const valid = orThrow(versionEvents(upcasters, checked, 'events'))
+  const { o, fields } = appendOptions(upcasters, EventAppendOptions, options)
   const [result] = await writer.submit({
     kind: 'append',
     writes: [{ streamId: id, events: valid, expected: o.expectedRevision ?? 'any' }],

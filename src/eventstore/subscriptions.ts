@@ -11,6 +11,7 @@ import { eventsKey, validateStreamId } from './envelope.js'
 import type { SubscriptionMessage } from './model.js'
 import { decodeRead, SubscribeToAllOptions, SubscribeToStreamOptions } from './options.js'
 import { allEvents, streamEvents, visibleEvent, type ReadContext } from './reads.js'
+import { checkTypeNames } from './upcast.js'
 
 /** What subscriptions need: the reads' context, and the signal that aborts when the store closes. */
 export interface SubscriptionContext extends ReadContext {
@@ -29,6 +30,8 @@ export const subscribeToAll = (
   const decoded = decodeRead('subscribeToAll', SubscribeToAllOptions, options)
   if (E.isLeft(decoded)) return failing(decoded.left)
   const o = decoded.right
+  const types = checkTypeNames(ctx.upcasters, o.filter?.eventTypes, 'options.filter.eventTypes')
+  if (E.isLeft(types)) return failing(types.left)
   const signal = untilEither(ctx, o.signal)
   const from = o.lower ?? 0
   return (async function* (): AsyncGenerator<SubscriptionMessage> {

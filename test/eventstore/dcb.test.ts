@@ -8,6 +8,7 @@ import {
   type SubscriptionMessage,
 } from '../../src/eventstore/store.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
+import { reopenableMemory } from '../log/storages.js'
 
 const cleanup: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -268,6 +269,36 @@ describe('conditional appends', () => {
     const again = await store.append([{ type: 'A', tags: ['k'], id: 'e1' }], { condition })
     expect(again).toEqual(first)
     expect(await collect(store.read('all'))).toHaveLength(1)
+  })
+})
+
+describe('queries and renamed types', () => {
+  it('find events stored under a former name by the current one, and refuse the former', async () => {
+    const memory = reopenableMemory()
+    const old = await openEventStore({ storage: memory.open() })
+    await old.append([{ type: 'CartCreated', tags: ['cart:1'] }])
+    await old.close()
+    const store = await openEventStore({
+      storage: memory.open(),
+      upcasters: { CartCreated: { renamedTo: 'CartOpened' } },
+    })
+    cleanup.push(() => store.close())
+    await store.append([{ type: 'CartOpened', tags: ['cart:2'] }])
+    const opened = await collect(store.read({ items: [{ types: ['CartOpened'] }] }))
+    expect(opened.map((e) => [e.type, e.tags])).toEqual([
+      ['CartOpened', ['cart:1']],
+      ['CartOpened', ['cart:2']],
+    ])
+    const condition = {
+      failIfEventsMatch: { items: [{ types: ['CartOpened'], tags: ['cart:1'] }] },
+    }
+    const e = await failure(store.append([{ type: 'X' }], { condition }))
+    expect(e.code).toBe('APPEND_CONDITION_FAILED')
+    const former = await failure(collect(store.read({ items: [{ types: ['CartCreated'] }] })))
+    expect(former.error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'query.items[0].types[0]',
+    })
   })
 })
 

@@ -10,6 +10,7 @@ import { mutants as postgres } from './areas/postgres.js'
 import { mutants as reads } from './areas/reads.js'
 import { mutants as readonly } from './areas/readonly.js'
 import { mutants as rocksdb } from './areas/rocksdb.js'
+import { mutants as upcast } from './areas/upcast.js'
 
 export type { Mutant } from './mutant.js'
 
@@ -264,4 +265,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...format,
   ...reads,
   ...readonly,
+  ...upcast,
 ]

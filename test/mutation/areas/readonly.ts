@@ -14,8 +14,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a read-only event store never writes the marker',
     file: 'src/eventstore/store.ts',
-    from: '    if (readOnly) await openUnmarked(log, options.log === undefined)\n    else await',
-    to: '    await',
+    from: '    if (readOnly) await openUnmarked(log, options.log === undefined)\n    else {',
+    to: '    {',
     tests,
   },
   {
