@@ -63,6 +63,12 @@ export const matches = (items: Items, type: string, tags: ReadonlyArray<string>)
 
 const ITEM_FIELDS = ['types', 'tags']
 
+/** Every name the events of a type, by its current name, may be stored under. */
+const storedNamesIn =
+  (upcasters: Upcasters) =>
+  (type: string): ReadonlyArray<string> =>
+    storedNamesOf(upcasters, type)
+
 /**
  * Checks one item, the `i`th of the query named `field`. Its types are current names: a former
  * name is refused, and each stands for every name its events may be stored under (upcast.ts).
@@ -96,8 +102,7 @@ const validateItem = (
   const checked = validateTags(tags, `${field}.tags`)
   if (E.isLeft(checked)) return checked
   return E.right({
-    types:
-      types === undefined ? undefined : new Set(types.flatMap((t) => storedNamesOf(upcasters, t))),
+    types: types === undefined ? undefined : new Set(types.flatMap(storedNamesIn(upcasters))),
     tags: checked.right ?? [],
   })
 }
