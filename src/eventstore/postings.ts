@@ -140,10 +140,16 @@ export const postingRecords = (
 // reading
 // -------------------------------------------------------------------------------------
 
+/** The first page of postings a walk reads; each next one is twice as large, up to `MAX_PAGE`. */
+const FIRST_PAGE = 16
+const MAX_PAGE = 1024
+
 /**
  * The events the postings of a tag or a type list, in ascending position, from `from` on
  * (inclusive) and below `to` (exclusive) if given. An event's postings follow it, so scanning
- * them from `from` misses none.
+ * them from `from` misses none. The postings are read a page at a time, each page's scan ended
+ * before any of it is yielded: a walk left waiting holds nothing of the storage (on PostgreSQL,
+ * an open scan holds a connection of the pool, and a check walks several tags in turns).
  */
 export async function* posted(
   log: Log,
@@ -153,13 +159,21 @@ export async function* posted(
   to: number | undefined,
 ): AsyncGenerator<Posted> {
   const key = kind === 'tag' ? tagKey(name) : typeKey(name)
-  for await (const entry of log.scan({ key, from })) {
-    const list = decodePosting(kind, name, entry)
-    if (E.isLeft(list)) throw corruptAt(list.left, entry.sequence, key)
-    for (const p of list.right) {
-      if (to !== undefined && p.position >= to) return
-      if (p.position >= from) yield p
+  let next = from
+  for (let size = FIRST_PAGE; ; size = Math.min(MAX_PAGE, size * 2)) {
+    const page: LogEntry[] = []
+    for await (const entry of log.scan({ key, from: next, limit: size })) page.push(entry)
+    for (const entry of page) {
+      const list = decodePosting(kind, name, entry)
+      if (E.isLeft(list)) throw corruptAt(list.left, entry.sequence, key)
+      for (const p of list.right) {
+        if (to !== undefined && p.position >= to) return
+        if (p.position >= from) yield p
+      }
     }
+    const last = page[page.length - 1]
+    if (last === undefined || page.length < size) return
+    next = last.sequence + 1
   }
 }
 

@@ -13,6 +13,7 @@ import { abortable } from '../log/abort.js'
 import { failing, type LogEntry } from '../log/read.js'
 import { matchingPositions } from './lookup.js'
 import type { ReadEvent, SubscriptionMessage } from './model.js'
+import { paged } from './pages.js'
 import { decodeRead, ReadQueryOptions, SubscribeQueryOptions } from './options.js'
 import { matches, validateQuery, type Items } from './query.js'
 import { allEvents, visibleEvent, type ReadContext } from './reads.js'
@@ -37,7 +38,7 @@ async function* queryEvents(
   const stop = { signal: read.signal, what: read.what }
   const range = { from: read.from, ...(read.to === undefined ? {} : { to: read.to }) }
   if (items === undefined) {
-    const scan = abortable(ctx.log.scan(range), read.signal, read.what)
+    const scan = abortable(paged(ctx.log, range), read.signal, read.what)
     yield* allEvents(ctx, scan, undefined, read.limit, stop)
     return
   }
@@ -95,7 +96,7 @@ async function* entriesAt(
         : group.map((p) => [p, p + 1] as const)
     group = []
     for (const [from, to] of spans) {
-      for await (const entry of ctx.log.scan({ from, to })) {
+      for await (const entry of paged(ctx.log, { from, to })) {
         if (wanted.has(entry.sequence)) yield entry
       }
     }

@@ -13,6 +13,7 @@ import { failing } from '../log/read.js'
 import { abortable } from '../log/abort.js'
 import { decodeEvent, EVENTS, eventsKey, validateStreamId, type StoredEvent } from './envelope.js'
 import type { ReadEvent } from './model.js'
+import { paged } from './pages.js'
 import {
   decodeRead,
   ReadAllOptions,
@@ -104,7 +105,7 @@ const forwards = async (
 ): Promise<StreamScan | undefined> => {
   const position = await seekRevision(ctx.log, streamId, first)
   if (position === undefined) return undefined
-  const entries = ctx.log.scan({
+  const entries = paged(ctx.log, {
     key: eventsKey(streamId),
     from: position,
     ...(read.before === undefined ? {} : { to: read.before }),
@@ -120,7 +121,7 @@ const backwards = async (
   read: StreamRead,
 ): Promise<StreamScan> => {
   const upper = read.to === undefined ? undefined : await seekRevision(ctx.log, streamId, read.to)
-  const entries = ctx.log.scan({
+  const entries = paged(ctx.log, {
     key: eventsKey(streamId),
     reverse: true,
     ...(upper === undefined ? {} : { to: upper }),
@@ -241,7 +242,7 @@ export const readAll = (ctx: ReadContext, options: unknown): AsyncIterableIterat
   const o = decoded.right
   const types = checkTypeNames(ctx.upcasters, o.filter?.eventTypes, 'options.filter.eventTypes')
   if (E.isLeft(types)) return failing(types.left)
-  const scan = ctx.log.scan({
+  const scan = paged(ctx.log, {
     reverse: o.reverse ?? false,
     ...(o.lower === undefined ? {} : { from: o.lower }),
     ...(o.to === undefined ? {} : { to: o.to }),

@@ -9,6 +9,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { failing } from '../log/read.js'
 import { eventsKey, validateStreamId } from './envelope.js'
 import type { SubscriptionMessage } from './model.js'
+import { paged } from './pages.js'
 import { decodeRead, SubscribeToAllOptions, SubscribeToStreamOptions } from './options.js'
 import { allEvents, streamEvents, visibleEvent, type ReadContext } from './reads.js'
 import { checkTypeNames } from './upcast.js'
@@ -38,7 +39,7 @@ export const subscribeToAll = (
     const end = Math.max(from, ctx.log.nextSequence())
     for await (const event of allEvents(
       ctx,
-      ctx.log.scan({ from, to: end }),
+      paged(ctx.log, { from, to: end }),
       o.filter,
       undefined,
     )) {

@@ -32,12 +32,16 @@ const startWriter = async (): Promise<{ table: string; writer: RunningChild }> =
   return { table, writer }
 }
 
-/** The writer makes `calls` in order; resolves with what each resolved to, or its code. */
+/**
+ * The writer makes `calls` in order — or all at once, `together` — and resolves with what each
+ * resolved to, or its code.
+ */
 const make = async (
   writer: RunningChild,
   calls: ReadonlyArray<{ readonly call: string; readonly args: ReadonlyArray<unknown> }>,
+  together = false,
 ): Promise<unknown[]> => {
-  writer.send(JSON.stringify(calls))
+  writer.send(JSON.stringify(together ? { together: calls } : calls))
   const out: unknown[] = []
   for (const _ of calls) out.push(JSON.parse(await writer.line(8000)))
   return out
@@ -120,6 +124,59 @@ describe.runIf(postgresRuns)('a read-only event store in another process than it
     await new Promise((r) => setTimeout(r, 100))
     expect(all.seen).toHaveLength(27)
     expect(a.seen).toHaveLength(12)
+    writer.send('close')
+    await writer.rest()
+  })
+
+  it('subscribes by query while the writer appends with conditions: every match once, in order', async () => {
+    const { table, writer } = await startWriter()
+    const course = (id: string) => ({
+      call: 'append',
+      args: [[{ type: 'CourseDefined', tags: [`course:${id}`] }]],
+    })
+    await make(writer, [course('c1'), course('c2')])
+    const reader = await openReader(table)
+    const query = { items: [{ tags: ['course:c1'] }] }
+    const c1 = gather(reader.subscribe(query))
+    await c1.until(2)
+    // Each student subscribes to a course once: a second try fails its condition, and writes
+    // nothing the reader could see.
+    const subscribe = (student: string, id: string) => ({
+      call: 'append',
+      args: [
+        [{ type: 'Subscribed', tags: [`course:${id}`, `student:${student}`] }],
+        {
+          condition: {
+            failIfEventsMatch: {
+              items: [{ types: ['Subscribed'], tags: [`course:${id}`, `student:${student}`] }],
+            },
+          },
+        },
+      ],
+    })
+    const calls = Array.from({ length: 24 }, (_, i) =>
+      subscribe(`s${i % 8}`, i % 3 === 0 ? 'c2' : 'c1'),
+    )
+    const results = [
+      ...(await make(writer, calls.slice(0, 12), true)),
+      ...(await make(writer, calls.slice(12))),
+    ]
+    const failed = results.filter((r) => Object.hasOwn(r as object, 'code'))
+    expect(failed.every((r) => (r as { code: string }).code === 'APPEND_CONDITION_FAILED')).toBe(
+      true,
+    )
+    expect(failed.length).toBeGreaterThan(0)
+    const matching = (await collect(reader.read(query))).map(brief)
+    // The course, and one subscription per student who tried c1.
+    const students = new Set(calls.flatMap((_, i) => (i % 3 === 0 ? [] : [`s${i % 8}`])))
+    expect(matching).toHaveLength(1 + students.size)
+    expect(await c1.until(matching.length + 1)).toEqual([
+      matching[0],
+      'caughtUp',
+      ...matching.slice(1),
+    ])
+    await new Promise((r) => setTimeout(r, 100))
+    expect(c1.seen).toHaveLength(matching.length + 1)
     writer.send('close')
     await writer.rest()
   })

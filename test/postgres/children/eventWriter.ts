@@ -2,8 +2,9 @@
 // on the table `DELTALOG_TABLE`, prints { opened: true }, then reads stdin: each line is a JSON
 // list of calls to make in order, `{ "call": "<method>", "args": [...] }` — any method of the
 // store, such as appendToStream, appendMulti or deleteStream (`checkpoints.save` for the
-// checkpoint) —, and prints one line per call: { ok: <what it resolved to> } or { code }. The
-// line `close` closes the store and ends it.
+// checkpoint) —, and prints one line per call: { ok: <what it resolved to> } or { code }. A line
+// `{ "together": [calls] }` makes its calls at once, so that they meet in the store's writer,
+// and prints their outcomes in the calls' order. The line `close` closes the store and ends it.
 import { createInterface } from 'node:readline'
 import { openEventStore, type DeltalogError, type EventStore } from '../../../src/index.js'
 import { openPostgresStorage } from '../../../src/postgres/index.js'
@@ -42,15 +43,19 @@ for await (const line of createInterface({ input: process.stdin })) {
     process.stdin.destroy()
     break
   }
-  for (const { call, args } of JSON.parse(line) as ReadonlyArray<Call>) {
-    await method(
+  const outcome = ({ call, args }: Call): Promise<unknown> =>
+    method(
       store,
       call,
     )(...args).then(
-      (ok: unknown) => print({ ok: ok ?? null }),
-      (error: unknown) => print({ code: (error as DeltalogError).code }),
+      (ok: unknown) => ({ ok: ok ?? null }),
+      (error: unknown) => ({ code: (error as DeltalogError).code }),
     )
-  }
+  const parsed = JSON.parse(line) as
+    ReadonlyArray<Call> | { readonly together: ReadonlyArray<Call> }
+  if ('together' in parsed) {
+    for (const o of await Promise.all(parsed.together.map(outcome))) print(o)
+  } else for (const c of parsed) print(await outcome(c))
 }
 await store.close()
 await storage.close()()
