@@ -29,9 +29,10 @@ const reachable = (entry: string): ReadonlySet<string> => {
 }
 
 it.each(['src/index.ts', 'src/cli/main.ts'])(
-  '%s loads the event store check, so its verify checks events',
+  '%s loads the event store checks, so its verify checks events and their index',
   (entry) => {
     expect(reachable(entry)).toContain('src/eventstore/verifyEvents.ts')
+    expect(reachable(entry)).toContain('src/eventstore/verifyIndex.ts')
   },
 )
 

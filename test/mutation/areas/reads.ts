@@ -163,4 +163,11 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '    for await (const entry of scan) {\n      yield entry\n      page.push(entry)',
     tests: ['test/eventstore/abort.test.ts'],
   },
+  {
+    rule: "the CLI's verify checks the index of tags and types",
+    file: 'src/cli/main.ts',
+    from: "import '../eventstore/verifyIndex.js'\n",
+    to: '',
+    tests: ['test/verify/hook.test.ts'],
+  },
 ]
