@@ -112,27 +112,28 @@ async function* merged<A>(
   walks: ReadonlyArray<AsyncGenerator<A>>,
   order: (a: A) => number,
 ): AsyncGenerator<A> {
-  const heads = await Promise.all(walks.map((w) => w.next()))
+  // Each walk's next value, or undefined once it is done.
+  const heads = (await Promise.all(walks.map((w) => w.next()))).map(valueOf)
   let last: number | undefined
   try {
     for (;;) {
-      let pick: number | undefined
-      for (const [i, h] of heads.entries()) {
-        if (
-          h.done !== true &&
-          (pick === undefined || order(h.value) < order(heads[pick]!.value as A))
-        ) {
-          pick = i
+      let pick: { readonly i: number; readonly value: A } | undefined
+      for (const [i, head] of heads.entries()) {
+        if (head !== undefined && (pick === undefined || order(head.value) < order(pick.value))) {
+          pick = { i, value: head.value }
         }
       }
-      if (pick === undefined) return
-      const value = heads[pick]!.value as A
-      heads[pick] = await walks[pick]!.next()
-      if (last !== undefined && order(value) === last) continue
-      last = order(value)
-      yield value
+      const walk = pick === undefined ? undefined : walks[pick.i]
+      if (pick === undefined || walk === undefined) return
+      heads[pick.i] = valueOf(await walk.next())
+      if (last !== undefined && order(pick.value) === last) continue
+      last = order(pick.value)
+      yield pick.value
     }
   } finally {
     await Promise.all(walks.map((w) => w.return(undefined)))
   }
 }
+
+const valueOf = <A>(r: IteratorResult<A>): { readonly value: A } | undefined =>
+  r.done === true ? undefined : { value: r.value }
