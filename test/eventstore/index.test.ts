@@ -168,7 +168,7 @@ describe('a store written before the index', () => {
     await again.close()
   })
 
-  it(`goes on where an interrupted indexing stopped, in commits of ${CHUNK}`, async () => {
+  it('goes on where an interrupted indexing stopped, indexing no event twice', async () => {
     const memory = await olderStore(CHUNK + 5)
     // An open whose second commit of postings fails: the disk is gone.
     const failing = memory.open()
