@@ -65,8 +65,10 @@ interface DecisionModel<S> {
   readonly evolve: (state: S, event: ReadEvent) => S
 }
 
-/** A command's answer: the events to append, or why not. */
-type Decision = { readonly append: ReadonlyArray<EventInput> } | { readonly refuse: string }
+/** A command's answer: the events to append (to a stream, or to none), or why not. */
+type Decision =
+  | { readonly append: ReadonlyArray<EventInput>; readonly streamId?: string }
+  | { readonly refuse: string }
 
 /** How a command ended, and how many times another command's append made it decide again. */
 export interface Outcome {
@@ -76,12 +78,15 @@ export interface Outcome {
 }
 
 /** A command gives up after this many conflicts in a row; none comes near it here. */
-const MAX_ATTEMPTS = 1000
+const MAX_ATTEMPTS = 100
 
 /**
  * Runs a command: reads its decision model, decides, and appends on the condition that no event
  * matching the model's query lies above the last position read (or exists at all, if it read
- * none). A refused condition means the model is stale: read it again and decide again.
+ * none). A refused condition means the model is stale: read it again and decide again. A
+ * deleted stream's events still count for conditions while reads hide them, so the next
+ * decision's `after` is at least the match that refused this one: a match no read shows would
+ * otherwise refuse every later decision too.
  */
 const handle = async <S>(
   store: EventStore,
@@ -89,21 +94,26 @@ const handle = async <S>(
   decide: (state: S) => Decision,
   done: string,
 ): Promise<Outcome> => {
+  let refusedBy: number | undefined
   for (let retries = 0; retries < MAX_ATTEMPTS; retries++) {
     let state = model.initial
-    let after: number | undefined
+    let after = refusedBy
     for await (const event of store.read(model.query)) {
       state = model.evolve(state, event)
-      after = event.position
+      after = Math.max(after ?? -1, event.position)
     }
     const decision = decide(state)
     if ('refuse' in decision) return { ok: false, message: decision.refuse, retries }
     const condition = { failIfEventsMatch: model.query, ...(after === undefined ? {} : { after }) }
     try {
-      await store.append(decision.append, { condition })
+      if (decision.streamId === undefined) await store.append(decision.append, { condition })
+      else await store.appendToStream(decision.streamId, decision.append, { condition })
       return { ok: true, message: done, retries }
     } catch (error) {
-      if (!(error instanceof DeltalogError && error.code === 'APPEND_CONDITION_FAILED')) throw error
+      if (!(error instanceof DeltalogError) || error.error.code !== 'APPEND_CONDITION_FAILED') {
+        throw error
+      }
+      refusedBy = error.error.position
     }
   }
   throw new Error(`${done}: gave up after ${MAX_ATTEMPTS} conflicting appends`)
@@ -200,7 +210,11 @@ export const subscribe = (store: EventStore, studentId: string, courseId: string
       if (state.courses.size >= MAX_COURSES) {
         return { refuse: `${studentId} already has ${MAX_COURSES} courses` }
       }
-      return { append: [studentSubscribed({ studentId, courseId })] }
+      // Kept in the student's own stream, so that erasing a student (deleteStream) erases them.
+      return {
+        append: [studentSubscribed({ studentId, courseId })],
+        streamId: `student-${studentId}`,
+      }
     },
     `${studentId} subscribed to ${courseId}`,
   )
@@ -235,6 +249,18 @@ export const runCourseSubscriptions = async (store: EventStore): Promise<string[
   say(await subscribe(store, 'cy', 'math'))
   say(await changeCapacity(store, 'math', 3))
   say(await subscribe(store, 'cy', 'math'))
+
+  // Erasing a student hides their subscriptions from every read: math has a place again.
+  // Conditions still count the erased subscription, the last event of math's boundary.
+  await store.deleteStream('student-cy')
+  lines.push('cy erased')
+  say(await subscribe(store, 'eve', 'math'))
+
+  // Three clerks define the same course at the same moment: one of them does.
+  const clerks = tally(await Promise.all([4, 5, 6].map((n) => defineCourse(store, 'history', n))))
+  lines.push(
+    `3 clerks define history at once: ${clerks.ok} defined, ${clerks.refused} refused (${clerks.reasons.join('; ')})`,
+  )
 
   // A course of capacity 5 and 20 students subscribing at the same moment.
   say(await defineCourse(store, 'art', 5))

@@ -7,15 +7,29 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a course takes no more students than its capacity when many subscribe at once',
     file: courses,
+    from: 'store.appendToStream(decision.streamId, decision.append, { condition })',
+    to: 'store.appendToStream(decision.streamId, decision.append)',
+    tests: ['test/examples.test.ts'],
+  },
+  {
+    rule: 'a course is defined once however many define it at once',
+    file: courses,
     from: 'await store.append(decision.append, { condition })',
     to: 'await store.append(decision.append)',
     tests: ['test/examples.test.ts'],
   },
   {
-    rule: "a command's condition starts after the last event its decision read",
+    rule: "a command's condition carries the last position its decision read",
     file: courses,
-    from: 'after = event.position',
-    to: 'after = event.position - 1',
+    from: 'failIfEventsMatch: model.query, ...(after === undefined ? {} : { after })',
+    to: 'failIfEventsMatch: model.query',
+    tests: ['test/examples.test.ts'],
+  },
+  {
+    rule: 'a decision after a refusal by a deleted event starts after that event',
+    file: courses,
+    from: 'let after = refusedBy',
+    to: 'let after: number | undefined = undefined',
     tests: ['test/examples.test.ts'],
   },
 ]
