@@ -28,10 +28,11 @@ const reachable = (entry: string): ReadonlySet<string> => {
   return new Set([...seen].map((f) => relative(root, f)))
 }
 
-it.each(['src/index.ts', 'src/cli/main.ts'])(
-  '%s loads the event store check, so its verify checks events',
+it.each(['src/index.ts', 'src/fp/index.ts', 'src/cli/main.ts'])(
+  '%s loads the event store checks, so its verify checks events and their index',
   (entry) => {
     expect(reachable(entry)).toContain('src/eventstore/verifyEvents.ts')
+    expect(reachable(entry)).toContain('src/eventstore/verifyIndex.ts')
   },
 )
 

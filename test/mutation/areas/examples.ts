@@ -1,4 +1,5 @@
-// Mutants of the runnable examples: what each example shows must fail its test when broken.
+// Mutants of the runnable examples — what each example shows must fail its test when broken —
+// and of what the event store's docs promise beside them.
 import type { Mutant } from '../mutant.js'
 
 const courses = 'examples/course-subscriptions.ts'
@@ -31,5 +32,12 @@ export const mutants: ReadonlyArray<Mutant> = [
     from: 'let after = refusedBy',
     to: 'let after: number | undefined = undefined',
     tests: ['test/examples.test.ts'],
+  },
+  {
+    rule: 'deltalog verify checks the index of tags and types',
+    file: 'src/cli/main.ts',
+    from: "import '../eventstore/verifyIndex.js'\n",
+    to: '',
+    tests: ['test/verify/hook.test.ts'],
   },
 ]
