@@ -29,6 +29,10 @@ const runElsewhere: Record<string, { readonly blocks: number; readonly by: strin
 const runHere: Record<string, ReadonlyArray<RegExp>> = {
   'event-store.md': [
     /^\d+ OrderPlaced$/,
+    /^\{ position: 5 \}$/,
+    /^bob: event 5 was written after 2$/,
+    /^bob decides again: math is full = true$/,
+    /^5 StudentSubscribed course:math student:ada$/,
     /^OrderPlaced \{"amount":10,"currency":"EUR"\}$/,
     /^CartOpened \{"id":7\}$/,
     /^\d+ OrderPlaced$/,

@@ -18,7 +18,8 @@ import { defineStats } from './commands/stats.js'
 import { defineVerify } from './commands/verify.js'
 import { fail, USAGE_ERROR } from './outcome.js'
 import { handleInterrupts } from './signals.js'
-// verify checks event records and their index through the checks the event store registers.
+// verify checks event records, and their index of tags and types, through the checks the event
+// store registers.
 import '../eventstore/verifyEvents.js'
 import '../eventstore/verifyIndex.js'
 

@@ -28,7 +28,7 @@ const reachable = (entry: string): ReadonlySet<string> => {
   return new Set([...seen].map((f) => relative(root, f)))
 }
 
-it.each(['src/index.ts', 'src/cli/main.ts'])(
+it.each(['src/index.ts', 'src/fp/index.ts', 'src/cli/main.ts'])(
   '%s loads the event store checks, so its verify checks events and their index',
   (entry) => {
     expect(reachable(entry)).toContain('src/eventstore/verifyEvents.ts')
