@@ -214,6 +214,36 @@ export async function* scanAll(
 // key scans
 // -------------------------------------------------------------------------------------
 
+/** Run records a key scan reads per iteration of the store. */
+const RUN_PAGE = 64
+
+/**
+ * The pairs of a range, read `RUN_PAGE` at a time, each page's iteration ended before any of it
+ * is handed on. A key scan reads commit records between its run records: on a store where an
+ * open iteration holds a connection (PostgreSQL), reading them inside it took a second one, and
+ * concurrent scans could take every connection of the pool and wait for each other.
+ */
+async function* inPages(
+  storage: Storage,
+  range: { readonly gte: Uint8Array; readonly lt: Uint8Array; readonly reverse: boolean },
+): AsyncGenerator<KeyValue> {
+  let bounds: IterateOptions = { gte: range.gte, lt: range.lt }
+  for (;;) {
+    const page: KeyValue[] = []
+    for await (const pair of iterate(storage, {
+      ...bounds,
+      reverse: range.reverse,
+      limit: RUN_PAGE,
+    })) {
+      page.push(pair)
+    }
+    yield* page
+    const last = page[page.length - 1]
+    if (last === undefined || page.length < RUN_PAGE) return
+    bounds = range.reverse ? { gte: range.gte, lt: last.key } : { gt: last.key, lt: range.lt }
+  }
+}
+
 /** One key's entries in `[lower, upper)`, by sequence (or in reverse). */
 export async function* scanKey(
   ctx: ReadContext,
@@ -235,7 +265,7 @@ export async function* scanKey(
   const gte = holding?.key ?? encodeRunKey(key, lower)
   const lt = range.upper === undefined ? all.lt : encodeRunKey(key, range.upper)
   let cached: { readonly first: number; readonly value: Uint8Array } | undefined
-  for await (const pair of iterate(ctx.storage, { gte, lt, reverse })) {
+  for await (const pair of inPages(ctx.storage, { gte, lt, reverse })) {
     const run = orThrow(decodeRunRecord(pair.key, pair.value))
     let values: ReadonlyArray<Uint8Array>
     if (run.form === 'inline') {

@@ -114,7 +114,8 @@ describe('signal on scan, keys and count', () => {
       const controller = new AbortController()
       const scan = log.scan({ ...options, signal: controller.signal })
       expect((await scan.next()).done).toBe(false)
-      expect(openIterators(storage)).toBe(1)
+      // A key scan reads its run records a page at a time and holds no iterator between pages.
+      expect(openIterators(storage)).toBe('key' in options ? 0 : 1)
       controller.abort()
       await settle()
       // Released without another next(): the caller may never call one.

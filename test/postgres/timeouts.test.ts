@@ -199,3 +199,31 @@ describe.runIf(postgresRuns)('a pool whose connections are all held', () => {
     expect(closing.ms).toBeLessThan(MARGIN_MS)
   })
 })
+
+describe.runIf(postgresRuns)('many key scans at once on a small pool', () => {
+  it('all finish: a key scan holds no connection while it reads the commit records of its runs', async () => {
+    const table = freshTable()
+    cleanups.push(() => dropTables(table))
+    const timeouts = { poolMs: 2000 }
+    const storage = await openPostgresStorage({
+      connection: { ...connection(), max: 4 },
+      table,
+      timeouts,
+    })
+    const log = await openLog({ storage })
+    cleanups.push(() => log.close())
+    // Values past the inline limit of a run: a key scan reads them from their commit records.
+    const big = 'x'.repeat(2000)
+    for (let i = 0; i < 5; i++) {
+      await log.append(Array.from({ length: 20 }, (_, j) => ({ key: `k${j}`, value: big })))
+    }
+    const scans = Array.from({ length: 20 }, async (_, j) => {
+      let n = 0
+      for await (const entry of log.scan({ key: `k${j}` })) {
+        if (entry.value.length === big.length) n++
+      }
+      return n
+    })
+    expect(await Promise.all(scans)).toEqual(Array(20).fill(5))
+  })
+})

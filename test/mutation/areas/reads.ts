@@ -170,4 +170,11 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '',
     tests: ['test/verify/hook.test.ts'],
   },
+  {
+    rule: 'a key scan holds no storage iteration while it reads commit records (a page at a time)',
+    file: 'src/log/read.ts',
+    from: 'for await (const pair of inPages(ctx.storage, { gte, lt, reverse })) {',
+    to: 'for await (const pair of iterate(ctx.storage, { gte, lt, reverse })) {',
+    tests: ['test/log/conventions.test.ts'],
+  },
 ]
