@@ -91,7 +91,14 @@ export const plan = (known: Known, requests: ReadonlyArray<Request>): Plan => {
   }
   // The index of the batch's events, in the same commit, after every other record.
   draft.records.push(...postingRecords(draft.events, draft.records.length))
-  return { records: draft.records, outcomes, states: draft.streams, matchedInBatch, again }
+  return {
+    records: draft.records,
+    outcomes,
+    states: draft.streams,
+    matchedInBatch,
+    again,
+    events: draft.events,
+  }
 }
 
 /** Whether the stored event that matches an append's condition was deleted earlier in the batch. */

@@ -12,6 +12,7 @@ import type {
   WrongExpectedRevisionError,
 } from '../errors.js'
 import type { EventInput, IdEntry } from './envelope.js'
+import type { IndexedEvent } from './postings.js'
 import type { Condition } from './query.js'
 import type { Matched, StreamState } from './rules.js'
 import type { VersionedEvent } from './upcast.js'
@@ -84,6 +85,8 @@ export interface Plan {
    * condition then matches can only be read once that delete is written.
    */
   readonly again: ReadonlySet<number>
+  /** The events the commit writes, by their records in it, for the writer's newest positions. */
+  readonly events: ReadonlyArray<IndexedEvent>
 }
 
 /** What the planner may know of the store. */

@@ -18,6 +18,8 @@ import { makePump } from '../log/pump.js'
 import type { IdEntry } from './envelope.js'
 import type { EventAppendResult } from './model.js'
 import { firstMatch, type Match } from './lookup.js'
+import { makeNewest, mayMatchOf, type Newest } from './newest.js'
+import type { Condition } from './query.js'
 import {
   conditionFailed,
   plan,
@@ -48,7 +50,8 @@ interface Queued {
 }
 
 /** The writer of a store's streams. */
-export const makeWriter = (streams: Streams): Writer => {
+export const makeWriter = (store: Streams): Writer => {
+  const streams: WriterStreams = { ...store, newest: makeNewest() }
   const queue: Queued[] = []
   const idle: Array<() => void> = []
   let closing: Promise<void> | undefined
@@ -88,7 +91,7 @@ export const makeWriter = (streams: Streams): Writer => {
  * REQUIRES: no other batch is being written (the pump runs one step at a time).
  */
 const writeBatch = async (
-  streams: Streams,
+  streams: WriterStreams,
   batch: ReadonlyArray<Queued>,
   retry: (rest: ReadonlyArray<Queued>) => void,
 ): Promise<void> => {
@@ -110,6 +113,7 @@ const writeBatch = async (
       start = appended.startSequence
     }
     for (const [id, state] of planned.states) streams.states.remember(id, state)
+    streams.newest.written(planned.events, start)
     if (planned.again.size > 0) retry(batch.filter((_, i) => planned.again.has(i)))
     for (const [i, { settle }] of batch.entries()) {
       const outcome = planned.outcomes[i]
@@ -127,6 +131,7 @@ const writeBatch = async (
   } catch (error) {
     // What storage holds is no longer known for sure: read states again next time.
     streams.states.clear()
+    streams.newest.clear()
     const value = errorValueOf(error)
     for (const { settle } of batch) settle(E.left(value))
   }
@@ -181,7 +186,10 @@ const refusedEvent = (
  * caller-given event id already indexed, and the first stored event matching each condition.
  * The reads run side by side: one round per batch.
  */
-const knownFor = async (streams: Streams, requests: ReadonlyArray<Request>): Promise<Known> => {
+const knownFor = async (
+  streams: WriterStreams,
+  requests: ReadonlyArray<Request>,
+): Promise<Known> => {
   const streamIds = new Set<string>()
   const ids = new Set<string>()
   for (const r of requests) {
@@ -201,13 +209,7 @@ const knownFor = async (streams: Streams, requests: ReadonlyArray<Request>): Pro
     Promise.all([...ids].map(async (id) => [id, await loadId(streams.log, id)] as const)),
     Promise.all(
       conditional.map(
-        async ({ r, condition }) =>
-          [
-            r,
-            await firstMatch(streams.log, condition.items, condition.after, (position) =>
-              visibleAt(streams, position),
-            ),
-          ] as const,
+        async ({ r, condition }) => [r, await storedMatch(streams, condition)] as const,
       ),
     ),
   ])
@@ -223,6 +225,25 @@ const knownFor = async (streams: Streams, requests: ReadonlyArray<Request>): Pro
     now: Date.now(),
     newId: randomUUID,
   }
+}
+
+/**
+ * The first stored event a condition matches, that reads return: the items the newest positions
+ * say may match are looked up in the index, and none when none may.
+ */
+const storedMatch = async (
+  streams: WriterStreams,
+  condition: Condition,
+): Promise<Match | undefined> => {
+  const { log, newest } = streams
+  const items = await mayMatchOf(log, newest, condition.items, condition.after)
+  if (items !== undefined && items.length === 0) return undefined
+  return firstMatch(log, items, condition.after, (position) => visibleAt(streams, position))
+}
+
+/** The streams as the writer sees them, with the newest positions of tags and types. */
+interface WriterStreams extends Streams {
+  readonly newest: Newest
 }
 
 /**
