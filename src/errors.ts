@@ -150,12 +150,35 @@ export interface EventIdConflictError {
   readonly id: string
 }
 
-/** A stored event's data did not pass the codec given for its type. */
+/**
+ * An append's condition did not hold: an event matching its query exists above `after` (or at
+ * all, without `after`); nothing was written. `position` is the first such event's.
+ */
+export interface AppendConditionFailedError {
+  readonly code: 'APPEND_CONDITION_FAILED'
+  readonly message: string
+  readonly position: number
+  readonly after: number | undefined
+}
+
+/**
+ * A stored event could not be read in its type's current shape: its data did not pass the codec
+ * given for its type, its stored version is newer than the code knows, or an upcaster failed.
+ */
 export interface DecodeFailedError {
   readonly code: 'DECODE_FAILED'
   readonly message: string
   readonly streamId: string
   readonly revision: number
+  readonly position?: number
+  /** The event's type as stored. */
+  readonly type?: string
+  /** The version of its type's schema it was stored in. */
+  readonly storedVersion?: number
+  /** The newest version of that type the code knows (its upcasters' chain length + 1). */
+  readonly knownVersion?: number
+  /** What an upcaster threw. */
+  readonly cause?: unknown
 }
 
 /** An operation that needs an empty log found one that already holds entries or numbers. */
@@ -186,7 +209,8 @@ export type LogError =
   WriterFailedError | BackpressureError | NotEmptyError | MigrationNeededError | AbortedError
 
 /** Errors of the event store. */
-export type EventStoreError = WrongExpectedRevisionError | EventIdConflictError | DecodeFailedError
+export type EventStoreError =
+  WrongExpectedRevisionError | EventIdConflictError | AppendConditionFailedError | DecodeFailedError
 
 /** Every error value deltalog reports, whatever layer it comes from. */
 export type DeltalogErrorValue = CoreError | StorageError | LogError | EventStoreError

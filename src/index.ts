@@ -33,6 +33,13 @@ export { migrateLog, type MigrationOptions, type MigrationReport } from './forma
 export { verifyStorage, type VerifyOptions, type VerifyReport } from './verify/verify.js'
 export {
   openEventStore,
+  type AppendCondition,
+  type AppendEventsOptions,
+  type AppendEventsResult,
+  type Query,
+  type QueryItem,
+  type ReadQueryOptions,
+  type SubscribeQueryOptions,
   type EventAppendOptions,
   type EventAppendResult,
   type EventStore,
@@ -41,5 +48,10 @@ export {
   type ReadEvent,
   type ReadStreamOptions,
   type SubscriptionMessage,
+  type EventTypeHistory,
+  type UpcastInput,
+  type UpcastOutput,
+  type Upcaster,
+  type Upcasters,
 } from './eventstore/store.js'
 export type { EventInput, Json } from './eventstore/envelope.js'

@@ -27,7 +27,12 @@ const runElsewhere: Record<string, { readonly blocks: number; readonly by: strin
   'postgres.md': { blocks: 2, by: 'test/postgres/storage.test.ts (needs a server)' },
 }
 const runHere: Record<string, ReadonlyArray<RegExp>> = {
-  'event-store.md': [/^\d+ OrderPlaced$/],
+  'event-store.md': [
+    /^\d+ OrderPlaced$/,
+    /^OrderPlaced \{"amount":10,"currency":"EUR"\}$/,
+    /^CartOpened \{"id":7\}$/,
+    /^\d+ OrderPlaced$/,
+  ],
 }
 
 const entries: Record<string, string> = {

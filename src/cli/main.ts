@@ -18,8 +18,9 @@ import { defineStats } from './commands/stats.js'
 import { defineVerify } from './commands/verify.js'
 import { fail, USAGE_ERROR } from './outcome.js'
 import { handleInterrupts } from './signals.js'
-// verify checks event records through the check the event store registers.
+// verify checks event records and their index through the checks the event store registers.
 import '../eventstore/verifyEvents.js'
+import '../eventstore/verifyIndex.js'
 
 /** The installed package's version: read from its package.json, so it can never go stale. */
 const packageVersion = (): string =>

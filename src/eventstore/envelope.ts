@@ -10,7 +10,7 @@ import * as t from 'io-ts'
 import { isWellFormed, keyBytes } from '../codec/keys.js'
 import { corruption, invalidArgument, type CorruptionError } from '../errors.js'
 import type { InvalidArgumentError } from '../errors.js'
-import { fromGuard, NonEmptyString, notWellFormed } from '../log/options.js'
+import { fromGuard, NonEmptyString, notWellFormed, Positive } from '../log/options.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -27,6 +27,8 @@ export interface EventInput {
   readonly metadata?: Json
   /** A unique id; a retry with the same ids at the same revisions is a no-op. */
   readonly id?: string
+  /** What the event is about, for queries and append conditions: distinct, non-empty strings. */
+  readonly tags?: ReadonlyArray<string>
 }
 
 /** An event as stored: the input plus what the store assigned. */
@@ -39,6 +41,10 @@ export interface StoredEvent {
   readonly idGiven: boolean
   readonly revision: number
   readonly recordedAt: number
+  /** Its tags, in the order given; none for most events. */
+  readonly tags: ReadonlyArray<string>
+  /** The version of its type's schema it was written in (upcast.ts); 1 when the envelope has no `v`. */
+  readonly version: number
 }
 
 /** A stream's soft-delete point: revisions below it are hidden from reads. */
@@ -58,18 +64,32 @@ export interface IdEntry {
 
 /** The entry an event store writes once into its log, so tools know the log holds one. */
 export const MARKER = '$eventstore'
+/**
+ * The entry that says the index of tags and types is complete: written with the marker by a new
+ * store, or once an older store's events are all indexed (indexing.ts), whose progress is kept
+ * in the entries of `INDEX_PROGRESS` until then.
+ */
+export const INDEX_MARKER = '$eventindex'
+export const INDEX_PROGRESS = '$eventindex-progress'
 export const EVENTS = 'e/'
 export const META = 'm/'
 export const CHECKPOINTS = 'c/'
 export const IDS = 'i/'
+export const TAGS = 't/'
+export const TYPES = 'y/'
 
 export const eventsKey = (streamId: string): string => EVENTS + streamId
 export const metaKey = (streamId: string): string => META + streamId
 export const checkpointKey = (name: string): string => CHECKPOINTS + name
 export const idKey = (id: string): string => IDS + id
+export const tagKey = (tag: string): string => TAGS + tag
+export const typeKey = (type: string): string => TYPES + type
+
+/** The most tags one event may carry. */
+export const MAX_TAGS = 32
 
 /**
- * The longest stream id, event id or checkpoint name, in UTF-8 bytes: each is a key of the log
+ * The longest stream id, event id, checkpoint name, tag or event type, in UTF-8 bytes: each is a key of the log
  * after a two-byte prefix, and a store that opens its own log gets the log's default
  * `maxKeyBytes`, 4096 (`DEFAULTS` in src/log/log.ts).
  */
@@ -99,7 +119,7 @@ const EventInputCodec = t.intersection([
   t.partial({ data: JsonValue, metadata: JsonValue, id: NonEmptyString }),
 ])
 
-const EVENT_FIELDS = new Set(['type', 'data', 'metadata', 'id'])
+const EVENT_FIELDS = new Set(['type', 'data', 'metadata', 'id', 'tags'])
 
 /** Checks one event; `field` names it in the error (e.g. `events[2]`). */
 export const validateEvent = (
@@ -114,10 +134,16 @@ export const validateEvent = (
     return E.left(invalidArgument(`${field}.${extra}`, 'is not an event field'))
   const decoded = EventInputCodec.decode(u)
   if (E.isRight(decoded)) {
-    const id = decoded.right.id
-    return id === undefined
-      ? E.right(decoded.right)
-      : E.map(() => decoded.right)(validateId(id, `${field}.id`))
+    const { id, type } = decoded.right
+    const tags = validateTags((u as { readonly tags?: unknown }).tags, `${field}.tags`)
+    if (E.isLeft(tags)) return tags
+    const named = validateId(type, `${field}.type`)
+    if (E.isLeft(named)) return named
+    const checked = id === undefined ? E.right(id) : validateId(id, `${field}.id`)
+    if (E.isLeft(checked)) return checked
+    return E.right(
+      tags.right === undefined ? decoded.right : { ...decoded.right, tags: tags.right },
+    )
   }
   const record = u as Record<string, unknown>
   const bad = !NonEmptyString.is(record['type'])
@@ -146,6 +172,29 @@ export const validateId = (u: unknown, field: string): E.Either<InvalidArgumentE
     : E.right(u)
 }
 
+/**
+ * Checks an event's tags: absent, or an array of at most `MAX_TAGS` distinct tags, each as
+ * `validateId` checks ids (each tag becomes a key of the log's tag index).
+ */
+export const validateTags = (
+  u: unknown,
+  field: string,
+): E.Either<InvalidArgumentError, ReadonlyArray<string> | undefined> => {
+  if (u === undefined) return E.right(undefined)
+  if (!Array.isArray(u)) return E.left(invalidArgument(field, 'must be an array of strings'))
+  if (u.length > MAX_TAGS) {
+    return E.left(invalidArgument(field, `has ${u.length} tags; at most ${MAX_TAGS}`))
+  }
+  const tags = u as ReadonlyArray<unknown>
+  for (const [i, tag] of tags.entries()) {
+    const checked = validateId(tag, `${field}[${i}]`)
+    if (E.isLeft(checked)) return checked
+    const first = tags.indexOf(tag)
+    if (first < i) return E.left(invalidArgument(`${field}[${i}]`, `repeats ${field}[${first}]`))
+  }
+  return E.right(tags as ReadonlyArray<string>)
+}
+
 /** Checks a stream id (see `validateId`). */
 export const validateStreamId = (
   u: unknown,
@@ -163,15 +212,18 @@ export const validateStreamId = (
 const jsonBytes = (value: unknown): Uint8Array => keyBytes(JSON.stringify(value))
 const untext = new TextDecoder('utf-8', { fatal: true })
 
-const StoredEventCodec = t.type({
-  t: t.string,
-  d: JsonValue,
-  m: JsonValue,
-  id: t.string,
-  g: t.boolean,
-  r: t.number,
-  at: t.number,
-})
+const StoredEventCodec = t.intersection([
+  t.type({
+    t: t.string,
+    d: JsonValue,
+    m: JsonValue,
+    id: t.string,
+    g: t.boolean,
+    r: t.number,
+    at: t.number,
+  }),
+  t.partial({ v: Positive, tg: t.array(t.string) }),
+])
 
 const StreamMetaCodec = t.type({ deletedBefore: t.number })
 const IdEntryCodec = t.type({ s: t.string, r: t.number })
@@ -206,6 +258,10 @@ export const encodeEvent = (e: StoredEvent): Uint8Array =>
     g: e.idGiven,
     r: e.revision,
     at: e.recordedAt,
+    // Absent when there are none, so an event without tags is stored as before tags existed.
+    ...(e.tags.length === 0 ? {} : { tg: e.tags }),
+    // Version 1 is the envelope without `v`: events stored before versions existed are version 1.
+    ...(e.version === 1 ? {} : { v: e.version }),
   })
 
 export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, StoredEvent> =>
@@ -217,6 +273,8 @@ export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, Stored
     idGiven: v.g,
     revision: v.r,
     recordedAt: v.at,
+    tags: v.tg ?? [],
+    version: v.v ?? 1,
   }))(decodeJson(StoredEventCodec, 'event envelope', bytes))
 
 export const encodeMeta = (m: StreamMeta): Uint8Array => jsonBytes(m)

@@ -15,6 +15,13 @@ export interface ReadEvent<Data = unknown> {
   readonly metadata: Json
   readonly id: string
   readonly recordedAt: Date
+  /** The tags it was appended with; none for most events. */
+  readonly tags: ReadonlyArray<string>
+}
+
+/** What `append` resolves to: the position of the last event it appended. */
+export interface AppendEventsResult {
+  readonly position: number
 }
 
 /** What an append resolves to: the stream's last revision and the last event's position. */

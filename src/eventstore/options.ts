@@ -19,7 +19,9 @@ import {
 } from '../log/options.js'
 import type { Storage } from '../storage/port.js'
 import { MAX_ID_BYTES, validateId } from './envelope.js'
+import { validateCondition, type AppendCondition } from './query.js'
 import type { ReadEvent } from './model.js'
+import type { Upcasters } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // opening
@@ -67,6 +69,16 @@ export const OpenEventStoreOptions = t.partial({
   directoryMode: FileMode,
   /** io-ts codecs per event type: `data` is checked with them on append and decoded on read. */
   codecs: fromGuard('Record<eventType, io-ts codec>', isCodecs),
+  /**
+   * Read only, from any process: the log is opened read-only (or `log` is only read), nothing is
+   * written, and every write rejects with `READ_ONLY`. See readOnly.ts.
+   */
+  readOnly: t.boolean,
+  /** Per event type, its upcasters or history (upcast.ts; checked in full on open). */
+  upcasters: fromGuard(
+    'Record<eventType, upcasters>',
+    (u): u is Upcasters => typeof u === 'object' && u !== null && !Array.isArray(u),
+  ),
 })
 export type OpenEventStoreOptions = Readonly<t.TypeOf<typeof OpenEventStoreOptions>>
 
@@ -88,18 +100,34 @@ const CheckpointName = fromGuard(
 
 const CheckpointOption = t.readonly(t.type({ name: CheckpointName, position: Natural }))
 
+/** An append's condition, checked in full by `validateCondition` (query.ts). */
+const ConditionOption = fromGuard(
+  "{ failIfEventsMatch: 'all' | { items: [{ types?, tags? }, …] }, after?: position }",
+  (u): u is AppendCondition => E.isRight(validateCondition(u, 'condition', {})),
+)
+
 /** The options of `appendToStream`. */
 export const EventAppendOptions = t.partial({
   /** What the stream must look like for the append to go ahead (default `'any'`). */
   expectedRevision: ExpectedRevisionCodec,
   /** Saves a checkpoint in the same atomic commit as the events. */
   checkpoint: CheckpointOption,
+  /** Fails the append if an event matching the query exists above `after`. */
+  condition: ConditionOption,
 })
 export type EventAppendOptions = Readonly<t.TypeOf<typeof EventAppendOptions>>
 
 /** The options of `appendMulti`: each write carries its own expectation. */
-export const MultiAppendOptions = t.partial({ checkpoint: CheckpointOption })
+export const MultiAppendOptions = t.partial({
+  checkpoint: CheckpointOption,
+  /** Fails the append if an event matching the query exists above `after`. */
+  condition: ConditionOption,
+})
 export type MultiAppendOptions = Readonly<t.TypeOf<typeof MultiAppendOptions>>
+
+/** The options of `append`: events of no stream, with a condition and a checkpoint. */
+export const AppendEventsOptions = MultiAppendOptions
+export type AppendEventsOptions = MultiAppendOptions
 
 // -------------------------------------------------------------------------------------
 // reading and subscribing
@@ -141,6 +169,18 @@ export type ReadStreamOptions = Readonly<t.TypeOf<typeof ReadStreamOptions>>
 /** The options of `readAll`: a range of positions. */
 export const ReadAllOptions = t.partial({ ...RANGE, ...BOUNDED, filter: ReadAllFilter })
 export type ReadAllOptions = Readonly<t.TypeOf<typeof ReadAllOptions>>
+
+/** The options of `read`: a range of positions, in order. */
+export const ReadQueryOptions = t.partial({ ...RANGE, limit: Natural, signal: AbortSignalLike })
+export type ReadQueryOptions = Readonly<t.TypeOf<typeof ReadQueryOptions>>
+
+/** The options of `subscribe`: a start position; aborting `signal` ends it quietly. */
+export const SubscribeQueryOptions = t.partial({
+  from: Natural,
+  after: Natural,
+  signal: AbortSignalLike,
+})
+export type SubscribeQueryOptions = Readonly<t.TypeOf<typeof SubscribeQueryOptions>>
 
 /** The options of `aggregateStream`: a left fold over the stream's events, in order. */
 export interface AggregateOptions<S> {
@@ -189,6 +229,11 @@ const REFUSED = {
     fromPosition:
       "is no longer accepted; use after: p for what fromPosition meant (exclusive, e.g. a checkpoint's last processed position), or from: p (inclusive)",
   },
+  read: {
+    reverse: 'is not an option of read by query, which reads in position order',
+    ...ORDER_AND_LIMIT,
+  },
+  subscribe: {},
   subscribeToStream: {
     fromRevision:
       'is no longer accepted; use after: r for what fromRevision meant (exclusive), or from: r (inclusive)',

@@ -7,13 +7,26 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type {
+  AppendConditionFailedError,
   EventIdConflictError,
   ExpectedRevision,
   InvalidArgumentError,
   WrongExpectedRevisionError,
 } from '../errors.js'
+import {
+  afterBeyondHead,
+  beyondHead,
+  conditionFailed,
+  emptyStream,
+  exists,
+  idConflict,
+  satisfies,
+  wrongRevision,
+  type StreamState,
+} from './rules.js'
 
 export type { ExpectedRevision } from '../errors.js'
+export { conditionFailed, type StreamState } from './rules.js'
 import {
   checkpointKey,
   encodeCheckpoint,
@@ -26,25 +39,27 @@ import {
   type EventInput,
   type IdEntry,
 } from './envelope.js'
+import { postingRecords, type IndexedEvent } from './postings.js'
+import { matches, type Condition } from './query.js'
+import type { VersionedEvent } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
 
-/** A stream's state: its last revision (−1 for none) and its soft-delete point. */
-export interface StreamState {
-  readonly lastRevision: number
-  readonly deletedBefore: number
-}
+export type PlanError =
+  | WrongExpectedRevisionError
+  | EventIdConflictError
+  | AppendConditionFailedError
+  | InvalidArgumentError
 
-export const emptyStream: StreamState = { lastRevision: -1, deletedBefore: 0 }
-
-export type PlanError = WrongExpectedRevisionError | EventIdConflictError | InvalidArgumentError
-
-/** One stream's part of an append. */
-export interface StreamWrite {
+/**
+ * One stream's part of an append. Its events carry the version of their type's schema they are
+ * stored with (upcast.ts's `versionEvents`); `StreamWrite<EventInput>` is one checked before that.
+ */
+export interface StreamWrite<Event extends EventInput = VersionedEvent> {
   readonly streamId: string
-  readonly events: ReadonlyArray<EventInput>
+  readonly events: ReadonlyArray<Event>
   readonly expected: ExpectedRevision
 }
 
@@ -56,6 +71,8 @@ export type Request =
       readonly checkpoint?: { readonly name: string; readonly position: number }
       /** Whether the caller gave one stream's events (`appendToStream`), not `writes`. */
       readonly single?: boolean
+      /** No event matching its query may exist above its `after`. */
+      readonly condition?: Condition
     }
   | { readonly kind: 'delete'; readonly streamId: string }
   | { readonly kind: 'checkpoint'; readonly name: string; readonly position: number }
@@ -87,6 +104,11 @@ export interface Plan {
   readonly outcomes: ReadonlyArray<Outcome>
   /** The streams' states after the commit. */
   readonly states: ReadonlyMap<string, StreamState>
+  /**
+   * Per request refused by its condition because of an event of this batch: that event's record.
+   * Its position is known only once the commit is: the request's error then says it.
+   */
+  readonly matchedInBatch: ReadonlyMap<number, number>
 }
 
 /** What the planner may know of the store. */
@@ -95,51 +117,14 @@ export interface Known {
   readonly streams: ReadonlyMap<string, StreamState>
   /** Every caller-given id of the batch that is already indexed. */
   readonly ids: ReadonlyMap<string, IdEntry>
+  /** Per request with a condition, the first stored event that matches it, if one does. */
+  readonly matched: ReadonlyMap<Request, number>
   /** Every checkpoint position must be below this. */
   readonly head: number
   readonly now: number
   /** Makes an id for an event given none. */
   readonly newId: () => string
 }
-
-// -------------------------------------------------------------------------------------
-// destructors
-// -------------------------------------------------------------------------------------
-
-/** Whether a stream has events that are not deleted. */
-export const exists = (s: StreamState): boolean => s.lastRevision >= s.deletedBefore
-
-/** The revision an expectation is compared with. */
-export const actualRevision = (s: StreamState): number | 'no_stream' =>
-  exists(s) ? s.lastRevision : 'no_stream'
-
-/** Whether `expected` holds for a stream in state `s`. */
-export const satisfies = (expected: ExpectedRevision, s: StreamState): boolean =>
-  expected === 'any'
-    ? true
-    : expected === 'no_stream'
-      ? !exists(s)
-      : expected === 'stream_exists'
-        ? exists(s)
-        : exists(s) && s.lastRevision === expected
-
-const wrongRevision = (
-  streamId: string,
-  expected: ExpectedRevision,
-  s: StreamState,
-): WrongExpectedRevisionError => ({
-  code: 'WRONG_EXPECTED_REVISION',
-  message: `stream ${JSON.stringify(streamId)}: expected revision ${String(expected)}, actual ${String(actualRevision(s))}`,
-  streamId,
-  expected,
-  actual: actualRevision(s),
-})
-
-const idConflict = (id: string): EventIdConflictError => ({
-  code: 'EVENT_ID_CONFLICT',
-  message: `event id ${JSON.stringify(id)} is already used by another event`,
-  id,
-})
 
 // -------------------------------------------------------------------------------------
 // constructors
@@ -155,18 +140,37 @@ export const plan = (known: Known, requests: ReadonlyArray<Request>): Plan => {
     streams: new Map(known.streams),
     ids: new Map(known.ids),
     records: [],
+    events: [],
   }
   const outcomes: Outcome[] = []
-  for (const request of requests) {
+  const matchedInBatch = new Map<number, number>()
+  for (const [i, request] of requests.entries()) {
+    const inBatch = request.kind === 'append' ? matchInBatch(draft, request) : undefined
+    if (inBatch !== undefined) matchedInBatch.set(i, inBatch)
     outcomes.push(
       request.kind === 'delete'
         ? planDelete(draft, request.streamId)
         : request.kind === 'checkpoint'
           ? planCheckpoint(draft, request.name, request.position)
-          : planAppend(draft, request),
+          : planAppend(draft, request, inBatch),
     )
   }
-  return { records: draft.records, outcomes, states: draft.streams }
+  // The index of the batch's events, in the same commit, after every other record.
+  draft.records.push(...postingRecords(draft.events, draft.records.length))
+  return { records: draft.records, outcomes, states: draft.streams, matchedInBatch }
+}
+
+/**
+ * The record of the first event that an earlier request of the batch writes and that matches
+ * an append's condition, if the store holds no match (a stored one comes first).
+ */
+const matchInBatch = (
+  draft: Draft,
+  request: Request & { readonly kind: 'append' },
+): number | undefined => {
+  const { condition } = request
+  if (condition === undefined || draft.known.matched.has(request)) return undefined
+  return draft.events.find((e) => matches(condition.items, e.type, e.tags))?.record
 }
 
 /** The batch so far: the states and ids as the accepted requests leave them, and their records. */
@@ -175,6 +179,8 @@ interface Draft {
   readonly streams: Map<string, StreamState>
   readonly ids: Map<string, IdEntry>
   readonly records: Record[]
+  /** The events written so far, for the index and for the conditions of later requests. */
+  readonly events: IndexedEvent[]
 }
 
 /** One append's writes so far, kept apart until every write of the append holds. */
@@ -182,6 +188,8 @@ interface Scratch {
   readonly streams: Map<string, StreamState>
   readonly ids: Map<string, IdEntry>
   readonly records: Record[]
+  /** Its events, `record` counted within the scratch. */
+  readonly events: IndexedEvent[]
 }
 
 const stateIn = (draft: Draft, streamId: string): StreamState =>
@@ -209,17 +217,30 @@ const planCheckpoint = (draft: Draft, name: string, position: number): Outcome =
  * An append: every write is decided against a scratch copy of the draft, which it joins only
  * if all of them hold — with the checkpoint, if the append carries one.
  */
-const planAppend = (draft: Draft, request: Request & { readonly kind: 'append' }): Outcome => {
-  const { checkpoint } = request
+const planAppend = (
+  draft: Draft,
+  request: Request & { readonly kind: 'append' },
+  inBatch: number | undefined,
+): Outcome => {
+  const { checkpoint, condition } = request
   if (checkpoint !== undefined && checkpoint.position >= draft.known.head) {
     return E.left(beyondHead(checkpoint.position, draft.known.head))
   }
-  const scratch: Scratch = { streams: new Map(), ids: new Map(), records: [] }
+  if (condition?.after !== undefined && condition.after >= draft.known.head) {
+    return E.left(afterBeyondHead(condition.after, draft.known.head))
+  }
+  const scratch: Scratch = { streams: new Map(), ids: new Map(), records: [], events: [] }
   const results: WriteOutcome[] = []
   for (const write of request.writes) {
     const result = planWrite(draft, scratch, write)
     if (E.isLeft(result)) return result
     results.push(result.right)
+  }
+  // A retry of events already stored succeeds as their append did, whatever it matches now.
+  const stored = draft.known.matched.get(request)
+  const retry = results.every((r) => r.kind === 'duplicate')
+  if (condition !== undefined && !retry && (stored !== undefined || inBatch !== undefined)) {
+    return E.left(conditionFailed(stored ?? -1, condition.after))
   }
   if (checkpoint !== undefined) {
     scratch.records.push({
@@ -229,6 +250,7 @@ const planAppend = (draft: Draft, request: Request & { readonly kind: 'append' }
   }
   const offset = draft.records.length
   draft.records.push(...scratch.records)
+  draft.events.push(...scratch.events.map((e) => ({ ...e, record: e.record + offset })))
   for (const [id, s] of scratch.streams) draft.streams.set(id, s)
   for (const [id, entry] of scratch.ids) draft.ids.set(id, entry)
   return E.right(results.map((r) => (r.kind === 'written' ? { ...r, first: r.first + offset } : r)))
@@ -308,7 +330,14 @@ const writeEvents = (
         idGiven: event.id !== undefined,
         revision,
         recordedAt: known.now,
+        tags: event.tags ?? [],
+        version: event.version,
       }),
+    })
+    scratch.events.push({
+      record: scratch.records.length - 1,
+      type: event.type,
+      tags: event.tags ?? [],
     })
     if (event.id !== undefined) {
       const entry = { streamId: write.streamId, revision }
@@ -321,9 +350,3 @@ const writeEvents = (
   scratch.streams.set(write.streamId, { ...s, lastRevision: revision })
   return { kind: 'written', lastRevision: revision, first, count: write.events.length }
 }
-
-const beyondHead = (position: number, head: number): InvalidArgumentError => ({
-  code: 'INVALID_ARGUMENT',
-  field: 'checkpoint.position',
-  message: `checkpoint.position: ${position} is past the head of the log (${head - 1})`,
-})

@@ -13,6 +13,7 @@ import { failing } from '../log/read.js'
 import { abortable } from '../log/abort.js'
 import { decodeEvent, EVENTS, eventsKey, validateStreamId, type StoredEvent } from './envelope.js'
 import type { ReadEvent } from './model.js'
+import { paged } from './pages.js'
 import {
   decodeRead,
   ReadAllOptions,
@@ -23,10 +24,12 @@ import {
 } from './options.js'
 import { seekRevision } from './revisions.js'
 import { loadState, type Streams } from './streams.js'
+import { checkTypeNames, currentNameOf, upcast, type Upcasters } from './upcast.js'
 
-/** What reads need: the streams, and the codecs that decode events' data. */
+/** What reads need: the streams, the upcasters to events' current shape, then their codecs. */
 export interface ReadContext extends Streams {
   readonly codecs: Codecs
+  readonly upcasters: Upcasters
 }
 
 /** A stream read with its options resolved. */
@@ -46,23 +49,30 @@ export interface StreamRead {
 
 const untext = new TextDecoder()
 
-/** A stored event as reads return it, its data decoded with its type's codec if there is one. */
+/**
+ * A stored event as reads return it: upcast to its type's current version (upcast.ts), then its
+ * data decoded with its type's codec if there is one.
+ */
 const toReadEvent = (
-  codecs: Codecs,
+  ctx: ReadContext,
   streamId: string,
   entry: LogEntry,
   stored: StoredEvent,
 ): ReadEvent => {
-  const codec = codecs[stored.type]
-  let data: unknown = stored.data
+  const current = orThrow(upcast(ctx.upcasters, { streamId, position: entry.sequence }, stored))
+  const codec = ctx.codecs[current.type]
+  let data: unknown = current.data
   if (codec !== undefined) {
-    const decoded = codec.decode(stored.data)
+    const decoded = codec.decode(current.data)
     if (E.isLeft(decoded)) {
       throw toDeltalogError({
         code: 'DECODE_FAILED',
-        message: `stream ${JSON.stringify(streamId)} revision ${stored.revision}: data does not decode as ${stored.type}`,
+        message: `stream ${JSON.stringify(streamId)} revision ${stored.revision}: data does not decode as ${current.type}`,
         streamId,
         revision: stored.revision,
+        position: entry.sequence,
+        type: stored.type,
+        storedVersion: stored.version,
       })
     }
     data = decoded.right
@@ -71,11 +81,12 @@ const toReadEvent = (
     streamId,
     revision: stored.revision,
     position: entry.sequence,
-    type: stored.type,
+    type: current.type,
     data,
-    metadata: stored.metadata,
+    metadata: current.metadata,
     id: stored.id,
     recordedAt: new Date(stored.recordedAt),
+    tags: stored.tags,
   }
 }
 
@@ -94,7 +105,7 @@ const forwards = async (
 ): Promise<StreamScan | undefined> => {
   const position = await seekRevision(ctx.log, streamId, first)
   if (position === undefined) return undefined
-  const entries = ctx.log.scan({
+  const entries = paged(ctx.log, {
     key: eventsKey(streamId),
     from: position,
     ...(read.before === undefined ? {} : { to: read.before }),
@@ -110,7 +121,7 @@ const backwards = async (
   read: StreamRead,
 ): Promise<StreamScan> => {
   const upper = read.to === undefined ? undefined : await seekRevision(ctx.log, streamId, read.to)
-  const entries = ctx.log.scan({
+  const entries = paged(ctx.log, {
     key: eventsKey(streamId),
     reverse: true,
     ...(upper === undefined ? {} : { to: upper }),
@@ -139,29 +150,37 @@ export async function* streamEvents(
   for await (const entry of abortable(scan.entries, read.signal, read.what)) {
     const stored = orThrow(decodeEvent(entry.value))
     if (scan.past(stored.revision)) return
-    yield toReadEvent(ctx.codecs, streamId, entry, stored)
+    yield toReadEvent(ctx, streamId, entry, stored)
     if (--left <= 0) return
   }
 }
 
-const matches = (filter: ReadAllFilter | undefined, streamId: string, type: string): boolean =>
-  (filter?.streamPrefix === undefined || streamId.startsWith(filter.streamPrefix)) &&
-  (filter?.eventTypes === undefined || filter.eventTypes.includes(type))
+/** Which stored events a read selects, by stream id and the event as stored. */
+export type Selection = (streamId: string, stored: StoredEvent) => boolean
+
+/** The selection of `readAll`'s and `subscribeToAll`'s filter, whose types are current names. */
+const byFilter =
+  (filter: ReadAllFilter | undefined, upcasters: Upcasters): Selection =>
+  (streamId, stored) =>
+    (filter?.streamPrefix === undefined || streamId.startsWith(filter.streamPrefix)) &&
+    (filter?.eventTypes === undefined ||
+      filter.eventTypes.includes(currentNameOf(upcasters, stored.type)))
 
 /** A log entry as a visible event; undefined for the store's other records and deleted events. */
 export const visibleEvent = async (
   ctx: ReadContext,
   entry: LogEntry,
-  filter: ReadAllFilter | undefined,
+  select: Selection | ReadAllFilter | undefined,
 ): Promise<ReadEvent | undefined> => {
   const key = untext.decode(entry.key)
   if (!key.startsWith(EVENTS)) return undefined
   const streamId = key.slice(EVENTS.length)
   const stored = orThrow(decodeEvent(entry.value))
-  if (!matches(filter, streamId, stored.type)) return undefined
+  const selected = typeof select === 'function' ? select : byFilter(select, ctx.upcasters)
+  if (!selected(streamId, stored)) return undefined
   const state = await loadState(ctx, streamId)
   if (stored.revision < state.deletedBefore) return undefined
-  return toReadEvent(ctx.codecs, streamId, entry, stored)
+  return toReadEvent(ctx, streamId, entry, stored)
 }
 
 /**
@@ -171,7 +190,7 @@ export const visibleEvent = async (
 export async function* allEvents(
   ctx: ReadContext,
   entries: AsyncIterableIterator<LogEntry>,
-  filter: ReadAllFilter | undefined,
+  filter: Selection | ReadAllFilter | undefined,
   limit: number | undefined,
   stop?: { readonly signal: AbortSignal | undefined; readonly what: string },
 ): AsyncGenerator<ReadEvent> {
@@ -221,7 +240,9 @@ export const readAll = (ctx: ReadContext, options: unknown): AsyncIterableIterat
   const decoded = decodeRead('readAll', ReadAllOptions, options)
   if (E.isLeft(decoded)) return failing(decoded.left)
   const o = decoded.right
-  const scan = ctx.log.scan({
+  const types = checkTypeNames(ctx.upcasters, o.filter?.eventTypes, 'options.filter.eventTypes')
+  if (E.isLeft(types)) return failing(types.left)
+  const scan = paged(ctx.log, {
     reverse: o.reverse ?? false,
     ...(o.lower === undefined ? {} : { from: o.lower }),
     ...(o.to === undefined ? {} : { to: o.to }),

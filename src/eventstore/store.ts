@@ -5,7 +5,10 @@
  *
  * This module opens a store and wires its rooms together: options.ts (what callers hand it),
  * writer.ts (the one writer queue that decides every append), streams.ts, cache.ts and
- * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts.
+ * revisions.ts (what the log holds about streams), reads.ts, subscriptions.ts, checkpoints.ts;
+ * readOnly.ts (a store that only reads, from any process); upcast.ts and upcasters.ts (reading
+ * events stored in older versions of their type's schema); query.ts, queries.ts, lookup.ts,
+ * postings.ts and indexing.ts (tags, queries, conditions and their index).
  */
 import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import { openLog, type Log } from '../openLog.js'
@@ -13,9 +16,16 @@ import { decodeStrict } from '../log/options.js'
 import type { Storage } from '../storage/port.js'
 import { makeStateCache } from './cache.js'
 import { loadCheckpoint, saveCheckpoint } from './checkpoints.js'
-import { MARKER, validateStreamId, type EventInput } from './envelope.js'
-import type { EventAppendResult, ReadEvent, SubscriptionMessage } from './model.js'
+import { INDEX_MARKER, MARKER, validateStreamId, type EventInput } from './envelope.js'
+import { completeIndex, indexMarkerValue } from './indexing.js'
+import type {
+  AppendEventsResult,
+  EventAppendResult,
+  ReadEvent,
+  SubscriptionMessage,
+} from './model.js'
 import {
+  AppendEventsOptions,
   EventAppendOptions,
   MultiAppendOptions,
   OpenEventStoreOptions,
@@ -24,19 +34,36 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type SubscribeToAllOptions,
+  type ReadQueryOptions,
+  type SubscribeQueryOptions,
   type SubscribeToStreamOptions,
 } from './options.js'
 import type { ExpectedRevision, Request } from './plan.js'
-import { aggregateStream, readAll, readStream } from './reads.js'
+import { read, subscribe } from './queries.js'
+import { validateCondition, type Query } from './query.js'
+import { aggregateStream, readAll, readStream, type ReadContext } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
+import { openUnmarked, readsOf, refusingWriter } from './readOnly.js'
+import { versionEvents, versionWrites, type Upcasters } from './upcast.js'
+import { validateUpcasters } from './upcasters.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
-// Registers the event check that verifyStorage runs on a log holding an event store.
+// Registers the checks that verifyStorage runs on a log holding an event store.
 import './verifyEvents.js'
+import './verifyIndex.js'
 
-export type { EventAppendResult, ReadEvent, SubscriptionMessage } from './model.js'
 export type {
+  AppendEventsResult,
+  EventAppendResult,
+  ReadEvent,
+  SubscriptionMessage,
+} from './model.js'
+export type { AppendCondition, Query, QueryItem } from './query.js'
+export type {
+  AppendEventsOptions,
+  ReadQueryOptions,
+  SubscribeQueryOptions,
   AggregateOptions,
   EventAppendOptions,
   MultiAppendOptions,
@@ -48,6 +75,7 @@ export type {
   SubscribeToAllOptions,
   SubscribeToStreamOptions,
 } from './options.js'
+export type { EventTypeHistory, UpcastInput, UpcastOutput, Upcaster, Upcasters } from './upcast.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -70,6 +98,22 @@ export interface EventStore {
     }>,
     options?: MultiAppendOptions,
   ) => Promise<ReadonlyArray<EventAppendResult>>
+  /**
+   * Appends events of no stream as one commit — with `condition`, only if no event matching its
+   * query exists above its `after` (else `APPEND_CONDITION_FAILED`). Events appended this way
+   * read back with the stream id `''`.
+   */
+  readonly append: (
+    events: ReadonlyArray<EventInput>,
+    options?: AppendEventsOptions,
+  ) => Promise<AppendEventsResult>
+  /** The events matching a query (`'all'`, or items of types and tags), in position order. */
+  readonly read: (query: Query, options?: ReadQueryOptions) => AsyncIterableIterator<ReadEvent>
+  /** As `subscribeToAll`, for the events matching a query. */
+  readonly subscribe: (
+    query: Query,
+    options?: SubscribeQueryOptions,
+  ) => AsyncIterableIterator<SubscriptionMessage>
   /** A stream's events whose revisions lie in the range; `reverse` for newest first. */
   readonly readStream: (
     streamId: string,
@@ -115,7 +159,8 @@ export interface EventStore {
 
 /**
  * Opens an event store on a directory (`path`), any Storage adapter (`storage`), or a log that
- * is already open (`log`, which the store then shares and does not close).
+ * is already open (`log`, which the store then shares and does not close). With `readOnly`, the
+ * store only reads, from any process (see readOnly.ts).
  */
 export const openEventStore = async (input: OpenEventStoreOptions): Promise<EventStore> => {
   const options = orThrow(decodeStrict(OpenEventStoreOptions, 'options', input))
@@ -128,11 +173,19 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
   if (options.directoryMode !== undefined && options.path === undefined) {
     throw toDeltalogError(invalidArgument('options.directoryMode', 'is only for a path'))
   }
+  const upcasters = orThrow(validateUpcasters(options.upcasters ?? {}, 'options.upcasters'))
   const log = options.log ?? (await openOwnLog(options))
+  const readOnly = options.readOnly ?? false
   if ((await lastOf(log, MARKER)) === undefined) {
-    await log.append([{ key: MARKER, value: JSON.stringify({ version: 1 }) }])
-  }
-  return makeEventStore(log, options.log === undefined, options.codecs ?? {})
+    if (readOnly) await openUnmarked(log, options.log === undefined)
+    else {
+      await log.append([
+        { key: MARKER, value: JSON.stringify({ version: 1 }) },
+        { key: INDEX_MARKER, value: indexMarkerValue() },
+      ])
+    }
+  } else if (!readOnly) await completeIndex(log)
+  return makeEventStore(log, options.log === undefined, options.codecs ?? {}, upcasters, readOnly)
 }
 
 /** The store's own log. REQUIRES: options name a `path` or a `storage`, not a `log`. */
@@ -140,6 +193,7 @@ const openOwnLog = (options: OpenEventStoreOptions): Promise<Log> => {
   const logOptions = {
     ...(options.durability === undefined ? {} : { durability: options.durability }),
     ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }),
+    ...(options.readOnly === true ? { readOnly: true } : {}),
   }
   if (options.path !== undefined) {
     const directoryMode =
@@ -149,28 +203,53 @@ const openOwnLog = (options: OpenEventStoreOptions): Promise<Log> => {
   return openLog({ storage: options.storage as Storage, ...logOptions })
 }
 
-/** The store's calls over `log`. REQUIRES: `log` is open and holds the store's marker. */
-const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore => {
+/**
+ * The store's calls over `log`. REQUIRES: `log` is open and holds the store's marker, or is
+ * empty and only read.
+ */
+const makeEventStore = (
+  log: Log,
+  owned: boolean,
+  codecs: Codecs,
+  upcasters: Upcasters,
+  readOnly: boolean,
+): EventStore => {
   const subscriptions = new AbortController()
-  const ctx = { log, states: makeStateCache(), codecs, closing: subscriptions.signal }
-  const writer = makeWriter(ctx)
+  const ctx = { log, states: makeStateCache(), codecs, upcasters, closing: subscriptions.signal }
+  const writer = readOnly ? refusingWriter() : makeWriter(ctx)
+  const reads = readsOf(ctx, readOnly)
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
     (closing ??= closeStore(writer, subscriptions, owned ? log : undefined))
   return {
     log,
     appendToStream: (streamId, events, options) =>
-      appendToStream(codecs, writer, streamId, events, options),
+      appendToStream(ctx, writer, streamId, events, options),
     appendMulti: async (writes, options) => {
-      const checked = orThrow(validateWrites(codecs, writes))
-      const o = orThrow(decodeStrict(MultiAppendOptions, 'options', options))
-      return writer.submit({ kind: 'append', writes: checked, ...checkpointOf(o) })
+      const checked = orThrow(versionWrites(upcasters, orThrow(validateWrites(codecs, writes))))
+      const { fields } = appendOptions(upcasters, MultiAppendOptions, options)
+      return writer.submit({ kind: 'append', writes: checked, ...fields })
     },
-    readStream: (streamId, options) => readStream(ctx, streamId, options),
-    readAll: (options) => readAll(ctx, options),
-    aggregateStream: (streamId, options) => aggregateStream(ctx, streamId, options),
-    subscribeToAll: (options) => subscribeToAll(ctx, options),
-    subscribeToStream: (streamId, options) => subscribeToStream(ctx, streamId, options),
+    append: async (events, options) => {
+      const checked = orThrow(validateEvents(codecs, events, 'events'))
+      const valid = orThrow(versionEvents(upcasters, checked, 'events'))
+      const { fields } = appendOptions(upcasters, AppendEventsOptions, options)
+      const [result] = await writer.submit({
+        kind: 'append',
+        writes: [{ streamId: NO_STREAM, events: valid, expected: 'any' }],
+        ...fields,
+        single: true,
+      })
+      if (result === undefined) throw toDeltalogError(invalidArgument('events', 'nothing appended'))
+      return { position: result.position }
+    },
+    read: (query, options) => read(reads(), query, options),
+    subscribe: (query, options) => subscribe(reads(), query, options),
+    readStream: (streamId, options) => readStream(reads(), streamId, options),
+    readAll: (options) => readAll(reads(), options),
+    aggregateStream: (streamId, options) => aggregateStream(reads(), streamId, options),
+    subscribeToAll: (options) => subscribeToAll(reads(), options),
+    subscribeToStream: (streamId, options) => subscribeToStream(reads(), streamId, options),
     checkpoints: {
       save: (name, position) => saveCheckpoint(writer, name, position),
       load: (name) => loadCheckpoint(log, name),
@@ -183,25 +262,51 @@ const makeEventStore = (log: Log, owned: boolean, codecs: Codecs): EventStore =>
   }
 }
 
-/** An append's checkpoint option as a request's field: absent when not given. */
-const checkpointOf = (o: MultiAppendOptions): Pick<Request & { kind: 'append' }, 'checkpoint'> =>
-  o.checkpoint === undefined ? {} : { checkpoint: o.checkpoint }
+/** The stream id of the events `append` writes: no stream of a caller's can have it. */
+const NO_STREAM = ''
+
+/**
+ * An append's options, checked — the condition first, so that its error names the field within
+ * it — with its checkpoint and condition as a request's fields, absent when not given.
+ */
+const appendOptions = <A extends MultiAppendOptions>(
+  upcasters: Upcasters,
+  codec: Parameters<typeof decodeStrict<A>>[0],
+  options: unknown,
+): { readonly o: A; readonly fields: Pick<AppendRequest, 'checkpoint' | 'condition'> } => {
+  const given = (options ?? {}) as { readonly condition?: unknown }
+  const condition =
+    typeof given === 'object' && given.condition !== undefined
+      ? orThrow(validateCondition(given.condition, 'options.condition', upcasters))
+      : undefined
+  const o = orThrow(decodeStrict(codec, 'options', options))
+  return {
+    o,
+    fields: {
+      ...(o.checkpoint === undefined ? {} : { checkpoint: o.checkpoint }),
+      ...(condition === undefined ? {} : { condition }),
+    },
+  }
+}
+
+type AppendRequest = Request & { readonly kind: 'append' }
 
 /** `appendToStream`: its arguments checked before the append is queued. */
 const appendToStream = async (
-  codecs: Codecs,
+  { codecs, upcasters }: Pick<ReadContext, 'codecs' | 'upcasters'>,
   writer: Writer,
   streamId: unknown,
   events: unknown,
   options: unknown,
 ): Promise<EventAppendResult> => {
   const id = orThrow(validateStreamId(streamId))
-  const valid = orThrow(validateEvents(codecs, events, 'events'))
-  const o = orThrow(decodeStrict(EventAppendOptions, 'options', options))
+  const checked = orThrow(validateEvents(codecs, events, 'events'))
+  const valid = orThrow(versionEvents(upcasters, checked, 'events'))
+  const { o, fields } = appendOptions(upcasters, EventAppendOptions, options)
   const [result] = await writer.submit({
     kind: 'append',
     writes: [{ streamId: id, events: valid, expected: o.expectedRevision ?? 'any' }],
-    ...checkpointOf(o),
+    ...fields,
     single: true,
   })
   if (result === undefined) throw toDeltalogError(invalidArgument('events', 'nothing appended'))

@@ -9,8 +9,10 @@ import * as E from 'fp-ts/lib/Either.js'
 import { failing } from '../log/read.js'
 import { eventsKey, validateStreamId } from './envelope.js'
 import type { SubscriptionMessage } from './model.js'
+import { paged } from './pages.js'
 import { decodeRead, SubscribeToAllOptions, SubscribeToStreamOptions } from './options.js'
 import { allEvents, streamEvents, visibleEvent, type ReadContext } from './reads.js'
+import { checkTypeNames } from './upcast.js'
 
 /** What subscriptions need: the reads' context, and the signal that aborts when the store closes. */
 export interface SubscriptionContext extends ReadContext {
@@ -29,13 +31,15 @@ export const subscribeToAll = (
   const decoded = decodeRead('subscribeToAll', SubscribeToAllOptions, options)
   if (E.isLeft(decoded)) return failing(decoded.left)
   const o = decoded.right
+  const types = checkTypeNames(ctx.upcasters, o.filter?.eventTypes, 'options.filter.eventTypes')
+  if (E.isLeft(types)) return failing(types.left)
   const signal = untilEither(ctx, o.signal)
   const from = o.lower ?? 0
   return (async function* (): AsyncGenerator<SubscriptionMessage> {
     const end = Math.max(from, ctx.log.nextSequence())
     for await (const event of allEvents(
       ctx,
-      ctx.log.scan({ from, to: end }),
+      paged(ctx.log, { from, to: end }),
       o.filter,
       undefined,
     )) {

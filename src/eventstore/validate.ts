@@ -41,7 +41,7 @@ const validateWrite = (
   codecs: Codecs,
   u: unknown,
   i: number,
-): E.Either<DeltalogErrorValue, StreamWrite> => {
+): E.Either<DeltalogErrorValue, StreamWrite<EventInput>> => {
   const field = `writes[${i}]`
   if (typeof u !== 'object' || u === null) {
     return E.left(invalidArgument(field, 'must be { streamId, events, expectedRevision }'))
@@ -67,11 +67,11 @@ const validateWrite = (
 export const validateWrites = (
   codecs: Codecs,
   writes: unknown,
-): E.Either<DeltalogErrorValue, ReadonlyArray<StreamWrite>> => {
+): E.Either<DeltalogErrorValue, ReadonlyArray<StreamWrite<EventInput>>> => {
   if (!Array.isArray(writes) || writes.length === 0) {
     return E.left(invalidArgument('writes', 'must be a non-empty array'))
   }
-  const out: StreamWrite[] = []
+  const out: Array<StreamWrite<EventInput>> = []
   for (const [i, u] of (writes as ReadonlyArray<unknown>).entries()) {
     const write = validateWrite(codecs, u, i)
     if (E.isLeft(write)) return write

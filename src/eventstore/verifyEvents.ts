@@ -4,7 +4,7 @@
  * as an event, and each stream's revisions are dense.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { registerEntryCheck, type EntryCheck } from '../verify/checks.js'
+import { prefixCheck, registerEntryCheck, type EntryCheck } from '../verify/checks.js'
 import { decodeEvent, EVENTS, MARKER } from './envelope.js'
 
 const text = new TextEncoder()
@@ -25,11 +25,11 @@ const streamChecker = (truncatedBefore: number): ((value: Uint8Array) => string 
 }
 
 /** The check of event streams. */
-export const eventsCheck: EntryCheck = {
+export const eventsCheck: EntryCheck = prefixCheck({
   name: 'event store',
   marker: text.encode(MARKER),
   prefix: text.encode(EVENTS),
   forKey: streamChecker,
-}
+})
 
 registerEntryCheck(eventsCheck)

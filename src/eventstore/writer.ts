@@ -17,7 +17,15 @@ import {
 import { makePump } from '../log/pump.js'
 import type { IdEntry } from './envelope.js'
 import type { EventAppendResult } from './model.js'
-import { plan, type Known, type Outcome, type Request, type StreamState } from './plan.js'
+import { firstMatch } from './lookup.js'
+import {
+  conditionFailed,
+  plan,
+  type Known,
+  type Outcome,
+  type Request,
+  type StreamState,
+} from './plan.js'
 import { seekRevision } from './revisions.js'
 import { loadId, loadState, type Streams } from './streams.js'
 
@@ -104,7 +112,16 @@ const writeBatch = async (
     for (const [id, state] of planned.states) streams.states.remember(id, state)
     for (const [i, { settle }] of batch.entries()) {
       const outcome = planned.outcomes[i]
-      if (outcome !== undefined) settle(await resultsOf(streams, outcome, start))
+      const inBatch = planned.matchedInBatch.get(i)
+      if (outcome === undefined) continue
+      // A condition refused by an event of this commit: its position is now known.
+      if (
+        E.isLeft(outcome) &&
+        outcome.left.code === 'APPEND_CONDITION_FAILED' &&
+        inBatch !== undefined
+      ) {
+        settle(E.left(conditionFailed(start + inBatch, outcome.left.after)))
+      } else settle(await resultsOf(streams, outcome, start))
     }
   } catch (error) {
     // What storage holds is no longer known for sure: read states again next time.
@@ -159,8 +176,9 @@ const refusedEvent = (
 }
 
 /**
- * What the planner needs to know for a batch: the state of every stream it names and every
- * caller-given event id already indexed. The reads run side by side: one round per batch.
+ * What the planner needs to know for a batch: the state of every stream it names, every
+ * caller-given event id already indexed, and the first stored event matching each condition.
+ * The reads run side by side: one round per batch.
  */
 const knownFor = async (streams: Streams, requests: ReadonlyArray<Request>): Promise<Known> => {
   const streamIds = new Set<string>()
@@ -174,15 +192,27 @@ const knownFor = async (streams: Streams, requests: ReadonlyArray<Request>): Pro
       }
     }
   }
-  const [states, hits] = await Promise.all([
+  const conditional = requests.flatMap((r) =>
+    r.kind === 'append' && r.condition !== undefined ? [{ r, condition: r.condition }] : [],
+  )
+  const [states, hits, found] = await Promise.all([
     Promise.all([...streamIds].map(async (id) => [id, await loadState(streams, id)] as const)),
     Promise.all([...ids].map(async (id) => [id, await loadId(streams.log, id)] as const)),
+    Promise.all(
+      conditional.map(
+        async ({ r, condition }) =>
+          [r, await firstMatch(streams.log, condition.items, condition.after)] as const,
+      ),
+    ),
   ])
+  const matched = new Map<Request, number>()
+  for (const [r, position] of found) if (position !== undefined) matched.set(r, position)
   const indexed = new Map<string, IdEntry>()
   for (const [id, hit] of hits) if (hit !== undefined) indexed.set(id, hit)
   return {
     streams: new Map<string, StreamState>(states),
     ids: indexed,
+    matched,
     head: streams.log.nextSequence(),
     now: Date.now(),
     newId: randomUUID,

@@ -34,6 +34,9 @@ type TaskOf<F> = F extends (...args: infer A) => Promise<infer R>
 export interface EventStoreTE {
   readonly appendToStream: TaskOf<EventStore['appendToStream']>
   readonly appendMulti: TaskOf<EventStore['appendMulti']>
+  readonly append: TaskOf<EventStore['append']>
+  readonly read: EventStore['read']
+  readonly subscribe: EventStore['subscribe']
   readonly readStream: EventStore['readStream']
   readonly readAll: EventStore['readAll']
   readonly aggregateStream: <S>(
@@ -68,6 +71,9 @@ const task =
 const fromStore = (store: EventStore, log: LogTE): EventStoreTE => ({
   appendToStream: task(store.appendToStream),
   appendMulti: task(store.appendMulti),
+  append: task(store.append),
+  read: store.read,
+  subscribe: store.subscribe,
   readStream: store.readStream,
   readAll: store.readAll,
   aggregateStream: (streamId, options) =>

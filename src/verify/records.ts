@@ -17,7 +17,7 @@ import type { Truncation } from '../codec/truncation.js'
 import type { StorageError } from '../errors.js'
 import { isFormat1Key } from '../format/detect.js'
 import type { KeyValue, Storage } from '../storage/port.js'
-import { entryChecks, type EntryCheck } from './checks.js'
+import { entryChecks, type EntryCheck, type EntryChecker } from './checks.js'
 import { walk, type Findings, type Range } from './findings.js'
 
 const RUNS = Uint8Array.of(FORMAT_VERSION, RecordType.Run)
@@ -47,7 +47,8 @@ export const checkRunRecords = async (
   let runRecords = 0
   let keys = 0
   let lastKey: Uint8Array | undefined
-  let checkEntry: ((value: Uint8Array) => string | undefined) | undefined
+  const runs = checks.right.map((c) => c.start(truncation.before))
+  let checkers: ReadonlyArray<EntryChecker> = []
   const visit = async (pair: KeyValue): Promise<E.Either<StorageError, void>> => {
     findings.progress()
     const decoded = decodeRunRecord(pair.key, pair.value)
@@ -60,37 +61,38 @@ export const checkRunRecords = async (
     if (lastKey === undefined || !sameBytes(lastKey, run.key)) {
       keys++
       lastKey = run.key
-      checkEntry = checks.right
-        .find((c) => startsWith(run.key, c.prefix))
-        ?.forKey(truncation.before)
+      checkers = runs.flatMap((r) => r.forKey(run.key) ?? [])
     }
-    return checkEntry === undefined
+    return checkers.length === 0
       ? E.right(undefined)
-      : checkEntries(storage, findings, truncation, run, checkEntry)
+      : checkEntries(storage, findings, truncation, run, checkers)
   }
   const walked = await walk(storage, { gte: RUNS, lt: prefixSuccessor(RUNS) }, visit)
   if (E.isLeft(walked)) return walked
+  for (const problem of runs.flatMap((r) => r.end())) findings.violate(problem)
   // Every record the commits name was found or reported missing; any more belong to none.
   if (runRecords > found) findings.violate(`${runRecords - found} run records belong to no commit`)
   return E.right(keys)
 }
 
-/** Runs a registered check over the entries of one run, from the truncation point on. */
+/** Runs the registered checks of its key over the entries of one run, from the truncation point on. */
 const checkEntries = async (
   storage: Storage,
   findings: Findings,
   truncation: Truncation,
   run: RunRecord,
-  check: (value: Uint8Array) => string | undefined,
+  checkers: ReadonlyArray<EntryChecker>,
 ): Promise<E.Either<StorageError, void>> => {
   const values = await runValues(storage, run)
   if (E.isLeft(values)) return values
   values.right.forEach((value, i) => {
     const sequence = run.firstSequence + i
     if (sequence < truncation.before) return
-    const problem = check(value)
-    if (problem !== undefined) {
-      findings.violate(`entry ${sequence} of key "${printable(run.key)}" ${problem}`)
+    for (const check of checkers) {
+      const problem = check(value, sequence)
+      if (problem !== undefined) {
+        findings.violate(`entry ${sequence} of key "${printable(run.key)}" ${problem}`)
+      }
     }
   })
   return E.right(undefined)
@@ -134,9 +136,6 @@ const activeChecks = async (
   }
   return E.right(active)
 }
-
-const startsWith = (bytes: Uint8Array, prefix: Uint8Array): boolean =>
-  bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b)
 
 /** Whether `key` has a run record. */
 const hasKey = async (

@@ -24,6 +24,8 @@ const arbStored: fc.Arbitrary<StoredEvent> = fc.record({
   idGiven: fc.boolean(),
   revision: fc.nat(),
   recordedAt: fc.nat(),
+  tags: fc.uniqueArray(fc.string({ minLength: 1 }), { maxLength: 4 }),
+  version: fc.integer({ min: 1, max: 1000 }),
 })
 
 describe('event envelopes', () => {
@@ -31,6 +33,24 @@ describe('event envelopes', () => {
     // JSON has one zero: -0 comes back as 0, which is the same value for every use here.
     const normal = JSON.parse(JSON.stringify(event)) as StoredEvent
     expect(decodeEvent(encodeEvent(event))).toEqual(E.right(normal))
+  })
+
+  test('an event without tags is stored as before tags existed: no tg field', () => {
+    const event = {
+      type: 'A',
+      data: 1,
+      metadata: null,
+      id: 'i',
+      idGiven: true,
+      revision: 0,
+      version: 1,
+    }
+    const bytes = encodeEvent({ ...event, recordedAt: 5, tags: [] })
+    expect(new TextDecoder().decode(bytes)).toBe(
+      '{"t":"A","d":1,"m":null,"id":"i","g":true,"r":0,"at":5}',
+    )
+    const tagged = encodeEvent({ ...event, recordedAt: 5, tags: ['x'] })
+    expect(new TextDecoder().decode(tagged)).toContain('"tg":["x"]')
   })
 
   test.prop([fc.nat(), fc.string(), fc.nat()])(
@@ -53,6 +73,32 @@ describe('event envelopes', () => {
       }
     },
   )
+
+  it('stores the version as v, and a version-1 event in the bytes it had before versions', () => {
+    const event: StoredEvent = {
+      tags: [],
+      type: 'A',
+      data: { x: 1 },
+      metadata: null,
+      id: 'e-1',
+      idGiven: true,
+      revision: 2,
+      recordedAt: 5,
+      version: 1,
+    }
+    const text = (e: StoredEvent): string => new TextDecoder().decode(encodeEvent(e))
+    expect(text(event)).toBe('{"t":"A","d":{"x":1},"m":null,"id":"e-1","g":true,"r":2,"at":5}')
+    expect(text({ ...event, version: 3 })).toBe(
+      '{"t":"A","d":{"x":1},"m":null,"id":"e-1","g":true,"r":2,"at":5,"v":3}',
+    )
+    const decoded = (json: string): unknown => decodeEvent(new TextEncoder().encode(json))
+    const base = '{"t":"A","d":{"x":1},"m":null,"id":"e-1","g":true,"r":2,"at":5'
+    expect(decoded(`${base}}`)).toEqual(E.right(event))
+    expect(decoded(`${base},"v":1}`)).toEqual(E.right(event))
+    for (const v of ['0', '1.5', '"2"', 'null']) {
+      expect(decoded(`${base},"v":${v}}`)).toMatchObject(E.left({ code: 'CORRUPTION' }))
+    }
+  })
 
   it('validates events, naming the field', () => {
     expect(validateEvent({ type: 'A', data: { x: [1, 'y', null] } }, 'e')).toEqual(

@@ -74,10 +74,23 @@ it('gives every effect of the event store as a TaskEither whose Left is the erro
   const read: string[] = []
   for await (const event of store.readAll()) read.push(event.streamId)
   expect(read).toEqual(['s', 't'])
+  const tagged = rightOf(await store.append([{ type: 'C', tags: ['k'] }])())
+  const condition = { failIfEventsMatch: { items: [{ tags: ['k'] }] } }
+  const conflict = await store.append([{ type: 'D' }], { condition })()
+  expect(E.isLeft(conflict) && conflict.left).toMatchObject({
+    code: 'APPEND_CONDITION_FAILED',
+    position: tagged.position,
+  })
+  const byTag: string[] = []
+  for await (const event of store.read({ items: [{ tags: ['k'] }] })) byTag.push(event.type)
+  expect(byTag).toEqual(['C'])
+  const live = store.subscribe({ items: [{ tags: ['k'] }] })
+  expect((await live.next()).value).toMatchObject({ type: 'event', event: { type: 'C' } })
+  await live.return?.()
   rightOf(await store.deleteStream('t')())
   const afterDelete: string[] = []
   for await (const event of store.readAll()) afterDelete.push(event.streamId)
-  expect(afterDelete).toEqual(['s'])
+  expect(afterDelete).toEqual(['s', ''])
   // The store's log, in its TaskEither form, is the same log.
   const n = rightOf(await store.log.count()())
   expect(n).toBeGreaterThan(0)

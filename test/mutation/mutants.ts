@@ -8,7 +8,9 @@ import { mutants as cli } from './areas/cli.js'
 import { mutants as format } from './areas/format.js'
 import { mutants as postgres } from './areas/postgres.js'
 import { mutants as reads } from './areas/reads.js'
+import { mutants as readonly } from './areas/readonly.js'
 import { mutants as rocksdb } from './areas/rocksdb.js'
+import { mutants as upcast } from './areas/upcast.js'
 
 export type { Mutant } from './mutant.js'
 
@@ -262,4 +264,6 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...cli,
   ...format,
   ...reads,
+  ...readonly,
+  ...upcast,
 ]

@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect, it } from 'vitest'
 import { openLog } from '../../src/openLog.js'
-import { registerEntryCheck } from '../../src/verify/checks.js'
+import { prefixCheck, registerEntryCheck } from '../../src/verify/checks.js'
 import { verifyStorage } from '../../src/verify/verify.js'
 import { reopenableMemory } from '../log/storages.js'
 
@@ -29,24 +29,27 @@ const reachable = (entry: string): ReadonlySet<string> => {
 }
 
 it.each(['src/index.ts', 'src/cli/main.ts'])(
-  '%s loads the event store check, so its verify checks events',
+  '%s loads the event store checks, so its verify checks events and their index',
   (entry) => {
     expect(reachable(entry)).toContain('src/eventstore/verifyEvents.ts')
+    expect(reachable(entry)).toContain('src/eventstore/verifyIndex.ts')
   },
 )
 
 it('runs a registered check on the entries of its prefix, once its marker is there', async () => {
   const seen: string[] = []
-  registerEntryCheck({
-    name: 'test: greetings',
-    marker: text.encode('$greetings'),
-    prefix: text.encode('g/'),
-    forKey: () => (value) => {
-      const word = new TextDecoder().decode(value)
-      seen.push(word)
-      return word === 'hello' ? undefined : `is not a greeting: ${word}`
-    },
-  })
+  registerEntryCheck(
+    prefixCheck({
+      name: 'test: greetings',
+      marker: text.encode('$greetings'),
+      prefix: text.encode('g/'),
+      forKey: () => (value) => {
+        const word = new TextDecoder().decode(value)
+        seen.push(word)
+        return word === 'hello' ? undefined : `is not a greeting: ${word}`
+      },
+    }),
+  )
   const memory = reopenableMemory()
   const log = await openLog({ storage: memory.open() })
   await log.append([

@@ -66,9 +66,13 @@ it('checks an event store: events decode and revisions are dense', async () => {
   ])
   await log.close()
   const violations = (await verifyStorage(memory.base)).violations
-  expect(violations).toHaveLength(2)
+  expect(violations).toHaveLength(3)
   expect(violations[0]).toMatch(/of key "e\/a" is not an event/)
   expect(violations[1]).toMatch(/of key "e\/b" has revision 2, not 1: revisions are not dense/)
+  // Neither has postings in the index: the event that decodes is missing from it.
+  expect(violations[2]).toBe(
+    'the index of types disagrees with the events: 4 postings for 5 events',
+  )
 })
 
 /** An event envelope at `revision`, as the store writes one. */
@@ -79,16 +83,18 @@ it('checks an event store cut past its marker, from the cut on', async () => {
   const memory = reopenableMemory()
   const log = await openLog({ storage: memory.open(), blockSize: 8 })
   const store = await openEventStore({ log })
-  // The marker at 0, then revisions 0 to 4 of "a" at 1 to 5, one commit each.
+  // The store's two markers at 0 and 1, then revisions 0 to 4 of "a" at 2, 4, 6, 8 and 10, one
+  // commit each, each followed by the posting of its type.
   for (let i = 0; i < 5; i++) await store.appendToStream('a', [{ type: 'A' }])
   await store.close()
-  await log.truncateBefore(3)
+  await log.truncateBefore(5)
   // Revisions 2 to 4 are left: dense from the cut on.
   expect((await verifyStorage(memory.base)).violations).toEqual([])
   await log.append([{ key: 'e/a', value: envelope(9) }])
   await log.close()
   expect((await verifyStorage(memory.base)).violations).toEqual([
-    'entry 6 of key "e/a" has revision 9, not 5: revisions are not dense',
+    'entry 12 of key "e/a" has revision 9, not 5: revisions are not dense',
+    'the index of types disagrees with the events: 3 postings for 4 events',
   ])
 })
 
@@ -97,13 +103,15 @@ it('checks no entry a truncation hides, in a commit it keeps whole', async () =>
   const log = await openLog({ storage: memory.open(), blockSize: 8 })
   const store = await openEventStore({ log })
   await store.close()
-  // One commit at 1 and 2: something that is no event, then a first event; the cut at 2 hides
-  // the first and keeps the commit.
+  // One commit at 2, 3 and 4 (after the store's two markers): something that is no event, a
+  // first event, and the posting of its type (one back); the cut at 3 hides the first and
+  // keeps the commit.
   await log.append([
     { key: 'e/x', value: 'not an envelope' },
     { key: 'e/x', value: envelope(0) },
+    { key: 'y/X', value: '[1]' },
   ])
-  await log.truncateBefore(2)
+  await log.truncateBefore(3)
   await log.close()
   expect((await verifyStorage(memory.base)).violations).toEqual([])
 })

@@ -149,4 +149,25 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'if (changes === mark && !states.has(streamId))',
     tests: ['test/eventstore/cache.test.ts'],
   },
+  {
+    rule: "readAll holds no storage iteration between its steps (a page's scan ends first)",
+    file: 'src/eventstore/reads.ts',
+    from: '  const scan = paged(ctx.log, {',
+    to: '  const scan = ctx.log.scan({',
+    tests: ['test/eventstore/abort.test.ts'],
+  },
+  {
+    rule: "a page of the store's scans is handed on only once its scan has ended",
+    file: 'src/eventstore/pages.ts',
+    from: '    for await (const entry of scan) {\n      page.push(entry)',
+    to: '    for await (const entry of scan) {\n      yield entry\n      page.push(entry)',
+    tests: ['test/eventstore/abort.test.ts'],
+  },
+  {
+    rule: "the CLI's verify checks the index of tags and types",
+    file: 'src/cli/main.ts',
+    from: "import '../eventstore/verifyIndex.js'\n",
+    to: '',
+    tests: ['test/verify/hook.test.ts'],
+  },
 ]
