@@ -7,28 +7,44 @@
  */
 import { EVENTS } from './envelope.js'
 import type { Log } from '../openLog.js'
+import { paged } from './pages.js'
 import { posted, type Posted } from './postings.js'
 import { matchesItem, type Item, type Items } from './query.js'
+import type { Matched } from './rules.js'
 
 const untext = new TextDecoder()
 
 /** Whether a posted event matches `item`; a type's posting matches an item without tags. */
 const postedMatches = (item: Item, p: Posted): boolean => matchesItem(item, p.type, p.tags ?? [])
 
+/** A stored event that matches a condition. */
+export type Match = Matched
+
+/** The event at a position as a match, or undefined if it is gone or its stream deleted it. */
+export type Visible = (position: number) => Promise<Match | undefined>
+
 /**
- * The first event at or above `from` that matches `item`. With tags, their postings are read
- * in turns, one event each: a match is in every one of them, so the first found is the first,
- * and the rarest tag's postings, running out first, end the search.
+ * The first visible event at or above `from` that matches `item`. With tags, their postings are
+ * read in turns, one event each: a match is in every one of them, so the first found is the
+ * first, and the rarest tag's postings, running out first, end the search.
  */
-const firstOfItem = async (log: Log, item: Item, from: number): Promise<number | undefined> => {
+const firstOfItem = async (
+  log: Log,
+  item: Item,
+  from: number,
+  visible: Visible,
+): Promise<Match | undefined> => {
   if (item.tags.length === 0) {
     const firsts = await Promise.all(
       [...(item.types ?? [])].map(async (type) => {
-        for await (const p of posted(log, 'type', type, from, undefined)) return p.position
+        for await (const p of posted(log, 'type', type, from, undefined)) {
+          const match = await visible(p.position)
+          if (match !== undefined) return match
+        }
         return undefined
       }),
     )
-    return minimum(firsts)
+    return first(firsts)
   }
   const walks = item.tags.map((tag) => posted(log, 'tag', tag, from, undefined))
   try {
@@ -36,7 +52,10 @@ const firstOfItem = async (log: Log, item: Item, from: number): Promise<number |
       for (const walk of walks) {
         const next = await walk.next()
         if (next.done === true) return undefined
-        if (postedMatches(item, next.value)) return next.value.position
+        const match = postedMatches(item, next.value)
+          ? await visible(next.value.position)
+          : undefined
+        if (match !== undefined) return match
       }
     }
   } finally {
@@ -44,32 +63,36 @@ const firstOfItem = async (log: Log, item: Item, from: number): Promise<number |
   }
 }
 
-/** The first event of the log at or above `from`. */
-const firstEvent = async (log: Log, from: number): Promise<number | undefined> => {
-  for await (const entry of log.scan({ from })) {
-    if (untext.decode(entry.key).startsWith(EVENTS)) return entry.sequence
+/** The first visible event of the log at or above `from`. */
+const firstEvent = async (log: Log, from: number, visible: Visible): Promise<Match | undefined> => {
+  for await (const entry of paged(log, { from })) {
+    if (!untext.decode(entry.key).startsWith(EVENTS)) continue
+    const match = await visible(entry.sequence)
+    if (match !== undefined) return match
   }
   return undefined
 }
 
-const minimum = (xs: ReadonlyArray<number | undefined>): number | undefined =>
-  xs.reduce<number | undefined>(
-    (min, x) => (x === undefined || (min !== undefined && min <= x) ? min : x),
+const first = (xs: ReadonlyArray<Match | undefined>): Match | undefined =>
+  xs.reduce<Match | undefined>(
+    (min, x) => (x === undefined || (min !== undefined && min.position <= x.position) ? min : x),
     undefined,
   )
 
 /**
- * The position of the first stored event matching the query above `after` (at all, when
- * `after` is undefined), or undefined when there is none: the check of an append's condition.
+ * The first stored event matching the query above `after` (at all, when `after` is undefined)
+ * that `visible` says a read would return — not one of a deleted stream's —, or undefined when
+ * there is none: the check of an append's condition.
  */
 export const firstMatch = async (
   log: Log,
   items: Items,
   after: number | undefined,
-): Promise<number | undefined> => {
+  visible: Visible,
+): Promise<Match | undefined> => {
   const from = after === undefined ? 0 : after + 1
-  if (items === undefined) return firstEvent(log, from)
-  return minimum(await Promise.all(items.map((item) => firstOfItem(log, item, from))))
+  if (items === undefined) return firstEvent(log, from, visible)
+  return first(await Promise.all(items.map((item) => firstOfItem(log, item, from, visible))))
 }
 
 /** The positions of an item's matches in `[from, to)`, ascending. */

@@ -6,13 +6,29 @@
  * so expectations are checked in one place, serialized with every other append.
  */
 import * as E from 'fp-ts/lib/Either.js'
+import {
+  checkpointKey,
+  encodeCheckpoint,
+  encodeEvent,
+  encodeIdEntry,
+  encodeMeta,
+  eventsKey,
+  idKey,
+  metaKey,
+  type IdEntry,
+} from './envelope.js'
+import { postingRecords, type IndexedEvent } from './postings.js'
+import { matches } from './query.js'
 import type {
-  AppendConditionFailedError,
-  EventIdConflictError,
-  ExpectedRevision,
-  InvalidArgumentError,
-  WrongExpectedRevisionError,
-} from '../errors.js'
+  Known,
+  Outcome,
+  Plan,
+  PlanError,
+  Record,
+  Request,
+  StreamWrite,
+  WriteOutcome,
+} from './requests.js'
 import {
   afterBeyondHead,
   beyondHead,
@@ -27,104 +43,16 @@ import {
 
 export type { ExpectedRevision } from '../errors.js'
 export { conditionFailed, type StreamState } from './rules.js'
-import {
-  checkpointKey,
-  encodeCheckpoint,
-  encodeEvent,
-  encodeIdEntry,
-  encodeMeta,
-  eventsKey,
-  idKey,
-  metaKey,
-  type EventInput,
-  type IdEntry,
-} from './envelope.js'
-import { postingRecords, type IndexedEvent } from './postings.js'
-import { matches, type Condition } from './query.js'
-import type { VersionedEvent } from './upcast.js'
-
-// -------------------------------------------------------------------------------------
-// model
-// -------------------------------------------------------------------------------------
-
-export type PlanError =
-  | WrongExpectedRevisionError
-  | EventIdConflictError
-  | AppendConditionFailedError
-  | InvalidArgumentError
-
-/**
- * One stream's part of an append. Its events carry the version of their type's schema they are
- * stored with (upcast.ts's `versionEvents`); `StreamWrite<EventInput>` is one checked before that.
- */
-export interface StreamWrite<Event extends EventInput = VersionedEvent> {
-  readonly streamId: string
-  readonly events: ReadonlyArray<Event>
-  readonly expected: ExpectedRevision
-}
-
-/** A queued request. */
-export type Request =
-  | {
-      readonly kind: 'append'
-      readonly writes: ReadonlyArray<StreamWrite>
-      readonly checkpoint?: { readonly name: string; readonly position: number }
-      /** Whether the caller gave one stream's events (`appendToStream`), not `writes`. */
-      readonly single?: boolean
-      /** No event matching its query may exist above its `after`. */
-      readonly condition?: Condition
-    }
-  | { readonly kind: 'delete'; readonly streamId: string }
-  | { readonly kind: 'checkpoint'; readonly name: string; readonly position: number }
-
-/** A log record to write. */
-export interface Record {
-  readonly key: string
-  readonly value: Uint8Array
-}
-
-/** How one stream's write ended. */
-export type WriteOutcome =
-  /** Written: its events are records `[first, first + count)` of the batch. */
-  | {
-      readonly kind: 'written'
-      readonly lastRevision: number
-      readonly first: number
-      readonly count: number
-    }
-  /** A retry of events already stored, ending at `lastRevision`: nothing written. */
-  | { readonly kind: 'duplicate'; readonly streamId: string; readonly lastRevision: number }
-
-export type Outcome = E.Either<PlanError, ReadonlyArray<WriteOutcome>>
-
-export interface Plan {
-  /** The records of every accepted request, in order: one commit. */
-  readonly records: ReadonlyArray<Record>
-  /** Per request, in order. */
-  readonly outcomes: ReadonlyArray<Outcome>
-  /** The streams' states after the commit. */
-  readonly states: ReadonlyMap<string, StreamState>
-  /**
-   * Per request refused by its condition because of an event of this batch: that event's record.
-   * Its position is known only once the commit is: the request's error then says it.
-   */
-  readonly matchedInBatch: ReadonlyMap<number, number>
-}
-
-/** What the planner may know of the store. */
-export interface Known {
-  /** The state of every stream a request names. */
-  readonly streams: ReadonlyMap<string, StreamState>
-  /** Every caller-given id of the batch that is already indexed. */
-  readonly ids: ReadonlyMap<string, IdEntry>
-  /** Per request with a condition, the first stored event that matches it, if one does. */
-  readonly matched: ReadonlyMap<Request, number>
-  /** Every checkpoint position must be below this. */
-  readonly head: number
-  readonly now: number
-  /** Makes an id for an event given none. */
-  readonly newId: () => string
-}
+export type {
+  Known,
+  Outcome,
+  Plan,
+  PlanError,
+  Record,
+  Request,
+  StreamWrite,
+  WriteOutcome,
+} from './requests.js'
 
 // -------------------------------------------------------------------------------------
 // constructors
@@ -144,7 +72,13 @@ export const plan = (known: Known, requests: ReadonlyArray<Request>): Plan => {
   }
   const outcomes: Outcome[] = []
   const matchedInBatch = new Map<number, number>()
+  const again = new Set<number>()
   for (const [i, request] of requests.entries()) {
+    if (request.kind === 'append' && deletedSince(draft, request)) {
+      again.add(i)
+      outcomes.push(E.right([]))
+      continue
+    }
     const inBatch = request.kind === 'append' ? matchInBatch(draft, request) : undefined
     if (inBatch !== undefined) matchedInBatch.set(i, inBatch)
     outcomes.push(
@@ -157,7 +91,13 @@ export const plan = (known: Known, requests: ReadonlyArray<Request>): Plan => {
   }
   // The index of the batch's events, in the same commit, after every other record.
   draft.records.push(...postingRecords(draft.events, draft.records.length))
-  return { records: draft.records, outcomes, states: draft.streams, matchedInBatch }
+  return { records: draft.records, outcomes, states: draft.streams, matchedInBatch, again }
+}
+
+/** Whether the stored event that matches an append's condition was deleted earlier in the batch. */
+const deletedSince = (draft: Draft, request: Request & { readonly kind: 'append' }): boolean => {
+  const stored = draft.known.matched.get(request)
+  return stored !== undefined && stored.revision < stateIn(draft, stored.streamId).deletedBefore
 }
 
 /**
@@ -170,7 +110,12 @@ const matchInBatch = (
 ): number | undefined => {
   const { condition } = request
   if (condition === undefined || draft.known.matched.has(request)) return undefined
-  return draft.events.find((e) => matches(condition.items, e.type, e.tags))?.record
+  // An event of the batch that an earlier request deleted is not one reads return.
+  return draft.events.find(
+    (e) =>
+      matches(condition.items, e.type, e.tags) &&
+      e.revision >= stateIn(draft, e.streamId).deletedBefore,
+  )?.record
 }
 
 /** The batch so far: the states and ids as the accepted requests leave them, and their records. */
@@ -180,7 +125,13 @@ interface Draft {
   readonly ids: Map<string, IdEntry>
   readonly records: Record[]
   /** The events written so far, for the index and for the conditions of later requests. */
-  readonly events: IndexedEvent[]
+  readonly events: BatchEvent[]
+}
+
+/** An event of the batch: for the index, and where it is in its stream. */
+interface BatchEvent extends IndexedEvent {
+  readonly streamId: string
+  readonly revision: number
 }
 
 /** One append's writes so far, kept apart until every write of the append holds. */
@@ -189,7 +140,7 @@ interface Scratch {
   readonly ids: Map<string, IdEntry>
   readonly records: Record[]
   /** Its events, `record` counted within the scratch. */
-  readonly events: IndexedEvent[]
+  readonly events: BatchEvent[]
 }
 
 const stateIn = (draft: Draft, streamId: string): StreamState =>
@@ -240,7 +191,7 @@ const planAppend = (
   const stored = draft.known.matched.get(request)
   const retry = results.every((r) => r.kind === 'duplicate')
   if (condition !== undefined && !retry && (stored !== undefined || inBatch !== undefined)) {
-    return E.left(conditionFailed(stored ?? -1, condition.after))
+    return E.left(conditionFailed(stored?.position ?? -1, condition.after))
   }
   if (checkpoint !== undefined) {
     scratch.records.push({
@@ -338,6 +289,8 @@ const writeEvents = (
       record: scratch.records.length - 1,
       type: event.type,
       tags: event.tags ?? [],
+      streamId: write.streamId,
+      revision,
     })
     if (event.id !== undefined) {
       const entry = { streamId: write.streamId, revision }

@@ -78,3 +78,10 @@ export const beyondHead = (position: number, head: number): InvalidArgumentError
   field: 'checkpoint.position',
   message: `checkpoint.position: ${position} is past the head of the log (${head - 1})`,
 })
+
+/** A stored event that matches an append's condition: where it is, and which stream holds it. */
+export interface Matched {
+  readonly position: number
+  readonly streamId: string
+  readonly revision: number
+}

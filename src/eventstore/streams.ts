@@ -10,6 +10,7 @@ import {
   decodeEvent,
   decodeIdEntry,
   decodeMeta,
+  EVENTS,
   eventsKey,
   idKey,
   metaKey,
@@ -67,4 +68,29 @@ export const loadState = async (
 export const loadId = async (log: Log, id: string): Promise<IdEntry | undefined> => {
   const entry = await lastOf(log, idKey(id))
   return entry === undefined ? undefined : orThrow(decodeIdEntry(entry.value))
+}
+
+/** The entry at a sequence, or undefined when there is none (a gap, or truncated). */
+export const entryAt = async (log: Log, sequence: number): Promise<LogEntry | undefined> => {
+  for await (const entry of log.scan({ from: sequence, to: sequence + 1 })) return entry
+  return undefined
+}
+
+const untext = new TextDecoder()
+
+/**
+ * The event at `position`, as a condition's match, if a read would return it: undefined when
+ * no event is there (truncated), or its stream's soft delete hides it.
+ */
+export const visibleAt = async (
+  streams: Streams,
+  position: number,
+): Promise<{ streamId: string; revision: number; position: number } | undefined> => {
+  const entry = await entryAt(streams.log, position)
+  const key = entry === undefined ? '' : untext.decode(entry.key)
+  if (entry === undefined || !key.startsWith(EVENTS)) return undefined
+  const streamId = key.slice(EVENTS.length)
+  const { revision } = orThrow(decodeEvent(entry.value))
+  const state = await loadState(streams, streamId)
+  return revision < state.deletedBefore ? undefined : { streamId, revision, position }
 }

@@ -17,7 +17,7 @@ import {
 import { makePump } from '../log/pump.js'
 import type { IdEntry } from './envelope.js'
 import type { EventAppendResult } from './model.js'
-import { firstMatch } from './lookup.js'
+import { firstMatch, type Match } from './lookup.js'
 import {
   conditionFailed,
   plan,
@@ -27,7 +27,7 @@ import {
   type StreamState,
 } from './plan.js'
 import { seekRevision } from './revisions.js'
-import { loadId, loadState, type Streams } from './streams.js'
+import { loadId, loadState, visibleAt, type Streams } from './streams.js'
 
 /** The writer's queue; see `makeWriter`. */
 export interface Writer {
@@ -110,10 +110,11 @@ const writeBatch = async (
       start = appended.startSequence
     }
     for (const [id, state] of planned.states) streams.states.remember(id, state)
+    if (planned.again.size > 0) retry(batch.filter((_, i) => planned.again.has(i)))
     for (const [i, { settle }] of batch.entries()) {
       const outcome = planned.outcomes[i]
       const inBatch = planned.matchedInBatch.get(i)
-      if (outcome === undefined) continue
+      if (outcome === undefined || planned.again.has(i)) continue
       // A condition refused by an event of this commit: its position is now known.
       if (
         E.isLeft(outcome) &&
@@ -201,11 +202,16 @@ const knownFor = async (streams: Streams, requests: ReadonlyArray<Request>): Pro
     Promise.all(
       conditional.map(
         async ({ r, condition }) =>
-          [r, await firstMatch(streams.log, condition.items, condition.after)] as const,
+          [
+            r,
+            await firstMatch(streams.log, condition.items, condition.after, (position) =>
+              visibleAt(streams, position),
+            ),
+          ] as const,
       ),
     ),
   ])
-  const matched = new Map<Request, number>()
+  const matched = new Map<Request, Match>()
   for (const [r, position] of found) if (position !== undefined) matched.set(r, position)
   const indexed = new Map<string, IdEntry>()
   for (const [id, hit] of hits) if (hit !== undefined) indexed.set(id, hit)

@@ -262,6 +262,37 @@ describe('conditional appends', () => {
     expect(r.nextExpectedRevision).toBe(0)
   })
 
+  it('does not count an event its stream deleted: conditions see what reads return', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A', tags: ['k'] }])
+    const kept = await store.append([{ type: 'B', tags: ['k'] }])
+    await store.deleteStream('s')
+    const condition = { failIfEventsMatch: { items: [{ tags: ['k'] }] } }
+    const e = await failure(store.append([{ type: 'C' }], { condition }))
+    expect(e.error).toMatchObject({ code: 'APPEND_CONDITION_FAILED', position: kept.position })
+    const onlyDeleted = { failIfEventsMatch: { items: [{ types: ['A'] }] } }
+    await store.append([{ type: 'D' }], { condition: onlyDeleted })
+    expect(types(await collect(store.read({ items: [{ tags: ['k'] }] })))).toEqual(['B'])
+  })
+
+  it('does not count what a delete earlier in the same commit hides, stored or new', async () => {
+    const store = await memoryStore()
+    await store.appendToStream('s', [{ type: 'A', tags: ['stored'] }])
+    const stored = { failIfEventsMatch: { items: [{ tags: ['stored'] }] } }
+    const fresh = { failIfEventsMatch: { items: [{ tags: ['fresh'] }] } }
+    const outcomes = await Promise.allSettled([
+      store.appendToStream('t', [{ type: 'B', tags: ['fresh'] }]),
+      store.deleteStream('s'),
+      store.deleteStream('t'),
+      store.append([{ type: 'C' }], { condition: stored }),
+      store.append([{ type: 'D' }], { condition: fresh }),
+    ])
+    expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('fulfilled'))
+    // C's condition matched a stored event of the stream deleted before it: it is decided
+    // again once the delete is written, so it lands after D.
+    expect(types(await collect(store.read('all'))).sort()).toEqual(['C', 'D'])
+  })
+
   it('a retry of stored events with ids succeeds whatever its condition matches now', async () => {
     const store = await memoryStore()
     const condition = { failIfEventsMatch: { items: [{ tags: ['k'] }] } }

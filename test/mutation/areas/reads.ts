@@ -124,8 +124,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: "a subscription's history ends where its live part begins (all)",
     file: 'src/eventstore/subscriptions.ts',
-    from: 'ctx.log.scan({ from, to: end })',
-    to: 'ctx.log.scan({ from })',
+    from: 'paged(ctx.log, { from, to: end })',
+    to: 'paged(ctx.log, { from })',
     tests: ['test/eventstore/store.test.ts'],
   },
   {
