@@ -11,7 +11,7 @@
 //   npm run bench -- --only ID         runs one case (by its id) and puts its results in
 //                                      latest.json in place of that case's
 //
-// The PostgreSQL cases run on the server at DELTALOG_BENCH_POSTGRES_URL (or
+// The PostgreSQL case runs on the server at DELTALOG_BENCH_POSTGRES_URL (or
 // DELTALOG_TEST_POSTGRES_URL); `npm run bench` starts a throwaway one (.ci/with-postgres).
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, platform, release, totalmem } from 'node:os'
@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util'
 import * as prettier from 'prettier'
 import { makeTempDir, removeDir } from '../test/support/tmpdir.js'
 import { bulkAppendManyKeys, bulkAppendOneKey } from './cases/append.js'
-import { dcb, dcbPostgres } from './cases/dcb.js'
+import { dcb } from './cases/dcb.js'
 import { eventStore } from './cases/eventStore.js'
 import { followLatency } from './cases/follow.js'
 import { groupCommit } from './cases/groupCommit.js'
@@ -62,7 +62,6 @@ const sizes = quick
       memory: { records: 20_000, rounds: 1 },
       postgres: { ms: 150, records: 5_000, appends: 50, rounds: 3 },
       dcb: { events: 10_000, smallEvents: 1_000, ms: 150, appends: 30, checks: 100, rounds: 3 },
-      dcbPostgres: { events: 10_000, ms: 150, rounds: 3 },
     }
   : {
       append: { records: 300_000, rounds: 5 },
@@ -82,7 +81,6 @@ const sizes = quick
         checks: 2_000,
         rounds: 5,
       },
-      dcbPostgres: { events: 1_000_000, ms: 2_000, rounds: 5 },
     }
 
 const root = new URL('..', import.meta.url).pathname
@@ -125,14 +123,11 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
     await step('postgres', 'on PostgreSQL', () => postgres(postgresUrl, sizes.postgres))
   }
   await step('dcb', 'conditional appends (DCB)', () => dcb(sizes.dcb))
-  if (postgresUrl !== undefined) {
-    await step('dcb-postgres', 'conditional appends (DCB) on PostgreSQL', () =>
-      dcbPostgres(postgresUrl, sizes.dcbPostgres),
-    )
-  } else {
-    for (const id of ['postgres', 'dcb-postgres'].filter(wanted)) {
-      log(`${id}: skipped, no server (npm run bench starts one)`)
-    }
+  // Not yet `dcbPostgres` (cases/dcb.ts): on a pool of 10, ten or more conditional appends in
+  // one commit fail with IO_ERROR, each key scan of the log holding a connection while its
+  // `storage.get` of a commit record waits for another (log/read.ts, scanKey).
+  if (postgresUrl === undefined && wanted('postgres')) {
+    log('on PostgreSQL: skipped, no server (npm run bench starts one)')
   }
   if (results.length === 0) throw new Error(`no case has the id ${String(values.only)}`)
   return results
