@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util'
 import * as prettier from 'prettier'
 import { makeTempDir, removeDir } from '../test/support/tmpdir.js'
 import { bulkAppendManyKeys, bulkAppendOneKey } from './cases/append.js'
-import { dcb } from './cases/dcb.js'
+import { dcb, dcbPostgres } from './cases/dcb.js'
 import { eventStore } from './cases/eventStore.js'
 import { followLatency } from './cases/follow.js'
 import { groupCommit } from './cases/groupCommit.js'
@@ -62,6 +62,7 @@ const sizes = quick
       memory: { records: 20_000, rounds: 1 },
       postgres: { ms: 150, records: 5_000, appends: 50, rounds: 3 },
       dcb: { events: 10_000, smallEvents: 1_000, ms: 150, appends: 30, checks: 100, rounds: 3 },
+      dcbPostgres: { events: 5_000, ms: 150, rounds: 3 },
     }
   : {
       append: { records: 300_000, rounds: 5 },
@@ -81,6 +82,7 @@ const sizes = quick
         checks: 2_000,
         rounds: 5,
       },
+      dcbPostgres: { events: 100_000, ms: 2_000, rounds: 5 },
     }
 
 const root = new URL('..', import.meta.url).pathname
@@ -123,9 +125,11 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
     await step('postgres', 'on PostgreSQL', () => postgres(postgresUrl, sizes.postgres))
   }
   await step('dcb', 'conditional appends (DCB)', () => dcb(sizes.dcb))
-  // Not yet `dcbPostgres` (cases/dcb.ts): on a pool of 10, ten or more conditional appends in
-  // one commit fail with IO_ERROR, each key scan of the log holding a connection while its
-  // `storage.get` of a commit record waits for another (log/read.ts, scanKey).
+  if (postgresUrl !== undefined) {
+    await step('dcb-postgres', 'conditional appends (DCB) on PostgreSQL', () =>
+      dcbPostgres(postgresUrl, sizes.dcbPostgres),
+    )
+  }
   if (postgresUrl === undefined && wanted('postgres')) {
     log('on PostgreSQL: skipped, no server (npm run bench starts one)')
   }

@@ -32,6 +32,7 @@ it('runs every benchmark case in quick mode', { timeout: 120_000 }, async () => 
       // On the test server; under CI, where there must be one, never left out.
       ...(postgresRuns ? ['postgres'] : []),
       'dcb',
+      ...(postgresRuns ? ['dcb-postgres'] : []),
     ])
     for (const c of result.cases) {
       expect(c.figures.length, c.id).toBeGreaterThan(0)
