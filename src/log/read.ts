@@ -218,28 +218,26 @@ export async function* scanAll(
 const RUN_PAGE = 64
 
 /**
- * The pairs of a range, read `RUN_PAGE` at a time, each page's iteration ended before any of it
- * is handed on. A key scan reads commit records between its run records: on a store where an
+ * The pairs of a range, read at most `RUN_PAGE` at a time — and no more than `most()` says are
+ * still wanted —, each page's iteration ended before any of it is handed on. A key scan reads commit records between its run records: on a store where an
  * open iteration holds a connection (PostgreSQL), reading them inside it took a second one, and
  * concurrent scans could take every connection of the pool and wait for each other.
  */
 async function* inPages(
   storage: Storage,
   range: { readonly gte: Uint8Array; readonly lt: Uint8Array; readonly reverse: boolean },
+  most: () => number,
 ): AsyncGenerator<KeyValue> {
   let bounds: IterateOptions = { gte: range.gte, lt: range.lt }
   for (;;) {
+    const size = Math.min(RUN_PAGE, most())
     const page: KeyValue[] = []
-    for await (const pair of iterate(storage, {
-      ...bounds,
-      reverse: range.reverse,
-      limit: RUN_PAGE,
-    })) {
+    for await (const pair of iterate(storage, { ...bounds, reverse: range.reverse, limit: size })) {
       page.push(pair)
     }
     yield* page
     const last = page[page.length - 1]
-    if (last === undefined || page.length < RUN_PAGE) return
+    if (last === undefined || page.length < size) return
     bounds = range.reverse ? { gte: range.gte, lt: last.key } : { gt: last.key, lt: range.lt }
   }
 }
@@ -265,7 +263,8 @@ export async function* scanKey(
   const gte = holding?.key ?? encodeRunKey(key, lower)
   const lt = range.upper === undefined ? all.lt : encodeRunKey(key, range.upper)
   let cached: { readonly first: number; readonly value: Uint8Array } | undefined
-  for await (const pair of inPages(ctx.storage, { gte, lt, reverse })) {
+  // Each run holds one entry or more, and the first may lie below `lower`.
+  for await (const pair of inPages(ctx.storage, { gte, lt, reverse }, () => left + 1)) {
     const run = orThrow(decodeRunRecord(pair.key, pair.value))
     let values: ReadonlyArray<Uint8Array>
     if (run.form === 'inline') {

@@ -91,3 +91,29 @@ describe('keys()', () => {
     expect(read).toBeLessThanOrEqual(12 * KEYS)
   })
 })
+
+describe('a key scan with a limit', () => {
+  it('reads no more run records than its limit may need, a page at a time', async () => {
+    const inner = await openMemoryStorage()
+    const { storage, reads } = counted(inner)
+    await using log = await openLog({ storage })
+    // One entry per commit: every entry is a run of its own.
+    for (let i = 0; i < 200; i++) await log.append([{ key: 'k', value: `v${i}` }])
+    const newest = async (limit: number): Promise<number> => {
+      const start = reads()
+      let n = 0
+      for await (const _ of log.scan({ key: 'k', reverse: true, limit })) n++
+      expect(n).toBe(limit)
+      return reads() - start
+    }
+    // The run holding the newest entry, and one more: the first run may lie below the range.
+    expect(await newest(1)).toBeLessThanOrEqual(2)
+    expect(await newest(10)).toBeLessThanOrEqual(11)
+    // Without a limit, every run, a page at a time.
+    const start = reads()
+    let all = 0
+    for await (const _ of log.scan({ key: 'k' })) all++
+    expect(all).toBe(200)
+    expect(reads() - start).toBe(200)
+  })
+})

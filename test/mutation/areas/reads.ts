@@ -173,8 +173,15 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a key scan holds no storage iteration while it reads commit records (a page at a time)',
     file: 'src/log/read.ts',
-    from: 'for await (const pair of inPages(ctx.storage, { gte, lt, reverse })) {',
+    from: 'for await (const pair of inPages(ctx.storage, { gte, lt, reverse }, () => left + 1)) {',
     to: 'for await (const pair of iterate(ctx.storage, { gte, lt, reverse })) {',
     tests: ['test/log/conventions.test.ts'],
+  },
+  {
+    rule: 'a key scan with a limit reads no more run records than the limit may need',
+    file: 'src/log/read.ts',
+    from: '    const size = Math.min(RUN_PAGE, most())',
+    to: '    const size = RUN_PAGE',
+    tests: ['test/log/keys.test.ts'],
   },
 ]
