@@ -140,10 +140,18 @@ export const postingRecords = (
 // reading
 // -------------------------------------------------------------------------------------
 
+/** How many posting entries `posted` reads with one scan. */
+export const POSTING_PAGE = 256
+
 /**
  * The events the postings of a tag or a type list, in ascending position, from `from` on
  * (inclusive) and below `to` (exclusive) if given. An event's postings follow it, so scanning
  * them from `from` misses none.
+ *
+ * The entries are read a page at a time, each page's scan run to its end before any of its
+ * events is yielded: a lookup walks many keys side by side, and a scan left open between its
+ * yields would hold its storage's resources meanwhile — on PostgreSQL a connection of the pool,
+ * which the other walks, and so the lookup itself, would wait for.
  */
 export async function* posted(
   log: Log,
@@ -153,13 +161,20 @@ export async function* posted(
   to: number | undefined,
 ): AsyncGenerator<Posted> {
   const key = kind === 'tag' ? tagKey(name) : typeKey(name)
-  for await (const entry of log.scan({ key, from })) {
-    const list = decodePosting(kind, name, entry)
-    if (E.isLeft(list)) throw corruptAt(list.left, entry.sequence, key)
-    for (const p of list.right) {
-      if (to !== undefined && p.position >= to) return
-      if (p.position >= from) yield p
+  for (let next = from; ;) {
+    const page: LogEntry[] = []
+    for await (const entry of log.scan({ key, from: next, limit: POSTING_PAGE })) page.push(entry)
+    for (const entry of page) {
+      const list = decodePosting(kind, name, entry)
+      if (E.isLeft(list)) throw corruptAt(list.left, entry.sequence, key)
+      for (const p of list.right) {
+        if (to !== undefined && p.position >= to) return
+        if (p.position >= from) yield p
+      }
     }
+    const last = page[page.length - 1]
+    if (page.length < POSTING_PAGE || last === undefined) return
+    next = last.sequence + 1
   }
 }
 
