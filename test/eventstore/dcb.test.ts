@@ -200,6 +200,19 @@ describe('conditional appends', () => {
     expect(beyond.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'condition.after' })
   })
 
+  it('takes after up to the last position, and refuses the head itself', async () => {
+    const store = await memoryStore()
+    await store.append([{ type: 'A' }])
+    const head = store.log.nextSequence()
+    const at = async (after: number): Promise<string> =>
+      store.append([{ type: 'B' }], { condition: { failIfEventsMatch: 'all', after } }).then(
+        () => 'ok',
+        (e: DeltalogError) => `${e.code} ${String((e.error as { field?: string }).field)}`,
+      )
+    expect(await at(head)).toBe('INVALID_ARGUMENT condition.after')
+    expect(await at(head - 1)).toBe('ok')
+  })
+
   it('of two concurrent appends with the same condition, exactly one succeeds', async () => {
     const store = await memoryStore()
     const base = await store.append([{ type: 'CourseDefined', tags: ['course:c1'] }])

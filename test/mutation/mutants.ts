@@ -5,6 +5,7 @@
 
 import type { Mutant } from './mutant.js'
 import { mutants as cli } from './areas/cli.js'
+import { mutants as dcb } from './areas/dcb.js'
 import { mutants as format } from './areas/format.js'
 import { mutants as postgres } from './areas/postgres.js'
 import { mutants as reads } from './areas/reads.js'
@@ -266,4 +267,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...reads,
   ...readonly,
   ...upcast,
+  ...dcb,
 ]
