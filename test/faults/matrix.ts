@@ -1,6 +1,7 @@
 // Every row of the fault matrix, from each area's list in rows/, and how docs/faults.md shows it.
 import type { Fault } from './fault.js'
 import { faults as cli } from './rows/cli.js'
+import { faults as dcb } from './rows/dcb.js'
 import { faults as format } from './rows/format.js'
 import { faults as postgres } from './rows/postgres.js'
 import { faults as reads } from './rows/reads.js'
@@ -14,6 +15,7 @@ export const faults: ReadonlyArray<Fault> = [
   ...format,
   ...reads,
   ...readonly,
+  ...dcb,
 ]
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
