@@ -7,7 +7,9 @@ import {
   type ReadEvent,
   type SubscriptionMessage,
 } from '../../src/eventstore/store.js'
+import { openPostgresStorage } from '../../src/postgres/storage.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
+import { connection, dropTables, freshTable, postgresRuns } from '../postgres/server.js'
 import { reopenableMemory } from '../log/storages.js'
 
 const cleanup: Array<() => Promise<void>> = []
@@ -198,6 +200,19 @@ describe('conditional appends', () => {
     expect(beyond.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'condition.after' })
   })
 
+  it('takes after up to the last position, and refuses the head itself', async () => {
+    const store = await memoryStore()
+    await store.append([{ type: 'A' }])
+    const head = store.log.nextSequence()
+    const at = async (after: number): Promise<string> =>
+      store.append([{ type: 'B' }], { condition: { failIfEventsMatch: 'all', after } }).then(
+        () => 'ok',
+        (e: DeltalogError) => `${e.code} ${String((e.error as { field?: string }).field)}`,
+      )
+    expect(await at(head)).toBe('INVALID_ARGUMENT condition.after')
+    expect(await at(head - 1)).toBe('ok')
+  })
+
   it('of two concurrent appends with the same condition, exactly one succeeds', async () => {
     const store = await memoryStore()
     const base = await store.append([{ type: 'CourseDefined', tags: ['course:c1'] }])
@@ -355,4 +370,43 @@ describe('subscribing by query', () => {
     await done
     expect(seen).toEqual(['A', 'caughtUp', 'D', 'E'])
   })
+})
+
+describe('the index read with few connections (PostgreSQL)', () => {
+  // An iteration on PostgreSQL holds a connection of the pool until it ends: a lookup that kept
+  // one open per tag and type while it waited for another would wait for itself.
+  it.runIf(postgresRuns)(
+    'checks concurrent conditions of many tags, and reads a query of many types, on a pool of two',
+    async () => {
+      const table = freshTable()
+      const storage = await openPostgresStorage({
+        connection: { ...connection(), max: 2 },
+        table,
+        timeouts: { poolMs: 2000 },
+      })
+      const store = await openEventStore({ storage })
+      cleanup.push(() => dropTables(table))
+      cleanup.push(() => store.close())
+      await store.append([
+        { type: 'A', tags: ['x', 'y'] },
+        { type: 'B', tags: ['y', 'z'] },
+      ])
+      const condition = (tags: string[]) => ({
+        condition: { failIfEventsMatch: { items: [{ tags }, { types: ['C', 'D'], tags }] } },
+      })
+      const results = await Promise.allSettled([
+        store.append([{ type: 'C' }], condition(['x', 'y'])),
+        store.append([{ type: 'C' }], condition(['y', 'z'])),
+        store.append([{ type: 'C' }], condition(['x', 'z'])),
+        store.append([{ type: 'C' }], condition(['z', 'w'])),
+      ])
+      expect(
+        results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as DeltalogError).code)),
+      ).toEqual(['APPEND_CONDITION_FAILED', 'APPEND_CONDITION_FAILED', 'ok', 'ok'])
+      const read = await collect(
+        store.read({ items: [{ types: ['A', 'B', 'C', 'D'] }, { tags: ['y'] }] }),
+      )
+      expect(types(read)).toEqual(['A', 'B', 'C', 'C'])
+    },
+  )
 })

@@ -79,6 +79,30 @@ describe('postings', () => {
   })
 })
 
+describe('lookups in the index', () => {
+  it('walk several pages of the postings of a key, each once', async () => {
+    const store = await openEventStore({ storage: reopenableMemory().open() })
+    // More than the first pages of a walk (16, 32, 64 and 128 entries) hold.
+    const count = 266
+    const positions: number[] = []
+    for (let i = 0; i < count; i++) {
+      positions.push((await store.append([{ type: 'E', data: i, tags: ['t'] }])).position)
+    }
+    const read = await collect(store.read({ items: [{ tags: ['t'] }] }))
+    expect(read.map((e) => e.position)).toEqual(positions)
+    const byType = await collect(store.read({ items: [{ types: ['E'] }] }))
+    expect(byType.map((e) => e.position)).toEqual(positions)
+    const late = positions[count - 3] as number
+    for (const failIfEventsMatch of [{ items: [{ tags: ['t'] }] }, { items: [{ types: ['E'] }] }]) {
+      const e = await store
+        .append([{ type: 'X' }], { condition: { failIfEventsMatch, after: late } })
+        .catch((error: unknown) => error)
+      expect(e).toMatchObject({ error: { position: positions[count - 2] } })
+    }
+    await store.close()
+  })
+})
+
 describe('verify checks the index against the events', () => {
   const tampered = async (records: Array<{ key: string; value: string }>): Promise<string[]> => {
     const memory = reopenableMemory()
@@ -111,6 +135,16 @@ describe('verify checks the index against the events', () => {
     expect(
       await tampered([{ key: 't/x', value: JSON.stringify([[back(first), 'A', ['x', 'z']]]) }]),
     ).toEqual(['the index of tags disagrees with the events: 4 postings for 3 tags of events'])
+  })
+
+  it('finds a posting that lists an event with another type, where the counts agree', async () => {
+    // The event, then a posting of its tag one back naming another type, and of its type two back.
+    const event = { key: 'e/s', value: envelope('B', 1, ['y']) }
+    const tag = { key: 't/y', value: JSON.stringify([[1, 'Q', ['y']]]) }
+    const type = { key: 'y/B', value: JSON.stringify([2]) }
+    expect(await tampered([event, tag, type])).toEqual([
+      'the index of tags disagrees with the events: 4 postings for 4 tags of events',
+    ])
   })
 
   it('names a posting that does not decode', async () => {

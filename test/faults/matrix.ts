@@ -2,6 +2,7 @@
 import type { Fault } from './fault.js'
 import { faults as cli } from './rows/cli.js'
 import { faults as eventindex } from './rows/eventindex.js'
+import { faults as dcb } from './rows/dcb.js'
 import { faults as format } from './rows/format.js'
 import { faults as postgres } from './rows/postgres.js'
 import { faults as reads } from './rows/reads.js'
@@ -16,6 +17,7 @@ export const faults: ReadonlyArray<Fault> = [
   ...reads,
   ...readonly,
   ...eventindex,
+  ...dcb,
 ]
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ')

@@ -7,6 +7,7 @@ import type { Mutant } from './mutant.js'
 import { mutants as cli } from './areas/cli.js'
 import { mutants as conditions } from './areas/conditions.js'
 import { mutants as examples } from './areas/examples.js'
+import { mutants as dcb } from './areas/dcb.js'
 import { mutants as format } from './areas/format.js'
 import { mutants as postgres } from './areas/postgres.js'
 import { mutants as reads } from './areas/reads.js'
@@ -270,4 +271,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...upcast,
   ...conditions,
   ...examples,
+  ...dcb,
 ]
