@@ -212,6 +212,9 @@ export const validateStreamId = (
 const jsonBytes = (value: unknown): Uint8Array => keyBytes(JSON.stringify(value))
 const untext = new TextDecoder('utf-8', { fatal: true })
 
+/** The tags of an event stored without: one array for all of them. */
+const NO_TAGS: ReadonlyArray<string> = Object.freeze([])
+
 const StoredEventCodec = t.intersection([
   t.type({
     t: t.string,
@@ -249,8 +252,8 @@ const decodeJson = <A>(
  * Law (checked in test/eventstore/envelope.test.ts): `decodeEvent(encodeEvent(e))` is
  * `right(e)` for every stored event.
  */
-export const encodeEvent = (e: StoredEvent): Uint8Array =>
-  jsonBytes({
+export const encodeEvent = (e: StoredEvent): Uint8Array => {
+  const envelope: { [field: string]: unknown } = {
     t: e.type,
     d: e.data,
     m: e.metadata,
@@ -258,11 +261,13 @@ export const encodeEvent = (e: StoredEvent): Uint8Array =>
     g: e.idGiven,
     r: e.revision,
     at: e.recordedAt,
-    // Absent when there are none, so an event without tags is stored as before tags existed.
-    ...(e.tags.length === 0 ? {} : { tg: e.tags }),
-    // Version 1 is the envelope without `v`: events stored before versions existed are version 1.
-    ...(e.version === 1 ? {} : { v: e.version }),
-  })
+  }
+  // Absent when there are none, so an event without tags is stored as before tags existed.
+  if (e.tags.length > 0) envelope['tg'] = e.tags
+  // Version 1 is the envelope without `v`: events stored before versions existed are version 1.
+  if (e.version !== 1) envelope['v'] = e.version
+  return jsonBytes(envelope)
+}
 
 export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, StoredEvent> =>
   E.map((v: t.TypeOf<typeof StoredEventCodec>) => ({
@@ -273,7 +278,7 @@ export const decodeEvent = (bytes: Uint8Array): E.Either<CorruptionError, Stored
     idGiven: v.g,
     revision: v.r,
     recordedAt: v.at,
-    tags: v.tg ?? [],
+    tags: v.tg ?? NO_TAGS,
     version: v.v ?? 1,
   }))(decodeJson(StoredEventCodec, 'event envelope', bytes))
 

@@ -43,10 +43,15 @@ export const makeNewest = (limit = 100_000): Newest => {
       return position
     },
     written: (events, start) => {
+      // The last event of each tag and type is its newest: each key is set once per commit.
+      const tags = new Map<string, number>()
+      const types = new Map<string, number>()
       for (const e of events) {
-        for (const tag of e.tags) set(tagKey(tag), start + e.record)
-        set(typeKey(e.type), start + e.record)
+        for (const tag of e.tags) tags.set(tag, e.record)
+        types.set(e.type, e.record)
       }
+      for (const [tag, record] of tags) set(tagKey(tag), start + record)
+      for (const [type, record] of types) set(typeKey(type), start + record)
     },
     set,
     clear: () => known.clear(),

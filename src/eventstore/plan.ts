@@ -137,6 +137,8 @@ interface Draft {
 
 /** An event of the batch: for the index, and where it is in its stream. */
 interface BatchEvent extends IndexedEvent {
+  /** Counted within its append's scratch until the append joins the draft. */
+  record: number
   readonly streamId: string
   readonly revision: number
 }
@@ -208,7 +210,11 @@ const planAppend = (
   }
   const offset = draft.records.length
   draft.records.push(...scratch.records)
-  draft.events.push(...scratch.events.map((e) => ({ ...e, record: e.record + offset })))
+  for (const e of scratch.events) {
+    // The scratch is dropped: its events move into the draft, counted in the batch's records.
+    e.record += offset
+    draft.events.push(e)
+  }
   for (const [id, s] of scratch.streams) draft.streams.set(id, s)
   for (const [id, entry] of scratch.ids) draft.ids.set(id, entry)
   return E.right(results.map((r) => (r.kind === 'written' ? { ...r, first: r.first + offset } : r)))
@@ -263,6 +269,9 @@ const retryOf = (
   }
 }
 
+/** The tags of an event given none: one array for all of them. */
+const NO_TAGS: ReadonlyArray<string> = Object.freeze([])
+
 /**
  * Writes a write's events into `scratch` at the revisions after `s`, with the index records of
  * their given ids. REQUIRES: the write holds (its expectation, no id conflict).
@@ -277,6 +286,7 @@ const writeEvents = (
   let revision = s.lastRevision
   const idRecords: Record[] = []
   for (const event of write.events) {
+    const tags = event.tags ?? NO_TAGS
     revision++
     scratch.records.push({
       key: eventsKey(write.streamId),
@@ -288,14 +298,14 @@ const writeEvents = (
         idGiven: event.id !== undefined,
         revision,
         recordedAt: known.now,
-        tags: event.tags ?? [],
-        version: event.version,
+        tags,
+        version: known.versionOf(event.type),
       }),
     })
     scratch.events.push({
       record: scratch.records.length - 1,
       type: event.type,
-      tags: event.tags ?? [],
+      tags,
       streamId: write.streamId,
       revision,
     })

@@ -15,7 +15,6 @@ import type { EventInput, IdEntry } from './envelope.js'
 import type { IndexedEvent } from './postings.js'
 import type { Condition } from './query.js'
 import type { Matched, StreamState } from './rules.js'
-import type { VersionedEvent } from './upcast.js'
 
 export type PlanError =
   | WrongExpectedRevisionError
@@ -23,13 +22,10 @@ export type PlanError =
   | AppendConditionFailedError
   | InvalidArgumentError
 
-/**
- * One stream's part of an append. Its events carry the version of their type's schema they are
- * stored with (upcast.ts's `versionEvents`); `StreamWrite<EventInput>` is one checked before that.
- */
-export interface StreamWrite<Event extends EventInput = VersionedEvent> {
+/** One stream's part of an append. */
+export interface StreamWrite {
   readonly streamId: string
-  readonly events: ReadonlyArray<Event>
+  readonly events: ReadonlyArray<EventInput>
   readonly expected: ExpectedRevision
 }
 
@@ -103,6 +99,8 @@ export interface Known {
   /** Every checkpoint position must be below this. */
   readonly head: number
   readonly now: number
+  /** The version of its type's schema an event of `type` is stored with: the current one. */
+  readonly versionOf: (type: string) => number
   /** Makes an id for an event given none. */
   readonly newId: () => string
 }

@@ -40,12 +40,12 @@ import {
 } from './options.js'
 import type { ExpectedRevision, Request } from './plan.js'
 import { read, subscribe } from './queries.js'
-import { validateCondition, type Query } from './query.js'
+import { validateCondition, type Condition, type Query } from './query.js'
 import { aggregateStream, readAll, readStream, type ReadContext } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
 import { openUnmarked, readsOf, refusingWriter } from './readOnly.js'
-import { versionEvents, versionWrites, type Upcasters } from './upcast.js'
+import { checkEventTypes, checkWriteTypes, type Upcasters } from './upcast.js'
 import { validateUpcasters } from './upcasters.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
@@ -226,13 +226,13 @@ const makeEventStore = (
     appendToStream: (streamId, events, options) =>
       appendToStream(ctx, writer, streamId, events, options),
     appendMulti: async (writes, options) => {
-      const checked = orThrow(versionWrites(upcasters, orThrow(validateWrites(codecs, writes))))
+      const checked = orThrow(checkWriteTypes(upcasters, orThrow(validateWrites(codecs, writes))))
       const { fields } = appendOptions(upcasters, MultiAppendOptions, options)
       return writer.submit({ kind: 'append', writes: checked, ...fields })
     },
     append: async (events, options) => {
       const checked = orThrow(validateEvents(codecs, events, 'events'))
-      const valid = orThrow(versionEvents(upcasters, checked, 'events'))
+      const valid = orThrow(checkEventTypes(upcasters, checked, 'events'))
       const { fields } = appendOptions(upcasters, AppendEventsOptions, options)
       const [result] = await writer.submit({
         kind: 'append',
@@ -280,13 +280,11 @@ const appendOptions = <A extends MultiAppendOptions>(
       ? orThrow(validateCondition(given.condition, 'options.condition', upcasters))
       : undefined
   const o = orThrow(decodeStrict(codec, 'options', options))
-  return {
-    o,
-    fields: {
-      ...(o.checkpoint === undefined ? {} : { checkpoint: o.checkpoint }),
-      ...(condition === undefined ? {} : { condition }),
-    },
-  }
+  const fields: { checkpoint?: NonNullable<AppendRequest['checkpoint']>; condition?: Condition } =
+    {}
+  if (o.checkpoint !== undefined) fields.checkpoint = o.checkpoint
+  if (condition !== undefined) fields.condition = condition
+  return { o, fields }
 }
 
 type AppendRequest = Request & { readonly kind: 'append' }
@@ -301,7 +299,7 @@ const appendToStream = async (
 ): Promise<EventAppendResult> => {
   const id = orThrow(validateStreamId(streamId))
   const checked = orThrow(validateEvents(codecs, events, 'events'))
-  const valid = orThrow(versionEvents(upcasters, checked, 'events'))
+  const valid = orThrow(checkEventTypes(upcasters, checked, 'events'))
   const { o, fields } = appendOptions(upcasters, EventAppendOptions, options)
   const [result] = await writer.submit({
     kind: 'append',

@@ -64,10 +64,6 @@ export interface Upcast {
 }
 
 /** An event to append with the version of its type's schema it is written in. */
-export interface VersionedEvent extends EventInput {
-  readonly version: number
-}
-
 /** A type's history with its defaults filled in. */
 export interface History {
   readonly steps: ReadonlyArray<Upcaster>
@@ -152,35 +148,32 @@ export const checkTypeNames = (
 }
 
 /**
- * The events of an append, each with the current version of its type, which it is stored with.
- * A former type name is refused, naming the event's `type` under `field` (e.g. `events`).
+ * An append's events, checked: a former type name is refused, naming the event's `type` under
+ * `field` (e.g. `events`). Each is stored with its type's current version (`versionOf`), which
+ * the store's writer gives it.
  */
-export const versionEvents = (
+export const checkEventTypes = (
   upcasters: Upcasters,
   events: ReadonlyArray<EventInput>,
   field: string,
-): E.Either<InvalidArgumentError, ReadonlyArray<VersionedEvent>> => {
-  const out: VersionedEvent[] = []
+): E.Either<InvalidArgumentError, ReadonlyArray<EventInput>> => {
   for (const [i, event] of events.entries()) {
     const type = checkTypeName(upcasters, event.type, `${field}[${i}].type`)
     if (E.isLeft(type)) return type
-    out.push({ ...event, version: versionOf(upcasters, event.type) })
   }
-  return E.right(out)
+  return E.right(events)
 }
 
-/** `versionEvents` for each write of `appendMulti`, naming `writes[i].events[j].type`. */
-export const versionWrites = (
+/** `checkEventTypes` for each write of `appendMulti`, naming `writes[i].events[j].type`. */
+export const checkWriteTypes = (
   upcasters: Upcasters,
-  writes: ReadonlyArray<StreamWrite<EventInput>>,
+  writes: ReadonlyArray<StreamWrite>,
 ): E.Either<InvalidArgumentError, ReadonlyArray<StreamWrite>> => {
-  const out: StreamWrite[] = []
   for (const [i, write] of writes.entries()) {
-    const events = versionEvents(upcasters, write.events, `writes[${i}].events`)
+    const events = checkEventTypes(upcasters, write.events, `writes[${i}].events`)
     if (E.isLeft(events)) return events
-    out.push({ ...write, events: events.right })
   }
-  return E.right(out)
+  return E.right(writes)
 }
 
 // -------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ const validateWrite = (
   codecs: Codecs,
   u: unknown,
   i: number,
-): E.Either<DeltalogErrorValue, StreamWrite<EventInput>> => {
+): E.Either<DeltalogErrorValue, StreamWrite> => {
   const field = `writes[${i}]`
   if (typeof u !== 'object' || u === null) {
     return E.left(invalidArgument(field, 'must be { streamId, events, expectedRevision }'))
@@ -67,11 +67,11 @@ const validateWrite = (
 export const validateWrites = (
   codecs: Codecs,
   writes: unknown,
-): E.Either<DeltalogErrorValue, ReadonlyArray<StreamWrite<EventInput>>> => {
+): E.Either<DeltalogErrorValue, ReadonlyArray<StreamWrite>> => {
   if (!Array.isArray(writes) || writes.length === 0) {
     return E.left(invalidArgument('writes', 'must be a non-empty array'))
   }
-  const out: Array<StreamWrite<EventInput>> = []
+  const out: Array<StreamWrite> = []
   for (const [i, u] of (writes as ReadonlyArray<unknown>).entries()) {
     const write = validateWrite(codecs, u, i)
     if (E.isLeft(write)) return write

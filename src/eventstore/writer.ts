@@ -20,6 +20,7 @@ import type { EventAppendResult } from './model.js'
 import { firstMatch, type Match } from './lookup.js'
 import { makeNewest, mayMatchOf, type Newest } from './newest.js'
 import type { Condition } from './query.js'
+import { versionOf, type Upcasters } from './upcast.js'
 import {
   conditionFailed,
   plan,
@@ -50,8 +51,12 @@ interface Queued {
 }
 
 /** The writer of a store's streams. */
-export const makeWriter = (store: Streams): Writer => {
-  const streams: WriterStreams = { ...store, newest: makeNewest() }
+export const makeWriter = (store: Streams & { readonly upcasters: Upcasters }): Writer => {
+  const { upcasters } = store
+  // Without upcasters every type is at version 1: nothing to look up per event.
+  const version =
+    Object.keys(upcasters).length === 0 ? () => 1 : (type: string) => versionOf(upcasters, type)
+  const streams: WriterStreams = { ...store, newest: makeNewest(), versionOf: version }
   const queue: Queued[] = []
   const idle: Array<() => void> = []
   let closing: Promise<void> | undefined
@@ -221,6 +226,7 @@ const knownFor = async (
     streams: new Map<string, StreamState>(states),
     ids: indexed,
     matched,
+    versionOf: streams.versionOf,
     head: streams.log.nextSequence(),
     now: Date.now(),
     newId: randomUUID,
@@ -241,9 +247,13 @@ const storedMatch = async (
   return firstMatch(log, items, condition.after, (position) => visibleAt(streams, position))
 }
 
-/** The streams as the writer sees them, with the newest positions of tags and types. */
+/**
+ * The streams as the writer sees them, with the newest positions of tags and types, and the
+ * version each type's events are stored with.
+ */
 interface WriterStreams extends Streams {
   readonly newest: Newest
+  readonly versionOf: (type: string) => number
 }
 
 /**

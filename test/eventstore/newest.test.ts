@@ -51,6 +51,15 @@ describe('the newest positions of tags and types', () => {
       12,
       undefined,
     ])
+    // Of a commit's events with one tag, the last is the newest.
+    all.written(
+      [
+        { record: 1, type: 'A', tags: ['x'] },
+        { record: 3, type: 'A', tags: ['x'] },
+      ],
+      20,
+    )
+    expect([all.get('t/x'), all.get('y/A')]).toEqual([23, 23])
     all.clear()
     expect(all.get('t/x')).toBeUndefined()
   })

@@ -60,4 +60,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '  return types.every(above)',
     tests: ['test/eventstore/dcb.test.ts', 'test/eventstore/newest.test.ts'],
   },
+  {
+    rule: 'an event without tags is stored as before tags existed: no tg field',
+    file: 'src/eventstore/envelope.ts',
+    from: "if (e.tags.length > 0) envelope['tg'] = e.tags",
+    to: "envelope['tg'] = e.tags",
+    tests: ['test/eventstore/envelope.test.ts'],
+  },
+  {
+    rule: 'the newest positions take each tag and type of a commit at its last event',
+    file: 'src/eventstore/newest.ts',
+    from: '        for (const tag of e.tags) tags.set(tag, e.record)',
+    to: '        for (const tag of e.tags) if (!tags.has(tag)) tags.set(tag, e.record)',
+    tests: ['test/eventstore/newest.test.ts'],
+  },
 ]

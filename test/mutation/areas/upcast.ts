@@ -8,8 +8,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a version-1 event is stored without v, in the bytes it had before versions',
     file: 'src/eventstore/envelope.ts',
-    from: '...(e.version === 1 ? {} : { v: e.version }),',
-    to: '...{ v: e.version },',
+    from: "if (e.version !== 1) envelope['v'] = e.version",
+    to: "envelope['v'] = e.version",
     tests: ['test/eventstore/envelope.test.ts', ...tests],
   },
   {
