@@ -5,7 +5,8 @@
  * has an event above `after`; most conditions are decided here with no read at all, and the
  * rest walk the postings (lookup.ts). The writer learns the newest position of a tag from its
  * last posting the first time it needs it, then from every commit it writes; it keeps at most
- * `limit` of them, dropping the least recently used, and forgets all when a write fails.
+ * `limit` of them, dropping the one learnt or written longest ago, and forgets all when a write
+ * fails.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { orThrow } from '../errors.js'
@@ -25,7 +26,10 @@ export interface Newest {
   readonly clear: () => void
 }
 
-/** The newest positions, at most `limit` of them (100,000 by default). */
+/**
+ * The newest positions, at most `limit` of them (100,000 by default). A key set again moves to
+ * the back; a read does not move it, which would cost a delete and an insert per condition.
+ */
 export const makeNewest = (limit = 100_000): Newest => {
   const known = new Map<string, number>()
   const set = (key: string, position: number): void => {
@@ -37,11 +41,7 @@ export const makeNewest = (limit = 100_000): Newest => {
     }
   }
   return {
-    get: (key) => {
-      const position = known.get(key)
-      if (position !== undefined) set(key, position)
-      return position
-    },
+    get: (key) => known.get(key),
     written: (events, start) => {
       // The last event of each tag and type is its newest: each key is set once per commit.
       const tags = new Map<string, number>()

@@ -18,7 +18,7 @@ import {
   type IdEntry,
 } from './envelope.js'
 import { postingRecords, type IndexedEvent } from './postings.js'
-import { matches } from './query.js'
+import { matchesItem, type Item } from './query.js'
 import type {
   Known,
   Outcome,
@@ -69,6 +69,8 @@ export const plan = (known: Known, requests: ReadonlyArray<Request>): Plan => {
     ids: new Map(known.ids),
     records: [],
     events: [],
+    byTag: new Map(),
+    byType: new Map(),
   }
   const outcomes: Outcome[] = []
   const matchedInBatch = new Map<number, number>()
@@ -118,11 +120,23 @@ const matchInBatch = (
   const { condition } = request
   if (condition === undefined || draft.known.matched.has(request)) return undefined
   // An event of the batch that an earlier request deleted is not one reads return.
-  return draft.events.find(
-    (e) =>
-      matches(condition.items, e.type, e.tags) &&
-      e.revision >= stateIn(draft, e.streamId).deletedBefore,
-  )?.record
+  const first = (events: ReadonlyArray<BatchEvent> | undefined, item?: Item): number | undefined =>
+    events?.find(
+      (e) =>
+        (item === undefined || matchesItem(item, e.type, e.tags)) &&
+        e.revision >= stateIn(draft, e.streamId).deletedBefore,
+    )?.record
+  if (condition.items === undefined) return first(draft.events)
+  // An item's matches carry its first tag, or one of its types: only those events are tried.
+  const firsts = condition.items.flatMap((item) => {
+    const tag = item.tags[0]
+    if (tag !== undefined) return [first(draft.byTag.get(tag), item)]
+    return [...(item.types ?? [])].map((type) => first(draft.byType.get(type), item))
+  })
+  return firsts.reduce<number | undefined>(
+    (min, x) => (x === undefined || (min !== undefined && min <= x) ? min : x),
+    undefined,
+  )
 }
 
 /** The batch so far: the states and ids as the accepted requests leave them, and their records. */
@@ -133,6 +147,9 @@ interface Draft {
   readonly records: Record[]
   /** The events written so far, for the index and for the conditions of later requests. */
   readonly events: BatchEvent[]
+  /** The same events by each of their tags, and by their type, in order. */
+  readonly byTag: Map<string, BatchEvent[]>
+  readonly byType: Map<string, BatchEvent[]>
 }
 
 /** An event of the batch: for the index, and where it is in its stream. */
@@ -150,6 +167,15 @@ interface Scratch {
   readonly records: Record[]
   /** Its events, `record` counted within the scratch. */
   readonly events: BatchEvent[]
+}
+
+/** The list of `name` in `lists`, made empty if it has none yet. */
+const listIn = (lists: Map<string, BatchEvent[]>, name: string): BatchEvent[] => {
+  const list = lists.get(name)
+  if (list !== undefined) return list
+  const made: BatchEvent[] = []
+  lists.set(name, made)
+  return made
 }
 
 const stateIn = (draft: Draft, streamId: string): StreamState =>
@@ -214,6 +240,8 @@ const planAppend = (
     // The scratch is dropped: its events move into the draft, counted in the batch's records.
     e.record += offset
     draft.events.push(e)
+    for (const tag of e.tags) listIn(draft.byTag, tag).push(e)
+    listIn(draft.byType, e.type).push(e)
   }
   for (const [id, s] of scratch.streams) draft.streams.set(id, s)
   for (const [id, entry] of scratch.ids) draft.ids.set(id, entry)

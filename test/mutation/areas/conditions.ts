@@ -74,4 +74,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '        for (const tag of e.tags) if (!tags.has(tag)) tags.set(tag, e.record)',
     tests: ['test/eventstore/newest.test.ts'],
   },
+  {
+    rule: "a condition finds a match of the same batch by the match's tag",
+    file: 'src/eventstore/plan.ts',
+    from: '    for (const tag of e.tags) listIn(draft.byTag, tag).push(e)\n',
+    to: '',
+    tests: ['test/eventstore/dcb.test.ts', 'test/eventstore/dcbModel.test.ts'],
+  },
+  {
+    rule: "a condition of types alone finds a match of the same batch by the match's type",
+    file: 'src/eventstore/plan.ts',
+    from: '    listIn(draft.byType, e.type).push(e)\n',
+    to: '',
+    tests: ['test/eventstore/dcb.test.ts', 'test/eventstore/dcbModel.test.ts'],
+  },
 ]
