@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { keyBytes } from '../codec/keys.js'
-import { orThrow } from '../errors.js'
+import { corruption, orThrow, toDeltalogError } from '../errors.js'
 import type { Log } from '../openLog.js'
 import { decodeEvent, EVENTS, INDEX_MARKER, INDEX_PROGRESS } from './envelope.js'
 import { postingRecords, type IndexedEvent } from './postings.js'
@@ -28,8 +28,22 @@ export const indexMarkerValue = (): Uint8Array => keyBytes(JSON.stringify({ comp
 const progressOf = async (log: Log): Promise<number> => {
   const last = await lastOf(log, INDEX_PROGRESS)
   if (last === undefined) return 0
-  const decoded = Progress.decode(JSON.parse(untext.decode(last.value)))
-  return E.isRight(decoded) ? decoded.right.below : 0
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(untext.decode(last.value))
+  } catch {
+    parsed = undefined
+  }
+  const decoded = Progress.decode(parsed)
+  // Starting again from 0 would index the events before it twice.
+  if (E.isLeft(decoded)) {
+    throw toDeltalogError(
+      corruption(
+        `entry ${last.sequence} of ${INDEX_PROGRESS}, how far indexing got, does not decode`,
+      ),
+    )
+  }
+  return decoded.right.below
 }
 
 /**

@@ -14,13 +14,12 @@ import type { Writer } from './writer.js'
 /**
  * A read-only open of a log without the store's marker: an empty log is a store nothing was
  * written to yet (its writer writes the marker with its first open), and it opens; a log that
- * holds entries is some other log's, and a reader cannot mark it, so it is `NOT_A_LOG` (the log
- * is closed first if the store opened it, `owned`).
+ * holds entries is some other log's, and a reader cannot mark it, so it is `NOT_A_LOG` (the
+ * store then closes the log if it opened it).
  * REQUIRES: `log` holds no marker.
  */
-export const openUnmarked = async (log: Log, owned: boolean): Promise<void> => {
+export const openUnmarked = async (log: Log): Promise<void> => {
   for await (const _ of log.scan({ limit: 1 })) {
-    if (owned) await log.close()
     throw toDeltalogError(
       notALog(
         "the log holds entries but not the event store's marker ($eventstore): it is no event store's log, and a read-only open cannot make it one (a store opened on it without readOnly would)",

@@ -175,9 +175,25 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
   }
   const upcasters = orThrow(validateUpcasters(options.upcasters ?? {}, 'options.upcasters'))
   const log = options.log ?? (await openOwnLog(options))
+  const owned = options.log === undefined
   const readOnly = options.readOnly ?? false
+  try {
+    await prepare(log, readOnly)
+  } catch (error) {
+    // A log the store opened is closed again: nothing of a failed open stays open or locked.
+    if (owned) await log.close().catch(() => undefined)
+    throw error
+  }
+  return makeEventStore(log, owned, options.codecs ?? {}, upcasters, readOnly)
+}
+
+/**
+ * Makes `log` a store's: a writer marks an unmarked log (with the index's marker: its index is
+ * complete, as it holds no events) or completes the index of an older store; a reader checks.
+ */
+const prepare = async (log: Log, readOnly: boolean): Promise<void> => {
   if ((await lastOf(log, MARKER)) === undefined) {
-    if (readOnly) await openUnmarked(log, options.log === undefined)
+    if (readOnly) await openUnmarked(log)
     else {
       await log.append([
         { key: MARKER, value: JSON.stringify({ version: 1 }) },
@@ -185,7 +201,6 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
       ])
     }
   } else if (!readOnly) await completeIndex(log)
-  return makeEventStore(log, options.log === undefined, options.codecs ?? {}, upcasters, readOnly)
 }
 
 /** The store's own log. REQUIRES: options name a `path` or a `storage`, not a `log`. */

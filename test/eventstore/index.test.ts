@@ -10,6 +10,7 @@ import { openLog, type Log } from '../../src/openLog.js'
 import type { Batch, WriteOptions } from '../../src/storage/port.js'
 import { verifyStorage } from '../../src/verify/verify.js'
 import { reopenableMemory } from '../log/storages.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
 
 const collect = async <A>(it: AsyncIterable<A>): Promise<A[]> => {
   const out: A[] = []
@@ -185,6 +186,34 @@ describe('a store written before the index', () => {
     expect(e).toMatchObject({ code: 'APPEND_CONDITION_FAILED', error: { position: 3 } })
     await store.close()
     expect((await verifyStorage(memory.base)).violations).toEqual([])
+  })
+
+  it('is CORRUPTION, indexing nothing twice, when the saved progress of indexing does not decode', async () => {
+    const memory = await olderStore(3)
+    const log = await openLog({ storage: memory.open() })
+    await log.append([{ key: INDEX_PROGRESS, value: 'not progress' }])
+    await log.close()
+    await expect(openEventStore({ storage: memory.open() })).rejects.toMatchObject({
+      code: 'CORRUPTION',
+      message: expect.stringMatching(/how far indexing got, does not decode/) as unknown,
+    })
+  })
+
+  it('closes the log it opened when the open fails, so the directory can be opened again', async () => {
+    const dir = await makeTempDir('index-progress')
+    try {
+      const log = await openLog({ path: dir })
+      await log.append([{ key: MARKER, value: JSON.stringify({ version: 1 }) }])
+      await log.append([{ key: 'e/s', value: envelope('A', 0) }])
+      await log.append([{ key: INDEX_PROGRESS, value: 'not progress' }])
+      await log.close()
+      await expect(openEventStore({ path: dir })).rejects.toMatchObject({ code: 'CORRUPTION' })
+      // Left open, the failed store's log would keep the directory: LOCKED.
+      const again = await openLog({ path: dir })
+      await again.close()
+    } finally {
+      await removeDir(dir)
+    }
   })
 
   it('is not indexed by a read-only open, whose reads by query say what to do', async () => {

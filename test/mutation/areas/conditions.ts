@@ -88,4 +88,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: '',
     tests: ['test/eventstore/dcb.test.ts', 'test/eventstore/dcbModel.test.ts'],
   },
+  {
+    rule: 'saved progress of indexing that does not decode is CORRUPTION, not a start from 0',
+    file: 'src/eventstore/indexing.ts',
+    from: '  if (E.isLeft(decoded)) {\n',
+    to: '  if (E.isLeft(decoded) && false) {\n',
+    tests: ['test/eventstore/index.test.ts'],
+  },
+  {
+    rule: 'a failed open of an event store closes the log it opened',
+    file: 'src/eventstore/store.ts',
+    from: '    if (owned) await log.close().catch(() => undefined)\n',
+    to: '',
+    tests: ['test/eventstore/index.test.ts', 'test/eventstore/readOnly.test.ts'],
+  },
 ]

@@ -14,7 +14,7 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a read-only event store never writes the marker',
     file: 'src/eventstore/store.ts',
-    from: '    if (readOnly) await openUnmarked(log, options.log === undefined)\n    else {',
+    from: '    if (readOnly) await openUnmarked(log)\n    else {',
     to: '    {',
     tests,
   },
