@@ -9,7 +9,7 @@
  * limit, or by a clear after a failed write) (`mark`, `offer`); the writer's own states, decided
  * with each commit, are always kept (`remember`).
  */
-import type { StreamState } from './plan.js'
+import type { StreamState } from './rules.js'
 
 /** The most stream states kept in memory. */
 export const STATE_CACHE_LIMIT = 100_000

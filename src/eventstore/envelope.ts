@@ -232,7 +232,8 @@ const StreamMetaCodec = t.type({ deletedBefore: t.number })
 const IdEntryCodec = t.type({ s: t.string, r: t.number })
 const CheckpointCodec = t.type({ position: t.number })
 
-const decodeJson = <A>(
+/** Decodes a JSON value of the store's with its one codec; `what` names it in the error. */
+export const decodeJson = <A>(
   codec: t.Decoder<unknown, A>,
   what: string,
   bytes: Uint8Array,

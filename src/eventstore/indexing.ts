@@ -11,7 +11,7 @@ import * as t from 'io-ts'
 import { keyBytes } from '../codec/keys.js'
 import { corruption, orThrow, toDeltalogError } from '../errors.js'
 import type { Log } from '../openLog.js'
-import { decodeEvent, EVENTS, INDEX_MARKER, INDEX_PROGRESS } from './envelope.js'
+import { decodeEvent, decodeJson, EVENTS, INDEX_MARKER, INDEX_PROGRESS } from './envelope.js'
 import { postingRecords, type IndexedEvent } from './postings.js'
 import { lastOf } from './streams.js'
 
@@ -28,13 +28,7 @@ export const indexMarkerValue = (): Uint8Array => keyBytes(JSON.stringify({ comp
 const progressOf = async (log: Log): Promise<number> => {
   const last = await lastOf(log, INDEX_PROGRESS)
   if (last === undefined) return 0
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(untext.decode(last.value))
-  } catch {
-    parsed = undefined
-  }
-  const decoded = Progress.decode(parsed)
+  const decoded = decodeJson(Progress, 'progress', last.value)
   // Starting again from 0 would index the events before it twice.
   if (E.isLeft(decoded)) {
     throw toDeltalogError(

@@ -41,19 +41,6 @@ import {
   type StreamState,
 } from './rules.js'
 
-export type { ExpectedRevision } from '../errors.js'
-export { conditionFailed, type StreamState } from './rules.js'
-export type {
-  Known,
-  Outcome,
-  Plan,
-  PlanError,
-  Record,
-  Request,
-  StreamWrite,
-  WriteOutcome,
-} from './requests.js'
-
 // -------------------------------------------------------------------------------------
 // constructors
 // -------------------------------------------------------------------------------------

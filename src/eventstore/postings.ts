@@ -13,7 +13,7 @@ import * as t from 'io-ts'
 import { keyBytes } from '../codec/keys.js'
 import { corruption, toDeltalogError, type CorruptionError } from '../errors.js'
 import type { Log, LogEntry } from '../openLog.js'
-import { tagKey, typeKey } from './envelope.js'
+import { decodeJson, tagKey, typeKey } from './envelope.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -48,23 +48,7 @@ export const POSTING_EVENTS = 4096
 
 const TagPostingCodec = t.array(t.tuple([t.number, t.string, t.array(t.string)]))
 const TypePostingCodec = t.array(t.number)
-
-const untext = new TextDecoder('utf-8', { fatal: true })
-
-const decodeJson = <A>(
-  codec: t.Decoder<unknown, A>,
-  bytes: Uint8Array,
-): E.Either<CorruptionError, A> => {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(untext.decode(bytes))
-  } catch {
-    return E.left(corruption('a posting of the tag index is not valid JSON'))
-  }
-  return E.mapLeft(() => corruption('a posting of the tag index has an unexpected shape'))(
-    codec.decode(parsed),
-  )
-}
+const POSTING = 'a posting of the tag index'
 
 /**
  * The events a posting entry lists, from its key's kind, its sequence and its value.
@@ -81,10 +65,10 @@ export const decodePosting = (
   return kind === 'tag'
     ? E.map((list: ReadonlyArray<[number, string, string[]]>) =>
         list.map(([back, type, tags]) => ({ position: at(back), type, tags })),
-      )(decodeJson(TagPostingCodec, entry.value))
+      )(decodeJson(TagPostingCodec, POSTING, entry.value))
     : E.map((list: ReadonlyArray<number>) =>
         list.map((back) => ({ position: at(back), type: name, tags: undefined })),
-      )(decodeJson(TypePostingCodec, entry.value))
+      )(decodeJson(TypePostingCodec, POSTING, entry.value))
 }
 
 // -------------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ import {
   type SubscribeQueryOptions,
   type SubscribeToStreamOptions,
 } from './options.js'
-import type { ExpectedRevision, Request } from './plan.js'
+import type { ExpectedRevision } from '../errors.js'
+import type { Request } from './requests.js'
 import { read, subscribe } from './queries.js'
 import { validateCondition, type Condition, type Query } from './query.js'
 import { aggregateStream, readAll, readStream, type ReadContext } from './reads.js'

@@ -16,7 +16,7 @@ import {
   metaKey,
   type IdEntry,
 } from './envelope.js'
-import type { StreamState } from './plan.js'
+import type { StreamState } from './rules.js'
 
 /** The log under the store and the stream states read from it. */
 export interface Streams {

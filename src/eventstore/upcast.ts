@@ -10,7 +10,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { invalidArgument, type DecodeFailedError, type InvalidArgumentError } from '../errors.js'
 import type { EventInput, Json, StoredEvent } from './envelope.js'
-import type { StreamWrite } from './plan.js'
+import type { StreamWrite } from './requests.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { invalidArgument, type DeltalogErrorValue } from '../errors.js'
 import { validateEvent, validateStreamId, type EventInput } from './envelope.js'
 import { ExpectedRevisionCodec, type Codecs } from './options.js'
-import type { StreamWrite } from './plan.js'
+import type { StreamWrite } from './requests.js'
 
 /** Checks a non-empty array of events; `field` names it in errors (e.g. `events`). */
 export const validateEvents = (

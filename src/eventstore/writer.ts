@@ -21,14 +21,9 @@ import { firstMatch, type Match } from './lookup.js'
 import { makeNewest, mayMatchOf, type Newest } from './newest.js'
 import type { Condition } from './query.js'
 import { versionOf, type Upcasters } from './upcast.js'
-import {
-  conditionFailed,
-  plan,
-  type Known,
-  type Outcome,
-  type Request,
-  type StreamState,
-} from './plan.js'
+import { plan } from './plan.js'
+import type { Known, Outcome, Request } from './requests.js'
+import { conditionFailed, type StreamState } from './rules.js'
 import { seekRevision } from './revisions.js'
 import { loadId, loadState, visibleAt, type Streams } from './streams.js'
 
