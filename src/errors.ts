@@ -181,6 +181,23 @@ export interface DecodeFailedError {
   readonly cause?: unknown
 }
 
+/**
+ * A consumer's handler (or a projection's `evolve` or `key`) kept failing on a batch of events:
+ * the consumer stopped there, its checkpoint before the batch, so nothing was skipped.
+ * `position` is the batch's first event's, `through` its last's; `cause` is what the last
+ * attempt threw.
+ */
+export interface HandlerFailedError {
+  readonly code: 'HANDLER_FAILED'
+  readonly message: string
+  /** The consumer's or projection's name. */
+  readonly name: string
+  readonly position: number
+  readonly through: number
+  readonly attempts: number
+  readonly cause: unknown
+}
+
 /** An operation that needs an empty log found one that already holds entries or numbers. */
 export interface NotEmptyError {
   readonly code: 'NOT_EMPTY'
@@ -210,7 +227,11 @@ export type LogError =
 
 /** Errors of the event store. */
 export type EventStoreError =
-  WrongExpectedRevisionError | EventIdConflictError | AppendConditionFailedError | DecodeFailedError
+  | WrongExpectedRevisionError
+  | EventIdConflictError
+  | AppendConditionFailedError
+  | DecodeFailedError
+  | HandlerFailedError
 
 /** Every error value deltalog reports, whatever layer it comes from. */
 export type DeltalogErrorValue = CoreError | StorageError | LogError | EventStoreError
@@ -271,6 +292,22 @@ export const migrationNeeded = (message: string): MigrationNeededError => ({
 })
 
 export const fenced = (message: string): FencedError => ({ code: 'FENCED', message })
+
+export const handlerFailed = (
+  name: string,
+  position: number,
+  through: number,
+  attempts: number,
+  cause: unknown,
+): HandlerFailedError => ({
+  code: 'HANDLER_FAILED',
+  message: `${name} failed on the events at positions ${position}..${through} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${cause instanceof Error ? cause.message : String(cause)}`,
+  name,
+  position,
+  through,
+  attempts,
+  cause,
+})
 
 /** A read stopped by the caller's signal; the signal's reason, if any, is kept as the cause. */
 export const aborted = (what: string, reason?: unknown): AbortedError =>

@@ -53,5 +53,15 @@ export {
   type UpcastOutput,
   type Upcaster,
   type Upcasters,
+  type Consumer,
+  type ConsumerOptions,
+  type RetryOptions,
+  type Documents,
+  type KeyedDocument,
+  type ProjectionState,
+  type ScanDocumentsOptions,
+  type Projection,
+  type ProjectionOptions,
+  type Lag,
 } from './eventstore/store.js'
 export type { EventInput, Json } from './eventstore/envelope.js'

@@ -1,9 +1,11 @@
 /**
- * Events as the log stores them. The event store owns three key spaces in the log:
+ * Events as the log stores them. The event store owns these key spaces in the log:
  * `e/<streamId>` holds a stream's events (so a stream read is one key scan), `m/<streamId>`
  * its metadata (the soft-delete point), `c/<name>` checkpoints, and `i/<eventId>` the index of
- * caller-supplied event ids that makes retries idempotent. Values are JSON envelopes; each has
- * exactly one codec here, and a decode failure is a `CORRUPTION` value.
+ * caller-supplied event ids that makes retries idempotent; `t/` and `y/` the index of tags and
+ * types (postings.ts), `p/` and `q/` projections (documents.ts), `s/` snapshots (snapshots.ts).
+ * Values are JSON envelopes; each has exactly one codec, and a decode failure is a `CORRUPTION`
+ * value.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -77,6 +79,11 @@ export const CHECKPOINTS = 'c/'
 export const IDS = 'i/'
 export const TAGS = 't/'
 export const TYPES = 'y/'
+/** Projections (documents.ts): their documents, and each one's state (versions, checkpoints). */
+export const DOCUMENTS = 'p/'
+export const PROJECTIONS = 'q/'
+/** Snapshots of aggregates (snapshots.ts), one key per stream. */
+export const SNAPSHOTS = 's/'
 
 export const eventsKey = (streamId: string): string => EVENTS + streamId
 export const metaKey = (streamId: string): string => META + streamId
@@ -99,7 +106,8 @@ export const MAX_ID_BYTES = 4096 - EVENTS.length
 // validation
 // -------------------------------------------------------------------------------------
 
-const isJson = (u: unknown, depth = 0): u is Json => {
+/** Whether `u` is JSON data as the store keeps it (finite numbers, plain objects, depth ≤ 100). */
+export const isJson = (u: unknown, depth = 0): u is Json => {
   if (depth > 100) return false
   if (u === null || typeof u === 'boolean' || typeof u === 'string') return true
   if (typeof u === 'number') return Number.isFinite(u)
@@ -209,7 +217,7 @@ export const validateStreamId = (
  * JSON text as UTF-8. `JSON.stringify` escapes lone surrogates, so its text is well-formed and
  * `keyBytes` encodes it one-to-one (ASCII text, the usual, without `TextEncoder`).
  */
-const jsonBytes = (value: unknown): Uint8Array => keyBytes(JSON.stringify(value))
+export const jsonBytes = (value: unknown): Uint8Array => keyBytes(JSON.stringify(value))
 const untext = new TextDecoder('utf-8', { fatal: true })
 
 /** The tags of an event stored without: one array for all of them. */

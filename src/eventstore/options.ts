@@ -188,6 +188,11 @@ export interface AggregateOptions<S> {
   readonly evolve: (state: S, event: ReadEvent) => S
   /** Aborting it stops the fold: the promise rejects with `ABORTED`. */
   readonly signal?: AbortSignal
+  /**
+   * Keeps the folded state (which must be JSON) every `every` events and starts later folds
+   * from it; a snapshot of another `version` is ignored (snapshots.ts).
+   */
+  readonly snapshot?: { readonly every: number; readonly version: number }
 }
 
 /** The options of `subscribeToAll`: a start position; aborting `signal` ends it quietly. */

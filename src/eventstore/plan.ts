@@ -6,6 +6,7 @@
  * so expectations are checked in one place, serialized with every other append.
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { fenced } from '../errors.js'
 import {
   checkpointKey,
   encodeCheckpoint,
@@ -58,6 +59,7 @@ export const plan = (known: Known, requests: ReadonlyArray<Request>): Plan => {
     events: [],
     byTag: new Map(),
     byType: new Map(),
+    guarded: new Map(known.guarded),
   }
   const outcomes: Outcome[] = []
   const matchedInBatch = new Map<number, number>()
@@ -75,7 +77,9 @@ export const plan = (known: Known, requests: ReadonlyArray<Request>): Plan => {
         ? planDelete(draft, request.streamId)
         : request.kind === 'checkpoint'
           ? planCheckpoint(draft, request.name, request.position)
-          : planAppend(draft, request, inBatch),
+          : request.kind === 'records'
+            ? planRecords(draft, request)
+            : planAppend(draft, request, inBatch),
     )
   }
   // The index of the batch's events, in the same commit, after every other record.
@@ -137,6 +141,8 @@ interface Draft {
   /** The same events by each of their tags, and by their type, in order. */
   readonly byTag: Map<string, BatchEvent[]>
   readonly byType: Map<string, BatchEvent[]>
+  /** The newest value of each guarded key, with what earlier requests of the batch wrote. */
+  readonly guarded: Map<string, string>
 }
 
 /** An event of the batch: for the index, and where it is in its stream. */
@@ -185,6 +191,32 @@ const planCheckpoint = (draft: Draft, name: string, position: number): Outcome =
   draft.records.push({ key: checkpointKey(name), value: encodeCheckpoint(position) })
   return E.right([])
 }
+
+/**
+ * Records of the store's own, as one request: refused if the position they name is not below
+ * the head, or if the guarded key holds another value than its writer saw (an earlier request
+ * of the batch may have changed it).
+ */
+const planRecords = (draft: Draft, request: Request & { readonly kind: 'records' }): Outcome => {
+  const { below, guard, records } = request
+  if (below !== undefined && below >= draft.known.head) {
+    return E.left(beyondHead(below, draft.known.head))
+  }
+  if (guard !== undefined) {
+    if (draft.guarded.get(guard.key) !== guard.expected) {
+      return E.left(
+        fenced(
+          `${guard.what} was saved by another run since this one read it: only one run of it may write`,
+        ),
+      )
+    }
+    for (const r of records) if (r.key === guard.key) draft.guarded.set(r.key, TEXT.decode(r.value))
+  }
+  draft.records.push(...records)
+  return E.right([])
+}
+
+const TEXT = new TextDecoder()
 
 /**
  * An append: every write is decided against a scratch copy of the draft, which it joins only

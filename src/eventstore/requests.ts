@@ -7,6 +7,7 @@ import type * as E from 'fp-ts/lib/Either.js'
 import type {
   AppendConditionFailedError,
   EventIdConflictError,
+  FencedError,
   ExpectedRevision,
   InvalidArgumentError,
   WrongExpectedRevisionError,
@@ -21,6 +22,7 @@ export type PlanError =
   | EventIdConflictError
   | AppendConditionFailedError
   | InvalidArgumentError
+  | FencedError
 
 /** One stream's part of an append. */
 export interface StreamWrite {
@@ -42,6 +44,29 @@ export type Request =
     }
   | { readonly kind: 'delete'; readonly streamId: string }
   | { readonly kind: 'checkpoint'; readonly name: string; readonly position: number }
+  /**
+   * Records of the store's own (a projection's documents and state, a snapshot) written as one
+   * commit: refused if `below` is not below the head, or if `guard`'s key no longer holds what
+   * its writer last saw there.
+   */
+  | {
+      readonly kind: 'records'
+      readonly records: ReadonlyArray<Record>
+      /** A position the records name (a checkpoint): it must be below the head. */
+      readonly below?: number
+      readonly guard?: Guard
+    }
+
+/**
+ * A compare-and-set on one key: the newest value of `key` (as text; undefined for none) must be
+ * `expected`, so that only the run that wrote it last writes it again; refused with `FENCED`
+ * naming `what` otherwise.
+ */
+export interface Guard {
+  readonly key: string
+  readonly expected: string | undefined
+  readonly what: string
+}
 
 /** A log record to write. */
 export interface Record {
@@ -96,6 +121,8 @@ export interface Known {
    * return (its stream has not deleted it), if there is one.
    */
   readonly matched: ReadonlyMap<Request, Matched>
+  /** The newest value, as text, of every guarded key a request names (absent: none). */
+  readonly guarded: ReadonlyMap<string, string>
   /** Every checkpoint position must be below this. */
   readonly head: number
   readonly now: number

@@ -10,7 +10,13 @@
  * events stored in older versions of their type's schema); query.ts, queries.ts, lookup.ts,
  * postings.ts and indexing.ts (tags, queries, conditions and their index).
  */
-import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
+import {
+  closed,
+  invalidArgument,
+  orThrow,
+  readOnly as readOnlyError,
+  toDeltalogError,
+} from '../errors.js'
 import { openLog, type Log } from '../openLog.js'
 import { decodeStrict } from '../log/options.js'
 import type { Storage } from '../storage/port.js'
@@ -50,6 +56,12 @@ import { checkEventTypes, checkWriteTypes, type Upcasters } from './upcast.js'
 import { validateUpcasters } from './upcasters.js'
 import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
+import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js'
+import { documentsOf, type Documents } from './documents.js'
+import { startProjection, type Projection, type ProjectionOptions } from './projection.js'
+import { makeRuns, type Runs } from './runs.js'
+import { aggregateWithSnapshot } from './snapshots.js'
+import type { Json } from './envelope.js'
 // Registers the checks that verifyStorage runs on a log holding an event store.
 import './verifyEvents.js'
 import './verifyIndex.js'
@@ -77,6 +89,16 @@ export type {
   SubscribeToStreamOptions,
 } from './options.js'
 export type { EventTypeHistory, UpcastInput, UpcastOutput, Upcaster, Upcasters } from './upcast.js'
+export type { Consumer, ConsumerOptions, RetryOptions } from './consumer.js'
+export type {
+  Documents,
+  KeyedDocument,
+  Lane,
+  ProjectionState,
+  ScanDocumentsOptions,
+} from './documents.js'
+export type { Projection, ProjectionOptions } from './projection.js'
+export type { Lag, Run } from './runs.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -122,7 +144,7 @@ export interface EventStore {
   ) => AsyncIterableIterator<ReadEvent>
   /** Every stream's events whose positions lie in the range, in position order. */
   readonly readAll: (options?: ReadAllOptions) => AsyncIterableIterator<ReadEvent>
-  /** A left fold over a stream's events. */
+  /** A left fold over a stream's events; with `snapshot`, from its last snapshot on. */
   readonly aggregateStream: <S>(streamId: string, options: AggregateOptions<S>) => Promise<S>
   /**
    * Events from position `from` (inclusive) or `after` (exclusive) — by default from the
@@ -141,6 +163,21 @@ export interface EventStore {
     /** The position saved under `name`, or undefined when there is none. */
     readonly load: (name: string) => Promise<number | undefined>
   }
+  /**
+   * Runs a durable consumer: its handler gets the events in position order, a batch at a time,
+   * and the checkpoint `name` is saved after each batch (at least once: consumer.ts).
+   */
+  readonly consumer: (name: string, options: ConsumerOptions) => Promise<Consumer>
+  /**
+   * Runs an inline projection: documents folded from the events, committed with the position
+   * they reflect in one commit (exactly once: projection.ts).
+   */
+  readonly projection: <D extends Json = Json>(
+    name: string,
+    options: ProjectionOptions<D>,
+  ) => Promise<Projection<D>>
+  /** A projection's documents as last committed: from any store on the log, read-only too. */
+  readonly documents: <D extends Json = Json>(name: string) => Documents<D>
   /** Soft delete: reads skip the stream's events so far; the stream can continue. */
   readonly deleteStream: (streamId: string) => Promise<void>
   /** The log underneath, for tools; the event store owns its keys. */
@@ -234,9 +271,19 @@ const makeEventStore = (
   const ctx = { log, states: makeStateCache(), codecs, upcasters, closing: subscriptions.signal }
   const writer = readOnly ? refusingWriter() : makeWriter(ctx)
   const reads = readsOf(ctx, readOnly)
+  const runs = makeRuns()
+  const submit = (request: Request): Promise<unknown> => writer.submit(request)
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
-    (closing ??= closeStore(writer, subscriptions, owned ? log : undefined))
+    (closing ??= closeStore(runs, writer, subscriptions, owned ? log : undefined))
+  const writable = (): void => {
+    if (readOnly) {
+      throw toDeltalogError(
+        readOnlyError('the event store is open read-only (readOnly: true)', undefined),
+      )
+    }
+    if (closing !== undefined) throw toDeltalogError(closed('event store'))
+  }
   return {
     log,
     appendToStream: (streamId, events, options) =>
@@ -263,13 +310,34 @@ const makeEventStore = (
     subscribe: (query, options) => subscribe(reads(), query, options),
     readStream: (streamId, options) => readStream(reads(), streamId, options),
     readAll: (options) => readAll(reads(), options),
-    aggregateStream: (streamId, options) => aggregateStream(reads(), streamId, options),
+    aggregateStream: (streamId, options) =>
+      options?.snapshot === undefined
+        ? aggregateStream(reads(), streamId, options)
+        : aggregateWithSnapshot(reads(), readOnly ? undefined : submit, streamId, options),
     subscribeToAll: (options) => subscribeToAll(reads(), options),
     subscribeToStream: (streamId, options) => subscribeToStream(reads(), streamId, options),
     checkpoints: {
       save: (name, position) => saveCheckpoint(writer, name, position),
       load: (name) => loadCheckpoint(log, name),
     },
+    consumer: async (name, options) => {
+      writable()
+      return startConsumer(
+        {
+          reads,
+          runs,
+          loadCheckpoint: (n) => loadCheckpoint(log, n),
+          saveCheckpoint: (n, position) => saveCheckpoint(writer, n, position),
+        },
+        name,
+        options,
+      )
+    },
+    projection: async (name, options) => {
+      writable()
+      return startProjection({ reads, runs, submit }, name, options)
+    },
+    documents: <D extends Json>(name: string) => documentsOf(log, name) as unknown as Documents<D>,
     deleteStream: async (streamId) => {
       await writer.submit({ kind: 'delete', streamId: orThrow(validateStreamId(streamId)) })
     },
@@ -328,15 +396,18 @@ const appendToStream = async (
 }
 
 /**
- * Closes a store: refuses new appends, waits for the queued ones, ends the subscriptions, then
+ * Closes a store: stops its consumers and projections, refuses new appends, waits for the queued ones, ends the subscriptions, then
  * closes `ownLog` if the store opened one. REQUIRES: called once per store (`close` keeps its
  * promise).
  */
 const closeStore = async (
+  runs: Runs,
   writer: Writer,
   subscriptions: AbortController,
   ownLog: Log | undefined,
 ): Promise<void> => {
+  // Consumers and projections stop first: a batch in hand is handled and saved.
+  await runs.stopAll()
   await writer.close()
   subscriptions.abort()
   await ownLog?.close()

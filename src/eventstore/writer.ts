@@ -25,7 +25,9 @@ import { plan } from './plan.js'
 import type { Known, Outcome, Request } from './requests.js'
 import { conditionFailed, type StreamState } from './rules.js'
 import { seekRevision } from './revisions.js'
-import { loadId, loadState, visibleAt, type Streams } from './streams.js'
+import { lastOf, loadId, loadState, visibleAt, type Streams } from './streams.js'
+
+const TEXT = new TextDecoder()
 
 /** The writer's queue; see `makeWriter`. */
 export interface Writer {
@@ -204,7 +206,10 @@ const knownFor = async (
   const conditional = requests.flatMap((r) =>
     r.kind === 'append' && r.condition !== undefined ? [{ r, condition: r.condition }] : [],
   )
-  const [states, hits, found] = await Promise.all([
+  const guards = new Set<string>()
+  for (const r of requests)
+    if (r.kind === 'records' && r.guard !== undefined) guards.add(r.guard.key)
+  const [states, hits, found, guarded] = await Promise.all([
     Promise.all([...streamIds].map(async (id) => [id, await loadState(streams, id)] as const)),
     Promise.all([...ids].map(async (id) => [id, await loadId(streams.log, id)] as const)),
     Promise.all(
@@ -212,6 +217,7 @@ const knownFor = async (
         async ({ r, condition }) => [r, await storedMatch(streams, condition)] as const,
       ),
     ),
+    Promise.all([...guards].map(async (key) => [key, await lastOf(streams.log, key)] as const)),
   ])
   const matched = new Map<Request, Match>()
   for (const [r, position] of found) if (position !== undefined) matched.set(r, position)
@@ -221,6 +227,11 @@ const knownFor = async (
     streams: new Map<string, StreamState>(states),
     ids: indexed,
     matched,
+    guarded: new Map(
+      guarded.flatMap(([key, entry]) =>
+        entry === undefined ? [] : [[key, TEXT.decode(entry.value)] as const],
+      ),
+    ),
     versionOf: streams.versionOf,
     head: streams.log.nextSequence(),
     now: Date.now(),

@@ -1,0 +1,156 @@
+/**
+ * Durable consumers: a named run that hands the events of a source (all, filtered, or a query)
+ * to a handler in position order, a batch at a time, and saves the consumer's checkpoint (the
+ * checkpoint of its name, `checkpoints.load(name)`) after the handler resolves. A restart
+ * resumes after the checkpoint, so every event is handled at least once: a crash between the
+ * handler's work and the save hands that batch over again. A failing handler is retried with
+ * a doubling delay up to `retry.attempts` times; then the consumer stops with `HANDLER_FAILED`,
+ * its checkpoint before the batch — no event is skipped.
+ */
+import { handlerFailed, invalidArgument, toDeltalogError } from '../errors.js'
+import type { ReadEvent } from './model.js'
+import type { ReadAllFilter } from './options.js'
+import type { Query } from './query.js'
+import type { ReadContext } from './reads.js'
+import {
+  checkFunction,
+  checkName,
+  checkOptions,
+  ConsumerRunOptions,
+  makeLagMeter,
+  nextCommit,
+  pause,
+  readBatch,
+  sourceOf,
+  type Run,
+  type Runs,
+} from './runs.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** How a failing handler is retried. */
+export interface RetryOptions {
+  /** How many times a batch is tried in all before the consumer stops (default 5). */
+  readonly attempts?: number
+  /** The wait before the first retry, doubling for each later one (default 100 ms). */
+  readonly delayMs?: number
+  /** The longest wait between two tries (default 5000 ms). */
+  readonly maxDelayMs?: number
+}
+
+/** The options of `consumer`. */
+export interface ConsumerOptions {
+  /** Handles a batch of events, in position order; the checkpoint is saved once it resolves. */
+  readonly handler: (events: ReadonlyArray<ReadEvent>) => unknown
+  /** Which events it gets (as `readAll`'s filter); or give `query`, not both. */
+  readonly filter?: ReadAllFilter
+  readonly query?: Query
+  /** Where a consumer with no checkpoint starts: `from` (inclusive) or `after`; default 0. */
+  readonly from?: number
+  readonly after?: number
+  /** The most events handed over at once (default 100). */
+  readonly batch?: number
+  readonly retry?: RetryOptions
+  /** Aborting it stops the consumer, as `stop()` does. */
+  readonly signal?: AbortSignal
+}
+
+/** A running consumer. */
+export type Consumer = Run
+
+/** What a consumer needs of its store. */
+export interface ConsumerContext {
+  readonly reads: () => ReadContext
+  readonly runs: Runs
+  readonly loadCheckpoint: (name: string) => Promise<number | undefined>
+  readonly saveCheckpoint: (name: string, position: number) => Promise<void>
+}
+
+const DEFAULT_BATCH = 100
+const DEFAULT_RETRY = { attempts: 5, delayMs: 100, maxDelayMs: 5000 }
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+/** Starts the consumer `name`; resolves once it has loaded its checkpoint and runs. */
+export const startConsumer = async (
+  store: ConsumerContext,
+  name: unknown,
+  options: ConsumerOptions,
+): Promise<Consumer> => {
+  const n = checkName(name)
+  const given = (options ?? {}) as Partial<ConsumerOptions>
+  const { handler, ...rest } = given
+  checkFunction(handler, 'options.handler')
+  const o = checkOptions(ConsumerRunOptions, rest)
+  if (o.from !== undefined && o.after !== undefined) {
+    throw toDeltalogError(invalidArgument('options.after', 'give from or after, not both'))
+  }
+  const ctx = store.reads()
+  const source = await sourceOf(ctx, o)
+  const saved = await store.loadCheckpoint(n)
+  const start = saved ?? o.after ?? (o.from ?? 0) - 1
+  const retry = { ...DEFAULT_RETRY, ...o.retry }
+  const batch = o.batch ?? DEFAULT_BATCH
+  const meter = makeLagMeter(ctx.log, start)
+  const handle = handler as ConsumerOptions['handler']
+  return store.runs.start(
+    `consumer ${n}`,
+    n,
+    o.signal,
+    async (signal) => {
+      let position = start
+      let readTo = start + 1
+      while (!signal.aborted) {
+        const reads = store.reads()
+        const end = reads.log.nextSequence()
+        const events = await readBatch(reads, source, Math.max(position, readTo - 1), end, batch)
+        const last = events.at(-1)
+        meter.read(events.length < batch ? end : (last?.position ?? end - 1) + 1, events[0])
+        if (last === undefined) {
+          readTo = end
+          await nextCommit(reads.log, end, signal)
+          continue
+        }
+        // Stopped while waiting to retry: the checkpoint stays before the batch.
+        if (!(await handleWithRetries(n, events, handle, retry, signal))) return
+        await store.saveCheckpoint(n, last.position)
+        position = last.position
+        meter.saved(position)
+      }
+    },
+    meter.lag,
+  )
+}
+
+/**
+ * Hands `events` to the handler until it resolves (true), retrying with a doubling delay;
+ * throws `HANDLER_FAILED` after the last attempt. An abort during a delay gives up (false).
+ */
+const handleWithRetries = async (
+  name: string,
+  events: ReadonlyArray<ReadEvent>,
+  handler: ConsumerOptions['handler'],
+  retry: Required<RetryOptions>,
+  signal: AbortSignal,
+): Promise<boolean> => {
+  let delay = retry.delayMs
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await handler(events)
+      return true
+    } catch (cause) {
+      const first = events[0]?.position ?? -1
+      const through = events.at(-1)?.position ?? -1
+      if (attempt >= retry.attempts) {
+        throw toDeltalogError(handlerFailed(name, first, through, attempt, cause))
+      }
+      await pause(delay, signal)
+      if (signal.aborted) return false
+      delay = Math.min(retry.maxDelayMs, delay * 2)
+    }
+  }
+}

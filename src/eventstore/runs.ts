@@ -1,0 +1,244 @@
+/**
+ * What consumers (consumer.ts) and projections (projection.ts) share: the events they read, a
+ * batch at a time from bounded reads (so catching up reads pages, not one event per wake); the
+ * wait for the log's next commit when there is nothing to read; the registry that lets one run
+ * per name go at once in a store; and the handle a caller stops and watches a run with.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { errorValueOf, invalidArgument, orThrow, toDeltalogError } from '../errors.js'
+import type { Log } from '../openLog.js'
+import { AbortSignalLike, decodeStrict, Natural, Positive } from '../log/options.js'
+import { validateId } from './envelope.js'
+import type { ReadEvent } from './model.js'
+import { ReadAllFilter } from './options.js'
+import { read } from './queries.js'
+import { validateQuery, type Query } from './query.js'
+import { readAll, type ReadContext } from './reads.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** How far a run is behind the log. */
+export interface Lag {
+  /** The last position the run has handled and saved; -1 before its first. */
+  readonly position: number
+  /** The log's next sequence: every position the run may yet handle lies below it. */
+  readonly head: number
+  /**
+   * Log positions between what the run has handled or read past and the head — events it has
+   * yet to handle, and the log's records that are no events (a checkpoint, a commit of
+   * documents): 0 once it has caught up and the log is still.
+   */
+  readonly positions: number
+  /** How long ago the oldest event read but not yet handled was recorded; 0 when none is. */
+  readonly ms: number
+}
+
+/** A running consumer or projection. */
+export interface Run {
+  readonly name: string
+  /**
+   * Resolves when the run stops by `stop()`, its signal or the store's close; rejects with the
+   * error that stopped it (`HANDLER_FAILED`, or the store's: `FENCED`, `CLOSED`, …).
+   */
+  readonly done: Promise<void>
+  readonly lag: () => Lag
+  /** Stops the run after the batch in hand is handled and saved; resolves when it has stopped. */
+  readonly stop: () => Promise<void>
+  readonly [Symbol.asyncDispose]: () => Promise<void>
+}
+
+/** The events a run reads: all of them (optionally filtered) or those matching a query. */
+export type Source =
+  | { readonly kind: 'all'; readonly filter: ReadAllFilter | undefined }
+  | { readonly kind: 'query'; readonly query: Query }
+
+/** The options every run takes besides what it does with events. */
+export const RunOptions = t.partial({
+  filter: ReadAllFilter,
+  query: t.unknown,
+  batch: Positive,
+  signal: AbortSignalLike,
+})
+
+/** The options of a consumer besides its handler. */
+export const ConsumerRunOptions = t.partial({
+  ...RunOptions.props,
+  from: Natural,
+  after: Natural,
+  retry: t.partial({ attempts: Positive, delayMs: Natural, maxDelayMs: Natural }),
+})
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+/** Checks a run's name and the source its options name (a query is checked by a first read). */
+export const sourceOf = async (
+  ctx: ReadContext,
+  options: { readonly filter?: ReadAllFilter; readonly query?: unknown },
+): Promise<Source> => {
+  if (options.filter !== undefined && options.query !== undefined) {
+    throw toDeltalogError(invalidArgument('options.query', 'give a filter or a query, not both'))
+  }
+  if (options.query !== undefined) {
+    orThrow(E.map(() => undefined)(validateQuery(options.query, 'options.query', ctx.upcasters)))
+    const source: Source = { kind: 'query', query: options.query as Query }
+    await readBatch(ctx, source, -1, 0, 1)
+    return source
+  }
+  const source: Source = { kind: 'all', filter: options.filter }
+  await readBatch(ctx, source, -1, 0, 1)
+  return source
+}
+
+/** A run's name, checked as an id. */
+export const checkName = (name: unknown): string => orThrow(validateId(name, 'name'))
+
+/** Checks a run's options against `codec`, naming the first bad field. */
+export const checkOptions = <A>(
+  codec: t.Decoder<unknown, A> & { readonly props: Record<string, unknown> },
+  input: unknown,
+): A => orThrow(decodeStrict(codec, 'options', input))
+
+/** Checks that `f` is a function: `field` names it. */
+export const checkFunction = (f: unknown, field: string): void => {
+  if (typeof f !== 'function') throw toDeltalogError(invalidArgument(field, 'must be a function'))
+}
+
+/** Up to `limit` events of `source` above `after` and below `to`, in position order. */
+export const readBatch = async (
+  ctx: ReadContext,
+  source: Source,
+  after: number,
+  to: number,
+  limit: number,
+): Promise<ReadEvent[]> => {
+  const range = { ...(after < 0 ? { from: 0 } : { after }), to: Math.max(to, after + 1), limit }
+  const events =
+    source.kind === 'query'
+      ? read(ctx, source.query, range)
+      : readAll(ctx, {
+          ...range,
+          ...(source.filter === undefined ? {} : { filter: source.filter }),
+        })
+  const out: ReadEvent[] = []
+  for await (const event of events) out.push(event)
+  return out
+}
+
+/**
+ * Resolves once the log holds an entry at or above `from` (at once if it does), or `signal`
+ * aborts. The log's writer wakes it on commit (on PostgreSQL, a reader's NOTIFY does).
+ */
+export const nextCommit = async (log: Log, from: number, signal: AbortSignal): Promise<void> => {
+  if (signal.aborted) return
+  const follow = log.follow({ from, signal })
+  try {
+    await follow.next()
+  } catch (error) {
+    if (!signal.aborted) throw error
+  } finally {
+    await follow.return?.(undefined).catch(() => undefined)
+  }
+}
+
+/** Waits `ms`, or less if `signal` aborts. */
+export const pause = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+
+/** The runs of one store, one per name and kind: a second run of a name is refused. */
+export interface Runs {
+  /** Starts `body` under `key`; its signal aborts on `stop()`, on `signal`, or on the store's close. */
+  readonly start: (
+    key: string,
+    name: string,
+    signal: AbortSignal | undefined,
+    body: (signal: AbortSignal) => Promise<void>,
+    lag: () => Lag,
+  ) => Run
+  /** Stops every run and waits for them. */
+  readonly stopAll: () => Promise<void>
+}
+
+export const makeRuns = (): Runs => {
+  const running = new Map<string, Run>()
+  return {
+    start: (key, name, signal, body, lag) => {
+      if (running.has(key)) {
+        throw toDeltalogError(
+          invalidArgument('name', `${key} is already running in this store: one run at a time`),
+        )
+      }
+      const stopper = new AbortController()
+      const joined =
+        signal === undefined ? stopper.signal : AbortSignal.any([signal, stopper.signal])
+      const done = (async () => {
+        try {
+          await body(joined)
+        } catch (error) {
+          throw toDeltalogError(errorValueOf(error))
+        } finally {
+          running.delete(key)
+        }
+      })()
+      // A caller that never looks at `done` must not crash the process when the run fails.
+      done.catch(() => undefined)
+      const stop = async (): Promise<void> => {
+        stopper.abort()
+        await done.catch(() => undefined)
+      }
+      const run: Run = { name, done, lag, stop, [Symbol.asyncDispose]: stop }
+      running.set(key, run)
+      return run
+    },
+    stopAll: async () => {
+      await Promise.all([...running.values()].map((r) => r.stop()))
+    },
+  }
+}
+
+/** Tracks a run's lag: what it has saved, read past, and the oldest event it holds unhandled. */
+export interface LagMeter {
+  readonly lag: () => Lag
+  /** The run saved events through `position`. */
+  readonly saved: (position: number) => void
+  /** A read found every event of the source below `to` (and those it returned, now in hand). */
+  readonly read: (to: number, first: ReadEvent | undefined) => void
+}
+
+export const makeLagMeter = (log: Log, start: number): LagMeter => {
+  let position = start
+  let readTo = start + 1
+  let oldest: number | undefined
+  return {
+    lag: () => {
+      const head = log.nextSequence()
+      return {
+        position,
+        head,
+        positions: Math.max(0, head - Math.max(readTo, position + 1)),
+        ms: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest),
+      }
+    },
+    saved: (p) => {
+      position = Math.max(position, p)
+      oldest = undefined
+    },
+    read: (to, first) => {
+      readTo = Math.max(readTo, to)
+      if (first !== undefined) oldest ??= first.recordedAt.getTime()
+    },
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Snapshots of aggregates: `aggregateStream(id, { …, snapshot: { every, version } })` keeps the
+ * folded state of a stream under `s/<streamId>` once `every` events have been folded past the
+ * last snapshot, and later folds start from it and read only the events after it. A snapshot is
+ * used only if it has the caller's `version` (a change of the fold's code or state shape bumps
+ * it; older snapshots are then ignored and the next one written replaces them) and the stream's
+ * soft-delete point it was taken at: a stream deleted since folds its visible events afresh.
+ *
+ * The snapshot is written through the store's writer after the fold (a read-only store reads
+ * snapshots and writes none); the state must be JSON.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import {
+  invalidArgument,
+  orThrow,
+  stopIfAborted,
+  toDeltalogError,
+  type CorruptionError,
+} from '../errors.js'
+import { AbortSignalLike, decodeStrict, Positive } from '../log/options.js'
+import { decodeJson, isJson, jsonBytes, SNAPSHOTS, validateStreamId } from './envelope.js'
+import type { AggregateOptions } from './options.js'
+import { streamEvents, type ReadContext } from './reads.js'
+import type { Request } from './requests.js'
+import { lastOf, loadState } from './streams.js'
+
+export const SnapshotOption = t.type({ every: Positive, version: Positive })
+
+/** A stored snapshot: the fold's version, the last revision folded, the delete point, the state. */
+interface Snapshot {
+  readonly version: number
+  readonly revision: number
+  readonly deletedBefore: number
+  readonly state: unknown
+}
+
+const SnapshotCodec = t.type({ v: t.number, r: t.number, b: t.number, s: t.unknown })
+
+export const snapshotKey = (streamId: string): string => SNAPSHOTS + streamId
+
+export const encodeSnapshot = (s: Snapshot): Uint8Array =>
+  jsonBytes({ v: s.version, r: s.revision, b: s.deletedBefore, s: s.state })
+
+export const decodeSnapshot = (bytes: Uint8Array): E.Either<CorruptionError, Snapshot> =>
+  E.map((v: t.TypeOf<typeof SnapshotCodec>) => ({
+    version: v.v,
+    revision: v.r,
+    deletedBefore: v.b,
+    state: v.s,
+  }))(decodeJson(SnapshotCodec, 'snapshot', bytes))
+
+/**
+ * `aggregateStream` with `snapshot`: from the stream's usable snapshot, if any, then its events
+ * after it; writes a new snapshot (with `submit`, when given) once `every` events were folded.
+ */
+export const aggregateWithSnapshot = async <S>(
+  ctx: ReadContext,
+  submit: ((request: Request) => Promise<unknown>) | undefined,
+  streamId: unknown,
+  options: AggregateOptions<S>,
+): Promise<S> => {
+  const id = orThrow(validateStreamId(streamId))
+  const { initialState, evolve, signal, snapshot } = options
+  if (signal !== undefined && !AbortSignalLike.is(signal)) {
+    throw toDeltalogError(invalidArgument('options.signal', `must be ${AbortSignalLike.name}`))
+  }
+  const { every, version } = orThrow(decodeStrict(SnapshotOption, 'options.snapshot', snapshot))
+  stopIfAborted(signal, 'aggregateStream')
+  const [stream, entry] = await Promise.all([loadState(ctx, id), lastOf(ctx.log, snapshotKey(id))])
+  const stored = entry === undefined ? undefined : orThrow(decodeSnapshot(entry.value))
+  const usable =
+    stored !== undefined &&
+    stored.version === version &&
+    stored.deletedBefore === stream.deletedBefore &&
+    stored.revision <= stream.lastRevision
+      ? stored
+      : undefined
+  let state = usable === undefined ? initialState : (usable.state as S)
+  const base = usable?.revision ?? stream.deletedBefore - 1
+  let last = base
+  for await (const event of streamEvents(ctx, id, {
+    from: base + 1,
+    to: undefined,
+    reverse: false,
+    limit: undefined,
+    before: undefined,
+    signal,
+    what: 'aggregateStream',
+  })) {
+    state = evolve(state, event)
+    last = event.revision
+  }
+  if (submit !== undefined && last - base >= every) {
+    if (!isJson(state)) {
+      throw toDeltalogError(
+        invalidArgument('options.snapshot', 'needs a state that is JSON to store it'),
+      )
+    }
+    const value = encodeSnapshot({
+      version,
+      revision: last,
+      deletedBefore: stream.deletedBefore,
+      state,
+    })
+    await submit({ kind: 'records', records: [{ key: snapshotKey(id), value }] })
+  }
+  return state
+}
