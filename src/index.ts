@@ -63,5 +63,7 @@ export {
   type Projection,
   type ProjectionOptions,
   type Lag,
+  type Partition,
+  partitionOf,
 } from './eventstore/store.js'
 export type { EventInput, Json } from './eventstore/envelope.js'

@@ -11,7 +11,6 @@ import { handlerFailed, invalidArgument, toDeltalogError } from '../errors.js'
 import type { ReadEvent } from './model.js'
 import type { ReadAllFilter } from './options.js'
 import type { Query } from './query.js'
-import type { ReadContext } from './reads.js'
 import {
   checkFunction,
   checkName,
@@ -23,8 +22,10 @@ import {
   readBatch,
   sourceOf,
   type Run,
-  type Runs,
+  type RunContext,
 } from './runs.js'
+import { loadCheckpoint } from './checkpoints.js'
+import { checkpointKey, encodeCheckpoint } from './envelope.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -55,18 +56,15 @@ export interface ConsumerOptions {
   readonly retry?: RetryOptions
   /** Aborting it stops the consumer, as `stop()` does. */
   readonly signal?: AbortSignal
+  /**
+   * The store that keeps the checkpoint, if not this one: the events are read from this store
+   * (which may then be read-only, in another process), the checkpoint saved in `into`.
+   */
+  readonly into?: unknown
 }
 
 /** A running consumer. */
 export type Consumer = Run
-
-/** What a consumer needs of its store. */
-export interface ConsumerContext {
-  readonly reads: () => ReadContext
-  readonly runs: Runs
-  readonly loadCheckpoint: (name: string) => Promise<number | undefined>
-  readonly saveCheckpoint: (name: string, position: number) => Promise<void>
-}
 
 const DEFAULT_BATCH = 100
 const DEFAULT_RETRY = { attempts: 5, delayMs: 100, maxDelayMs: 5000 }
@@ -77,7 +75,7 @@ const DEFAULT_RETRY = { attempts: 5, delayMs: 100, maxDelayMs: 5000 }
 
 /** Starts the consumer `name`; resolves once it has loaded its checkpoint and runs. */
 export const startConsumer = async (
-  store: ConsumerContext,
+  store: RunContext,
   name: unknown,
   options: ConsumerOptions,
 ): Promise<Consumer> => {
@@ -91,33 +89,42 @@ export const startConsumer = async (
   }
   const ctx = store.reads()
   const source = await sourceOf(ctx, o)
-  const saved = await store.loadCheckpoint(n)
+  const { target } = store
+  const saved = await loadCheckpoint(target.log, n)
   const start = saved ?? o.after ?? (o.from ?? 0) - 1
   const retry = { ...DEFAULT_RETRY, ...o.retry }
   const batch = o.batch ?? DEFAULT_BATCH
   const meter = makeLagMeter(ctx.log, start)
   const handle = handler as ConsumerOptions['handler']
-  return store.runs.start(
+  return target.runs.start(
     `consumer ${n}`,
     n,
-    o.signal,
+    o.signal === undefined ? store.closing : AbortSignal.any([o.signal, store.closing]),
     async (signal) => {
       let position = start
       let readTo = start + 1
       while (!signal.aborted) {
         const reads = store.reads()
         const end = reads.log.nextSequence()
-        const events = await readBatch(reads, source, Math.max(position, readTo - 1), end, batch)
+        const after = Math.max(position, readTo - 1)
+        const { events, through } = await readBatch(reads, source, after, end, batch)
+        meter.read(through, events[0])
+        readTo = through
         const last = events.at(-1)
-        meter.read(events.length < batch ? end : (last?.position ?? end - 1) + 1, events[0])
         if (last === undefined) {
-          readTo = end
-          await nextCommit(reads.log, end, signal)
+          if (through >= end) await nextCommit(reads.log, end, signal)
           continue
         }
         // Stopped while waiting to retry: the checkpoint stays before the batch.
         if (!(await handleWithRetries(n, events, handle, retry, signal))) return
-        await store.saveCheckpoint(n, last.position)
+        await target.submit(
+          target.sameLog
+            ? { kind: 'checkpoint', name: n, position: last.position }
+            : {
+                kind: 'records',
+                records: [{ key: checkpointKey(n), value: encodeCheckpoint(last.position) }],
+              },
+        )
         position = last.position
         meter.saved(position)
       }

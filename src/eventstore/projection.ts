@@ -30,8 +30,7 @@ import { isJson, type Json } from './envelope.js'
 import type { ReadEvent } from './model.js'
 import type { ReadAllFilter } from './options.js'
 import type { Query } from './query.js'
-import type { ReadContext } from './reads.js'
-import type { Record, Request } from './requests.js'
+import type { Record } from './requests.js'
 import {
   checkFunction,
   checkName,
@@ -43,7 +42,7 @@ import {
   sourceOf,
   type LagMeter,
   type Run,
-  type Runs,
+  type RunContext,
   type Source,
 } from './runs.js'
 
@@ -66,6 +65,12 @@ export interface ProjectionOptions<D extends Json = Json> {
   readonly batch?: number
   /** Aborting it stops the projection, as `stop()` does. */
   readonly signal?: AbortSignal
+  /**
+   * The store that keeps the documents and state, if not this one: the events are read from
+   * this store (which may then be read-only, in another process), the documents written to
+   * `into` and read from it.
+   */
+  readonly into?: unknown
 }
 
 /** A running projection: its documents as last committed, and its run. */
@@ -75,13 +80,6 @@ export interface Projection<D extends Json = Json> extends Run, Documents<D> {
    * then. Rejects if the projection stops first (the rebuild goes on at its next run).
    */
   readonly rebuild: () => Promise<void>
-}
-
-/** What a projection needs of its store. */
-export interface ProjectionContext {
-  readonly reads: () => ReadContext
-  readonly runs: Runs
-  readonly submit: (request: Request) => Promise<unknown>
 }
 
 const DEFAULT_BATCH = 1000
@@ -101,7 +99,7 @@ interface Folding {
 
 /** Starts the projection `name`; resolves once it has loaded its state and runs. */
 export const startProjection = async <D extends Json>(
-  store: ProjectionContext,
+  store: RunContext,
   name: unknown,
   options: ProjectionOptions<D>,
 ): Promise<Projection<D>> => {
@@ -113,7 +111,8 @@ export const startProjection = async <D extends Json>(
   const o = checkOptions(RunOptions, rest)
   const ctx = store.reads()
   const source = await sourceOf(ctx, o)
-  const loaded = await loadState(ctx.log, n)
+  const { target } = store
+  const loaded = await loadState(target.log, n)
   const fold: Fold = {
     name: n,
     init: init as (key: string) => Json,
@@ -123,14 +122,14 @@ export const startProjection = async <D extends Json>(
   const state = loaded?.state ?? { active: { version: 1, position: -1 } }
   const run = makeProjectionRun(store, fold, source, o.batch ?? DEFAULT_BATCH, state, loaded?.text)
   const meter = makeLagMeter(ctx.log, state.active.position)
-  const handle = store.runs.start(
+  const handle = target.runs.start(
     `projection ${n}`,
     n,
-    o.signal,
+    o.signal === undefined ? store.closing : AbortSignal.any([o.signal, store.closing]),
     (signal) => run.loop(signal, meter),
     meter.lag,
   )
-  const documents = documentsOf(ctx.log, n) as unknown as Documents<D>
+  const documents = documentsOf(target.log, n) as unknown as Documents<D>
   return { ...handle, ...documents, rebuild: run.rebuild }
 }
 
@@ -143,7 +142,7 @@ interface Fold {
 
 /** The loop of a projection's run, and the rebuilds asked of it. */
 const makeProjectionRun = (
-  store: ProjectionContext,
+  store: RunContext,
   fold: Fold,
   source: Source,
   batch: number,
@@ -176,24 +175,19 @@ const makeProjectionRun = (
   ): Promise<boolean> => {
     const reads = store.reads()
     const after = Math.max(lane.lane.position, lane.readTo - 1)
-    const events = await readBatch(reads, source, after, end, batch)
+    const { events, through } = await readBatch(reads, source, after, end, batch)
     const last = events.at(-1)
-    const full = events.length === batch
-    // A rebuild level with the live fold switches over: it has folded every event the live
-    // fold has (and maybe more).
-    const switching =
-      isRebuild && (!full || (last !== undefined && last.position >= live.lane.position))
-    if (!isRebuild) meter.read(full ? (last?.position ?? end - 1) + 1 : end, events[0])
+    // A rebuild that has read past the live fold's position switches over: it has folded
+    // every event the live fold has (and maybe more).
+    const switching = isRebuild && through - 1 >= live.lane.position
+    if (!isRebuild) meter.read(through, events[0])
     if (last === undefined && !switching) {
-      lane.readTo = end
-      return false
+      lane.readTo = through
+      // A partition may have dropped every event read: there may be more to read at once.
+      return through < end
     }
-    const position = switching
-      ? full
-        ? (last as ReadEvent).position
-        : Math.max(last?.position ?? -1, live.lane.position)
-      : (last as ReadEvent).position
-    const changed = await foldBatch(reads.log, fold, lane, events)
+    const position = switching ? through - 1 : (last as ReadEvent).position
+    const changed = await foldBatch(store.target.log, fold, lane, events)
     const next: Lane = { version: lane.lane.version, position }
     const state: ProjectionState = switching
       ? { active: next }
@@ -206,16 +200,16 @@ const makeProjectionRun = (
     }))
     const stateValue = encodeState(state)
     records.push({ key: stateKey(fold.name), value: stateValue })
-    await store.submit({
+    await store.target.submit({
       kind: 'records',
       records,
-      ...(position >= 0 ? { below: position } : {}),
+      ...(position >= 0 && store.target.sameLog ? { below: position } : {}),
       guard: { key: stateKey(fold.name), expected: text, what: `the projection ${fold.name}` },
     })
     text = TEXT.decode(stateValue)
     for (const [k, document] of changed) remember(lane, k, document)
     lane.lane = next
-    lane.readTo = full ? position + 1 : Math.max(end, position + 1)
+    lane.readTo = through
     if (!isRebuild) meter.saved(position)
     if (switching) {
       meter.saved(position)

@@ -15,6 +15,7 @@ import { ReadAllFilter } from './options.js'
 import { read } from './queries.js'
 import { validateQuery, type Query } from './query.js'
 import { readAll, type ReadContext } from './reads.js'
+import type { Request } from './requests.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -50,17 +51,31 @@ export interface Run {
   readonly [Symbol.asyncDispose]: () => Promise<void>
 }
 
-/** The events a run reads: all of them (optionally filtered) or those matching a query. */
-export type Source =
+/**
+ * The events a run reads: all of them (optionally filtered) or those matching a query — and of
+ * those, with a partition, only the events of the streams whose `partitionOf` is its index.
+ */
+export type Source = (
   | { readonly kind: 'all'; readonly filter: ReadAllFilter | undefined }
   | { readonly kind: 'query'; readonly query: Query }
+) & { readonly partition: Partition | undefined }
+
+/** One of `count` parts of the streams: those whose `partitionOf(streamId, count)` is `index`. */
+export interface Partition {
+  readonly index: number
+  readonly count: number
+}
+
+const PartitionOption = t.type({ index: Natural, count: Positive })
 
 /** The options every run takes besides what it does with events. */
 export const RunOptions = t.partial({
   filter: ReadAllFilter,
   query: t.unknown,
+  partition: PartitionOption,
   batch: Positive,
   signal: AbortSignalLike,
+  into: t.unknown,
 })
 
 /** The options of a consumer besides its handler. */
@@ -78,21 +93,48 @@ export const ConsumerRunOptions = t.partial({
 /** Checks a run's name and the source its options name (a query is checked by a first read). */
 export const sourceOf = async (
   ctx: ReadContext,
-  options: { readonly filter?: ReadAllFilter; readonly query?: unknown },
+  options: {
+    readonly filter?: ReadAllFilter
+    readonly query?: unknown
+    readonly partition?: Partition
+  },
 ): Promise<Source> => {
   if (options.filter !== undefined && options.query !== undefined) {
     throw toDeltalogError(invalidArgument('options.query', 'give a filter or a query, not both'))
   }
+  const { partition } = options
+  if (partition !== undefined && partition.index >= partition.count) {
+    throw toDeltalogError(
+      invalidArgument('options.partition.index', `must be below count (${partition.count})`),
+    )
+  }
   if (options.query !== undefined) {
     orThrow(E.map(() => undefined)(validateQuery(options.query, 'options.query', ctx.upcasters)))
-    const source: Source = { kind: 'query', query: options.query as Query }
-    await readBatch(ctx, source, -1, 0, 1)
-    return source
   }
-  const source: Source = { kind: 'all', filter: options.filter }
+  const source: Source =
+    options.query !== undefined
+      ? { kind: 'query', query: options.query as Query, partition }
+      : { kind: 'all', filter: options.filter, partition }
+  // A first read checks what the read itself checks (the filter's event types, a query's names).
   await readBatch(ctx, source, -1, 0, 1)
   return source
 }
+
+/**
+ * The partition of a stream among `count`: FNV-1a (32 bits) of its id's UTF-8 bytes, modulo
+ * `count` — stable across processes, hosts and releases, so that a group of consumers each
+ * running one partition handles every stream in exactly one of them.
+ */
+export const partitionOf = (streamId: string, count: number): number => {
+  let hash = 0x811c9dc5
+  for (const byte of UTF8.encode(streamId)) {
+    hash ^= byte
+    hash = Math.imul(hash, 0x01000193) >>> 0
+  }
+  return hash % count
+}
+
+const UTF8 = new TextEncoder()
 
 /** A run's name, checked as an id. */
 export const checkName = (name: unknown): string => orThrow(validateId(name, 'name'))
@@ -108,25 +150,48 @@ export const checkFunction = (f: unknown, field: string): void => {
   if (typeof f !== 'function') throw toDeltalogError(invalidArgument(field, 'must be a function'))
 }
 
-/** Up to `limit` events of `source` above `after` and below `to`, in position order. */
+/** A batch of a source's events, and the first position the read has not looked at. */
+export interface Batch {
+  readonly events: ReadonlyArray<ReadEvent>
+  /** Every event of the source below it and above the read's start is in `events`. */
+  readonly through: number
+}
+
+/**
+ * Events of `source` above `after` and below `to`, in position order: the matches among the
+ * first `limit` events the read finds (fewer when a partition drops some).
+ */
 export const readBatch = async (
   ctx: ReadContext,
   source: Source,
   after: number,
   to: number,
   limit: number,
-): Promise<ReadEvent[]> => {
-  const range = { ...(after < 0 ? { from: 0 } : { after }), to: Math.max(to, after + 1), limit }
-  const events =
+): Promise<Batch> => {
+  const end = Math.max(to, after + 1)
+  const range = { ...(after < 0 ? { from: 0 } : { after }), to: end, limit }
+  const found =
     source.kind === 'query'
       ? read(ctx, source.query, range)
       : readAll(ctx, {
           ...range,
           ...(source.filter === undefined ? {} : { filter: source.filter }),
         })
-  const out: ReadEvent[] = []
-  for await (const event of events) out.push(event)
-  return out
+  const { partition } = source
+  const events: ReadEvent[] = []
+  let count = 0
+  let last = after
+  for await (const event of found) {
+    count++
+    last = event.position
+    if (
+      partition === undefined ||
+      partitionOf(event.streamId, partition.count) === partition.index
+    ) {
+      events.push(event)
+    }
+  }
+  return { events, through: count < limit ? end : last + 1 }
 }
 
 /**
@@ -157,6 +222,30 @@ export const pause = (ms: number, signal: AbortSignal): Promise<void> =>
     }
     signal.addEventListener('abort', done, { once: true })
   })
+
+/**
+ * Where a run keeps what it writes — a consumer's checkpoint, a projection's documents and
+ * state: its own store's log, or another store's (the run's `into`), whose writer then writes
+ * them and whose runs it counts among.
+ */
+export interface Target {
+  readonly log: Log
+  readonly runs: Runs
+  readonly submit: (request: Request) => Promise<unknown>
+  /**
+   * Whether the target's log is the one the events are read from, so that a saved position is
+   * checked against its head; another log's head says nothing of the events' positions.
+   */
+  readonly sameLog: boolean
+}
+
+/** What a run needs of the store it reads and the store it writes to. */
+export interface RunContext {
+  readonly reads: () => ReadContext
+  /** Aborts when the store the events are read from closes. */
+  readonly closing: AbortSignal
+  readonly target: Target
+}
 
 /** The runs of one store, one per name and kind: a second run of a name is refused. */
 export interface Runs {

@@ -59,7 +59,7 @@ import { makeWriter, type Writer } from './writer.js'
 import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js'
 import { documentsOf, type Documents } from './documents.js'
 import { startProjection, type Projection, type ProjectionOptions } from './projection.js'
-import { makeRuns, type Runs } from './runs.js'
+import { makeRuns, type Runs, type Target } from './runs.js'
 import { aggregateWithSnapshot } from './snapshots.js'
 import type { Json } from './envelope.js'
 // Registers the checks that verifyStorage runs on a log holding an event store.
@@ -98,7 +98,8 @@ export type {
   ScanDocumentsOptions,
 } from './documents.js'
 export type { Projection, ProjectionOptions } from './projection.js'
-export type { Lag, Run } from './runs.js'
+export type { Lag, Partition, Run } from './runs.js'
+export { partitionOf } from './runs.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -276,15 +277,28 @@ const makeEventStore = (
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
     (closing ??= closeStore(runs, writer, subscriptions, owned ? log : undefined))
-  const writable = (): void => {
-    if (readOnly) {
+  const own: Target = { log, runs, submit, sameLog: true }
+  /** Where a run keeps what it writes: this store, or the open store its `into` names. */
+  const targetOf = (options: unknown): Target => {
+    const into = (options as { readonly into?: unknown } | undefined)?.into
+    const target = into === undefined ? own : TARGETS.get(into as EventStore)
+    if (target === undefined) {
+      throw toDeltalogError(invalidArgument('options.into', 'must be an open event store'))
+    }
+    const writesTo = target === own ? { readOnly, closing } : WRITABLE.get(target)?.()
+    if (writesTo?.readOnly === true) {
       throw toDeltalogError(
-        readOnlyError('the event store is open read-only (readOnly: true)', undefined),
+        readOnlyError(
+          `the event store that would keep what the run writes is open read-only (readOnly: true)${target === own ? '; give options.into a writable one' : ''}`,
+          undefined,
+        ),
       )
     }
-    if (closing !== undefined) throw toDeltalogError(closed('event store'))
+    if (writesTo?.closing !== undefined) throw toDeltalogError(closed('event store'))
+    return target.log === log ? { ...target, sameLog: true } : { ...target, sameLog: false }
   }
-  return {
+  WRITABLE.set(own, () => ({ readOnly, closing }))
+  const store: EventStore = {
     log,
     appendToStream: (streamId, events, options) =>
       appendToStream(ctx, writer, streamId, events, options),
@@ -320,23 +334,18 @@ const makeEventStore = (
       save: (name, position) => saveCheckpoint(writer, name, position),
       load: (name) => loadCheckpoint(log, name),
     },
-    consumer: async (name, options) => {
-      writable()
-      return startConsumer(
-        {
-          reads,
-          runs,
-          loadCheckpoint: (n) => loadCheckpoint(log, n),
-          saveCheckpoint: (n, position) => saveCheckpoint(writer, n, position),
-        },
+    consumer: async (name, options) =>
+      startConsumer(
+        { reads, closing: subscriptions.signal, target: targetOf(options) },
         name,
         options,
-      )
-    },
-    projection: async (name, options) => {
-      writable()
-      return startProjection({ reads, runs, submit }, name, options)
-    },
+      ),
+    projection: async (name, options) =>
+      startProjection(
+        { reads, closing: subscriptions.signal, target: targetOf(options) },
+        name,
+        options,
+      ),
     documents: <D extends Json>(name: string) => documentsOf(log, name) as unknown as Documents<D>,
     deleteStream: async (streamId) => {
       await writer.submit({ kind: 'delete', streamId: orThrow(validateStreamId(streamId)) })
@@ -344,7 +353,17 @@ const makeEventStore = (
     close,
     [Symbol.asyncDispose]: close,
   }
+  TARGETS.set(store, own)
+  return store
 }
+
+/** What each open store offers the runs of other stores that write to it (their `into`). */
+const TARGETS = new WeakMap<EventStore, Target>()
+/** Whether a target's store is read-only, and whether it is closing. */
+const WRITABLE = new WeakMap<
+  Target,
+  () => { readonly readOnly: boolean; readonly closing: Promise<void> | undefined }
+>()
 
 /** The stream id of the events `append` writes: no stream of a caller's can have it. */
 const NO_STREAM = ''
