@@ -29,6 +29,7 @@ export type {
 } from '../storage/port.js'
 export type {
   AbortedError,
+  AppendConditionFailedError,
   BackpressureError,
   ClosedError,
   CorruptionError,
@@ -39,6 +40,7 @@ export type {
   EventStoreError,
   ExpectedRevision,
   FencedError,
+  HandlerFailedError,
   InvalidArgumentError,
   IoError,
   LockedError,
