@@ -129,7 +129,7 @@ export const startConsumer = async (
         meter.saved(position)
       }
     },
-    meter.lag,
+    meter,
   )
 }
 

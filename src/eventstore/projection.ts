@@ -127,7 +127,7 @@ export const startProjection = async <D extends Json>(
     n,
     o.signal === undefined ? store.closing : AbortSignal.any([o.signal, store.closing]),
     (signal) => run.loop(signal, meter),
-    meter.lag,
+    meter,
   )
   const documents = documentsOf(target.log, n) as unknown as Documents<D>
   return { ...handle, ...documents, rebuild: run.rebuild }

@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { errorValueOf, invalidArgument, orThrow, toDeltalogError } from '../errors.js'
+import { aborted, errorValueOf, invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import type { Log } from '../openLog.js'
 import { AbortSignalLike, decodeStrict, Natural, Positive } from '../log/options.js'
 import { validateId } from './envelope.js'
@@ -46,6 +46,11 @@ export interface Run {
    */
   readonly done: Promise<void>
   readonly lag: () => Lag
+  /**
+   * Resolves once the run has handled and saved every event of its source below the log's head
+   * as it is now; rejects if the run stops first.
+   */
+  readonly caughtUp: () => Promise<void>
   /** Stops the run after the batch in hand is handled and saved; resolves when it has stopped. */
   readonly stop: () => Promise<void>
   readonly [Symbol.asyncDispose]: () => Promise<void>
@@ -255,7 +260,7 @@ export interface Runs {
     name: string,
     signal: AbortSignal | undefined,
     body: (signal: AbortSignal) => Promise<void>,
-    lag: () => Lag,
+    meter: LagMeter,
   ) => Run
   /** Stops every run and waits for them. */
   readonly stopAll: () => Promise<void>
@@ -264,7 +269,7 @@ export interface Runs {
 export const makeRuns = (): Runs => {
   const running = new Map<string, Run>()
   return {
-    start: (key, name, signal, body, lag) => {
+    start: (key, name, signal, body, meter) => {
       if (running.has(key)) {
         throw toDeltalogError(
           invalidArgument('name', `${key} is already running in this store: one run at a time`),
@@ -288,7 +293,14 @@ export const makeRuns = (): Runs => {
         stopper.abort()
         await done.catch(() => undefined)
       }
-      const run: Run = { name, done, lag, stop, [Symbol.asyncDispose]: stop }
+      const run: Run = {
+        name,
+        done,
+        lag: meter.lag,
+        caughtUp: () => meter.caughtUp(done),
+        stop,
+        [Symbol.asyncDispose]: stop,
+      }
       running.set(key, run)
       return run
     },
@@ -301,16 +313,28 @@ export const makeRuns = (): Runs => {
 /** Tracks a run's lag: what it has saved, read past, and the oldest event it holds unhandled. */
 export interface LagMeter {
   readonly lag: () => Lag
-  /** The run saved events through `position`. */
+  /** The run saved events through `position`: none is in hand any more. */
   readonly saved: (position: number) => void
-  /** A read found every event of the source below `to` (and those it returned, now in hand). */
+  /** A read found every event of the source below `to`; `first` is the first it returned, in hand. */
   readonly read: (to: number, first: ReadEvent | undefined) => void
+  /** Resolves once nothing is in hand and every event below the log's present head was read. */
+  readonly caughtUp: (ended: Promise<void>) => Promise<void>
 }
 
 export const makeLagMeter = (log: Log, start: number): LagMeter => {
   let position = start
   let readTo = start + 1
   let oldest: number | undefined
+  let waiting: Array<{ readonly head: number; readonly resolve: () => void }> = []
+  const check = (): void => {
+    if (oldest !== undefined) return
+    const [reached, rest] = [
+      waiting.filter((w) => readTo >= w.head),
+      waiting.filter((w) => readTo < w.head),
+    ]
+    waiting = rest
+    for (const w of reached) w.resolve()
+  }
   return {
     lag: () => {
       const head = log.nextSequence()
@@ -324,10 +348,20 @@ export const makeLagMeter = (log: Log, start: number): LagMeter => {
     saved: (p) => {
       position = Math.max(position, p)
       oldest = undefined
+      check()
     },
     read: (to, first) => {
       readTo = Math.max(readTo, to)
       if (first !== undefined) oldest ??= first.recordedAt.getTime()
+      check()
     },
+    caughtUp: (ended) =>
+      new Promise<void>((resolve, reject) => {
+        waiting.push({ head: log.nextSequence(), resolve })
+        check()
+        const stopped = (): void =>
+          reject(toDeltalogError(aborted('the run', 'it stopped before it caught up')))
+        ended.then(stopped, reject)
+      }),
   }
 }
