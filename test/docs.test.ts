@@ -29,6 +29,12 @@ const runElsewhere: Record<string, { readonly blocks: number; readonly by: strin
 const runHere: Record<string, ReadonlyArray<RegExp>> = {
   'event-store.md': [
     /^\d+ OrderPlaced$/,
+    /^mail: account-1 withdrew \{"amount":30\}$/,
+    /^\{ balance: 70 \}$/,
+    /^account-1 70$/,
+    /^account-2 50$/,
+    /^2$/,
+    /^account-1 moved 130$/,
     /^\{ position: 5 \}$/,
     /^bob: event 5 was written after 2$/,
     /^bob decides again: math is full = true$/,
