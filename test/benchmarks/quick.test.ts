@@ -33,6 +33,9 @@ it('runs every benchmark case in quick mode', { timeout: 120_000 }, async () => 
       ...(postgresRuns ? ['postgres'] : []),
       'dcb',
       ...(postgresRuns ? ['dcb-postgres'] : []),
+      'projection-catch-up',
+      'projection-lag',
+      'snapshot-load',
     ])
     for (const c of result.cases) {
       expect(c.figures.length, c.id).toBeGreaterThan(0)
