@@ -65,7 +65,7 @@ const sizes = quick
       postgres: { ms: 150, records: 5_000, appends: 50, rounds: 3 },
       dcb: { events: 10_000, smallEvents: 1_000, ms: 150, appends: 30, checks: 100, rounds: 3 },
       dcbPostgres: { events: 5_000, ms: 150, rounds: 3 },
-      catchUp: { events: 3_000, streams: 300, rounds: 3 },
+      catchUp: { events: 2_000, streams: 100, rounds: 3 },
       lag: { appends: 50, rounds: 3 },
       snapshot: { events: 2_000, every: 200, loads: 10, rounds: 3 },
     }
