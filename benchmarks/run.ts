@@ -67,7 +67,7 @@ const sizes = quick
       dcbPostgres: { events: 5_000, ms: 150, rounds: 3 },
       catchUp: { events: 2_000, streams: 100, rounds: 3 },
       lag: { appends: 50, rounds: 3 },
-      snapshot: { events: 2_000, every: 200, loads: 10, rounds: 3 },
+      snapshot: { events: 5_000, every: 1_000, loads: 5, rounds: 3 },
     }
   : {
       append: { records: 300_000, rounds: 5 },
