@@ -25,10 +25,12 @@ import { eventStore } from './cases/eventStore.js'
 import { followLatency } from './cases/follow.js'
 import { groupCommit } from './cases/groupCommit.js'
 import { postgres } from './cases/postgres.js'
+import { projectionCatchUp, projectionLag } from './cases/projections.js'
 import { boundedMemory } from './cases/memory.js'
 import { reads, writeDataset } from './cases/reads.js'
 import { readStream } from './cases/readStream.js'
 import { recovery } from './cases/recovery.js'
+import { snapshotLoad } from './cases/snapshotLoad.js'
 import { renderChart } from './chart.js'
 import type { CaseResult } from './measure.js'
 import { rawBindingInfo } from './raw.js'
@@ -63,6 +65,9 @@ const sizes = quick
       postgres: { ms: 150, records: 5_000, appends: 50, rounds: 3 },
       dcb: { events: 10_000, smallEvents: 1_000, ms: 150, appends: 30, checks: 100, rounds: 3 },
       dcbPostgres: { events: 5_000, ms: 150, rounds: 3 },
+      catchUp: { events: 2_000, streams: 100, rounds: 3 },
+      lag: { appends: 50, rounds: 3 },
+      snapshot: { events: 5_000, every: 1_000, loads: 5, rounds: 3 },
     }
   : {
       append: { records: 300_000, rounds: 5 },
@@ -83,6 +88,9 @@ const sizes = quick
         rounds: 5,
       },
       dcbPostgres: { events: 100_000, ms: 2_000, rounds: 5 },
+      catchUp: { events: 1_000_000, streams: 10_000, rounds: 3 },
+      lag: { appends: 1_000, rounds: 5 },
+      snapshot: { events: 100_000, every: 1_000, loads: 200, rounds: 5 },
     }
 
 const root = new URL('..', import.meta.url).pathname
@@ -130,6 +138,9 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
       dcbPostgres(postgresUrl, sizes.dcbPostgres),
     )
   }
+  await step('projection-catch-up', 'projection catch-up', () => projectionCatchUp(sizes.catchUp))
+  await step('projection-lag', 'projection lag', () => projectionLag(sizes.lag))
+  await step('snapshot-load', 'aggregate load with snapshots', () => snapshotLoad(sizes.snapshot))
   if (postgresUrl === undefined && wanted('postgres')) {
     log('on PostgreSQL: skipped, no server (npm run bench starts one)')
   }
