@@ -21,6 +21,7 @@ import {
   pause,
   readBatch,
   sourceOf,
+  type Partition,
   type Run,
   type RunContext,
 } from './runs.js'
@@ -48,6 +49,11 @@ export interface ConsumerOptions {
   /** Which events it gets (as `readAll`'s filter); or give `query`, not both. */
   readonly filter?: ReadAllFilter
   readonly query?: Query
+  /**
+   * Only the events of the streams whose `partitionOf(streamId, count)` is `index`: one of
+   * `count` consumers (each of its own name) that share the streams between them.
+   */
+  readonly partition?: Partition
   /** Where a consumer with no checkpoint starts: `from` (inclusive) or `after`; default 0. */
   readonly from?: number
   readonly after?: number
@@ -92,7 +98,11 @@ export const startConsumer = async (
   const { target } = store
   const saved = await loadCheckpoint(target.log, n)
   const start = saved ?? o.after ?? (o.from ?? 0) - 1
-  const retry = { ...DEFAULT_RETRY, ...o.retry }
+  const retry = {
+    attempts: o.retry?.attempts ?? DEFAULT_RETRY.attempts,
+    delayMs: o.retry?.delayMs ?? DEFAULT_RETRY.delayMs,
+    maxDelayMs: o.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+  }
   const batch = o.batch ?? DEFAULT_BATCH
   const meter = makeLagMeter(ctx.log, start)
   const handle = handler as ConsumerOptions['handler']
@@ -110,6 +120,8 @@ export const startConsumer = async (
         const { events, through } = await readBatch(reads, source, after, end, batch)
         meter.read(through, events[0])
         readTo = through
+        // Stopped during the read: what it found is not handed over.
+        if (signal.aborted) return
         const last = events.at(-1)
         if (last === undefined) {
           if (through >= end) await nextCommit(reads.log, end, signal)
@@ -144,7 +156,7 @@ const handleWithRetries = async (
   retry: Required<RetryOptions>,
   signal: AbortSignal,
 ): Promise<boolean> => {
-  let delay = retry.delayMs
+  let delay = Math.min(retry.delayMs, retry.maxDelayMs)
   for (let attempt = 1; ; attempt++) {
     try {
       await handler(events)
