@@ -18,6 +18,7 @@ import {
   ConsumerRunOptions,
   makeLagMeter,
   nextCommit,
+  nextTurn,
   pause,
   readBatch,
   sourceOf,
@@ -124,21 +125,25 @@ export const startConsumer = async (
         if (signal.aborted) return
         const last = events.at(-1)
         if (last === undefined) {
+          // Read to the end: wait for a commit. Else a partition dropped all it read: read on.
           if (through >= end) await nextCommit(reads.log, end, signal)
-          continue
+        } else {
+          // Stopped while waiting to retry: the checkpoint stays before the batch.
+          if (!(await handleWithRetries(n, events, handle, retry, signal))) return
+          await target.submit(
+            target.sameLog
+              ? { kind: 'checkpoint', name: n, position: last.position }
+              : {
+                  kind: 'records',
+                  records: [{ key: checkpointKey(n), value: encodeCheckpoint(last.position) }],
+                },
+          )
+          position = last.position
+          meter.saved(position)
         }
-        // Stopped while waiting to retry: the checkpoint stays before the batch.
-        if (!(await handleWithRetries(n, events, handle, retry, signal))) return
-        await target.submit(
-          target.sameLog
-            ? { kind: 'checkpoint', name: n, position: last.position }
-            : {
-                kind: 'records',
-                records: [{ key: checkpointKey(n), value: encodeCheckpoint(last.position) }],
-              },
-        )
-        position = last.position
-        meter.saved(position)
+        // Reads of memory, or of the hot tail, resolve without I/O: a run that catches up lets
+        // the process's other work (timers, sockets) go between two batches.
+        await nextTurn()
       }
     },
     meter.lag,

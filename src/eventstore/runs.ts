@@ -221,6 +221,9 @@ export const nextCommit = async (log: Log, from: number, signal: AbortSignal): P
   }
 }
 
+/** Resolves in a later turn of the event loop, after the I/O and timers due by then. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
 /** Waits `ms`, or less if `signal` aborts. */
 export const pause = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {

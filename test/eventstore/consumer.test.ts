@@ -454,6 +454,29 @@ const countingLog = (log: Log) => {
 }
 
 describe('store.consumer: live events and lag', () => {
+  it("lets the process's other work go while it catches up: a timer fires between batches", async () => {
+    const store = await memoryStore()
+    const { position: last } = await store.append(
+      Array.from({ length: 2000 }, (_, i) => ({ type: 'E', data: i })),
+    )
+    let ticks = 0
+    let ticksAtEnd: number | undefined
+    const timer = setInterval(() => ticks++, 0)
+    try {
+      const consumer = await store.consumer('c', {
+        handler: (events) => {
+          if (events.at(-1)?.position === last) ticksAtEnd = ticks
+        },
+        batch: 10,
+      })
+      await eventually(() => ticksAtEnd !== undefined)
+      await consumer.stop()
+    } finally {
+      clearInterval(timer)
+    }
+    expect(ticksAtEnd).toBeGreaterThan(0)
+  })
+
   it('hands over events appended after it caught up, woken by the writer: idle, it does not touch the log', async () => {
     const log = await openLog({ storage: await openMemoryStorage() })
     cleanup.push(() => log.close())

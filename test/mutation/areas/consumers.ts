@@ -130,6 +130,13 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests,
   },
   {
+    rule: 'a consumer catching up lets the event loop turn between batches',
+    file: consumer,
+    from: '        await nextTurn()\n',
+    to: '',
+    tests,
+  },
+  {
     rule: 'a consumer of a partition takes the events of its streams only',
     file: runs,
     from: 'partitionIndex(event.streamId, partition.count) === partition.index',
