@@ -18,9 +18,11 @@ import {
   ConsumerRunOptions,
   makeLagMeter,
   nextCommit,
+  nextTurn,
   pause,
   readBatch,
   sourceOf,
+  type Partition,
   type Run,
   type RunContext,
 } from './runs.js'
@@ -48,6 +50,11 @@ export interface ConsumerOptions {
   /** Which events it gets (as `readAll`'s filter); or give `query`, not both. */
   readonly filter?: ReadAllFilter
   readonly query?: Query
+  /**
+   * Only the events of the streams whose `partitionOf(streamId, count)` is `index`: one of
+   * `count` consumers (each of its own name) that share the streams between them.
+   */
+  readonly partition?: Partition
   /** Where a consumer with no checkpoint starts: `from` (inclusive) or `after`; default 0. */
   readonly from?: number
   readonly after?: number
@@ -92,7 +99,11 @@ export const startConsumer = async (
   const { target } = store
   const saved = await loadCheckpoint(target.log, n)
   const start = saved ?? o.after ?? (o.from ?? 0) - 1
-  const retry = { ...DEFAULT_RETRY, ...o.retry }
+  const retry = {
+    attempts: o.retry?.attempts ?? DEFAULT_RETRY.attempts,
+    delayMs: o.retry?.delayMs ?? DEFAULT_RETRY.delayMs,
+    maxDelayMs: o.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+  }
   const batch = o.batch ?? DEFAULT_BATCH
   const meter = makeLagMeter(ctx.log, start)
   const handle = handler as ConsumerOptions['handler']
@@ -110,23 +121,29 @@ export const startConsumer = async (
         const { events, through } = await readBatch(reads, source, after, end, batch)
         meter.read(through, events[0])
         readTo = through
+        // Stopped during the read: what it found is not handed over.
+        if (signal.aborted) return
         const last = events.at(-1)
         if (last === undefined) {
+          // Read to the end: wait for a commit. Else a partition dropped all it read: read on.
           if (through >= end) await nextCommit(reads.log, end, signal)
-          continue
+        } else {
+          // Stopped while waiting to retry: the checkpoint stays before the batch.
+          if (!(await handleWithRetries(n, events, handle, retry, signal))) return
+          await target.submit(
+            target.sameLog
+              ? { kind: 'checkpoint', name: n, position: last.position }
+              : {
+                  kind: 'records',
+                  records: [{ key: checkpointKey(n), value: encodeCheckpoint(last.position) }],
+                },
+          )
+          position = last.position
+          meter.saved(position)
         }
-        // Stopped while waiting to retry: the checkpoint stays before the batch.
-        if (!(await handleWithRetries(n, events, handle, retry, signal))) return
-        await target.submit(
-          target.sameLog
-            ? { kind: 'checkpoint', name: n, position: last.position }
-            : {
-                kind: 'records',
-                records: [{ key: checkpointKey(n), value: encodeCheckpoint(last.position) }],
-              },
-        )
-        position = last.position
-        meter.saved(position)
+        // Reads of memory, or of the hot tail, resolve without I/O: a run that catches up lets
+        // the process's other work (timers, sockets) go between two batches.
+        await nextTurn()
       }
     },
     meter,
@@ -144,7 +161,7 @@ const handleWithRetries = async (
   retry: Required<RetryOptions>,
   signal: AbortSignal,
 ): Promise<boolean> => {
-  let delay = retry.delayMs
+  let delay = Math.min(retry.delayMs, retry.maxDelayMs)
   for (let attempt = 1; ; attempt++) {
     try {
       await handler(events)

@@ -6,7 +6,14 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { aborted, errorValueOf, invalidArgument, orThrow, toDeltalogError } from '../errors.js'
+import {
+  aborted,
+  closed,
+  errorValueOf,
+  invalidArgument,
+  orThrow,
+  toDeltalogError,
+} from '../errors.js'
 import type { Log } from '../openLog.js'
 import { AbortSignalLike, decodeStrict, Natural, Positive } from '../log/options.js'
 import { validateId } from './envelope.js'
@@ -131,6 +138,17 @@ export const sourceOf = async (
  * running one partition handles every stream in exactly one of them.
  */
 export const partitionOf = (streamId: string, count: number): number => {
+  if (typeof streamId !== 'string') {
+    throw toDeltalogError(invalidArgument('streamId', 'must be a string'))
+  }
+  if (!Positive.is(count)) {
+    throw toDeltalogError(invalidArgument('count', 'must be a positive safe integer'))
+  }
+  return partitionIndex(streamId, count)
+}
+
+/** `partitionOf` without its checks, for the reads of a run, whose options were checked. */
+const partitionIndex = (streamId: string, count: number): number => {
   let hash = 0x811c9dc5
   for (const byte of UTF8.encode(streamId)) {
     hash ^= byte
@@ -191,7 +209,7 @@ export const readBatch = async (
     last = event.position
     if (
       partition === undefined ||
-      partitionOf(event.streamId, partition.count) === partition.index
+      partitionIndex(event.streamId, partition.count) === partition.index
     ) {
       events.push(event)
     }
@@ -214,6 +232,9 @@ export const nextCommit = async (log: Log, from: number, signal: AbortSignal): P
     await follow.return?.(undefined).catch(() => undefined)
   }
 }
+
+/** Resolves in a later turn of the event loop, after the I/O and timers due by then. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /** Waits `ms`, or less if `signal` aborts. */
 export const pause = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -262,14 +283,23 @@ export interface Runs {
     body: (signal: AbortSignal) => Promise<void>,
     meter: LagMeter,
   ) => Run
-  /** Stops every run and waits for them. */
+  /**
+   * Counts `run`, registered in another store's runs (its `into`), among this store's for
+   * `stopAll`: the run reads this store, whose close must wait for the batch in hand.
+   */
+  readonly adopt: (run: Run) => void
+  /** Stops every run, and refuses new ones (`CLOSED`); resolves when they have stopped. */
   readonly stopAll: () => Promise<void>
 }
 
 export const makeRuns = (): Runs => {
   const running = new Map<string, Run>()
+  const adopted = new Set<Run>()
+  let stopping = false
   return {
     start: (key, name, signal, body, meter) => {
+      // A run that finished starting after its store began to close would outlive the close.
+      if (stopping) throw toDeltalogError(closed('event store'))
       if (running.has(key)) {
         throw toDeltalogError(
           invalidArgument('name', `${key} is already running in this store: one run at a time`),
@@ -304,8 +334,17 @@ export const makeRuns = (): Runs => {
       running.set(key, run)
       return run
     },
+    adopt: (run) => {
+      if (stopping) {
+        void run.stop()
+        return
+      }
+      adopted.add(run)
+      void run.done.catch(() => undefined).finally(() => adopted.delete(run))
+    },
     stopAll: async () => {
-      await Promise.all([...running.values()].map((r) => r.stop()))
+      stopping = true
+      await Promise.all([...running.values(), ...adopted].map((r) => r.stop()))
     },
   }
 }

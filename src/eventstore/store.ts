@@ -59,7 +59,7 @@ import { makeWriter, type Writer } from './writer.js'
 import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js'
 import { documentsOf, type Documents } from './documents.js'
 import { startProjection, type Projection, type ProjectionOptions } from './projection.js'
-import { makeRuns, type Runs, type Target } from './runs.js'
+import { makeRuns, type Run, type RunContext, type Runs, type Target } from './runs.js'
 import { aggregateWithSnapshot } from './snapshots.js'
 import type { Json } from './envelope.js'
 // Registers the checks that verifyStorage runs on a log holding an event store.
@@ -298,6 +298,19 @@ const makeEventStore = (
     return target.log === log ? { ...target, sameLog: true } : { ...target, sameLog: false }
   }
   WRITABLE.set(own, () => ({ readOnly, closing }))
+  /**
+   * Starts a run on this store's events. One kept in another store (`into`) is registered there,
+   * and adopted here too, so that this store's close also waits for the batch in hand.
+   */
+  const running = async <R extends Run>(
+    options: unknown,
+    start: (context: RunContext) => Promise<R>,
+  ): Promise<R> => {
+    const target = targetOf(options)
+    const run = await start({ reads, closing: subscriptions.signal, target })
+    if (target.runs !== runs) runs.adopt(run)
+    return run
+  }
   const store: EventStore = {
     log,
     appendToStream: (streamId, events, options) =>
@@ -334,18 +347,8 @@ const makeEventStore = (
       save: (name, position) => saveCheckpoint(writer, name, position),
       load: (name) => loadCheckpoint(log, name),
     },
-    consumer: async (name, options) =>
-      startConsumer(
-        { reads, closing: subscriptions.signal, target: targetOf(options) },
-        name,
-        options,
-      ),
-    projection: async (name, options) =>
-      startProjection(
-        { reads, closing: subscriptions.signal, target: targetOf(options) },
-        name,
-        options,
-      ),
+    consumer: (name, options) => running(options, (c) => startConsumer(c, name, options)),
+    projection: (name, options) => running(options, (c) => startProjection(c, name, options)),
     documents: <D extends Json>(name: string) => documentsOf(log, name) as unknown as Documents<D>,
     deleteStream: async (streamId) => {
       await writer.submit({ kind: 'delete', streamId: orThrow(validateStreamId(streamId)) })

@@ -1,6 +1,7 @@
 // Every row of the fault matrix, from each area's list in rows/, and how docs/faults.md shows it.
 import type { Fault } from './fault.js'
 import { faults as cli } from './rows/cli.js'
+import { faults as consumers } from './rows/consumers.js'
 import { faults as eventindex } from './rows/eventindex.js'
 import { faults as dcb } from './rows/dcb.js'
 import { faults as format } from './rows/format.js'
@@ -18,6 +19,7 @@ export const faults: ReadonlyArray<Fault> = [
   ...readonly,
   ...eventindex,
   ...dcb,
+  ...consumers,
 ]
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ')

@@ -6,6 +6,7 @@
 import type { Mutant } from './mutant.js'
 import { mutants as cli } from './areas/cli.js'
 import { mutants as conditions } from './areas/conditions.js'
+import { mutants as consumers } from './areas/consumers.js'
 import { mutants as examples } from './areas/examples.js'
 import { mutants as dcb } from './areas/dcb.js'
 import { mutants as format } from './areas/format.js'
@@ -272,4 +273,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...conditions,
   ...examples,
   ...dcb,
+  ...consumers,
 ]
