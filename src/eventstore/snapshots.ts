@@ -50,6 +50,9 @@ export const decodeSnapshot = (bytes: Uint8Array): E.Either<CorruptionError, Sna
     state: v.s,
   }))(decodeJson(SnapshotCodec, 'snapshot', bytes))
 
+const notJson = (field: string) =>
+  invalidArgument(field, 'is a state that is not JSON: a snapshot stores the state as JSON')
+
 /**
  * `aggregateStream` with `snapshot`: from the stream's usable snapshot, if any, then its events
  * after it; writes a new snapshot (with `submit`, when given) once `every` events were folded.
@@ -66,6 +69,9 @@ export const aggregateWithSnapshot = async <S>(
     throw toDeltalogError(invalidArgument('options.signal', `must be ${AbortSignalLike.name}`))
   }
   const { every, version } = orThrow(decodeStrict(SnapshotOption, 'options.snapshot', snapshot))
+  // Checked up front too, so that a state that could never be stored fails on the first fold,
+  // not once a stream first grows past `every` events.
+  if (!isJson(initialState)) throw toDeltalogError(notJson('options.initialState'))
   stopIfAborted(signal, 'aggregateStream')
   const [stream, entry] = await Promise.all([loadState(ctx, id), lastOf(ctx.log, snapshotKey(id))])
   const stored = entry === undefined ? undefined : orThrow(decodeSnapshot(entry.value))
@@ -92,11 +98,7 @@ export const aggregateWithSnapshot = async <S>(
     last = event.revision
   }
   if (submit !== undefined && last - base >= every) {
-    if (!isJson(state)) {
-      throw toDeltalogError(
-        invalidArgument('options.snapshot', 'needs a state that is JSON to store it'),
-      )
-    }
+    if (!isJson(state)) throw toDeltalogError(notJson('options.snapshot'))
     const value = encodeSnapshot({
       version,
       revision: last,
