@@ -12,6 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import {
+  errorValueOf,
   invalidArgument,
   orThrow,
   stopIfAborted,
@@ -105,7 +106,15 @@ export const aggregateWithSnapshot = async <S>(
       deletedBefore: stream.deletedBefore,
       state,
     })
-    await submit({ kind: 'records', records: [{ key: snapshotKey(id), value }] })
+    await submit({ kind: 'records', records: [{ key: snapshotKey(id), value }] }).catch(
+      (error: unknown) => {
+        // The log refused the snapshot (too large for it): a state this fold cannot store.
+        const e = errorValueOf(error)
+        if (e.code !== 'INVALID_ARGUMENT' || !e.field.startsWith('records[')) throw error
+        const why = e.message.replace(/^[^:]*: /, '')
+        throw toDeltalogError(invalidArgument('options.snapshot', `the stored state ${why}`))
+      },
+    )
   }
   return state
 }

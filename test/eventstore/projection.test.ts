@@ -148,6 +148,7 @@ const project = (
  */
 const watchedLog = (log: Log) => {
   const commits: Array<ReadonlyArray<string>> = []
+  const attempts: Array<ReadonlyArray<string>> = []
   let hold: ((keys: ReadonlyArray<string>, values: ReadonlyArray<string>) => boolean) | undefined
   let reached = (): void => undefined
   let release = (): void => undefined
@@ -164,6 +165,7 @@ const watchedLog = (log: Log) => {
         reached()
         await released
       }
+      attempts.push(keys)
       const result = await log.append(records)
       commits.push(keys)
       return result
@@ -172,6 +174,8 @@ const watchedLog = (log: Log) => {
   return {
     log: wrapped,
     commits,
+    /** The keys of every append tried, refused ones too. */
+    attempts,
     /** Holds the first commit `when` picks; resolves once it is held, with its release. */
     holdWhen: (when: NonNullable<typeof hold>): Promise<() => void> =>
       new Promise((resolve) => {
@@ -480,6 +484,40 @@ describe('an inline projection', () => {
       expect(store.log.nextSequence()).toBe(head)
     },
   )
+
+  it('stops with HANDLER_FAILED on a document too large for the log, failing no append that shares its commit', async () => {
+    const base = await openLog({ storage: await openMemoryStorage(), maxValueBytes: 2000 })
+    cleanup.push(() => base.close())
+    const watched = watchedLog(base)
+    const store = await opened({ log: watched.log })
+    const big = store.appendToStream('a', [add(1), { type: 'Big', data: { n: 3000 } }])
+    await big
+    // The writer is held on another append while the projection reads and submits its batch.
+    const held = watched.holdWhen((keys) => keys.includes('e/x'))
+    const x = store.appendToStream('x', [add(1)])
+    const release = await held
+    const p = await project(store, {
+      evolve: (d, e) =>
+        e.type === 'Big'
+          ? { ...d, ps: Array.from({ length: (e.data as { n: number }).n }, () => 1) }
+          : foldOf().evolve(d, e),
+    })
+    await until('the projection has read its batch', () => p.lag().positions === 0)
+    await sleep(20)
+    const y = store.appendToStream('y', [add(2)])
+    await sleep(5)
+    release()
+    const error = await rejection(p.done)
+    expect(error.code).toBe('HANDLER_FAILED')
+    expect(error.message).toMatch(/document of "a".*maxValueBytes is 2000/)
+    await x
+    expect((await y).position).toBeGreaterThan(0)
+    // The projection's records were tried in one commit with the append, which then went alone.
+    expect(
+      watched.attempts.some((k) => k.includes('e/y') && k.some((r) => r.startsWith('p/'))),
+    ).toBe(true)
+    expect(await p.state()).toBeUndefined()
+  })
 
   it('refuses a key too long for the log, and one that is no id, in get', async () => {
     const store = await opened({ storage: await openMemoryStorage() })

@@ -190,6 +190,30 @@ describe('aggregateStream with snapshot', () => {
     expect(await snapshots(base)).toEqual([])
   })
 
+  it('refuses a state too large for the log, failing no append that shares its commit', async () => {
+    const base = await openLog({ storage: await openMemoryStorage(), maxValueBytes: 2000 })
+    const store = await openEventStore({ log: base })
+    cleanup.push(async () => {
+      await store.close()
+      await base.close()
+    })
+    await store.appendToStream('s', adds(0, 3))
+    const [snapshot, other] = await Promise.allSettled([
+      store.aggregateStream('s', {
+        initialState: '',
+        evolve: (s: string) => s + 'x'.repeat(1000),
+        snapshot: { every: 2, version: 1 },
+      }),
+      store.appendToStream('t', adds(0, 1)),
+    ])
+    expect(other?.status).toBe('fulfilled')
+    expect(snapshot?.status).toBe('rejected')
+    const error = (snapshot as PromiseRejectedResult).reason as DeltalogError
+    expect(error.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'options.snapshot' })
+    expect(error.message).toMatch(/maxValueBytes is 2000/)
+    expect(await snapshots(base)).toEqual([])
+  })
+
   it.each([
     [{ every: 0, version: 1 }, 'options.snapshot.every'],
     [{ every: 1.5, version: 1 }, 'options.snapshot.every'],
