@@ -108,20 +108,51 @@ const TEXT = new TextDecoder()
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => {
+/**
+ * Waits until `ok`; fails after 10 s, or at once when `run` (a projection's) has stopped: what
+ * stopped it is the failure.
+ */
+const until = async (
+  what: string,
+  ok: () => Promise<boolean> | boolean,
+  run?: { readonly done: Promise<void> },
+): Promise<void> => {
   const end = Date.now() + 10_000
+  let stopped: { readonly error: unknown } | undefined
+  run?.done.then(
+    () => (stopped = { error: new Error('the projection stopped') }),
+    (error: unknown) => (stopped = { error }),
+  )
   while (!(await ok())) {
+    if (stopped !== undefined) throw stopped.error
     if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
     await sleep(1)
   }
 }
 
-/** Waits until the projection's serving version has folded through `position`, no rebuild left. */
-const caughtUp = (documents: Documents, position: number): Promise<void> =>
-  until(`the projection has folded through ${position}`, async () => {
-    const s = await documents.state()
-    return (s?.active.position ?? -1) >= position && s?.rebuilding === undefined
-  })
+/**
+ * Waits until the projection's serving version has folded through `position`, no rebuild left.
+ * A run that has read everything but saved less for a second has lost its way: it fails then.
+ */
+const caughtUp = (documents: Documents | Projection<Doc>, position: number): Promise<void> => {
+  const run = 'done' in documents ? documents : undefined
+  let idleSince: number | undefined
+  return until(
+    `the projection has folded through ${position}`,
+    async () => {
+      const s = await documents.state()
+      const saved = s?.active.position ?? -1
+      if (run !== undefined && run.lag().positions === 0 && saved < position) {
+        idleSince ??= Date.now()
+        if (Date.now() - idleSince > 1000) {
+          throw new Error(`the projection read everything, but saved only through ${saved}`)
+        }
+      } else idleSince = undefined
+      return saved >= position && s?.rebuilding === undefined
+    },
+    run,
+  )
+}
 
 const lastPosition = async (store: EventStore): Promise<number> =>
   (await collect(store.readAll({ reverse: true, limit: 1 })))[0]?.position ?? -1
@@ -135,6 +166,15 @@ const rejection = async (promise: Promise<unknown>): Promise<DeltalogError> => {
   }
   throw new Error('expected a rejection')
 }
+
+/** What the run stopped with; a run still going after 3 s fails the test. */
+const stopped = (run: { readonly done: Promise<void> }): Promise<void> =>
+  Promise.race([
+    run.done,
+    sleep(3000).then(() => {
+      throw new Error('the run is still going')
+    }),
+  ])
 
 const project = (
   store: EventStore,
@@ -469,7 +509,7 @@ describe('an inline projection', () => {
         { streamId: 'b', events: [{ type: 'Bad' }] },
       ])
       const head = store.log.nextSequence()
-      const error = await rejection(p.done)
+      const error = await rejection(stopped(p))
       expect(error.code).toBe('HANDLER_FAILED')
       expect(error.error).toMatchObject({
         position: first?.position,
@@ -507,7 +547,7 @@ describe('an inline projection', () => {
     const y = store.appendToStream('y', [add(2)])
     await sleep(5)
     release()
-    const error = await rejection(p.done)
+    const error = await rejection(stopped(p))
     expect(error.code).toBe('HANDLER_FAILED')
     expect(error.message).toMatch(/document of "a".*maxValueBytes is 2000/)
     await x
@@ -715,7 +755,9 @@ describe('rebuild()', () => {
     const store = await opened({ log: watched.log })
     const factor = { value: 1 }
     const options = { ...foldOf(() => factor.value), batch: 2 }
-    for (const s of ['a', 'b', 'c']) await store.appendToStream(s, [add(1), add(2), add(3), add(4)])
+    // The streams' events interleaved: a rebuild's batch holds a part of a stream's.
+    for (const n of [1, 2, 3, 4])
+      for (const s of ['a', 'b', 'c']) await store.appendToStream(s, [add(n)])
     const p = await store.projection<Doc>('p', options)
     await caughtUp(p, await lastPosition(store))
     /** Holds the `n`-th commit of a state that names a rebuild. */
@@ -755,6 +797,29 @@ describe('rebuild()', () => {
     expect(after?.active.version).toBe(2)
     expect(await scanned(p)).toEqual(expected(await collect(store.readAll()), Infinity, 10))
     expect(p.lag().position).toBe(after?.active.position)
+  })
+
+  it('keeps the old version folding live events while it runs', async () => {
+    const { base, store, p, holdRebuild } = await setUp()
+    const held = holdRebuild(2)
+    const rebuilt = p.rebuild()
+    const release = await held
+    // An event of a stream the rebuild has already folded a part of.
+    const live = store.appendToStream('a', [add(5)])
+    release()
+    const { position } = await live
+    await rebuilt
+    const events = await collect(store.readAll())
+    let old = -1
+    for await (const e of base.scan({ key: stateKey('p') })) {
+      const s = JSON.parse(TEXT.decode(e.value)) as { a: { v: number; p: number } }
+      if (s.a.v === 1) old = s.a.p
+    }
+    // The old version folded the live event before the switch, from its own documents.
+    expect(old).toBeGreaterThanOrEqual(position)
+    expect(await versionDocs(base, 'p', 1)).toEqual(expected(events, old))
+    await caughtUp(p, position)
+    expect(await scanned(p)).toEqual(expected(events, Infinity))
   })
 
   it('switches in the commit that brings the new version level with the old', async () => {
@@ -839,7 +904,7 @@ describe('rebuild()', () => {
       },
       'q',
     )
-    expect(await code(failing.done)).toBe('HANDLER_FAILED')
+    expect(await code(stopped(failing))).toBe('HANDLER_FAILED')
     expect(await code(failing.rebuild())).toBe('HANDLER_FAILED')
   })
 })
