@@ -161,6 +161,50 @@ describe('aggregateStream with snapshot', () => {
     expect(f.calls).toBe(0)
   })
 
+  it('never mixes a snapshot with the events of a delete that commits during the fold', async () => {
+    const base = await openLog({ storage: await openMemoryStorage() })
+    let during: (() => Promise<void>) | undefined
+    // The delete commits while the fold reads the snapshot: after it has read the stream's state.
+    const log: Log = {
+      ...base,
+      scan: (options) => {
+        const inner = base.scan(options)
+        const action = options?.key === snapshotKey('s') ? during : undefined
+        if (action === undefined) return inner
+        during = undefined
+        return (async function* () {
+          await action()
+          yield* inner
+        })()
+      },
+    }
+    const store = await openEventStore({ log })
+    cleanup.push(async () => {
+      await store.close()
+      await base.close()
+    })
+    const fold = () =>
+      store.aggregateStream('s', {
+        initialState: [] as number[],
+        evolve: (s: number[], e: ReadEvent) => [...s, e.revision],
+        snapshot: { every: 5, version: 1 },
+      })
+    await store.appendToStream('s', adds(0, 6))
+    expect(await fold()).toEqual([0, 1, 2, 3, 4, 5])
+    await store.appendToStream('s', adds(6, 2))
+    during = async () => {
+      await store.deleteStream('s')
+      await store.appendToStream('s', adds(8, 2))
+    }
+    // Either the stream as before the delete, or as after it: not the snapshot's events and the new.
+    expect([
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      [8, 9],
+    ]).toContainEqual(await fold())
+    expect(during).toBeUndefined()
+    expect(await fold()).toEqual([8, 9])
+  })
+
   it('needs a state that is JSON, from the first fold on', async () => {
     const { store, base } = await setUp()
     await store.appendToStream('s', adds(0, 3))

@@ -149,6 +149,13 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: snapshots,
   },
   {
+    rule: 'a fold from a snapshot during which the stream was deleted is done again',
+    file: 'src/eventstore/snapshots.ts',
+    from: 'if (usable !== undefined && (await loadState(ctx, id)).deletedBefore !== stream.deletedBefore) {',
+    to: 'if (false) {',
+    tests: snapshots,
+  },
+  {
     rule: 'a snapshot is stored once `every` events were folded past the last one',
     file: 'src/eventstore/snapshots.ts',
     from: 'last - base >= every',
