@@ -21,6 +21,7 @@ import { plan } from '../../src/eventstore/plan.js'
 import type { Known, Request } from '../../src/eventstore/requests.js'
 import { openLog, type Log } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
+import type { Storage } from '../../src/storage/port.js'
 import { reopenableMemory } from '../log/storages.js'
 import { openCrashStorage, type CrashStorage } from '../../src/testing/crashStorage.js'
 import { verifyStorage } from '../../src/verify/verify.js'
@@ -321,7 +322,7 @@ describe('an inline projection', () => {
       weight: 3,
       arbitrary: fc.record({ kind: fc.constant('turns' as const), n: fc.nat(30) }),
     },
-    { weight: 1, arbitrary: fc.constant({ kind: 'rebuild' as const }) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'rebuild' as const }) },
     {
       weight: 2,
       arbitrary: fc.record({
@@ -748,8 +749,8 @@ describe('the guard of a projection', () => {
 
 describe('rebuild()', () => {
   /** A store on a watched log, the projection `p` (batch 2) over 12 events, caught up. */
-  const setUp = async () => {
-    const base = await openLog({ storage: await openMemoryStorage() })
+  const setUp = async (storage?: Storage) => {
+    const base = await openLog({ storage: storage ?? (await openMemoryStorage()) })
     cleanup.push(() => base.close())
     const watched = watchedLog(base)
     const store = await opened({ log: watched.log })
@@ -882,6 +883,25 @@ describe('rebuild()', () => {
     await closing
     await rebuilt.catch(() => undefined)
     const reopened = await opened({ log: base })
+    const again = await reopened.projection<Doc>('p', options)
+    await caughtUp(again, await lastPosition(reopened))
+    expect(await again.state()).toMatchObject({ active: { version: 2 } })
+    expect(await scanned(again)).toEqual(expected(await collect(reopened.readAll()), Infinity))
+  })
+
+  it('interrupted by a power loss, completes at the next run, in the same version', async () => {
+    const storage = await openCrashStorage()
+    const { store, p, options, holdRebuild } = await setUp(storage)
+    const held = holdRebuild(2)
+    const rebuilt = p.rebuild()
+    const release = await held
+    const restarted = storage.crash('power', 7)
+    release()
+    expect(await code(rebuilt)).not.toBe('ABORTED')
+    await store.close().catch(() => undefined)
+    const reopened = await opened({ storage: restarted })
+    const interrupted = await reopened.documents('p').state()
+    expect(interrupted).toMatchObject({ active: { version: 1 }, rebuilding: { version: 2 } })
     const again = await reopened.projection<Doc>('p', options)
     await caughtUp(again, await lastPosition(reopened))
     expect(await again.state()).toMatchObject({ active: { version: 2 } })
