@@ -15,6 +15,7 @@ import { aborted, errorValueOf, handlerFailed, orThrow, toDeltalogError } from '
 import type { Log } from '../openLog.js'
 import {
   documentKey,
+  documentPrefix,
   documentsOf,
   encodeDocument,
   encodeState,
@@ -200,12 +201,16 @@ const makeProjectionRun = (
     }))
     const stateValue = encodeState(state)
     records.push({ key: stateKey(fold.name), value: stateValue })
-    await store.target.submit({
-      kind: 'records',
-      records,
-      ...(position >= 0 && store.target.sameLog ? { below: position } : {}),
-      guard: { key: stateKey(fold.name), expected: text, what: `the projection ${fold.name}` },
-    })
+    await store.target
+      .submit({
+        kind: 'records',
+        records,
+        ...(position >= 0 && store.target.sameLog ? { below: position } : {}),
+        guard: { key: stateKey(fold.name), expected: text, what: `the projection ${fold.name}` },
+      })
+      .catch((error: unknown) => {
+        throw refusedDocument(fold.name, lane.lane.version, events, records, error)
+      })
     text = TEXT.decode(stateValue)
     for (const [k, document] of changed) remember(lane, k, document)
     lane.lane = next
@@ -303,6 +308,39 @@ const foldBatch = async (
     }
   }
   return changed
+}
+
+/**
+ * What a commit's failure stops the projection with: `HANDLER_FAILED` if the log refused one of
+ * its documents (too large for the log: the fold's doing, as a document that is not JSON is),
+ * else the failure itself.
+ */
+const refusedDocument = (
+  name: string,
+  version: number,
+  events: ReadonlyArray<ReadEvent>,
+  records: ReadonlyArray<Record>,
+  error: unknown,
+): Error => {
+  const value = errorValueOf(error)
+  const found =
+    value.code === 'INVALID_ARGUMENT' ? /^records\[(\d+)\]\.\w+$/.exec(value.field) : null
+  const record = found === null ? undefined : records[Number(found[1])]
+  const prefix = documentPrefix(name, version)
+  if (record === undefined || !record.key.startsWith(prefix)) {
+    return error instanceof Error ? error : toDeltalogError(value)
+  }
+  const why = value.message.replace(/^[^:]*: /, '')
+  const key = JSON.stringify(record.key.slice(prefix.length))
+  return toDeltalogError(
+    handlerFailed(
+      `the projection ${name}`,
+      events[0]?.position ?? -1,
+      events.at(-1)?.position ?? -1,
+      1,
+      new Error(`the log refused the document of ${key}: ${why}`),
+    ),
+  )
 }
 
 /** Keeps a document in the lane's cache, forgetting the oldest past `CACHE`. */

@@ -4,7 +4,9 @@
  * last snapshot, and later folds start from it and read only the events after it. A snapshot is
  * used only if it has the caller's `version` (a change of the fold's code or state shape bumps
  * it; older snapshots are then ignored and the next one written replaces them) and the stream's
- * soft-delete point it was taken at: a stream deleted since folds its visible events afresh.
+ * soft-delete point it was taken at: a stream deleted since folds its visible events afresh (and
+ * a fold from a snapshot during which the stream was deleted is done again, so that it never
+ * mixes the snapshot with events written after the delete).
  *
  * The snapshot is written through the store's writer after the fold (a read-only store reads
  * snapshots and writes none); the state must be JSON.
@@ -12,6 +14,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import {
+  errorValueOf,
   invalidArgument,
   orThrow,
   stopIfAborted,
@@ -50,6 +53,9 @@ export const decodeSnapshot = (bytes: Uint8Array): E.Either<CorruptionError, Sna
     state: v.s,
   }))(decodeJson(SnapshotCodec, 'snapshot', bytes))
 
+const notJson = (field: string) =>
+  invalidArgument(field, 'is a state that is not JSON: a snapshot stores the state as JSON')
+
 /**
  * `aggregateStream` with `snapshot`: from the stream's usable snapshot, if any, then its events
  * after it; writes a new snapshot (with `submit`, when given) once `every` events were folded.
@@ -61,12 +67,56 @@ export const aggregateWithSnapshot = async <S>(
   options: AggregateOptions<S>,
 ): Promise<S> => {
   const id = orThrow(validateStreamId(streamId))
-  const { initialState, evolve, signal, snapshot } = options
+  const { initialState, signal, snapshot } = options
   if (signal !== undefined && !AbortSignalLike.is(signal)) {
     throw toDeltalogError(invalidArgument('options.signal', `must be ${AbortSignalLike.name}`))
   }
   const { every, version } = orThrow(decodeStrict(SnapshotOption, 'options.snapshot', snapshot))
+  // Checked up front too, so that a state that could never be stored fails on the first fold,
+  // not once a stream first grows past `every` events.
+  if (!isJson(initialState)) throw toDeltalogError(notJson('options.initialState'))
   stopIfAborted(signal, 'aggregateStream')
+  for (;;) {
+    const folded = await foldFromSnapshot(ctx, id, version, options)
+    // A delete committed during the fold: its reads may have hidden events after the snapshot.
+    if (folded === undefined) continue
+    const { state, base, last, deletedBefore } = folded
+    if (submit !== undefined && last - base >= every) {
+      if (!isJson(state)) throw toDeltalogError(notJson('options.snapshot'))
+      const value = encodeSnapshot({ version, revision: last, deletedBefore, state })
+      await submit({ kind: 'records', records: [{ key: snapshotKey(id), value }] }).catch(
+        (error: unknown) => {
+          // The log refused the snapshot (too large for it): a state this fold cannot store.
+          const e = errorValueOf(error)
+          if (e.code !== 'INVALID_ARGUMENT' || !e.field.startsWith('records[')) throw error
+          const why = e.message.replace(/^[^:]*: /, '')
+          throw toDeltalogError(invalidArgument('options.snapshot', `the stored state ${why}`))
+        },
+      )
+    }
+    return state
+  }
+}
+
+/**
+ * The fold of a stream's events after its usable snapshot (or all its visible events): the
+ * state, the last revision folded and the one the fold started after, and the delete point it
+ * was folded at. Undefined if it started from a snapshot and the stream was deleted meanwhile.
+ */
+const foldFromSnapshot = async <S>(
+  ctx: ReadContext,
+  id: string,
+  version: number,
+  { initialState, evolve, signal }: AggregateOptions<S>,
+): Promise<
+  | {
+      readonly state: S
+      readonly base: number
+      readonly last: number
+      readonly deletedBefore: number
+    }
+  | undefined
+> => {
   const [stream, entry] = await Promise.all([loadState(ctx, id), lastOf(ctx.log, snapshotKey(id))])
   const stored = entry === undefined ? undefined : orThrow(decodeSnapshot(entry.value))
   const usable =
@@ -91,19 +141,8 @@ export const aggregateWithSnapshot = async <S>(
     state = evolve(state, event)
     last = event.revision
   }
-  if (submit !== undefined && last - base >= every) {
-    if (!isJson(state)) {
-      throw toDeltalogError(
-        invalidArgument('options.snapshot', 'needs a state that is JSON to store it'),
-      )
-    }
-    const value = encodeSnapshot({
-      version,
-      revision: last,
-      deletedBefore: stream.deletedBefore,
-      state,
-    })
-    await submit({ kind: 'records', records: [{ key: snapshotKey(id), value }] })
+  if (usable !== undefined && (await loadState(ctx, id)).deletedBefore !== stream.deletedBefore) {
+    return undefined
   }
-  return state
+  return { state, base, last, deletedBefore: stream.deletedBefore }
 }

@@ -22,7 +22,7 @@ import { makeNewest, mayMatchOf, type Newest } from './newest.js'
 import type { Condition } from './query.js'
 import { versionOf, type Upcasters } from './upcast.js'
 import { plan } from './plan.js'
-import type { Known, Outcome, Request } from './requests.js'
+import type { Known, Outcome, Record, Request } from './requests.js'
 import { conditionFailed, type StreamState } from './rules.js'
 import { seekRevision } from './revisions.js'
 import { lastOf, loadId, loadState, visibleAt, type Streams } from './streams.js'
@@ -88,7 +88,7 @@ export const makeWriter = (store: Streams & { readonly upcasters: Upcasters }): 
 /**
  * Plans a batch, writes it as one log append and settles every request in it. An event the log
  * refuses (too large for its `maxValueBytes`) rejects its own request alone, naming the event's
- * field, and `retry` queues the others again. If anything else fails, every request of the
+ * field, and `retry` queues the others again; so does a record of a `records` request. If anything else fails, every request of the
  * batch rejects with that error and the cached states are dropped.
  * REQUIRES: no other batch is being written (the pump runs one step at a time).
  */
@@ -104,7 +104,10 @@ const writeBatch = async (
     let start = 0
     if (planned.records.length > 0) {
       const appended = await streams.log.append(planned.records).catch((error: unknown) => {
-        const refused = refusedEvent(requests, planned.outcomes, errorValueOf(error))
+        const value = errorValueOf(error)
+        const refused =
+          refusedEvent(requests, planned.outcomes, value) ??
+          refusedRecord(requests, planned.records, value)
         if (refused === undefined) throw error
         // The log checks records before it writes any: nothing of the batch was written.
         batch[refused.request]?.settle(E.left(refused.error))
@@ -181,6 +184,32 @@ const refusedEvent = (
   const field = found?.[2] === 'key' ? `${write}streamId` : `${write}events[${place.event}].${part}`
   const why = error.message.replace(/^[^:]*: /, '')
   return { request: place.request, error: invalidArgument(field, `the stored event ${why}`) }
+}
+
+/**
+ * The `records` request whose record the log refused with `error`, and the error naming the
+ * record by its place among that request's own records: a projection's document or a snapshot
+ * too large for the log fails its own request, not the appends that share its commit.
+ * Undefined for any other error.
+ */
+const refusedRecord = (
+  requests: ReadonlyArray<Request>,
+  records: ReadonlyArray<Record>,
+  error: DeltalogErrorValue,
+): { readonly request: number; readonly error: DeltalogErrorValue } | undefined => {
+  if (error.code !== 'INVALID_ARGUMENT') return undefined
+  const found = /^records\[(\d+)\]\.(key|value)$/.exec(error.field)
+  const record = found === null ? undefined : records[Number(found[1])]
+  if (found === null || record === undefined) return undefined
+  // The plan writes a records request's own record objects: the refused one is found by identity.
+  for (const [request, r] of requests.entries()) {
+    const own = r.kind === 'records' ? r.records.indexOf(record) : -1
+    if (own >= 0) {
+      const why = error.message.replace(/^[^:]*: /, '')
+      return { request, error: invalidArgument(`records[${own}].${found[2]}`, why) }
+    }
+  }
+  return undefined
 }
 
 /**

@@ -11,6 +11,7 @@ import { mutants as examples } from './areas/examples.js'
 import { mutants as dcb } from './areas/dcb.js'
 import { mutants as format } from './areas/format.js'
 import { mutants as postgres } from './areas/postgres.js'
+import { mutants as projections } from './areas/projections.js'
 import { mutants as reads } from './areas/reads.js'
 import { mutants as readonly } from './areas/readonly.js'
 import { mutants as rocksdb } from './areas/rocksdb.js'
@@ -274,4 +275,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...examples,
   ...dcb,
   ...consumers,
+  ...projections,
 ]
