@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openEventStore, verifyStorage, type EventStore } from '../../src/index.js'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
 import { spawnTypeScript, type RunningChild } from '../support/child.js'
@@ -20,11 +20,6 @@ const script = new URL('./children/consumerHolder.ts', import.meta.url).pathname
 
 /** The lease's ttl: how long the server keeps a paused holder's lease. */
 const TTL_MS = 1500
-
-const cleanups: Array<() => Promise<unknown>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
 
 type Line = Record<string, unknown>
 
@@ -45,8 +40,12 @@ type Total = {
   readonly positions: ReadonlyArray<number>
 }
 
-/** The tables, files and stores of one test, removed after it. */
-const setUp = async () => {
+/** The tables, files and stores of one test, removed when it ends (`finished`). */
+const setUp = async (finished: (f: () => Promise<void>) => void) => {
+  const cleanups: Array<() => Promise<unknown>> = []
+  finished(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
   const eventsTable = freshTable()
   const intoTable = freshTable()
   const dir = mkdtempSync(join(tmpdir(), 'deltalog-holder-'))
@@ -184,113 +183,122 @@ const is =
   (line: Line): boolean =>
     line[key] === value
 
-describe.runIf(postgresRuns)('one active consumer and projection across processes', () => {
-  it('a standby takes over from a holder killed mid-batch: every event handled, the documents the fold of every event, each once', async () => {
-    const group = await setUp()
-    await group.append(60, { 24: 'consumer' })
-    const a = group.start('a', { BLOCKS: '1' })
-    const b = group.start('b')
-    await a.until(is('started'))
-    await b.until(is('started'))
-    a.send('lease')
-    await a.until(is('holding'))
-    await a.until(is('running'))
-    b.send('lease')
-    const blocked = (await a.until(is('blocked', 'consumer')))['positions'] as number[]
-    const reader = await group.openReader()
-    // The projection goes on while the consumer's handler waits.
-    await caughtUp(reader, await group.last(), ['totals'])
-    // A holds the lease, its heartbeats keep it: the standby gets nothing for longer than the ttl.
-    await expect(b.line(TTL_MS + 1000)).rejects.toThrow(/sent no line/)
-    // The consumer's checkpoint is the event before the batch in hand.
-    const saved = await reader.checkpoints.load('seen')
-    const all = await group.positions()
-    expect(saved).toBe(all[all.indexOf(Math.min(...blocked)) - 1])
+describe
+  .runIf(postgresRuns)
+  .concurrent('one active consumer and projection across processes', () => {
+    it('a standby takes over from a holder killed mid-batch: every event handled, the documents the fold of every event, each once', async ({
+      onTestFinished,
+    }) => {
+      const group = await setUp(onTestFinished)
+      await group.append(60, { 24: 'consumer' })
+      const a = group.start('a', { BLOCKS: '1' })
+      const b = group.start('b')
+      await a.until(is('started'))
+      await b.until(is('started'))
+      a.send('lease')
+      await a.until(is('holding'))
+      await a.until(is('running'))
+      b.send('lease')
+      const blocked = (await a.until(is('blocked', 'consumer')))['positions'] as number[]
+      const reader = await group.openReader()
+      // The projection goes on while the consumer's handler waits.
+      await caughtUp(reader, await group.last(), ['totals'])
+      // A holds the lease, its heartbeats keep it: the standby gets nothing for longer than the ttl.
+      await expect(b.line(TTL_MS + 1000)).rejects.toThrow(/sent no line/)
+      // The consumer's checkpoint is the event before the batch in hand.
+      const saved = await reader.checkpoints.load('seen')
+      const all = await group.positions()
+      expect(saved).toBe(all[all.indexOf(Math.min(...blocked)) - 1])
 
-    a.process.kill('SIGKILL')
-    const killed = Date.now()
-    await b.until(is('holding'))
-    // A killed holder's session ends at once: no ttl to wait.
-    expect(Date.now() - killed).toBeLessThan(TTL_MS)
-    await b.until(is('running'))
-    await group.append(40)
-    await caughtUp(reader, await group.last())
+      a.process.kill('SIGKILL')
+      const killed = Date.now()
+      await b.until(is('holding'))
+      // A killed holder's session ends at once: no ttl to wait.
+      expect(Date.now() - killed).toBeLessThan(TTL_MS)
+      await b.until(is('running'))
+      await group.append(40)
+      await caughtUp(reader, await group.last())
 
-    expect(await documents(reader)).toEqual(await group.fold())
-    all.push(...(await group.positions()).slice(all.length))
-    const byA = seenIn(a.seenFile)
-    const byB = seenIn(b.seenFile)
-    expect([...new Set([...byA, ...byB])].sort((x, y) => x - y)).toEqual(all)
-    // The standby began after the last saved checkpoint: with the batch the killed holder had in
-    // hand, handled again, and nothing before it.
-    expect(byB).toEqual(all.filter((p) => p > (saved ?? -1)))
-    b.send('close')
-    await b.until(is('closed'))
-  })
-
-  it('a standby takes over from a holder paused mid-batch after the ttl; the paused one, resumed, finds its late saves FENCED', async () => {
-    const group = await setUp()
-    await group.append(60, { 24: 'consumer' })
-    const a = group.start('a', { BLOCKS: '1' })
-    const b = group.start('b')
-    await a.until(is('started'))
-    await b.until(is('started'))
-    a.send('lease')
-    await a.until(is('holding'))
-    await a.until(is('running'))
-    b.send('lease')
-    await a.until(is('blocked', 'consumer'))
-    const reader = await group.openReader()
-    await caughtUp(reader, await group.last(), ['totals'])
-    // The projection's next batch blocks in the middle of its fold, the consumer's waits: then
-    // the holder is paused.
-    await group.append(5, { 62: 'projection' })
-    await a.until(is('blocked', 'projection'))
-    const before = { seen: await reader.checkpoints.load('seen'), totals: await projected(reader) }
-    a.process.kill('SIGSTOP')
-
-    await b.until(is('holding'), TTL_MS + 5000)
-    await b.until(is('running'))
-    await group.append(35)
-    const end = await group.last()
-    await caughtUp(reader, end)
-
-    writeFileSync(group.releaseFile, '')
-    a.send('go')
-    a.process.kill('SIGCONT')
-    // The projection's batch, folded, is committed first: refused, as the writer was fenced.
-    expect(await a.until((l) => l['run'] === 'projection')).toEqual({
-      run: 'projection',
-      code: 'FENCED',
+      expect(await documents(reader)).toEqual(await group.fold())
+      all.push(...(await group.positions()).slice(all.length))
+      const byA = seenIn(a.seenFile)
+      const byB = seenIn(b.seenFile)
+      expect([...new Set([...byA, ...byB])].sort((x, y) => x - y)).toEqual(all)
+      // The standby began after the last saved checkpoint: with the batch the killed holder had in
+      // hand, handled again, and nothing before it.
+      expect(byB).toEqual(all.filter((p) => p > (saved ?? -1)))
+      b.send('close')
+      await b.until(is('closed'))
     })
-    // The consumer's checkpoint is refused too, by the fence or by the writer it stopped.
-    const consumer = await a.until((l) => l['run'] === 'consumer')
-    expect([
-      { run: 'consumer', code: 'FENCED' },
-      { run: 'consumer', code: 'WRITER_FAILED', cause: 'FENCED' },
-    ]).toContainEqual(consumer)
-    expect(before.seen).toBeLessThan(end)
-    expect(before.totals).toBeLessThan(end)
 
-    // Nothing of the paused holder's landed: the state is the standby's, each event folded once.
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(await reader.checkpoints.load('seen')).toBe(end)
-    expect(await projected(reader)).toBe(end)
-    expect(await documents(reader)).toEqual(await group.fold())
-    const all = await group.positions()
-    const handled = new Set([...seenIn(a.seenFile), ...seenIn(b.seenFile)])
-    expect([...handled].sort((x, y) => x - y)).toEqual(all)
-    b.send('close')
-    await b.until(is('closed'))
-    const storage = await openPostgresStorage({
-      connection: connection(),
-      table: group.intoTable,
-      readOnly: true,
+    it('a standby takes over from a holder paused mid-batch after the ttl; the paused one, resumed, finds its late saves FENCED', async ({
+      onTestFinished,
+    }) => {
+      const group = await setUp(onTestFinished)
+      await group.append(60, { 24: 'consumer' })
+      const a = group.start('a', { BLOCKS: '1' })
+      const b = group.start('b')
+      await a.until(is('started'))
+      await b.until(is('started'))
+      a.send('lease')
+      await a.until(is('holding'))
+      await a.until(is('running'))
+      b.send('lease')
+      await a.until(is('blocked', 'consumer'))
+      const reader = await group.openReader()
+      await caughtUp(reader, await group.last(), ['totals'])
+      // The projection's next batch blocks in the middle of its fold, the consumer's waits: then
+      // the holder is paused.
+      await group.append(5, { 62: 'projection' })
+      await a.until(is('blocked', 'projection'))
+      const before = {
+        seen: await reader.checkpoints.load('seen'),
+        totals: await projected(reader),
+      }
+      a.process.kill('SIGSTOP')
+
+      await b.until(is('holding'), TTL_MS + 5000)
+      await b.until(is('running'))
+      await group.append(35)
+      const end = await group.last()
+      await caughtUp(reader, end)
+
+      writeFileSync(group.releaseFile, '')
+      a.send('go')
+      a.process.kill('SIGCONT')
+      // The projection's batch, folded, is committed first: refused, as the writer was fenced.
+      expect(await a.until((l) => l['run'] === 'projection')).toEqual({
+        run: 'projection',
+        code: 'FENCED',
+      })
+      // The consumer's checkpoint is refused too, by the fence or by the writer it stopped.
+      const consumer = await a.until((l) => l['run'] === 'consumer')
+      expect([
+        { run: 'consumer', code: 'FENCED' },
+        { run: 'consumer', code: 'WRITER_FAILED', cause: 'FENCED' },
+      ]).toContainEqual(consumer)
+      expect(before.seen).toBeLessThan(end)
+      expect(before.totals).toBeLessThan(end)
+
+      // Nothing of the paused holder's landed: the state is the standby's, each event folded once.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(await reader.checkpoints.load('seen')).toBe(end)
+      expect(await projected(reader)).toBe(end)
+      expect(await documents(reader)).toEqual(await group.fold())
+      const all = await group.positions()
+      const handled = new Set([...seenIn(a.seenFile), ...seenIn(b.seenFile)])
+      expect([...handled].sort((x, y) => x - y)).toEqual(all)
+      b.send('close')
+      await b.until(is('closed'))
+      const storage = await openPostgresStorage({
+        connection: connection(),
+        table: group.intoTable,
+        readOnly: true,
+      })
+      try {
+        expect((await verifyStorage(storage)).violations).toEqual([])
+      } finally {
+        await storage.close()()
+      }
     })
-    try {
-      expect((await verifyStorage(storage)).violations).toEqual([])
-    } finally {
-      await storage.close()()
-    }
   })
-})
