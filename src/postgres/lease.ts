@@ -59,7 +59,10 @@ export interface LeaseOptions {
    * third of it, and counts the lease lost when one fails or gets no answer within a third.
    */
   readonly ttlMs?: number
-  /** Aborting it gives up the wait (`ABORTED`), or the lease once held. */
+  /**
+   * Aborting it gives up the wait (`ABORTED`). A lease once held is let go by `release()` (or
+   * `await using`), after what it guards has stopped, not by this signal.
+   */
   readonly signal?: AbortSignal
   /** How long to wait for a new connection (`connectMs`) and for the answer to a statement (`queryMs`). */
   readonly timeouts?: PostgresTimeouts
@@ -69,8 +72,8 @@ export interface LeaseOptions {
 export interface Lease {
   /**
    * Aborts when the lease is no longer held: lost (its reason an `IO_ERROR`: the connection
-   * ended, or a heartbeat failed or got no answer in time) or let go (`ABORTED`). Give it as the
-   * signal of the runs the lease guards.
+   * ended, or a heartbeat failed or got no answer in time) or let go (`ABORTED`). Give it to the
+   * runs the lease guards, as (or among) their signal.
    */
   readonly lost: AbortSignal
   /** Lets the lease go; resolves once the server has freed it (or the connection is dropped). */
@@ -200,7 +203,7 @@ const waitOnce = async (
     await client.connect()
     const key = await keyOf(client, asked)
     // An abort drops the connection, which fails the try in flight.
-    while (!(await tryLock(client, key, asked)));
+    while (!(await tryLock(client, key, asked))) continue
     if (isAborted()) throw new Error('aborted')
     signal?.removeEventListener('abort', drop)
     client.removeListener('error', ignore)
@@ -264,7 +267,7 @@ const tryLock = async (client: Client, key: string, { ttlMs, limits }: Asked): P
  * The lease held on `client`: heartbeats every ttl/3 until it is let go or lost.
  * REQUIRES: `client` holds the lock in an open transaction, and nothing else runs on it.
  */
-const holding = (client: Client, { ttlMs, signal, limits }: Asked): Lease => {
+const holding = (client: Client, { ttlMs, limits }: Asked): Lease => {
   const lost = new AbortController()
   const beatMs = Math.floor(ttlMs / 3)
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -276,7 +279,6 @@ const holding = (client: Client, { ttlMs, signal, limits }: Asked): Lease => {
     if (ended) return false
     ended = true
     clearTimeout(timer)
-    signal?.removeEventListener('abort', letGo)
     lost.abort(toDeltalogError(why))
     return true
   }
@@ -292,22 +294,17 @@ const holding = (client: Client, { ttlMs, signal, limits }: Asked): Lease => {
       (error: unknown) => lose(fromPg('lease heartbeat', error)),
     )
   }
-  function release(): Promise<void> {
-    releasing ??= (async () => {
+  const release = (): Promise<void> =>
+    (releasing ??= (async () => {
       if (!end(aborted('the lease', 'it was let go'))) return
       // Rolling back frees the lock at once; ending the connection would too, later.
       await answerWithin(client, limits.queryMs, 'ROLLBACK').catch(() => undefined)
       await endWithin(client, limits.connectMs)
-    })()
-    return releasing
-  }
-  const letGo = (): void => void release()
+    })())
 
   client.on('error', (error) => lose(fromPg('lease', error)))
   client.on('end', () => lose(ioError('postgres lease: the connection ended', undefined)))
-  signal?.addEventListener('abort', letGo, { once: true })
-  if (signal?.aborted === true) letGo()
-  else timer = setTimeout(beat, beatMs)
+  timer = setTimeout(beat, beatMs)
   return { lost: lost.signal, release, [Symbol.asyncDispose]: release }
 }
 

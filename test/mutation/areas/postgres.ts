@@ -165,8 +165,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a lease holder sends heartbeats, which keep its lease past the ttl',
     file: 'src/postgres/lease.ts',
-    from: '  else timer = setTimeout(beat, beatMs)',
-    to: '  else timer = undefined',
+    from: '  timer = setTimeout(beat, beatMs)\n',
+    to: '',
     tests: ['test/postgres/lease.test.ts', 'test/postgres/consumerHolder.test.ts'],
     needs: 'postgres',
   },
