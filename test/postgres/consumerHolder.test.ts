@@ -11,9 +11,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { openEventStore, verifyStorage, type EventStore } from '../../src/index.js'
+import { openEventStore, partitionOf, verifyStorage, type EventStore } from '../../src/index.js'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
-import { spawnTypeScript, type RunningChild } from '../support/child.js'
+import { sourceEntry, spawnTypeScript, type RunningChild } from '../support/child.js'
 import { connection, dropTables, freshTable, postgresRuns, postgresUrl } from './server.js'
 
 const script = new URL('./children/consumerHolder.ts', import.meta.url).pathname
@@ -300,5 +300,79 @@ describe
       } finally {
         await storage.close()()
       }
+    })
+
+    it("runs the partitions example of docs/postgres.md as written: one partition's documents, then a clean stop on SIGTERM", async ({
+      onTestFinished,
+    }) => {
+      const doc = readFileSync(new URL('../../docs/postgres.md', import.meta.url), 'utf8')
+      // The page's second ts block.
+      const example = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')[1] ?? ''
+      const ordersTable = freshTable()
+      const prefix = `${freshTable()}_`
+      const dir = mkdtempSync(join(tmpdir(), 'deltalog-partitions-'))
+      onTestFinished(async () => {
+        rmSync(dir, { recursive: true, force: true })
+        await dropTables(ordersTable)
+        for (const i of [0, 1, 2, 3]) await dropTables(`${prefix}${i}`)
+      })
+      // The orders, as another process would have written them: the amount is the order's number.
+      const storage = await openPostgresStorage({ connection: connection(), table: ordersTable })
+      const orders = await openEventStore({ storage })
+      onTestFinished(async () => {
+        await orders.close()
+        await storage.close()()
+      })
+      const expected: Record<string, { total: number }> = {}
+      for (let n = 0; n < 40; n++) {
+        const id = `order-${n % 10}`
+        await orders.appendToStream(id, [{ type: 'OrderLine', data: { amount: n } }])
+        if (partitionOf(id, 4) === 1) expected[id] = { total: (expected[id]?.total ?? 0) + n }
+      }
+      expect(Object.keys(expected).length).toBeGreaterThan(0)
+      let last = -1
+      for await (const e of orders.readAll()) last = e.position
+
+      const script = join(dir, 'partition.mts')
+      const postgresEntry = new URL('../../src/postgres/index.ts', import.meta.url).pathname
+      writeFileSync(
+        script,
+        example
+          .replace("from 'deltalog/postgres'", `from ${JSON.stringify(postgresEntry)}`)
+          .replace("from 'deltalog'", `from ${JSON.stringify(sourceEntry)}`)
+          .replace("'orders_log'", JSON.stringify(ordersTable))
+          .replace('`order_totals_${index}`', `\`${prefix}\${index}\``),
+      )
+      const child = spawnTypeScript(script, {
+        env: { DATABASE_URL: postgresUrl ?? '', PARTITION: '1' },
+      })
+      onTestFinished(() => Promise.resolve(void child.child.kill('SIGKILL')))
+
+      // Its table exists once it holds the lease and has opened it: then its documents come.
+      const deadline = Date.now() + 20_000
+      const folded: Record<string, unknown> = {}
+      for (;;) {
+        const reading = await openPostgresStorage({
+          connection: connection(),
+          table: `${prefix}1`,
+          readOnly: true,
+        }).catch(() => undefined)
+        if (reading !== undefined) {
+          const reader = await openEventStore({ storage: reading, readOnly: true })
+          const totals = reader.documents('order-totals-1')
+          if ((await totals.state())?.active.position === last) {
+            for await (const { key, document } of totals.scan()) folded[key] = document
+          }
+          await reader.close()
+          await reading.close()()
+          if (Object.keys(folded).length > 0) break
+        }
+        if (Date.now() > deadline) throw new Error('the partition was not folded within 20 s')
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      expect(folded).toEqual(expected)
+      child.child.kill('SIGTERM')
+      // The projection stops, the store closes, the lease is let go: a clean exit.
+      expect(await child.rest()).toEqual([])
     })
   })
