@@ -183,9 +183,12 @@ const is =
   (line: Line): boolean =>
     line[key] === value
 
-describe
-  .runIf(postgresRuns)
-  .concurrent('one active consumer and projection across processes', () => {
+// Each case takes about 10 s, most of it starting processes: the limit leaves room for a loaded
+// machine.
+describe.runIf(postgresRuns)(
+  'one active consumer and projection across processes',
+  { timeout: 90_000 },
+  () => {
     it('a standby takes over from a holder killed mid-batch: every event handled, the documents the fold of every event, each once', async ({
       onTestFinished,
     }) => {
@@ -267,12 +270,13 @@ describe
       a.send('go')
       a.process.kill('SIGCONT')
       // The projection's batch, folded, is committed first: refused, as the writer was fenced.
-      expect(await a.until((l) => l['run'] === 'projection')).toEqual({
+      const ended = (run: string) => (l: Line) => l['run'] === run || l['stopped'] === run
+      expect(await a.until(ended('projection'))).toEqual({
         run: 'projection',
         code: 'FENCED',
       })
       // The consumer's checkpoint is refused too, by the fence or by the writer it stopped.
-      const consumer = await a.until((l) => l['run'] === 'consumer')
+      const consumer = await a.until(ended('consumer'))
       expect([
         { run: 'consumer', code: 'FENCED' },
         { run: 'consumer', code: 'WRITER_FAILED', cause: 'FENCED' },
@@ -375,4 +379,5 @@ describe
       // The projection stops, the store closes, the lease is let go: a clean exit.
       expect(await child.rest()).toEqual([])
     })
-  })
+  },
+)
