@@ -6,6 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { createHash } from 'node:crypto'
+import type pg from 'pg'
 import type { Pool, PoolConfig } from 'pg'
 import {
   invalidArgument,
@@ -148,7 +149,24 @@ export const serverFor = async (
 const checkOptions = (
   options: PostgresStorageOptions,
 ): E.Either<InvalidArgumentError, ReadonlyArray<string>> => {
-  const table = options.table
+  const parts = checkTable(options.table)
+  if (E.isLeft(parts)) return parts
+  if ((options.pool === undefined) === (options.connection === undefined)) {
+    return E.left(invalidArgument('pool', 'give exactly one of pool and connection'))
+  }
+  if (options.snapshot === true && options.readOnly !== true) {
+    return E.left(invalidArgument('snapshot', 'is for a storage opened with readOnly: true'))
+  }
+  return parts
+}
+
+/**
+ * A `table` option's parts, `[name]` or `[schema, name]`: each a plain identifier that fits
+ * PostgreSQL's 63 bytes with room for `_meta`.
+ */
+export const checkTable = (
+  table: unknown,
+): E.Either<InvalidArgumentError, ReadonlyArray<string>> => {
   const parts = typeof table === 'string' ? table.split('.') : []
   if (parts.length < 1 || parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
     return E.left(
@@ -164,18 +182,11 @@ const checkOptions = (
       ),
     )
   }
-  if ((options.pool === undefined) === (options.connection === undefined)) {
-    return E.left(invalidArgument('pool', 'give exactly one of pool and connection'))
-  }
-  if (options.snapshot === true && options.readOnly !== true) {
-    return E.left(invalidArgument('snapshot', 'is for a storage opened with readOnly: true'))
-  }
   return E.right(parts)
 }
 
 /**
- * The caller's pool, or a new one on `options.connection`: `pg` is loaded only here, so that
- * importing this module costs nothing to a user who never opens a PostgreSQL storage.
+ * The caller's pool, or a new one on `options.connection`, made with `pg` loaded now.
  * REQUIRES: exactly one of `options.pool` and `options.connection` is given.
  */
 const poolOf = async (
@@ -183,18 +194,27 @@ const poolOf = async (
   limits: Limits,
 ): Promise<E.Either<StorageError, { readonly pool: Pool; readonly ownsPool: boolean }>> => {
   if (options.pool !== undefined) return E.right({ pool: options.pool, ownsPool: false })
+  const pg = await loadPg()
+  if (E.isLeft(pg)) return pg
+  // Keepalives let a listening connection that died silently (a network partition) end,
+  // and be made again.
+  const pool = new pg.right.Pool({
+    keepAlive: true,
+    ...options.connection,
+    Client: connectingWithin(pg.right.Client, limits.connectMs),
+  })
+  // A pool error outside any query (a dropped idle connection) must not crash the process.
+  pool.on('error', () => undefined)
+  return E.right({ pool, ownsPool: true })
+}
+
+/**
+ * `pg`, loaded when first needed (here and nowhere else), so that importing this entry point
+ * costs nothing to a user who never connects.
+ */
+export const loadPg = async (): Promise<E.Either<StorageError, typeof pg>> => {
   try {
-    const pg = await import('pg')
-    // Keepalives let a listening connection that died silently (a network partition) end,
-    // and be made again.
-    const pool = new pg.default.Pool({
-      keepAlive: true,
-      ...options.connection,
-      Client: connectingWithin(pg.default.Client, limits.connectMs),
-    })
-    // A pool error outside any query (a dropped idle connection) must not crash the process.
-    pool.on('error', () => undefined)
-    return E.right({ pool, ownsPool: true })
+    return E.right((await import('pg')).default)
   } catch (error) {
     return E.left(ioError(`cannot load pg: ${(error as Error).message}`, error))
   }

@@ -7,7 +7,15 @@
  * connection in the middle of a statement is never used again.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { Client, ClientConfig, Pool, PoolClient, QueryConfig } from 'pg'
+import type {
+  Client,
+  ClientConfig,
+  Pool,
+  PoolClient,
+  QueryConfig,
+  QueryResult,
+  QueryResultRow,
+} from 'pg'
 import { invalidArgument, type InvalidArgumentError } from '../errors.js'
 
 // -------------------------------------------------------------------------------------
@@ -171,20 +179,32 @@ const acquire = (pool: Pool, { connectMs, poolMs }: Limits): Promise<PoolClient>
  */
 const bounded = (client: PoolClient, { queryMs }: Limits): PoolClient =>
   passThrough(client, {
-    query: (text: string | QueryConfig, values?: unknown[]) => {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          client.connection.stream.destroy()
-          reject(timedOut({ waited: 'query', ms: queryMs }))
-        }, queryMs)
-      })
-      const answered = client.query(text, values)
-      // Once the timeout has answered, the statement's own failure is nobody's.
-      answered.catch(() => undefined)
-      return Promise.race([answered, expired]).finally(() => clearTimeout(timer))
-    },
+    query: (text: string | QueryConfig, values?: unknown[]) =>
+      answerWithin(client, queryMs, text, values),
   })
+
+/**
+ * The answer to one statement on `client` within `ms`; one that gets none drops the connection
+ * (its socket destroyed, so every statement queued on it fails too) and throws the timeout.
+ */
+export const answerWithin = <R extends QueryResultRow = QueryResultRow>(
+  client: Client | PoolClient,
+  ms: number,
+  text: string | QueryConfig,
+  values?: unknown[],
+): Promise<QueryResult<R>> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      client.connection.stream.destroy()
+      reject(timedOut({ waited: 'query', ms }))
+    }, ms)
+  })
+  const answered = client.query<R>(text, values)
+  // Once the timeout has answered, the statement's own failure is nobody's.
+  answered.catch(() => undefined)
+  return Promise.race([answered, expired]).finally(() => clearTimeout(timer))
+}
 
 /**
  * Ends `pool`, waiting `ms` at most for the server to let its connections go (pg's `end` resolves

@@ -1,4 +1,5 @@
-// Mutants of the PostgreSQL adapter: ownership, names, privileges, time limits, durability.
+// Mutants of the PostgreSQL adapter: ownership, names, privileges, time limits, durability,
+// leases.
 import type { Mutant } from '../mutant.js'
 
 export const mutants: ReadonlyArray<Mutant> = [
@@ -159,6 +160,54 @@ export const mutants: ReadonlyArray<Mutant> = [
     from: "await client.query('BEGIN; SET LOCAL synchronous_commit = on')",
     to: "await client.query('BEGIN')",
     tests: ['test/postgres/durability.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a lease holder sends heartbeats, which keep its lease past the ttl',
+    file: 'src/postgres/lease.ts',
+    from: '  timer = setTimeout(beat, beatMs)\n',
+    to: '',
+    tests: ['test/postgres/lease.test.ts', 'test/postgres/consumerHolder.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "a lease's transaction is ended by the server after ttl idle (a paused holder loses it)",
+    file: 'src/postgres/lease.ts',
+    from: '`BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${ttlMs}; ` +',
+    to: '`BEGIN; ` +',
+    tests: ['test/postgres/lease.test.ts', 'test/postgres/consumerHolder.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "a lease's lock key includes its name",
+    file: 'src/postgres/lease.ts',
+    from: '.update(`deltalog lease\\n${schema}.${table}\\n${name}`)',
+    to: '.update(`deltalog lease\\n${schema}.${table}\\n`)',
+    tests: ['test/postgres/lease.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: 'a lease holder whose heartbeat fails counts the lease lost',
+    file: 'src/postgres/lease.ts',
+    from: "(error: unknown) => lose(fromPg('lease heartbeat', error)),",
+    to: '() => undefined,',
+    tests: ['test/postgres/lease.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "a lease holder's heartbeat that gets no answer within ttl/3 counts the lease lost",
+    file: 'src/postgres/lease.ts',
+    from: "answerWithin(client, beatMs, 'SELECT 1')",
+    to: "answerWithin(client, 2 ** 30, 'SELECT 1')",
+    tests: ['test/postgres/lease.test.ts'],
+    needs: 'postgres',
+  },
+  {
+    rule: "a standby's open raises the writer epoch before its runs read their state: the paused holder's late saves are FENCED",
+    file: 'src/postgres/open.ts',
+    from: "'DO UPDATE SET value = (m.value::bigint + 1)::text RETURNING value',",
+    to: "'DO UPDATE SET value = m.value RETURNING value',",
+    tests: ['test/postgres/consumerHolder.test.ts'],
     needs: 'postgres',
   },
 ]
