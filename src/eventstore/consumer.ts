@@ -16,16 +16,15 @@ import {
   checkName,
   checkOptions,
   ConsumerRunOptions,
-  makeLagMeter,
   nextCommit,
   nextTurn,
   pause,
   readBatch,
   sourceOf,
   type Partition,
-  type Run,
   type RunContext,
 } from './runs.js'
+import { makeLagMeter, type Run } from './running.js'
 import { loadCheckpoint } from './checkpoints.js'
 import { checkpointKey, encodeCheckpoint } from './envelope.js'
 

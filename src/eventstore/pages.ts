@@ -18,13 +18,16 @@ export interface PagedRange {
   readonly from?: number
   readonly to?: number
   readonly reverse?: boolean
+  /** The first page's size when the caller knows it wants about that many (between FIRST and LAST). */
+  readonly first?: number
 }
 
 /** The entries of `range`, in order, read a page at a time (see above). */
 export async function* paged(log: Log, range: PagedRange): AsyncGenerator<LogEntry> {
   let { from, to } = range
   const reverse = range.reverse ?? false
-  for (let size = FIRST; ; size = Math.min(LAST, size * 2)) {
+  const first = Math.min(LAST, Math.max(FIRST, range.first ?? FIRST))
+  for (let size = first; ; size = Math.min(LAST, size * 2)) {
     const page: LogEntry[] = []
     let bytes = 0
     const scan = log.scan({

@@ -6,7 +6,6 @@
  * so expectations are checked in one place, serialized with every other append.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fenced } from '../errors.js'
 import {
   checkpointKey,
   encodeCheckpoint,
@@ -38,6 +37,7 @@ import {
   exists,
   idConflict,
   satisfies,
+  staleGuard,
   wrongRevision,
   type StreamState,
 } from './rules.js'
@@ -192,30 +192,19 @@ const planCheckpoint = (draft: Draft, name: string, position: number): Outcome =
   return E.right([])
 }
 
-/**
- * Records of the store's own, as one request: refused if the position they name is not below
- * the head, or if the guarded key holds another value than its writer saw (an earlier request
- * of the batch may have changed it).
- */
+/** Records of the store's own: refused past the head, or if their guarded key moved (requests.ts). */
 const planRecords = (draft: Draft, request: Request & { readonly kind: 'records' }): Outcome => {
   const { below, guard, records } = request
   if (below !== undefined && below >= draft.known.head) {
     return E.left(beyondHead(below, draft.known.head))
   }
   if (guard !== undefined) {
-    if (draft.guarded.get(guard.key) !== guard.expected) {
-      return E.left(
-        fenced(
-          `${guard.what} was saved by another run since this one read it: only one run of it may write`,
-        ),
-      )
-    }
+    if (draft.guarded.get(guard.key) !== guard.expected) return E.left(staleGuard(guard.what))
     for (const r of records) if (r.key === guard.key) draft.guarded.set(r.key, TEXT.decode(r.value))
   }
   draft.records.push(...records)
   return E.right([])
 }
-
 const TEXT = new TextDecoder()
 
 /**

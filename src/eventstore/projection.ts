@@ -11,23 +11,27 @@
  * that brings the new version level with the live one makes it the serving one. A rebuild that a
  * stop or crash interrupts goes on when the projection runs again.
  */
-import { aborted, errorValueOf, handlerFailed, orThrow, toDeltalogError } from '../errors.js'
-import type { Log } from '../openLog.js'
+import { aborted, errorValueOf, toDeltalogError } from '../errors.js'
 import {
   documentKey,
-  documentPrefix,
   documentsOf,
   encodeDocument,
   encodeState,
-  loadDocument,
   loadState,
   stateKey,
-  validateDocumentKey,
   type Documents,
   type Lane,
   type ProjectionState,
 } from './documents.js'
-import { isJson, type Json } from './envelope.js'
+import type { Json } from './envelope.js'
+import {
+  foldBatch,
+  folding,
+  refusedDocument,
+  remember,
+  type Fold,
+  type Folding,
+} from './folding.js'
 import type { ReadEvent } from './model.js'
 import type { ReadAllFilter } from './options.js'
 import type { Query } from './query.js'
@@ -36,16 +40,15 @@ import {
   checkFunction,
   checkName,
   checkOptions,
-  makeLagMeter,
   nextCommit,
+  nextTurn,
   readBatch,
   RunOptions,
   sourceOf,
-  type LagMeter,
-  type Run,
   type RunContext,
   type Source,
 } from './runs.js'
+import { makeLagMeter, type LagMeter, type Run } from './running.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -84,15 +87,6 @@ export interface Projection<D extends Json = Json> extends Run, Documents<D> {
 }
 
 const DEFAULT_BATCH = 1000
-/** The documents a lane keeps in memory between batches (older ones are read again). */
-const CACHE = 10_000
-
-/** A version being folded: where it is, what it has read past, its recent documents. */
-interface Folding {
-  lane: Lane
-  readTo: number
-  readonly cache: Map<string, { readonly document: Json | undefined }>
-}
 
 // -------------------------------------------------------------------------------------
 // constructors
@@ -121,7 +115,11 @@ export const startProjection = async <D extends Json>(
     key: key as (event: ReadEvent) => string | undefined,
   }
   const state = loaded?.state ?? { active: { version: 1, position: -1 } }
-  const run = makeProjectionRun(store, fold, source, o.batch ?? DEFAULT_BATCH, state, loaded?.text)
+  const run = makeProjectionRun(
+    { store, fold, source, batch: o.batch ?? DEFAULT_BATCH },
+    state,
+    loaded?.text,
+  )
   const meter = makeLagMeter(ctx.log, state.active.position)
   const handle = target.runs.start(
     `projection ${n}`,
@@ -134,223 +132,159 @@ export const startProjection = async <D extends Json>(
   return { ...handle, ...documents, rebuild: run.rebuild }
 }
 
-interface Fold {
-  readonly name: string
-  readonly init: (key: string) => Json
-  readonly evolve: (document: Json, event: ReadEvent) => Json | undefined
-  readonly key: (event: ReadEvent) => string | undefined
+/** What a projection's run holds between batches: its versions being folded, and its rebuilds. */
+interface Lanes {
+  live: Folding
+  rebuilding: Folding | undefined
+  /** The state's text as this run last wrote (or read) it: what its next write expects. */
+  text: string | undefined
+  waiters: Array<{ readonly resolve: () => void; readonly reject: (e: Error) => void }>
+  /** Aborted to wake the loop from its wait for a commit (a rebuild was asked). */
+  wake: AbortController
+  ended: Error | undefined
+}
+
+/** What a batch reads and folds with. */
+interface Folder {
+  readonly store: RunContext
+  readonly fold: Fold
+  readonly source: Source
+  readonly batch: number
 }
 
 /** The loop of a projection's run, and the rebuilds asked of it. */
 const makeProjectionRun = (
-  store: RunContext,
-  fold: Fold,
-  source: Source,
-  batch: number,
+  folder: Folder,
   initial: ProjectionState,
   initialText: string | undefined,
 ): {
   readonly loop: (signal: AbortSignal, meter: LagMeter) => Promise<void>
   readonly rebuild: () => Promise<void>
 } => {
-  let text = initialText
-  let live: Folding = folding(initial.active)
-  let rebuilding: Folding | undefined =
-    initial.rebuilding === undefined ? undefined : folding(initial.rebuilding)
-  let waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = []
-  let wake = new AbortController()
-  let ended: Error | undefined
-
-  /** The state to write after `lanes` change. */
-  const stateOf = (): ProjectionState => ({
-    active: live.lane,
-    ...(rebuilding === undefined ? {} : { rebuilding: rebuilding.lane }),
-  })
-
-  /** Folds one batch into `lane` and commits it; false when there was nothing to fold. */
-  const step = async (
-    lane: Folding,
-    isRebuild: boolean,
-    end: number,
-    meter: LagMeter,
-  ): Promise<boolean> => {
-    const reads = store.reads()
-    const after = Math.max(lane.lane.position, lane.readTo - 1)
-    const { events, through } = await readBatch(reads, source, after, end, batch)
-    const last = events.at(-1)
-    // A rebuild that has read past the live fold's position switches over: it has folded
-    // every event the live fold has (and maybe more).
-    const switching = isRebuild && through - 1 >= live.lane.position
-    if (!isRebuild) meter.read(through, events[0])
-    if (last === undefined && !switching) {
-      lane.readTo = through
-      // A partition may have dropped every event read: there may be more to read at once.
-      return through < end
-    }
-    const position = switching ? through - 1 : (last as ReadEvent).position
-    const changed = await foldBatch(store.target.log, fold, lane, events)
-    const next: Lane = { version: lane.lane.version, position }
-    const state: ProjectionState = switching
-      ? { active: next }
-      : isRebuild
-        ? { active: live.lane, rebuilding: next }
-        : { ...stateOf(), active: next }
-    const records: Record[] = [...changed].map(([k, document]) => ({
-      key: documentKey(fold.name, lane.lane.version, k),
-      value: encodeDocument(document),
-    }))
-    const stateValue = encodeState(state)
-    records.push({ key: stateKey(fold.name), value: stateValue })
-    await store.target
-      .submit({
-        kind: 'records',
-        records,
-        ...(position >= 0 && store.target.sameLog ? { below: position } : {}),
-        guard: { key: stateKey(fold.name), expected: text, what: `the projection ${fold.name}` },
-      })
-      .catch((error: unknown) => {
-        throw refusedDocument(fold.name, lane.lane.version, events, records, error)
-      })
-    text = TEXT.decode(stateValue)
-    for (const [k, document] of changed) remember(lane, k, document)
-    lane.lane = next
-    lane.readTo = through
-    if (!isRebuild) meter.saved(position)
-    if (switching) {
-      meter.saved(position)
-      live = lane
-      rebuilding = undefined
-      for (const w of waiters.splice(0)) w.resolve()
-    }
-    return true
+  const { store, fold } = folder
+  const lanes: Lanes = {
+    live: folding(initial.active, initialText === undefined),
+    rebuilding: initial.rebuilding === undefined ? undefined : folding(initial.rebuilding, false),
+    text: initialText,
+    waiters: [],
+    wake: new AbortController(),
+    ended: undefined,
   }
-
   return {
     loop: async (signal, meter) => {
       try {
         while (!signal.aborted) {
           const end = store.reads().log.nextSequence()
           let worked = false
-          if (rebuilding !== undefined) worked = await step(rebuilding, true, end, meter)
+          if (lanes.rebuilding !== undefined) {
+            worked = await step(folder, lanes, lanes.rebuilding, end, meter)
+          }
           if (signal.aborted) break
-          if (await step(live, false, end, meter)) worked = true
+          if (await step(folder, lanes, lanes.live, end, meter)) worked = true
           if (!worked) {
-            const w = wake.signal
+            const w = lanes.wake.signal
             await nextCommit(store.reads().log, end, AbortSignal.any([signal, w]))
-            if (w.aborted) wake = new AbortController()
+            if (w.aborted) lanes.wake = new AbortController()
+          } else {
+            // Catching up from memory must still let timers and I/O run between batches.
+            await nextTurn()
           }
         }
       } catch (error) {
-        ended = error instanceof Error ? error : toDeltalogError(errorValueOf(error))
+        lanes.ended = error instanceof Error ? error : toDeltalogError(errorValueOf(error))
         throw error
       } finally {
-        ended ??= toDeltalogError(aborted(`the projection ${fold.name}`, 'it stopped'))
-        for (const w of waiters.splice(0)) w.reject(ended)
+        lanes.ended ??= toDeltalogError(aborted(`the projection ${fold.name}`, 'it stopped'))
+        for (const w of lanes.waiters.splice(0)) w.reject(lanes.ended)
       }
     },
     rebuild: () =>
       new Promise<void>((resolve, reject) => {
-        if (ended !== undefined) return reject(ended)
+        if (lanes.ended !== undefined) return reject(lanes.ended)
         // A version above every one written: a rebuild in progress is resumed, never restarted.
-        rebuilding ??= folding({ version: live.lane.version + 1, position: -1 })
-        waiters = [...waiters, { resolve, reject }]
-        wake.abort()
+        lanes.rebuilding ??= folding({ version: lanes.live.lane.version + 1, position: -1 }, true)
+        lanes.waiters = [...lanes.waiters, { resolve, reject }]
+        lanes.wake.abort()
       }),
   }
 }
 
-const folding = (lane: Lane): Folding => ({ lane, readTo: lane.position + 1, cache: new Map() })
-
 /**
- * The documents a batch changes, folded: each read from the lane's cache or the log, or
- * started by `init`. A throwing or non-JSON fold stops the projection with `HANDLER_FAILED`.
+ * Folds one batch into `lane` (the live one or a rebuild's) and commits it with the state;
+ * false when there was nothing to fold. A rebuild that has read past the live fold's position
+ * has folded every event the live fold has (and maybe more): its commit makes it the live one.
  */
-const foldBatch = async (
-  log: Log,
-  fold: Fold,
+const step = async (
+  { store, fold, source, batch }: Folder,
+  lanes: Lanes,
   lane: Folding,
-  events: ReadonlyArray<ReadEvent>,
-): Promise<Map<string, Json | undefined>> => {
-  const changed = new Map<string, Json | undefined>()
-  const failed = (cause: unknown): never => {
-    throw toDeltalogError(
-      handlerFailed(
-        `the projection ${fold.name}`,
-        events[0]?.position ?? -1,
-        events.at(-1)?.position ?? -1,
-        1,
-        cause,
-      ),
-    )
+  end: number,
+  meter: LagMeter,
+): Promise<boolean> => {
+  const isRebuild = lane === lanes.rebuilding
+  const after = Math.max(lane.lane.position, lane.readTo - 1)
+  const { events, through } = await readBatch(store.reads(), source, after, end, batch)
+  const last = events.at(-1)
+  const switching = isRebuild && through - 1 >= lanes.live.lane.position
+  if (!isRebuild) meter.read(through, events[0])
+  if (last === undefined && !switching) {
+    lane.readTo = through
+    // A partition may have dropped every event read: there may be more to read at once.
+    return through < end
   }
-  for (const event of events) {
-    let k: string
-    let document: Json | undefined
-    try {
-      const given = fold.key(event)
-      if (given === undefined) continue
-      k = orThrow(validateDocumentKey(fold.name, lane.lane.version, given, 'key(event)'))
-      document = changed.has(k)
-        ? changed.get(k)
-        : (
-            lane.cache.get(k) ?? {
-              document: await loadDocument(log, fold.name, lane.lane.version, k),
-            }
-          ).document
-      changed.set(k, fold.evolve(document === undefined ? fold.init(k) : document, event))
-    } catch (cause) {
-      return failed(cause)
-    }
+  const position = switching ? through - 1 : (last as ReadEvent).position
+  const changed = await foldBatch(store.target.log, fold, lane, events)
+  const next: Lane = { version: lane.lane.version, position }
+  const { live, rebuilding } = lanes
+  const state: ProjectionState = switching
+    ? { active: next }
+    : isRebuild
+      ? { active: live.lane, rebuilding: next }
+      : { active: next, ...(rebuilding === undefined ? {} : { rebuilding: rebuilding.lane }) }
+  lanes.text = await commit(store, fold, next, changed, state, lanes.text, events)
+  for (const [k, document] of changed) remember(lane, k, document)
+  lane.lane = next
+  lane.readTo = through
+  if (!isRebuild || switching) meter.saved(position)
+  if (switching) {
+    lanes.live = lane
+    lanes.rebuilding = undefined
+    for (const w of lanes.waiters.splice(0)) w.resolve()
   }
-  for (const [k, document] of changed) {
-    if (document !== undefined && !isJson(document)) {
-      failed(new Error(`evolve returned a document for ${JSON.stringify(k)} that is not JSON`))
-    }
-  }
-  return changed
+  return true
 }
 
 /**
- * What a commit's failure stops the projection with: `HANDLER_FAILED` if the log refused one of
- * its documents (too large for the log: the fold's doing, as a document that is not JSON is),
- * else the failure itself.
+ * Writes the documents a batch changed in version `next` with the projection's `state`, as one request:
+ * one commit, guarded by the state's text this run last saw. Resolves with the state's new text.
  */
-const refusedDocument = (
-  name: string,
-  version: number,
+const commit = async (
+  store: RunContext,
+  fold: Fold,
+  next: Lane,
+  changed: ReadonlyMap<string, Json | undefined>,
+  state: ProjectionState,
+  expected: string | undefined,
   events: ReadonlyArray<ReadEvent>,
-  records: ReadonlyArray<Record>,
-  error: unknown,
-): Error => {
-  const value = errorValueOf(error)
-  const found =
-    value.code === 'INVALID_ARGUMENT' ? /^records\[(\d+)\]\.\w+$/.exec(value.field) : null
-  const record = found === null ? undefined : records[Number(found[1])]
-  const prefix = documentPrefix(name, version)
-  if (record === undefined || !record.key.startsWith(prefix)) {
-    return error instanceof Error ? error : toDeltalogError(value)
-  }
-  const why = value.message.replace(/^[^:]*: /, '')
-  const key = JSON.stringify(record.key.slice(prefix.length))
-  return toDeltalogError(
-    handlerFailed(
-      `the projection ${name}`,
-      events[0]?.position ?? -1,
-      events.at(-1)?.position ?? -1,
-      1,
-      new Error(`the log refused the document of ${key}: ${why}`),
-    ),
-  )
-}
-
-/** Keeps a document in the lane's cache, forgetting the oldest past `CACHE`. */
-const remember = (lane: Folding, key: string, document: Json | undefined): void => {
-  lane.cache.delete(key)
-  lane.cache.set(key, { document })
-  if (lane.cache.size > CACHE) {
-    const oldest = lane.cache.keys().next()
-    if (oldest.done !== true) lane.cache.delete(oldest.value)
-  }
+): Promise<string> => {
+  const records: Record[] = [...changed].map(([k, document]) => ({
+    key: documentKey(fold.name, next.version, k),
+    value: encodeDocument(document),
+  }))
+  const stateValue = encodeState(state)
+  records.push({ key: stateKey(fold.name), value: stateValue })
+  const { position } = next
+  await store.target
+    .submit({
+      kind: 'records',
+      records,
+      ...(position >= 0 && store.target.sameLog ? { below: position } : {}),
+      guard: { key: stateKey(fold.name), expected, what: `the projection ${fold.name}` },
+    })
+    .catch((error: unknown) => {
+      throw refusedDocument(fold.name, next.version, events, records, error)
+    })
+  return TEXT.decode(stateValue)
 }
 
 const TEXT = new TextDecoder()

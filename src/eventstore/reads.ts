@@ -246,6 +246,8 @@ export const readAll = (ctx: ReadContext, options: unknown): AsyncIterableIterat
     reverse: o.reverse ?? false,
     ...(o.lower === undefined ? {} : { from: o.lower }),
     ...(o.to === undefined ? {} : { to: o.to }),
+    // A limited read (a run's batch) reads about as many entries as it wants events at once.
+    ...(o.limit === undefined ? {} : { first: o.limit }),
   })
   return allEvents(ctx, abortable(scan, o.signal, 'readAll'), o.filter, o.limit, {
     signal: o.signal,

@@ -2,12 +2,14 @@
  * What the planner (plan.ts) decides by: a stream's state and whether an expectation holds of
  * it, and the errors of the requests it refuses.
  */
-import type {
-  AppendConditionFailedError,
-  EventIdConflictError,
-  ExpectedRevision,
-  InvalidArgumentError,
-  WrongExpectedRevisionError,
+import {
+  fenced,
+  type AppendConditionFailedError,
+  type EventIdConflictError,
+  type ExpectedRevision,
+  type FencedError,
+  type InvalidArgumentError,
+  type WrongExpectedRevisionError,
 } from '../errors.js'
 
 /** A stream's state: its last revision (−1 for none) and its soft-delete point. */
@@ -78,6 +80,10 @@ export const beyondHead = (position: number, head: number): InvalidArgumentError
   field: 'checkpoint.position',
   message: `checkpoint.position: ${position} is past the head of the log (${head - 1})`,
 })
+
+/** A guarded write whose key another run wrote since this one read it. */
+export const staleGuard = (what: string): FencedError =>
+  fenced(`${what} was saved by another run since this one read it: only one run of it may write`)
 
 /** A stored event that matches an append's condition: where it is, and which stream holds it. */
 export interface Matched {

@@ -10,13 +10,7 @@
  * events stored in older versions of their type's schema); query.ts, queries.ts, lookup.ts,
  * postings.ts and indexing.ts (tags, queries, conditions and their index).
  */
-import {
-  closed,
-  invalidArgument,
-  orThrow,
-  readOnly as readOnlyError,
-  toDeltalogError,
-} from '../errors.js'
+import { invalidArgument, orThrow, toDeltalogError } from '../errors.js'
 import { openLog, type Log } from '../openLog.js'
 import { decodeStrict } from '../log/options.js'
 import type { Storage } from '../storage/port.js'
@@ -31,10 +25,10 @@ import type {
   SubscriptionMessage,
 } from './model.js'
 import {
-  AppendEventsOptions,
-  EventAppendOptions,
-  MultiAppendOptions,
   OpenEventStoreOptions,
+  type AppendEventsOptions,
+  type EventAppendOptions,
+  type MultiAppendOptions,
   type AggregateOptions,
   type Codecs,
   type ReadAllOptions,
@@ -47,19 +41,20 @@ import {
 import type { ExpectedRevision } from '../errors.js'
 import type { Request } from './requests.js'
 import { read, subscribe } from './queries.js'
-import { validateCondition, type Condition, type Query } from './query.js'
-import { aggregateStream, readAll, readStream, type ReadContext } from './reads.js'
+import type { Query } from './query.js'
+import { aggregateStream, readAll, readStream } from './reads.js'
 import { lastOf } from './streams.js'
 import { subscribeToAll, subscribeToStream } from './subscriptions.js'
 import { openUnmarked, readsOf, refusingWriter } from './readOnly.js'
-import { checkEventTypes, checkWriteTypes, type Upcasters } from './upcast.js'
+import type { Upcasters } from './upcast.js'
 import { validateUpcasters } from './upcasters.js'
-import { validateEvents, validateWrites } from './validate.js'
 import { makeWriter, type Writer } from './writer.js'
 import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js'
 import { documentsOf, type Documents } from './documents.js'
 import { startProjection, type Projection, type ProjectionOptions } from './projection.js'
-import { makeRuns, type Run, type RunContext, type Runs, type Target } from './runs.js'
+import { makeRuns, type Runs } from './running.js'
+import { runsOn } from './targets.js'
+import { append, appendMulti, appendToStream } from './appends.js'
 import { aggregateWithSnapshot } from './snapshots.js'
 import type { Json } from './envelope.js'
 // Registers the checks that verifyStorage runs on a log holding an event store.
@@ -98,7 +93,8 @@ export type {
   ScanDocumentsOptions,
 } from './documents.js'
 export type { Projection, ProjectionOptions } from './projection.js'
-export type { Lag, Partition, Run } from './runs.js'
+export type { Partition } from './runs.js'
+export type { Lag, Run } from './running.js'
 export { partitionOf } from './runs.js'
 
 // -------------------------------------------------------------------------------------
@@ -277,62 +273,20 @@ const makeEventStore = (
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
     (closing ??= closeStore(runs, writer, subscriptions, owned ? log : undefined))
-  const own: Target = { log, runs, submit, sameLog: true }
-  /** Where a run keeps what it writes: this store, or the open store its `into` names. */
-  const targetOf = (options: unknown): Target => {
-    const into = (options as { readonly into?: unknown } | undefined)?.into
-    const target = into === undefined ? own : TARGETS.get(into as EventStore)
-    if (target === undefined) {
-      throw toDeltalogError(invalidArgument('options.into', 'must be an open event store'))
-    }
-    const writesTo = target === own ? { readOnly, closing } : WRITABLE.get(target)?.()
-    if (writesTo?.readOnly === true) {
-      throw toDeltalogError(
-        readOnlyError(
-          `the event store that would keep what the run writes is open read-only (readOnly: true)${target === own ? '; give options.into a writable one' : ''}`,
-          undefined,
-        ),
-      )
-    }
-    if (writesTo?.closing !== undefined) throw toDeltalogError(closed('event store'))
-    return target.log === log ? { ...target, sameLog: true } : { ...target, sameLog: false }
-  }
-  WRITABLE.set(own, () => ({ readOnly, closing }))
-  /**
-   * Starts a run on this store's events. One kept in another store (`into`) is registered there,
-   * and adopted here too, so that this store's close also waits for the batch in hand.
-   */
-  const running = async <R extends Run>(
-    options: unknown,
-    start: (context: RunContext) => Promise<R>,
-  ): Promise<R> => {
-    const target = targetOf(options)
-    const run = await start({ reads, closing: subscriptions.signal, target })
-    if (target.runs !== runs) runs.adopt(run)
-    return run
-  }
+  const running = runsOn({
+    log,
+    runs,
+    submit,
+    readOnly,
+    closing: () => closing,
+    context: (target) => ({ reads, closing: subscriptions.signal, target }),
+  })
   const store: EventStore = {
     log,
     appendToStream: (streamId, events, options) =>
       appendToStream(ctx, writer, streamId, events, options),
-    appendMulti: async (writes, options) => {
-      const checked = orThrow(checkWriteTypes(upcasters, orThrow(validateWrites(codecs, writes))))
-      const { fields } = appendOptions(upcasters, MultiAppendOptions, options)
-      return writer.submit({ kind: 'append', writes: checked, ...fields })
-    },
-    append: async (events, options) => {
-      const checked = orThrow(validateEvents(codecs, events, 'events'))
-      const valid = orThrow(checkEventTypes(upcasters, checked, 'events'))
-      const { fields } = appendOptions(upcasters, AppendEventsOptions, options)
-      const [result] = await writer.submit({
-        kind: 'append',
-        writes: [{ streamId: NO_STREAM, events: valid, expected: 'any' }],
-        ...fields,
-        single: true,
-      })
-      if (result === undefined) throw toDeltalogError(invalidArgument('events', 'nothing appended'))
-      return { position: result.position }
-    },
+    appendMulti: (writes, options) => appendMulti(ctx, writer, writes, options),
+    append: (events, options) => append(ctx, writer, events, options),
     read: (query, options) => read(reads(), query, options),
     subscribe: (query, options) => subscribe(reads(), query, options),
     readStream: (streamId, options) => readStream(reads(), streamId, options),
@@ -347,8 +301,8 @@ const makeEventStore = (
       save: (name, position) => saveCheckpoint(writer, name, position),
       load: (name) => loadCheckpoint(log, name),
     },
-    consumer: (name, options) => running(options, (c) => startConsumer(c, name, options)),
-    projection: (name, options) => running(options, (c) => startProjection(c, name, options)),
+    consumer: (name, options) => running.start(options, (c) => startConsumer(c, name, options)),
+    projection: (name, options) => running.start(options, (c) => startProjection(c, name, options)),
     documents: <D extends Json>(name: string) => documentsOf(log, name) as unknown as Documents<D>,
     deleteStream: async (streamId) => {
       await writer.submit({ kind: 'delete', streamId: orThrow(validateStreamId(streamId)) })
@@ -356,70 +310,13 @@ const makeEventStore = (
     close,
     [Symbol.asyncDispose]: close,
   }
-  TARGETS.set(store, own)
+  running.register(store)
   return store
 }
 
-/** What each open store offers the runs of other stores that write to it (their `into`). */
-const TARGETS = new WeakMap<EventStore, Target>()
-/** Whether a target's store is read-only, and whether it is closing. */
-const WRITABLE = new WeakMap<
-  Target,
-  () => { readonly readOnly: boolean; readonly closing: Promise<void> | undefined }
->()
-
-/** The stream id of the events `append` writes: no stream of a caller's can have it. */
-const NO_STREAM = ''
-
 /**
- * An append's options, checked — the condition first, so that its error names the field within
- * it — with its checkpoint and condition as a request's fields, absent when not given.
- */
-const appendOptions = <A extends MultiAppendOptions>(
-  upcasters: Upcasters,
-  codec: Parameters<typeof decodeStrict<A>>[0],
-  options: unknown,
-): { readonly o: A; readonly fields: Pick<AppendRequest, 'checkpoint' | 'condition'> } => {
-  const given = (options ?? {}) as { readonly condition?: unknown }
-  const condition =
-    typeof given === 'object' && given.condition !== undefined
-      ? orThrow(validateCondition(given.condition, 'options.condition', upcasters))
-      : undefined
-  const o = orThrow(decodeStrict(codec, 'options', options))
-  const fields: { checkpoint?: NonNullable<AppendRequest['checkpoint']>; condition?: Condition } =
-    {}
-  if (o.checkpoint !== undefined) fields.checkpoint = o.checkpoint
-  if (condition !== undefined) fields.condition = condition
-  return { o, fields }
-}
-
-type AppendRequest = Request & { readonly kind: 'append' }
-
-/** `appendToStream`: its arguments checked before the append is queued. */
-const appendToStream = async (
-  { codecs, upcasters }: Pick<ReadContext, 'codecs' | 'upcasters'>,
-  writer: Writer,
-  streamId: unknown,
-  events: unknown,
-  options: unknown,
-): Promise<EventAppendResult> => {
-  const id = orThrow(validateStreamId(streamId))
-  const checked = orThrow(validateEvents(codecs, events, 'events'))
-  const valid = orThrow(checkEventTypes(upcasters, checked, 'events'))
-  const { o, fields } = appendOptions(upcasters, EventAppendOptions, options)
-  const [result] = await writer.submit({
-    kind: 'append',
-    writes: [{ streamId: id, events: valid, expected: o.expectedRevision ?? 'any' }],
-    ...fields,
-    single: true,
-  })
-  if (result === undefined) throw toDeltalogError(invalidArgument('events', 'nothing appended'))
-  return result
-}
-
-/**
- * Closes a store: stops its consumers and projections, refuses new appends, waits for the queued ones, ends the subscriptions, then
- * closes `ownLog` if the store opened one. REQUIRES: called once per store (`close` keeps its
+ * Closes a store: stops its consumers and projections, refuses new appends, waits for the
+ * queued ones, ends the subscriptions, then closes `ownLog` if the store opened one. REQUIRES: called once per store (`close` keeps its
  * promise).
  */
 const closeStore = async (

@@ -5,6 +5,7 @@ import type { Mutant } from '../mutant.js'
 
 const consumer = 'src/eventstore/consumer.ts'
 const runs = 'src/eventstore/runs.ts'
+const running = 'src/eventstore/running.ts'
 const tests = ['test/eventstore/consumer.test.ts']
 
 export const mutants: ReadonlyArray<Mutant> = [
@@ -166,36 +167,36 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: 'a consumer of a name runs once at a time in a store',
-    file: runs,
+    file: running,
     from: '      if (running.has(key)) {',
     to: '      if (false) {',
     tests,
   },
   {
     rule: 'a consumer that ended lets go of its name',
-    file: runs,
+    file: running,
     from: '          running.delete(key)\n',
     to: '',
     tests,
   },
   {
     rule: "a consumer's stop() waits for the batch in hand (so the store's close does)",
-    file: runs,
+    file: running,
     from: '        await done.catch(() => undefined)\n',
     to: '        void done.catch(() => undefined)\n',
     tests,
   },
   {
     rule: 'a consumer that finishes starting while its store closes is refused',
-    file: runs,
+    file: running,
     from: "      if (stopping) throw toDeltalogError(closed('event store'))\n",
     to: '',
     tests,
   },
   {
     rule: 'a consumer kept in another store stops when the store it reads closes',
-    file: 'src/eventstore/store.ts',
-    from: '    if (target.runs !== runs) runs.adopt(run)\n',
+    file: 'src/eventstore/targets.ts',
+    from: '      if (target.runs !== host.runs) host.runs.adopt(run)\n',
     to: '',
     tests,
   },
@@ -215,21 +216,21 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: "a consumer's lag counts what it has read past",
-    file: runs,
+    file: running,
     from: 'positions: Math.max(0, head - Math.max(readTo, position + 1)),',
     to: 'positions: Math.max(0, head - (position + 1)),',
     tests,
   },
   {
     rule: "a consumer's lag in ms counts from the oldest event in hand",
-    file: runs,
+    file: running,
     from: '      if (first !== undefined) oldest ??= first.recordedAt.getTime()\n',
     to: '',
     tests,
   },
   {
     rule: "a consumer's lag in ms is 0 once its batch is saved",
-    file: runs,
+    file: running,
     from: '      oldest = undefined\n',
     to: '',
     tests,

@@ -9,10 +9,10 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: "a projection's documents are written in the commit of its state, not one before",
     file: 'src/eventstore/projection.ts',
-    from: '    records.push({ key: stateKey(fold.name), value: stateValue })\n',
+    from: '  records.push({ key: stateKey(fold.name), value: stateValue })\n',
     to:
-      "    await store.target.submit({ kind: 'records', records: records.splice(0) })\n" +
-      '    records.push({ key: stateKey(fold.name), value: stateValue })\n',
+      "  await store.target.submit({ kind: 'records', records: records.splice(0) })\n" +
+      '  records.push({ key: stateKey(fold.name), value: stateValue })\n',
     tests: projection,
   },
   {
@@ -24,7 +24,7 @@ export const mutants: ReadonlyArray<Mutant> = [
   },
   {
     rule: 'events of one key in one batch fold into one document',
-    file: 'src/eventstore/projection.ts',
+    file: 'src/eventstore/folding.ts',
     from: '      document = changed.has(k)\n',
     to: '      document = false\n',
     tests: projection,
@@ -39,41 +39,41 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: "a rebuild writes its documents under its own version, not the serving one's",
     file: 'src/eventstore/projection.ts',
-    from: 'key: documentKey(fold.name, lane.lane.version, k),',
-    to: 'key: documentKey(fold.name, live.lane.version, k),',
+    from: 'key: documentKey(fold.name, next.version, k),',
+    to: 'key: documentKey(fold.name, lanes.live.lane.version, k),',
     tests: projection,
   },
   {
     rule: 'a rebuild level with the serving version switches in that commit',
     file: 'src/eventstore/projection.ts',
-    from: 'const switching = isRebuild && through - 1 >= live.lane.position',
-    to: 'const switching = isRebuild && through - 1 > live.lane.position',
+    from: 'const switching = isRebuild && through - 1 >= lanes.live.lane.position',
+    to: 'const switching = isRebuild && through - 1 > lanes.live.lane.position',
     tests: projection,
   },
   {
     rule: 'a rebuild in progress is resumed by rebuild(), never restarted',
     file: 'src/eventstore/projection.ts',
-    from: 'rebuilding ??= folding({ version: live.lane.version + 1, position: -1 })',
-    to: 'rebuilding = folding({ version: live.lane.version + 1, position: -1 })',
+    from: 'lanes.rebuilding ??= folding({ version: lanes.live.lane.version + 1, position: -1 }, true)',
+    to: 'lanes.rebuilding = folding({ version: lanes.live.lane.version + 1, position: -1 }, true)',
     tests: projection,
   },
   {
     rule: 'a rebuild interrupted by a stop goes on at the next run',
     file: 'src/eventstore/projection.ts',
-    from: 'initial.rebuilding === undefined ? undefined : folding(initial.rebuilding)',
+    from: 'initial.rebuilding === undefined ? undefined : folding(initial.rebuilding, false)',
     to: 'undefined',
     tests: projection,
   },
   {
     rule: 'a throwing evolve or key stops the projection',
-    file: 'src/eventstore/projection.ts',
+    file: 'src/eventstore/folding.ts',
     from: '      return failed(cause)\n',
     to: '      continue\n',
     tests: projection,
   },
   {
     rule: 'a document that is not JSON stops the projection',
-    file: 'src/eventstore/projection.ts',
+    file: 'src/eventstore/folding.ts',
     from: 'if (document !== undefined && !isJson(document)) {',
     to: 'if (false) {',
     tests: projection,
@@ -95,8 +95,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a guarded write is refused unless its key holds what its writer last saw (FENCED)',
     file: 'src/eventstore/plan.ts',
-    from: 'if (draft.guarded.get(guard.key) !== guard.expected) {',
-    to: 'if (false) {',
+    from: 'if (draft.guarded.get(guard.key) !== guard.expected) return',
+    to: 'if (false) return',
     tests: projection,
   },
   {
@@ -168,5 +168,19 @@ export const mutants: ReadonlyArray<Mutant> = [
     from: 'readOnly ? undefined : submit, streamId, options)',
     to: 'submit, streamId, options)',
     tests: snapshots,
+  },
+  {
+    rule: 'a version begun by this run reads from the log no document it has written',
+    file: 'src/eventstore/folding.ts',
+    from: 'lane.written !== undefined && !lane.written.has(k)',
+    to: 'lane.written !== undefined',
+    tests: projection,
+  },
+  {
+    rule: 'a version begun by an earlier run reads its documents from the log',
+    file: 'src/eventstore/projection.ts',
+    from: 'live: folding(initial.active, initialText === undefined),',
+    to: 'live: folding(initial.active, true),',
+    tests: projection,
   },
 ]
