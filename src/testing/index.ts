@@ -12,3 +12,14 @@ export {
   type WrittenBatch,
 } from './crashStorage.js'
 export { makeRandom, type Random } from './random.js'
+export {
+  checkProjection,
+  type CheckProjectionOptions,
+  type CustomConsumerUnderTest,
+  type CustomProjectionUnderTest,
+  type InlineConsumerUnderTest,
+  type InlineProjectionUnderTest,
+  type ProjectionUnderTest,
+  type SavedProjection,
+  type StreamAppend,
+} from './checkProjection.js'
