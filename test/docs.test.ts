@@ -1,6 +1,6 @@
-// Code shown in the docs must be the code that runs: the crash-testing guide's example is the
-// file examples/crash-test.test.ts, which the test run executes, and its options line runs
-// here; every other example runs too.
+// Code shown in the docs must be the code that runs: the crash-testing guide's examples are the
+// files examples/crash-test.test.ts and examples/projection-crash.test.ts, which the test run
+// executes, and its options line runs here; every other example runs too.
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,12 +17,26 @@ it('shows examples/crash-test.test.ts in docs/crash-testing.md exactly', async (
   expect(block).toBe(body)
 })
 
+it('shows examples/projection-crash.test.ts in docs/crash-testing.md exactly', async () => {
+  const doc = await readFile(new URL('../docs/crash-testing.md', import.meta.url), 'utf8')
+  const example = await readFile(
+    new URL('../examples/projection-crash.test.ts', import.meta.url),
+    'utf8',
+  )
+  const block = /## Crash-testing your projections[\s\S]*?```ts\n([\s\S]*?)```/.exec(doc)?.[1]
+  const body = example.split('\n').slice(2).join('\n')
+  expect(block).toBe(body)
+})
+
 // Every ts block of every page in docs/ runs as a test. A page's blocks run in order as one
 // program (later blocks go on with what earlier ones opened), in a scratch directory, with the
 // package's names pointed at the source; pages whose examples need more than that are run by
 // the test named here, which this table keeps honest by counting their blocks.
 const runElsewhere: Record<string, { readonly blocks: number; readonly by: string }> = {
-  'crash-testing.md': { blocks: 2, by: 'this file and examples/crash-test.test.ts' },
+  'crash-testing.md': {
+    blocks: 3,
+    by: 'this file, examples/crash-test.test.ts and examples/projection-crash.test.ts',
+  },
   'fp.md': { blocks: 1, by: 'test/fp/fp.test.ts' },
   'postgres.md': {
     blocks: 3,

@@ -4,6 +4,7 @@
 // in every run (mutants.test.ts) so that a mutant that no longer applies is noticed at once.
 
 import type { Mutant } from './mutant.js'
+import { mutants as checkprojection } from './areas/checkprojection.js'
 import { mutants as cli } from './areas/cli.js'
 import { mutants as conditions } from './areas/conditions.js'
 import { mutants as consumers } from './areas/consumers.js'
@@ -276,4 +277,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...dcb,
   ...consumers,
   ...projections,
+  ...checkprojection,
 ]

@@ -3,6 +3,7 @@
 import type { Mutant } from '../mutant.js'
 
 const courses = 'examples/course-subscriptions.ts'
+const bank = 'examples/bank-account.ts'
 
 export const mutants: ReadonlyArray<Mutant> = [
   {
@@ -24,6 +25,20 @@ export const mutants: ReadonlyArray<Mutant> = [
     file: courses,
     from: 'failIfEventsMatch: model.query, ...(after === undefined ? {} : { after })',
     to: 'failIfEventsMatch: model.query',
+    tests: ['test/examples.test.ts'],
+  },
+  {
+    rule: 'the bank example folds an account from its snapshot and the events after it',
+    file: bank,
+    from: '    snapshot: { every: 3, version: 1 },\n',
+    to: '',
+    tests: ['test/examples.test.ts'],
+  },
+  {
+    rule: "the bank example's consumer resumes after its checkpoint: a notification is sent once",
+    file: 'src/eventstore/consumer.ts',
+    from: 'const start = saved ?? o.after ?? (o.from ?? 0) - 1',
+    to: 'const start = o.after ?? (o.from ?? 0) - 1',
     tests: ['test/examples.test.ts'],
   },
 ]
