@@ -1036,6 +1036,26 @@ describe('a projection with', () => {
 // verification
 // -------------------------------------------------------------------------------------
 
+describe('a projection of more documents than it keeps in memory', () => {
+  it('reads a document it wrote and forgot from the log, in a version it began', async () => {
+    const store = await opened({ storage: await openMemoryStorage() })
+    // 10,001 documents: the first is forgotten (the run keeps 10,000) before its second event.
+    const streams = Array.from({ length: 10_001 }, (_, i) => `s-${i}`)
+    for (let i = 0; i < streams.length; i += 1000) {
+      await store.appendMulti(
+        streams.slice(i, i + 1000).map((streamId) => ({ streamId, events: [add(1)] })),
+      )
+    }
+    const projection = await store.projection<Doc>('big', { ...foldOf(), batch: 5000 })
+    cleanup.push(() => projection.stop())
+    await projection.caughtUp()
+    await store.appendToStream('s-0', [add(1)])
+    await projection.caughtUp()
+    expect((await projection.get('s-0'))?.n).toBe(2)
+    expect((await projection.get('s-10000'))?.n).toBe(1)
+  }, 60_000)
+})
+
 describe('verifyStorage', () => {
   it('finds nothing wrong in a store with projections, rebuilds and snapshots', async () => {
     const memory = reopenableMemory()
