@@ -34,6 +34,12 @@ export const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
 }
 
+/** Waits up to `n` turns for `done()` to hold; resolves with whether it did. */
+const turnsUntil = async (n: number, done: () => boolean): Promise<boolean> => {
+  for (let i = 0; i < n && !done(); i++) await new Promise((resolve) => setImmediate(resolve))
+  return done()
+}
+
 const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message : String(error)
 
@@ -90,13 +96,12 @@ export const startGeneration = async (
     stop: async () => {
       stopping = true
       controller.abort()
-      const stopped = await Promise.race([
-        running.done.then(
-          () => true,
-          () => true,
-        ),
-        turns(STOP_TURNS).then(() => false),
-      ])
+      let ended = false
+      void running.done.then(
+        () => (ended = true),
+        () => (ended = true),
+      )
+      const stopped = await turnsUntil(STOP_TURNS, () => ended)
       if (!stopped) {
         throw new Error(`it did not stop within ${STOP_TURNS} turns of its signal aborting`)
       }
