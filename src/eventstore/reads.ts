@@ -42,6 +42,11 @@ export interface StreamRead {
   readonly limit: number | undefined
   /** The first position excluded (where a subscription's live part begins), if any. */
   readonly before: number | undefined
+  /**
+   * A position at or below the first revision's, known to the caller (a snapshot's): a forward
+   * read starts there, with no seek; events below `from` found past it are skipped.
+   */
+  readonly fromPosition?: number
   readonly signal: AbortSignal | undefined
   /** Names the read in an `ABORTED` error. */
   readonly what: string
@@ -103,7 +108,7 @@ const forwards = async (
   first: number,
   read: StreamRead,
 ): Promise<StreamScan | undefined> => {
-  const position = await seekRevision(ctx.log, streamId, first)
+  const position = read.fromPosition ?? (await seekRevision(ctx.log, streamId, first))
   if (position === undefined) return undefined
   const entries = paged(ctx.log, {
     key: eventsKey(streamId),
@@ -150,6 +155,7 @@ export async function* streamEvents(
   for await (const entry of abortable(scan.entries, read.signal, read.what)) {
     const stored = orThrow(decodeEvent(entry.value))
     if (scan.past(stored.revision)) return
+    if (stored.revision < first) continue
     yield toReadEvent(ctx, streamId, entry, stored)
     if (--left <= 0) return
   }

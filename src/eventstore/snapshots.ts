@@ -34,21 +34,33 @@ export const SnapshotOption = t.type({ every: Positive, version: Positive })
 interface Snapshot {
   readonly version: number
   readonly revision: number
+  /** The position of the last event folded: the fold from it reads the log from there, no seek. */
+  readonly position: number | undefined
   readonly deletedBefore: number
   readonly state: unknown
 }
 
-const SnapshotCodec = t.type({ v: t.number, r: t.number, b: t.number, s: t.unknown })
+const SnapshotCodec = t.intersection([
+  t.type({ v: t.number, r: t.number, b: t.number, s: t.unknown }),
+  t.partial({ p: t.number }),
+])
 
 export const snapshotKey = (streamId: string): string => SNAPSHOTS + streamId
 
 export const encodeSnapshot = (s: Snapshot): Uint8Array =>
-  jsonBytes({ v: s.version, r: s.revision, b: s.deletedBefore, s: s.state })
+  jsonBytes({
+    v: s.version,
+    r: s.revision,
+    b: s.deletedBefore,
+    s: s.state,
+    ...(s.position === undefined ? {} : { p: s.position }),
+  })
 
 export const decodeSnapshot = (bytes: Uint8Array): E.Either<CorruptionError, Snapshot> =>
   E.map((v: t.TypeOf<typeof SnapshotCodec>) => ({
     version: v.v,
     revision: v.r,
+    position: v.p,
     deletedBefore: v.b,
     state: v.s,
   }))(decodeJson(SnapshotCodec, 'snapshot', bytes))
@@ -80,10 +92,10 @@ export const aggregateWithSnapshot = async <S>(
     const folded = await foldFromSnapshot(ctx, id, version, options)
     // A delete committed during the fold: its reads may have hidden events after the snapshot.
     if (folded === undefined) continue
-    const { state, base, last, deletedBefore } = folded
+    const { state, base, last, position, deletedBefore } = folded
     if (submit !== undefined && last - base >= every) {
       if (!isJson(state)) throw toDeltalogError(notJson('options.snapshot'))
-      const value = encodeSnapshot({ version, revision: last, deletedBefore, state })
+      const value = encodeSnapshot({ version, revision: last, position, deletedBefore, state })
       await submit({ kind: 'records', records: [{ key: snapshotKey(id), value }] }).catch(
         (error: unknown) => {
           // The log refused the snapshot (too large for it): a state this fold cannot store.
@@ -113,6 +125,7 @@ const foldFromSnapshot = async <S>(
       readonly state: S
       readonly base: number
       readonly last: number
+      readonly position: number | undefined
       readonly deletedBefore: number
     }
   | undefined
@@ -129,8 +142,11 @@ const foldFromSnapshot = async <S>(
   let state = usable === undefined ? initialState : (usable.state as S)
   const base = usable?.revision ?? stream.deletedBefore - 1
   let last = base
+  let position = usable?.position
   for await (const event of streamEvents(ctx, id, {
     from: base + 1,
+    // A snapshot that knows where its last event is starts the read just past it: no seek.
+    ...(position === undefined ? {} : { fromPosition: position + 1 }),
     to: undefined,
     reverse: false,
     limit: undefined,
@@ -140,9 +156,10 @@ const foldFromSnapshot = async <S>(
   })) {
     state = evolve(state, event)
     last = event.revision
+    position = event.position
   }
   if (usable !== undefined && (await loadState(ctx, id)).deletedBefore !== stream.deletedBefore) {
     return undefined
   }
-  return { state, base, last, deletedBefore: stream.deletedBefore }
+  return { state, base, last, position, deletedBefore: stream.deletedBefore }
 }

@@ -53,7 +53,12 @@ export const makeWriter = (store: Streams & { readonly upcasters: Upcasters }): 
   // Without upcasters every type is at version 1: nothing to look up per event.
   const version =
     Object.keys(upcasters).length === 0 ? () => 1 : (type: string) => versionOf(upcasters, type)
-  const streams: WriterStreams = { ...store, newest: makeNewest(), versionOf: version }
+  const streams: WriterStreams = {
+    ...store,
+    newest: makeNewest(),
+    guards: new Map(),
+    versionOf: version,
+  }
   const queue: Queued[] = []
   const idle: Array<() => void> = []
   let closing: Promise<void> | undefined
@@ -119,6 +124,7 @@ const writeBatch = async (
     }
     for (const [id, state] of planned.states) streams.states.remember(id, state)
     streams.newest.written(planned.events, start)
+    rememberGuards(streams.guards, requests, planned.outcomes)
     if (planned.again.size > 0) retry(batch.filter((_, i) => planned.again.has(i)))
     for (const [i, { settle }] of batch.entries()) {
       const outcome = planned.outcomes[i]
@@ -137,6 +143,7 @@ const writeBatch = async (
     // What storage holds is no longer known for sure: read states again next time.
     streams.states.clear()
     streams.newest.clear()
+    streams.guards.clear()
     const value = errorValueOf(error)
     for (const { settle } of batch) settle(E.left(value))
   }
@@ -246,7 +253,7 @@ const knownFor = async (
         async ({ r, condition }) => [r, await storedMatch(streams, condition)] as const,
       ),
     ),
-    Promise.all([...guards].map(async (key) => [key, await lastOf(streams.log, key)] as const)),
+    Promise.all([...guards].map(async (key) => [key, await guardOf(streams, key)] as const)),
   ])
   const matched = new Map<Request, Match>()
   for (const [r, position] of found) if (position !== undefined) matched.set(r, position)
@@ -257,9 +264,7 @@ const knownFor = async (
     ids: indexed,
     matched,
     guarded: new Map(
-      guarded.flatMap(([key, entry]) =>
-        entry === undefined ? [] : [[key, TEXT.decode(entry.value)] as const],
-      ),
+      guarded.flatMap(([key, value]) => (value === undefined ? [] : [[key, value] as const])),
     ),
     versionOf: streams.versionOf,
     head: streams.log.nextSequence(),
@@ -288,7 +293,36 @@ const storedMatch = async (
  */
 interface WriterStreams extends Streams {
   readonly newest: Newest
+  /**
+   * The value, as text, of each guarded key this writer wrote: the store's writer is the only
+   * one of its keys, so a guard is checked with no read (cleared when a write fails).
+   */
+  readonly guards: Map<string, string>
   readonly versionOf: (type: string) => number
+}
+
+/** A guarded key's newest value as text: from what this writer wrote, or read from the log. */
+const guardOf = async (streams: WriterStreams, key: string): Promise<string | undefined> => {
+  const known = streams.guards.get(key)
+  if (known !== undefined) return known
+  const entry = await lastOf(streams.log, key)
+  return entry === undefined ? undefined : TEXT.decode(entry.value)
+}
+
+/** Remembers what the accepted guarded requests of a written batch wrote to their keys. */
+const rememberGuards = (
+  guards: Map<string, string>,
+  requests: ReadonlyArray<Request>,
+  outcomes: ReadonlyArray<Outcome>,
+): void => {
+  for (const [i, r] of requests.entries()) {
+    const outcome = outcomes[i]
+    if (r.kind !== 'records' || r.guard === undefined || outcome === undefined) continue
+    if (E.isLeft(outcome)) continue
+    for (const record of r.records) {
+      if (record.key === r.guard.key) guards.set(record.key, TEXT.decode(record.value))
+    }
+  }
 }
 
 /**
