@@ -51,13 +51,6 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests: projection,
   },
   {
-    rule: 'a rebuild in progress is resumed by rebuild(), never restarted',
-    file: 'src/eventstore/projection.ts',
-    from: 'lanes.rebuilding ??= folding({ version: lanes.live.lane.version + 1, position: -1 }, true)',
-    to: 'lanes.rebuilding = folding({ version: lanes.live.lane.version + 1, position: -1 }, true)',
-    tests: projection,
-  },
-  {
     rule: 'a rebuild interrupted by a stop goes on at the next run',
     file: 'src/eventstore/projection.ts',
     from: 'initial.rebuilding === undefined ? undefined : folding(initial.rebuilding, false)',
