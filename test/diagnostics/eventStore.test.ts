@@ -199,6 +199,16 @@ describe.each(stores)('deltalog:event-store:deliver on %s', (_, open) => {
       { streamId: 'y', events: [{ type: 'C' }] },
     ])
     const deliveries = listen<DeliverContext>(CHANNEL_NAMES.deliver)
+    // The log's head when each span ends: past the checkpoint's commit, which the span covers.
+    const before = store.log.nextSequence()
+    const heads: number[] = []
+    const ended = (): number => heads.push(store.log.nextSequence())
+    dc.channel(`tracing:${CHANNEL_NAMES.deliver}:asyncEnd`).subscribe(ended)
+    cleanup.push(() =>
+      Promise.resolve(
+        void dc.channel(`tracing:${CHANNEL_NAMES.deliver}:asyncEnd`).unsubscribe(ended),
+      ),
+    )
     let calls = 0
     const consumer = await store.consumer('c', {
       handler: () => {
@@ -221,6 +231,8 @@ describe.each(stores)('deltalog:event-store:deliver on %s', (_, open) => {
     })
     expect(delivered?.firstPosition).toBeLessThan(delivered?.lastPosition ?? 0)
     expect(await store.checkpoints.load('c')).toBe(written[1]?.position)
+    expect(heads).toHaveLength(1)
+    expect(heads[0]).toBeGreaterThan(before)
   })
 
   it("a failing consumer's delivery carries HANDLER_FAILED", async () => {

@@ -1,0 +1,93 @@
+// Mutants of the event store's tracing channels (src/eventstore/tracing.ts and where it is
+// called): each breaks what a span says of an append or a delivery.
+import type { Mutant } from '../mutant.js'
+
+const tracing = 'src/eventstore/tracing.ts'
+const tests = ['test/diagnostics/eventStore.test.ts']
+
+export const mutants: ReadonlyArray<Mutant> = [
+  {
+    rule: "an append's span says whether a write of appendMulti gave an expected revision",
+    file: tracing,
+    from: "expected: write['expectedRevision'] !== undefined,",
+    to: "expected: write['expectedRevision'] === undefined,",
+    tests,
+  },
+  {
+    rule: "an append's span says whether it had a condition",
+    file: tracing,
+    from: "condition: given(options, 'condition'),",
+    to: "condition: given(options, 'expectedRevision'),",
+    tests,
+  },
+  {
+    rule: "an append's span counts the events of every write",
+    file: tracing,
+    from: 'writes.reduce((n, w) => n + w.events, 0)',
+    to: 'writes.length',
+    tests,
+  },
+  {
+    rule: "an append's span carries the position of its last event",
+    file: tracing,
+    from: 'ctx.position = Math.max(-1, ...results.map((r) => r.position))',
+    to: 'ctx.position = Math.min(...results.map((r) => r.position))',
+    tests,
+  },
+  {
+    rule: "an append's span reads the writes only while someone subscribes",
+    file: 'src/diagnostics/channels.ts',
+    from: '  if (!isTraced(channel)) return run()\n  const ctx = context()\n  return channel.start.runStores(ctx, () => {\n    let running: Promise<A>\n',
+    to: '  const ctx = context()\n  if (!isTraced(channel)) return run()\n  return channel.start.runStores(ctx, () => {\n    let running: Promise<A>\n',
+    tests,
+  },
+  {
+    rule: 'a span names a memory store\'s log "memory"',
+    file: tracing,
+    from: "      ? 'memory'",
+    to: "      ? 'storage'",
+    tests,
+  },
+  {
+    rule: "a delivery's span carries the position of the batch's last event",
+    file: tracing,
+    from: '{ lastPosition: last.position }',
+    to: '{ lastPosition: first.position }',
+    tests,
+  },
+  {
+    rule: "a subscription's delivery span ends when the subscriber asks for the next message",
+    file: tracing,
+    from: '    next: () => {\n      close()\n',
+    to: '    next: () => {\n',
+    tests,
+  },
+  {
+    rule: "a subscription's delivery span ends with the error the subscriber throws in",
+    file: tracing,
+    from: '      close(error)\n',
+    to: '      close()\n',
+    tests,
+  },
+  {
+    rule: "a consumer's delivery span counts its handler's calls",
+    file: 'src/eventstore/consumer.ts',
+    from: '(ctx, tries) => (ctx.attempts = tries),',
+    to: '(ctx) => (ctx.attempts = 1),',
+    tests,
+  },
+  {
+    rule: "a consumer's delivery span covers the checkpoint's save",
+    file: 'src/eventstore/consumer.ts',
+    from: '              if (tries > 0) await target.submit(checkpointRequest(target.sameLog, n, last))\n',
+    to: '              if (tries > 0) void target.submit(checkpointRequest(target.sameLog, n, last))\n',
+    tests,
+  },
+  {
+    rule: "a projection's delivery span counts the documents the batch changed",
+    file: 'src/eventstore/projection.ts',
+    from: '(ctx, folded) => (ctx.documents = folded.size),',
+    to: '(ctx) => (ctx.documents = events.length),',
+    tests,
+  },
+]
