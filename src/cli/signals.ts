@@ -35,3 +35,15 @@ const exit = (name: 'SIGINT' | 'SIGTERM'): never => {
   process.stderr.write(`deltalog: interrupted by ${name}\n`)
   process.exit(128 + constants.signals[name])
 }
+
+/** Resolves after `ms`, or at once when `signal` is aborted: a command's wait between two reads. */
+export const pause = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })

@@ -79,10 +79,12 @@ describe.each(stores)('deltalog:event-store:append on %s', (_, open) => {
     const free = await store.append([{ type: 'E', tags: ['t'] }], {
       condition: { failIfEventsMatch: { items: [{ tags: ['u'] }] } },
     })
+    await store.appendMulti([{ streamId: 'c', events: [{ type: 'F' }] }])
     expect(appends.seen.map((s) => s.phase)).toEqual(
-      Array<Phase[]>(3).fill(['start', 'end', 'asyncStart', 'asyncEnd']).flat(),
+      Array<Phase[]>(4).fill(['start', 'end', 'asyncStart', 'asyncEnd']).flat(),
     )
-    const [first, second, third] = appends.ended()
+    const [first, second, third, fourth] = appends.ended()
+    expect(fourth).toMatchObject({ kind: 'appendMulti', streams: ['c'], expectedRevision: false })
     expect(first).toMatchObject({
       log,
       kind: 'appendToStream',

@@ -10,7 +10,7 @@ import { mutants as conditions } from './areas/conditions.js'
 import { mutants as consumers } from './areas/consumers.js'
 import { mutants as examples } from './areas/examples.js'
 import { mutants as dcb } from './areas/dcb.js'
-import { mutants as esobserve } from './areas/esobserve.js'
+import { mutants as esobserve, watchMutants } from './areas/esobserve.js'
 import { mutants as format } from './areas/format.js'
 import { mutants as postgres } from './areas/postgres.js'
 import { mutants as projections } from './areas/projections.js'
@@ -280,4 +280,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...projections,
   ...checkprojection,
   ...esobserve,
+  ...watchMutants,
 ]

@@ -91,3 +91,76 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests,
   },
 ]
+
+const watch = 'src/cli/commands/watch.ts'
+const watchTests = ['test/cli/watch.test.ts']
+
+/** Mutants of `deltalog stats --watch`. */
+export const watchMutants: ReadonlyArray<Mutant> = [
+  {
+    rule: 'stats --watch counts the commit that starts at the head of the refresh before',
+    file: watch,
+    from: 'gte: encodeCommitKey(from),',
+    to: 'gt: encodeCommitKey(from),',
+    tests: watchTests,
+  },
+  {
+    rule: 'stats --watch counts every entry of a commit',
+    file: watch,
+    from: 'entries += commit.right.end - commit.right.firstSequence',
+    to: 'entries += 1',
+    tests: watchTests,
+  },
+  {
+    rule: 'stats --watch gives rates per second',
+    file: watch,
+    from: 'Math.round((count * 1000 * 10) / ms) / 10',
+    to: 'Math.round((count * 100 * 10) / ms) / 10',
+    tests: watchTests,
+  },
+  {
+    rule: 'stats --watch stops after --count refreshes',
+    file: watch,
+    from: 'args.count === undefined || n < args.count',
+    to: 'args.count === undefined || n <= args.count',
+    tests: watchTests,
+  },
+  {
+    rule: 'stats --watch ends at once on SIGINT',
+    file: watch,
+    from: '    if (signal.aborted) break\n',
+    to: '',
+    tests: watchTests,
+  },
+  {
+    rule: 'stats --watch shows where the log is truncated',
+    file: watch,
+    from: 'truncatedBefore: truncation.right,',
+    to: 'truncatedBefore: 0,',
+    tests: watchTests,
+  },
+  {
+    rule: 'stats --watch shows the writer epoch of a table',
+    file: 'src/postgres/activity.ts',
+    from: 'epoch: epoch.rows[0]?.value ?? null,',
+    to: 'epoch: null,',
+    tests: watchTests,
+    needs: 'postgres',
+  },
+  {
+    rule: 'stats --watch tells the followers of a table from other sessions',
+    file: 'src/postgres/activity.ts',
+    from: `"WHEN query = $2 THEN 'listener' ELSE 'hidden' END AS kind "`,
+    to: `"WHEN query = $2 THEN 'hidden' ELSE 'hidden' END AS kind "`,
+    tests: watchTests,
+    needs: 'postgres',
+  },
+  {
+    rule: 'stats --watch sees the sessions that last wrote a table',
+    file: 'src/postgres/activity.ts',
+    from: "const write = writeStatement(names).slice(0, writeStatement(names).indexOf(' FOR SHARE'))",
+    to: "const write = writeStatement(names).slice(0, writeStatement(names).indexOf(' FOR SHARE')) + 'x'",
+    tests: watchTests,
+    needs: 'postgres',
+  },
+]
