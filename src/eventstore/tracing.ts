@@ -19,21 +19,24 @@ import type { EventAppendResult, ReadEvent, SubscriptionMessage } from './model.
 // -------------------------------------------------------------------------------------
 
 /**
- * The log as a span names it: the directory the store opened, `memory` for storage that keeps
- * nothing, and otherwise `storage` (a storage adapter given) or `log` (a log given), of which
- * the store knows no name.
+ * The log as a span names it, as the log's own channels do: the directory the store opened, the
+ * storage's `location` when it names one (a PostgreSQL table), `memory` for storage that keeps
+ * nothing, and otherwise `storage` (an adapter given) or `log` (a log given, whose name the
+ * store does not know).
  */
 export const logNameOf = (source: {
   readonly path?: string | undefined
   readonly storage?: unknown
-}): string =>
-  source.path ??
-  (source.storage === undefined
-    ? 'log'
-    : (source.storage as { capabilities?: { persistent?: boolean } }).capabilities?.persistent ===
-        false
-      ? 'memory'
-      : 'storage')
+}): string => {
+  if (source.path !== undefined) return source.path
+  if (source.storage === undefined) return 'log'
+  const storage = source.storage as {
+    readonly location?: unknown
+    readonly capabilities?: { readonly persistent?: boolean }
+  }
+  if (typeof storage.location === 'string') return storage.location
+  return storage.capabilities?.persistent === false ? 'memory' : 'storage'
+}
 
 // -------------------------------------------------------------------------------------
 // appends

@@ -287,6 +287,25 @@ describe.each(stores)('deltalog:event-store:deliver on %s', (_, open) => {
   })
 })
 
+describe('the log a span names', () => {
+  it("is the storage's location when it names one, else storage, or log for a log given", async () => {
+    const appends = listen<EventAppendContext>(CHANNEL_NAMES.eventAppend)
+    const memory = await openMemoryStorage()
+    // A storage that names where it keeps its data (a PostgreSQL table's does).
+    const named = { ...memory, location: 'schema.events' }
+    const located = await opened({ storage: named })
+    await located.append([{ type: 'A' }])
+    const persistent = { ...(await openMemoryStorage()) }
+    const unnamed = await opened({
+      storage: { ...persistent, capabilities: { ...persistent.capabilities, persistent: true } },
+    })
+    await unnamed.append([{ type: 'A' }])
+    const shared = await opened({ log: unnamed.log })
+    await shared.append([{ type: 'A' }])
+    expect(appends.ended().map((c) => c.log)).toEqual(['schema.events', 'storage', 'log'])
+  })
+})
+
 describe('with no subscriber', () => {
   it('builds no context: the arguments are read only for the append itself', async () => {
     const store = await opened({ storage: await openMemoryStorage() })

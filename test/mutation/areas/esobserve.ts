@@ -49,6 +49,13 @@ export const mutants: ReadonlyArray<Mutant> = [
     tests,
   },
   {
+    rule: "a span names the log by its storage's location when the storage names one",
+    file: tracing,
+    from: "if (typeof storage.location === 'string') return storage.location",
+    to: "if (typeof storage.location === 'string') return 'storage'",
+    tests,
+  },
+  {
     rule: "a delivery's span carries the position of the batch's last event",
     file: tracing,
     from: '{ lastPosition: last.position }',
