@@ -4,6 +4,7 @@
 // timing, the commits and entries the refreshes count are exactly those whose first sequence
 // lies between the first refresh's head and the last one's.
 import { spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -151,6 +152,28 @@ describe('stats --watch on a directory', () => {
     expect(blocks[1]).toMatch(/\nnext sequence +1 \(0 entries\/s, 0 commits\/s over \d+ ms\)\n/)
     expect(blocks[1]).toMatch(/\nnot seen here +pending appends, commit and sync latencies/)
     expect(blocks[1]).not.toMatch(/\nwriter /)
+  })
+
+  it('ends with the error of a refresh that fails: a log gone between two refreshes', async () => {
+    const dir = await tempDir()
+    const log = await openLog({ path: `${dir}/log` })
+    await log.append([{ key: 'k', value: 'v' }])
+    await log.close()
+    expect(await run({ db: `${dir}/none`, watch: true, count: '2' })).toEqual({
+      code: 'INVALID_ARGUMENT',
+      out: '',
+    })
+    let out = ''
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk)
+      // The first report is out: the log goes before the next refresh.
+      rmSync(`${dir}/log`, { recursive: true, force: true })
+      return true
+    })
+    const args = decodeArgs(StatsArgs, { db: `${dir}/log`, watch: true, interval: '1', count: '3' })
+    const outcome = E.isRight(args) ? await stats(args.right) : args
+    expect(E.isLeft(outcome) && outcome.left.code).toBe('INVALID_ARGUMENT')
+    expect(out.trim().split('\n')).toHaveLength(6)
   })
 
   it('refuses --interval and --count without --watch, and an interval of 0', async () => {
