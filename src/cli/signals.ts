@@ -1,9 +1,9 @@
 /**
  * How a command ends on SIGINT or SIGTERM: within a second, whatever it is waiting for (a server
- * that does not answer included). A command that stops cleanly on a signal (`follow`, `stats --watch`) takes
- * `interruptSignal()` and ends as it says; any other command, or one still running `GRACE_MS`
- * after the signal, exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM) after
- * one line on stderr. A second signal exits at once.
+ * that does not answer included). A command that stops cleanly on a signal (`follow`, `stats
+ * --watch`) takes `interruptSignal()` and ends as it says; any other command, or one still
+ * running `GRACE_MS` after the signal, exits with 128 + the signal's number (130 for SIGINT, 143
+ * for SIGTERM) after one line on stderr. A second signal exits at once.
  */
 import { constants } from 'node:os'
 
