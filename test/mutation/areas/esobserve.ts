@@ -44,8 +44,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a span names a memory store\'s log "memory"',
     file: tracing,
-    from: "      ? 'memory'",
-    to: "      ? 'storage'",
+    from: "persistent === false ? 'memory' : 'storage'",
+    to: "persistent === false ? 'storage' : 'storage'",
     tests,
   },
   {
