@@ -67,3 +67,5 @@ export {
   partitionOf,
 } from './eventstore/store.js'
 export type { EventInput, Json } from './eventstore/envelope.js'
+// What the event store's tracing channels carry (docs/event-store.md, Tracing).
+export type { DeliverContext, EventAppendContext } from './diagnostics/channels.js'

@@ -79,6 +79,13 @@ export type FollowArgs = t.TypeOf<typeof FollowArgs>
 export const ReportArgs = t.intersection([DbArgs, t.partial({ json: t.boolean })])
 export type ReportArgs = t.TypeOf<typeof ReportArgs>
 
+/** `stats`: with `--watch`, a report every `--interval` ms (default 1000), `--count` times. */
+export const StatsArgs = t.intersection([
+  ReportArgs,
+  t.partial({ watch: t.boolean, interval: PositiveString, count: PositiveString }),
+])
+export type StatsArgs = t.TypeOf<typeof StatsArgs>
+
 export const ImportArgs = t.intersection([ReportArgs, t.partial({ resume: t.boolean })])
 export type ImportArgs = t.TypeOf<typeof ImportArgs>
 

@@ -1,9 +1,9 @@
 /**
  * How a command ends on SIGINT or SIGTERM: within a second, whatever it is waiting for (a server
- * that does not answer included). A command that stops cleanly on a signal (`follow`) takes
- * `interruptSignal()` and ends as it says; any other command, or one still running `GRACE_MS`
- * after the signal, exits with 128 + the signal's number (130 for SIGINT, 143 for SIGTERM) after
- * one line on stderr. A second signal exits at once.
+ * that does not answer included). A command that stops cleanly on a signal (`follow`, `stats
+ * --watch`) takes `interruptSignal()` and ends as it says; any other command, or one still
+ * running `GRACE_MS` after the signal, exits with 128 + the signal's number (130 for SIGINT, 143
+ * for SIGTERM) after one line on stderr. A second signal exits at once.
  */
 import { constants } from 'node:os'
 
@@ -35,3 +35,15 @@ const exit = (name: 'SIGINT' | 'SIGTERM'): never => {
   process.stderr.write(`deltalog: interrupted by ${name}\n`)
   process.exit(128 + constants.signals[name])
 }
+
+/** Resolves after `ms`, or at once when `signal` is aborted: a command's wait between two reads. */
+export const pause = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })

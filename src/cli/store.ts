@@ -14,6 +14,7 @@ import { openLogTE, type LogTE } from '../openLog.js'
 import { migrateStorage, type MigrationReport } from '../format/migrate.js'
 import { dropLogTables } from '../postgres/drop.js'
 import { openPostgresStorageTE, redact } from '../postgres/storage.js'
+import { tableActivity, type TableActivity } from '../postgres/activity.js'
 import type { Storage } from '../storage/port.js'
 import { verifyStorageTE, type VerifyOptions, type VerifyReport } from '../verify/verify.js'
 import type { Outcome } from './outcome.js'
@@ -274,6 +275,20 @@ export const removeCreated = async (
     return E.left(errorValueOf(error))
   }
 }
+
+/** What the server shows of the writer and followers of a log on PostgreSQL (activity.ts). */
+export type { TableActivity }
+
+/** Reads what the server shows of the log's writer and followers. */
+// REQUIRES: `location.db` is a PostgreSQL URL and `location.table` is given.
+export const activityOf = (
+  location: Location,
+): Promise<E.Either<DeltalogErrorValue, TableActivity>> =>
+  tableActivity({
+    connection: { connectionString: location.db },
+    table: location.table ?? '',
+    ...connectTimeout(location.db),
+  })
 
 /** What `verifyStore` takes: the options of `verifyStorage`. */
 export type { VerifyOptions }

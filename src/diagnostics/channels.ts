@@ -156,3 +156,47 @@ export const tracePromise = <C extends TraceContext, A>(
     )
   })
 }
+
+// -------------------------------------------------------------------------------------
+// the event store's contexts
+// -------------------------------------------------------------------------------------
+
+/** What `deltalog:event-store:append` carries: one append of the event store. */
+export interface EventAppendContext extends TraceContext {
+  /** Which call: `appendToStream`, `appendMulti` or `append` (events of no stream). */
+  readonly kind: 'appendToStream' | 'appendMulti' | 'append'
+  /** The streams written, in the call's order; none for `append`. */
+  readonly streams: ReadonlyArray<string>
+  /** The events handed over, all streams counted. */
+  readonly events: number
+  /** Whether any write gave an `expectedRevision` (`'any'` included). */
+  readonly expectedRevision: boolean
+  /** Whether the append had a `condition` (the DCB check). */
+  readonly condition: boolean
+  /** On success: the position of the last event appended. */
+  position?: number
+  /** On success: each stream's revision after the append, in the order of `streams`. */
+  revisions?: ReadonlyArray<number>
+}
+
+/** What `deltalog:event-store:deliver` carries: one batch of events handed to a subscriber. */
+export interface DeliverContext extends TraceContext {
+  /** Who gets the events. */
+  readonly subscriber: 'subscription' | 'consumer' | 'projection'
+  /**
+   * The consumer's or projection's name; for a subscription, the stream's id, `$all`
+   * (`subscribeToAll`) or `$query` (`subscribe`).
+   */
+  readonly name: string
+  /** The events in the batch (one for a subscription; none for a projection's switch-over). */
+  readonly events: number
+  /** The position of the batch's first and last events; absent when it holds none. */
+  readonly firstPosition?: number
+  readonly lastPosition?: number
+  /** A consumer's: the handler calls the batch took (more than one after retries). */
+  attempts?: number
+  /** A projection's: whether the batch was folded by a rebuild rather than the live fold. */
+  readonly rebuild?: boolean
+  /** A projection's: the documents the batch changed (written or removed). */
+  documents?: number
+}

@@ -27,6 +27,8 @@ import {
 import { makeLagMeter, type Run } from './running.js'
 import { loadCheckpoint } from './checkpoints.js'
 import { checkpointKey, encodeCheckpoint } from './envelope.js'
+import type { Request } from './requests.js'
+import { delivering } from './tracing.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -127,16 +129,19 @@ export const startConsumer = async (
           // Read to the end: wait for a commit. Else a partition dropped all it read: read on.
           if (through >= end) await nextCommit(reads.log, end, signal)
         } else {
-          // Stopped while waiting to retry: the checkpoint stays before the batch.
-          if (!(await handleWithRetries(n, events, handle, retry, signal))) return
-          await target.submit(
-            target.sameLog
-              ? { kind: 'checkpoint', name: n, position: last.position }
-              : {
-                  kind: 'records',
-                  records: [{ key: checkpointKey(n), value: encodeCheckpoint(last.position) }],
-                },
+          const attempts = await delivering(
+            { log: store.logName, subscriber: 'consumer', name: n },
+            events,
+            async () => {
+              const tries = await handleWithRetries(n, events, handle, retry, signal)
+              if (tries > 0) await target.submit(checkpointRequest(target.sameLog, n, last))
+              return tries
+            },
+            {},
+            (ctx, tries) => (ctx.attempts = tries),
           )
+          // Stopped while waiting to retry: the checkpoint stays before the batch.
+          if (attempts === 0) return
           position = last.position
           meter.saved(position)
         }
@@ -149,9 +154,19 @@ export const startConsumer = async (
   )
 }
 
+/** The request that saves a consumer's checkpoint after `last`, in its own store or another's. */
+const checkpointRequest = (sameLog: boolean, name: string, last: ReadEvent): Request =>
+  sameLog
+    ? { kind: 'checkpoint', name, position: last.position }
+    : {
+        kind: 'records',
+        records: [{ key: checkpointKey(name), value: encodeCheckpoint(last.position) }],
+      }
+
 /**
- * Hands `events` to the handler until it resolves (true), retrying with a doubling delay;
- * throws `HANDLER_FAILED` after the last attempt. An abort during a delay gives up (false).
+ * Hands `events` to the handler until it resolves, retrying with a doubling delay; resolves
+ * with the calls it took, or 0 when an abort during a delay gave up; throws `HANDLER_FAILED`
+ * after the last attempt.
  */
 const handleWithRetries = async (
   name: string,
@@ -159,12 +174,12 @@ const handleWithRetries = async (
   handler: ConsumerOptions['handler'],
   retry: Required<RetryOptions>,
   signal: AbortSignal,
-): Promise<boolean> => {
+): Promise<number> => {
   let delay = Math.min(retry.delayMs, retry.maxDelayMs)
   for (let attempt = 1; ; attempt++) {
     try {
       await handler(events)
-      return true
+      return attempt
     } catch (cause) {
       const first = events[0]?.position ?? -1
       const through = events.at(-1)?.position ?? -1
@@ -172,7 +187,7 @@ const handleWithRetries = async (
         throw toDeltalogError(handlerFailed(name, first, through, attempt, cause))
       }
       await pause(delay, signal)
-      if (signal.aborted) return false
+      if (signal.aborted) return 0
       delay = Math.min(retry.maxDelayMs, delay * 2)
     }
   }

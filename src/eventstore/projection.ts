@@ -49,6 +49,7 @@ import {
   type Source,
 } from './runs.js'
 import { makeLagMeter, type LagMeter, type Run } from './running.js'
+import { delivering } from './tracing.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -233,15 +234,24 @@ const step = async (
     return through < end
   }
   const position = switching ? through - 1 : (last as ReadEvent).position
-  const changed = await foldBatch(store.target.log, fold, lane, events)
   const next: Lane = { version: lane.lane.version, position }
-  const { live, rebuilding } = lanes
-  const state: ProjectionState = switching
-    ? { active: next }
-    : isRebuild
-      ? { active: live.lane, rebuilding: next }
-      : { active: next, ...(rebuilding === undefined ? {} : { rebuilding: rebuilding.lane }) }
-  lanes.text = await commit(store, fold, next, changed, state, lanes.text, events)
+  const changed = await delivering(
+    { log: store.logName, subscriber: 'projection', name: fold.name },
+    events,
+    async () => {
+      const folded = await foldBatch(store.target.log, fold, lane, events)
+      const { live, rebuilding } = lanes
+      const state: ProjectionState = switching
+        ? { active: next }
+        : isRebuild
+          ? { active: live.lane, rebuilding: next }
+          : { active: next, ...(rebuilding === undefined ? {} : { rebuilding: rebuilding.lane }) }
+      lanes.text = await commit(store, fold, next, folded, state, lanes.text, events)
+      return folded
+    },
+    { rebuild: isRebuild },
+    (ctx, folded) => (ctx.documents = folded.size),
+  )
   for (const [k, document] of changed) remember(lane, k, document)
   lane.lane = next
   lane.readTo = through

@@ -230,4 +230,6 @@ export interface RunContext {
   /** Aborts when the store the events are read from closes. */
   readonly closing: AbortSignal
   readonly target: Target
+  /** The log the events are read from, as spans name it (tracing.ts). */
+  readonly logName: string
 }

@@ -56,6 +56,7 @@ import { makeRuns, type Runs } from './running.js'
 import { runsOn } from './targets.js'
 import { append, appendMulti, appendToStream } from './appends.js'
 import { aggregateWithSnapshot } from './snapshots.js'
+import { logNameOf, tracedAppend, tracedSubscription } from './tracing.js'
 import type { Json } from './envelope.js'
 // Registers the checks that verifyStorage runs on a log holding an event store.
 import './verifyEvents.js'
@@ -219,7 +220,13 @@ export const openEventStore = async (input: OpenEventStoreOptions): Promise<Even
     if (owned) await log.close().catch(() => undefined)
     throw error
   }
-  return makeEventStore(log, owned, options.codecs ?? {}, upcasters, readOnly)
+  return makeEventStore(
+    { log, logName: logNameOf(options) },
+    owned,
+    options.codecs ?? {},
+    upcasters,
+    readOnly,
+  )
 }
 
 /**
@@ -254,11 +261,11 @@ const openOwnLog = (options: OpenEventStoreOptions): Promise<Log> => {
 }
 
 /**
- * The store's calls over `log`. REQUIRES: `log` is open and holds the store's marker, or is
- * empty and only read.
+ * The store's calls over `log` (`logName` names it in spans). REQUIRES: `log` is open and holds
+ * the store's marker, or is empty and only read.
  */
 const makeEventStore = (
-  log: Log,
+  { log, logName }: { readonly log: Log; readonly logName: string },
   owned: boolean,
   codecs: Codecs,
   upcasters: Upcasters,
@@ -279,24 +286,44 @@ const makeEventStore = (
     submit,
     readOnly,
     closing: () => closing,
-    context: (target) => ({ reads, closing: subscriptions.signal, target }),
+    context: (target) => ({ reads, closing: subscriptions.signal, target, logName }),
   })
   const store: EventStore = {
     log,
     appendToStream: (streamId, events, options) =>
-      appendToStream(ctx, writer, streamId, events, options),
-    appendMulti: (writes, options) => appendMulti(ctx, writer, writes, options),
-    append: (events, options) => append(ctx, writer, events, options),
+      tracedAppend(logName, 'appendToStream', streamId, events, options, () =>
+        appendToStream(ctx, writer, streamId, events, options),
+      ),
+    appendMulti: (writes, options) =>
+      tracedAppend(logName, 'appendMulti', writes, undefined, options, () =>
+        appendMulti(ctx, writer, writes, options),
+      ),
+    append: (events, options) =>
+      tracedAppend(logName, 'append', undefined, events, options, () =>
+        append(ctx, writer, events, options),
+      ),
     read: (query, options) => read(reads(), query, options),
-    subscribe: (query, options) => subscribe(reads(), query, options),
+    subscribe: (query, options) =>
+      tracedSubscription(
+        { log: logName, subscriber: 'subscription', name: '$query' },
+        subscribe(reads(), query, options),
+      ),
     readStream: (streamId, options) => readStream(reads(), streamId, options),
     readAll: (options) => readAll(reads(), options),
     aggregateStream: (streamId, options) =>
       options?.snapshot === undefined
         ? aggregateStream(reads(), streamId, options)
         : aggregateWithSnapshot(reads(), readOnly ? undefined : submit, streamId, options),
-    subscribeToAll: (options) => subscribeToAll(reads(), options),
-    subscribeToStream: (streamId, options) => subscribeToStream(reads(), streamId, options),
+    subscribeToAll: (options) =>
+      tracedSubscription(
+        { log: logName, subscriber: 'subscription', name: '$all' },
+        subscribeToAll(reads(), options),
+      ),
+    subscribeToStream: (streamId, options) =>
+      tracedSubscription(
+        { log: logName, subscriber: 'subscription', name: String(streamId) },
+        subscribeToStream(reads(), streamId, options),
+      ),
     checkpoints: {
       save: (name, position) => saveCheckpoint(writer, name, position),
       load: (name) => loadCheckpoint(log, name),

@@ -10,6 +10,7 @@ import { mutants as conditions } from './areas/conditions.js'
 import { mutants as consumers } from './areas/consumers.js'
 import { mutants as examples } from './areas/examples.js'
 import { mutants as dcb } from './areas/dcb.js'
+import { mutants as esobserve, watchMutants } from './areas/esobserve.js'
 import { mutants as format } from './areas/format.js'
 import { mutants as postgres } from './areas/postgres.js'
 import { mutants as projections } from './areas/projections.js'
@@ -278,4 +279,6 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...consumers,
   ...projections,
   ...checkprojection,
+  ...esobserve,
+  ...watchMutants,
 ]

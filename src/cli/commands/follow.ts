@@ -10,7 +10,7 @@ import { FollowArgs } from '../args.js'
 import * as flags from '../flags.js'
 import { action, type Outcome } from '../outcome.js'
 import { printEntry } from '../output.js'
-import { interruptSignal } from '../signals.js'
+import { interruptSignal, pause } from '../signals.js'
 import { isPostgresUrl, withLog, type LogTE } from '../store.js'
 
 // How often `follow` looks for new entries in a directory.
@@ -70,18 +70,6 @@ const printFrom = async (
   }
   return position
 }
-
-/** Resolves after `ms`, or at once when `signal` is aborted. */
-const pause = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
 
 /** Declares `follow` on `program`. */
 export const defineFollow = (program: Command): Command =>

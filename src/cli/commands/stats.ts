@@ -1,18 +1,20 @@
-/** `deltalog stats`: counts, watermarks, the SeqBlock and the size on disk of a log. */
-import { readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+/**
+ * `deltalog stats`: counts, watermarks, the SeqBlock and the size on disk of a log; with
+ * `--watch`, the head, rates and writer live (watch.ts).
+ */
 import type { Command } from 'commander'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
 import { seqBlockKey } from '../../codec/records.js'
-import type { DeltalogErrorValue } from '../../errors.js'
+import { invalidArgument, type DeltalogErrorValue } from '../../errors.js'
 import { decodeSeqBlock, nextBase, type SeqBlock } from '../../sequence/seqBlock.js'
 import type { Storage } from '../../storage/port.js'
-import { ReportArgs } from '../args.js'
+import { StatsArgs } from '../args.js'
 import * as flags from '../flags.js'
 import { action, type Outcome } from '../outcome.js'
-import { write } from '../output.js'
+import { sizeOnDisk, write } from '../output.js'
 import { isPostgresUrl, withLog, type LogTE } from '../store.js'
+import { watchStats, WATCH_INTERVAL_MS } from './watch.js'
 
 /** What `stats` reports, and prints as JSON with `--json`. */
 interface Stats {
@@ -29,14 +31,19 @@ interface Stats {
   readonly sizeOnDisk: number | null
 }
 
-/** Runs `stats`. */
-export const stats = (args: ReportArgs): Promise<Outcome> =>
-  withLog(args, 'read', async (log, storage) => {
+/** Runs `stats`: once, or with `--watch` until a signal or `--count` refreshes (watch.ts). */
+export const stats = (args: StatsArgs): Promise<Outcome> => {
+  if (args.watch === true) return watchStats(args)
+  const stray =
+    args.interval !== undefined ? '--interval' : args.count !== undefined ? '--count' : undefined
+  if (stray !== undefined) return Promise.resolve(E.left(invalidArgument(stray, 'is for --watch')))
+  return withLog(args, 'read', async (log, storage) => {
     const report = await statsOf(log, storage, args.db)
     if (E.isLeft(report)) return report
     await write(args.json === true ? `${JSON.stringify(report.right)}\n` : statsText(report.right))
     return E.right(0)
   })
+}
 
 /** Counts what `log` holds and reads its SeqBlock from `storage`. */
 // REQUIRES: `log` is open on `storage`, which is at `db`.
@@ -77,17 +84,6 @@ const storedSeqBlock = async (
   return O.isSome(stored.right) ? decodeSeqBlock(stored.right.value) : E.right(undefined)
 }
 
-/** The bytes under a directory, every file counted. */
-const sizeOnDisk = async (dir: string): Promise<number> => {
-  let total = 0
-  for (const item of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, item.name)
-    if (item.isDirectory()) total += await sizeOnDisk(path)
-    else if (item.isFile()) total += (await stat(path)).size
-  }
-  return total
-}
-
 /** The report as `stats` prints it without `--json`. */
 const statsText = (report: Stats): string => {
   const seqBlock =
@@ -112,5 +108,8 @@ export const defineStats = (program: Command): Command =>
     .description('entries, keys, next and durable sequence, the SeqBlock, size on disk')
     .addOption(flags.db())
     .addOption(flags.table())
-    .addOption(flags.json())
-    .action(action(ReportArgs, stats))
+    .addOption(flags.json('print JSON (with --watch, one line per refresh)'))
+    .option('--watch', 'refresh the head, rates and writer live, until Ctrl-C')
+    .option('--interval <ms>', `with --watch: ms between refreshes (default ${WATCH_INTERVAL_MS})`)
+    .option('--count <n>', 'with --watch: stop after n refreshes')
+    .action(action(StatsArgs, stats))

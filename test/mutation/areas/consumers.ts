@@ -12,10 +12,10 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: "a consumer's checkpoint is saved only after its handler resolved",
     file: consumer,
-    from: '        if (!(await handleWithRetries(n, events, handle, retry, signal))) return\n',
+    from: '              const tries = await handleWithRetries(n, events, handle, retry, signal)\n',
     to:
-      "        await target.submit({ kind: 'checkpoint', name: n, position: last.position })\n" +
-      '        if (!(await handleWithRetries(n, events, handle, retry, signal))) return\n',
+      '              await target.submit(checkpointRequest(target.sameLog, n, last))\n' +
+      '              const tries = await handleWithRetries(n, events, handle, retry, signal)\n',
     tests,
   },
   {
@@ -63,8 +63,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a consumer stopped while it waits to retry ends without saving',
     file: consumer,
-    from: '      if (signal.aborted) return false',
-    to: '      if (signal.aborted) return true',
+    from: '      if (signal.aborted) return 0',
+    to: '      if (signal.aborted) return 1',
     tests,
   },
   {
