@@ -1,0 +1,184 @@
+// The log's tracing channels on every storage: each operation is one span with the documented
+// fields, a failed one carries its error code on every channel it crossed, and nothing is
+// published once the subscriber left.
+import { afterEach, describe, expect, it } from 'vitest'
+import { DeltalogError } from '../../src/errors.js'
+import { openLog, type Log } from '../../src/openLog.js'
+import { openPostgresStorage } from '../../src/postgres/storage.js'
+import { makeMemoryStorage } from '../../src/storage/memory.js'
+import { instrument } from '../log/storages.js'
+import { connection, dropTables, freshTable, postgresRuns } from '../postgres/server.js'
+import { makeTempDir, removeDir } from '../support/tmpdir.js'
+import { LOG_CHANNELS, record, type Recorder } from './record.js'
+
+const recorders: Recorder[] = []
+const recording = (): Recorder => {
+  const recorder = record(LOG_CHANNELS)
+  recorders.push(recorder)
+  return recorder
+}
+afterEach(() => {
+  for (const recorder of recorders.splice(0)) recorder.stop()
+})
+
+/**
+ * Two appends (the first synced, for it opens a block of numbers; the second buffered), a flush
+ * and a truncation, with every channel recorded; then what each published.
+ */
+const runScenario = async (log: Log, name: string): Promise<void> => {
+  const recorder = recording()
+  const first = await log.append([
+    { key: 'a', value: '1' },
+    { key: 'b', value: '22' },
+  ])
+  const second = await log.append([{ key: 'a', value: '333' }])
+  await log.flush()
+  await log.truncateBefore(first.startSequence + 1)
+  recorder.stop()
+
+  const appends = recorder.spans('append')
+  expect(appends).toHaveLength(2)
+  expect(appends[0]).toMatchObject({ log: name, records: 2, durability: 'buffered' })
+  expect(appends[0]?.['result']).toEqual(first)
+  expect(appends[1]).toMatchObject({ log: name, records: 1, result: second })
+  expect(appends[0]?.['bytes']).toBeGreaterThan(appends[1]?.['bytes'] as number)
+  expect(appends.every((a) => a['error'] === undefined && a['code'] === undefined)).toBe(true)
+  const order = recorder.events.filter((e) => e.channel === 'append').map((e) => e.event)
+  const once = ['start', 'end', 'asyncStart', 'asyncEnd']
+  expect(order).toEqual([...once, ...once])
+
+  const commits = recorder.spans('commit')
+  expect(commits).toEqual([
+    {
+      log: name,
+      appends: 1,
+      records: 2,
+      bytes: appends[0]?.['bytes'],
+      durability: 'buffered',
+      sync: true,
+      result: first,
+    },
+    {
+      log: name,
+      appends: 1,
+      records: 1,
+      bytes: appends[1]?.['bytes'],
+      durability: 'buffered',
+      sync: false,
+      result: second,
+    },
+  ])
+
+  const writes = recorder.spans('write')
+  // Each commit's batch, then the truncation's mark (synced) and its deletions.
+  expect(writes.length).toBeGreaterThanOrEqual(3)
+  expect(writes.slice(0, 2).map((w) => w['sync'])).toEqual([true, false])
+  for (const write of writes) {
+    expect(write).toMatchObject({ log: name })
+    expect(write['operations']).toBeGreaterThan(0)
+    expect(write['bytes']).toBeGreaterThan(0)
+  }
+  expect(writes[2]?.['sync']).toBe(true)
+
+  expect(recorder.spans('sync')).toEqual([{ log: name, operations: 0, bytes: 0, sync: true }])
+  expect(recorder.spans('truncate')).toEqual([
+    { log: name, before: first.startSequence + 1, result: first.startSequence + 1 },
+  ])
+}
+
+describe('every log channel publishes with its fields', () => {
+  it('on memory', async () => {
+    const log = await openLog({ storage: makeMemoryStorage(), durability: 'buffered' })
+    await runScenario(log, 'memory')
+    await log.close()
+  })
+
+  it('on RocksDB, named by its directory', async () => {
+    const dir = await makeTempDir('trace')
+    try {
+      const log = await openLog({ path: dir, durability: 'buffered' })
+      await runScenario(log, dir)
+      await log.close()
+    } finally {
+      await removeDir(dir)
+    }
+  })
+
+  it.skipIf(!postgresRuns)('on PostgreSQL, named by its table', async () => {
+    const table = freshTable()
+    const storage = await openPostgresStorage({ connection: connection(), table })
+    try {
+      const log = await openLog({ storage, durability: 'buffered' })
+      await runScenario(log, table)
+      await log.close()
+    } finally {
+      await storage.close()()
+      await dropTables(table)
+    }
+  })
+
+  it('publishes the sync of a close that has something to make durable', async () => {
+    const log = await openLog({ storage: makeMemoryStorage(), durability: 'buffered' })
+    await log.append([{ key: 'a', value: '1' }])
+    await log.append([{ key: 'a', value: '2' }])
+    const recorder = recording()
+    await log.close()
+    expect(recorder.spans('sync')).toEqual([{ log: 'memory', operations: 0, bytes: 0, sync: true }])
+  })
+})
+
+describe('a failed operation carries its error code', () => {
+  it('a failed storage write fails the append, its commit and the write, each with the code', async () => {
+    const storage = instrument(makeMemoryStorage())
+    const log = await openLog({ storage })
+    const recorder = recording()
+    storage.failWrites = true
+    await expect(log.append([{ key: 'a', value: '1' }])).rejects.toMatchObject({
+      code: 'IO_ERROR',
+    })
+    for (const channel of ['append', 'commit', 'write'] as const) {
+      const [span] = recorder.spans(channel)
+      expect(span, channel).toMatchObject({ log: 'memory', code: 'IO_ERROR' })
+      expect(span?.['error'], channel).toBeInstanceOf(DeltalogError)
+      expect(span?.['result'], channel).toBeUndefined()
+      const published = recorder.events.filter((e) => e.channel === channel).map((e) => e.event)
+      expect(published, channel).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
+    }
+    // The writer stopped: the next append fails before any commit.
+    await expect(log.append([{ key: 'a', value: '2' }])).rejects.toMatchObject({
+      code: 'WRITER_FAILED',
+    })
+    expect(recorder.spans('append')[1]).toMatchObject({ code: 'WRITER_FAILED' })
+    expect(recorder.spans('commit')).toHaveLength(1)
+    await log.close().catch(() => undefined)
+  })
+
+  it('a refused append and a refused truncation carry their code', async () => {
+    const log = await openLog({ storage: makeMemoryStorage() })
+    const recorder = recording()
+    await expect(log.append([{ key: 'a', value: 7 } as never])).rejects.toThrow(DeltalogError)
+    await expect(log.truncateBefore(-1)).rejects.toThrow(DeltalogError)
+    expect(recorder.spans('append')).toEqual([
+      expect.objectContaining({ records: 1, bytes: 0, code: 'INVALID_ARGUMENT' }),
+    ])
+    expect(recorder.spans('truncate')).toEqual([
+      expect.objectContaining({ before: -1, code: 'INVALID_ARGUMENT' }),
+    ])
+    expect(recorder.spans('commit')).toEqual([])
+    await log.close()
+  })
+})
+
+describe('with no subscriber', () => {
+  it('publishes nothing once its subscriber left', async () => {
+    const log = await openLog({ storage: makeMemoryStorage(), durability: 'buffered' })
+    const left = record(LOG_CHANNELS)
+    left.stop()
+    await log.append([{ key: 'a', value: '1' }])
+    await log.append([{ key: 'a', value: '2' }])
+    await log.flush()
+    await log.truncateBefore(1)
+    await log.close()
+    expect(left.events).toEqual([])
+  })
+})
