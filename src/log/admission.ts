@@ -102,8 +102,8 @@ export const makeAdmission = (
       const at = waitingForRoom.indexOf(waiter)
       if (at < 0) return
       waitingForRoom.splice(at, 1)
-      leave(waiter)
       admitWaiting()
+      leave(waiter)
       waiter.refuse(backpressure(ms))
     }, ms).unref()
   }

@@ -127,6 +127,30 @@ describe('every log channel publishes with its fields', () => {
   })
 })
 
+describe('a commit of several appends', () => {
+  it('spans them all: its range runs over every record of the batch', async () => {
+    const log = await openLog({ storage: makeMemoryStorage() })
+    const recorder = recording()
+    const sizes = [1, 2, 1, 3]
+    const ranges = await Promise.all(
+      sizes.map((n, i) =>
+        log.append(Array.from({ length: n }, (_, j) => ({ key: `k${i}`, value: `${j}` }))),
+      ),
+    )
+    const commits = recorder.spans('commit')
+    expect(commits.reduce((n, c) => n + (c['appends'] as number), 0)).toBe(sizes.length)
+    expect(commits.some((c) => (c['appends'] as number) > 1)).toBe(true)
+    // The commits' ranges tile the appends' ranges, each as long as its records.
+    let next = ranges[0]?.startSequence ?? -1
+    for (const commit of commits) {
+      expect(commit['result']).toEqual({ startSequence: next, count: commit['records'] })
+      next += commit['records'] as number
+    }
+    expect(next).toBe(log.nextSequence())
+    await log.close()
+  })
+})
+
 describe('a failed operation carries its error code', () => {
   it('a failed storage write fails the append, its commit and the write, each with the code', async () => {
     const storage = instrument(makeMemoryStorage())
