@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DeltalogError } from '../../src/errors.js'
 import { openLog, type Log } from '../../src/openLog.js'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
+import { openCrashStorage } from '../../src/testing/crashStorage.js'
 import { makeMemoryStorage } from '../../src/storage/memory.js'
 import { instrument } from '../log/storages.js'
 import { connection, dropTables, freshTable, postgresRuns } from '../postgres/server.js'
@@ -175,6 +176,35 @@ describe('a failed operation carries its error code', () => {
     expect(recorder.spans('append')[1]).toMatchObject({ code: 'WRITER_FAILED' })
     expect(recorder.spans('commit')).toHaveLength(1)
     await log.close().catch(() => undefined)
+  })
+
+  it('a failed sync carries its code on deltalog:sync, and a lost acknowledgement on the commit', async () => {
+    const storage = await openCrashStorage()
+    const log = await openLog({ storage, durability: 'buffered' })
+    await log.append([{ key: 'a', value: '1' }])
+    await log.append([{ key: 'a', value: '2' }])
+    const recorder = recording()
+    storage.failNext('sync')
+    await expect(log.flush()).rejects.toMatchObject({ code: 'IO_ERROR' })
+    expect(recorder.spans('sync')).toEqual([
+      expect.objectContaining({ log: 'memory', sync: true, code: 'IO_ERROR' }),
+    ])
+    await log.close().catch(() => undefined)
+
+    // A write applied whose acknowledgement is lost fails its commit all the same.
+    const lossy = await openCrashStorage()
+    const other = await openLog({ storage: lossy })
+    const acks = recording()
+    lossy.failNext('ack')
+    await expect(other.append([{ key: 'a', value: '1' }])).rejects.toMatchObject({
+      code: 'IO_ERROR',
+    })
+    for (const channel of ['append', 'commit', 'write'] as const) {
+      expect(acks.spans(channel), channel).toEqual([
+        expect.objectContaining({ log: 'memory', code: 'IO_ERROR' }),
+      ])
+    }
+    await other.close().catch(() => undefined)
   })
 
   it('a refused append and a refused truncation carry their code', async () => {
