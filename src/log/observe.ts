@@ -148,10 +148,15 @@ const emptyRange = (core: WriterCore): AppendRange => ({
 
 /**
  * `storage` as the writer sees it: each write published on `deltalog:write` (or, with no data,
- * `deltalog:sync`), each synced one timed into the meter's sync latency.
+ * `deltalog:sync`), each synced one timed into the meter's sync latency. The rest is called
+ * through, not copied, so that an adapter whose methods live on a prototype works the same.
  */
 export const observeStorage = (storage: Storage, observer: Observer): Storage => ({
-  ...storage,
+  capabilities: storage.capabilities,
+  get: (key) => storage.get(key),
+  getMany: (keys) => storage.getMany(keys),
+  iterator: (options) => storage.iterator(options),
+  close: () => storage.close(),
   write: (batch, options) => {
     const task = storage.write(batch, options)
     return async () => {

@@ -7,6 +7,7 @@ import { openLog, type Log } from '../../src/openLog.js'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
 import { openCrashStorage } from '../../src/testing/crashStorage.js'
 import { makeMemoryStorage } from '../../src/storage/memory.js'
+import type { Batch, IterateOptions, Storage, WriteOptions } from '../../src/storage/port.js'
 import { instrument } from '../log/storages.js'
 import { connection, dropTables, freshTable, postgresRuns } from '../postgres/server.js'
 import { makeTempDir, removeDir } from '../support/tmpdir.js'
@@ -125,6 +126,44 @@ describe('every log channel publishes with its fields', () => {
     const recorder = recording()
     await log.close()
     expect(recorder.spans('sync')).toEqual([{ log: 'memory', operations: 0, bytes: 0, sync: true }])
+  })
+})
+
+describe('an adapter of its own', () => {
+  // A Storage whose methods live on its prototype, as a class gives them, and that names no
+  // location: the writer's view of it must call through to them.
+  class Delegating implements Storage {
+    readonly #inner = makeMemoryStorage()
+    get capabilities(): Storage['capabilities'] {
+      return this.#inner.capabilities
+    }
+    get(key: Uint8Array): ReturnType<Storage['get']> {
+      return this.#inner.get(key)
+    }
+    getMany(keys: ReadonlyArray<Uint8Array>): ReturnType<Storage['getMany']> {
+      return this.#inner.getMany(keys)
+    }
+    write(batch: Batch, options: WriteOptions): ReturnType<Storage['write']> {
+      return this.#inner.write(batch, options)
+    }
+    iterator(options: IterateOptions): ReturnType<Storage['iterator']> {
+      return this.#inner.iterator(options)
+    }
+    close(): ReturnType<Storage['close']> {
+      return this.#inner.close()
+    }
+  }
+
+  it('is written through, and named `storage` when it gives no location', async () => {
+    const log = await openLog({ storage: new Delegating() })
+    const recorder = recording()
+    await log.append([{ key: 'a', value: '1' }])
+    await log.append([{ key: 'a', value: '2' }])
+    await log.truncateBefore(1)
+    expect(await log.count()).toBe(1)
+    await log.close()
+    expect(recorder.spans('commit').map((c) => c['log'])).toEqual(['storage', 'storage'])
+    expect(recorder.spans('truncate')).toEqual([{ log: 'storage', before: 1, result: 1 }])
   })
 })
 
