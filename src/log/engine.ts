@@ -70,6 +70,8 @@ interface LogParts {
   readonly name: string
   readonly durability: Durability
   readonly meter: Meter
+  /** The followers reading now, for `log.metrics()`. */
+  readonly followers: Meter['followers']
   readonly readOnly: boolean
   readonly limits: RecordLimits
   readonly writer: Writer
@@ -136,8 +138,8 @@ const assemble = (start: LogStart): LogParts => {
     maxKeyBytes: options.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
     maxValueBytes: options.maxValueBytes ?? DEFAULTS.maxValueBytes,
   }
-  const parts = { start, name, durability, meter, readOnly, limits, writer, hot, changed, ctx }
-  return { ...parts, refresher, life }
+  const observed = { name, durability, meter, followers: meter.followers }
+  return { start, ...observed, readOnly, limits, writer, hot, changed, ctx, refresher, life }
 }
 
 const appendChannel = channelOf('append')
@@ -161,7 +163,7 @@ const toLogTE = (log: LogParts): LogTE => ({
   },
   scan: (input) => scan(log, input),
   count: (input) => count(log, input),
-  follow: (input) => follow({ ...log, followers: log.meter.followers }, input),
+  follow: (input) => follow(log, input),
   keys: (input) => keys(log, input),
   truncateBefore: (sequence) => () =>
     traceEither<TruncateContext, DeltalogErrorValue, number>(
