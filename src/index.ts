@@ -29,6 +29,11 @@ export {
   type PlacedRecord,
   type ScanOptions,
 } from './openLog.js'
+export type { CommitMetrics, FollowerMetrics, LogMetrics } from './log/metrics.js'
+export type { HistogramBucket, HistogramSnapshot } from './diagnostics/histogram.js'
+export { CHANNEL_NAMES, type ChannelKey, type TraceContext } from './diagnostics/channels.js'
+export type { AppendContext, TruncateContext } from './log/engine.js'
+export type { CommitContext, WriteContext } from './log/observe.js'
 export { migrateLog, type MigrationOptions, type MigrationReport } from './format/migrate.js'
 export { verifyStorage, type VerifyOptions, type VerifyReport } from './verify/verify.js'
 export {

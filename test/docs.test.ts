@@ -28,6 +28,17 @@ it('shows examples/projection-crash.test.ts in docs/crash-testing.md exactly', a
   expect(block).toBe(body)
 })
 
+it('shows examples/opentelemetry.test.ts in docs/observability.md exactly', async () => {
+  const doc = await readFile(new URL('../docs/observability.md', import.meta.url), 'utf8')
+  const example = await readFile(
+    new URL('../examples/opentelemetry.test.ts', import.meta.url),
+    'utf8',
+  )
+  const block = /## Wiring them to OpenTelemetry[\s\S]*?```ts\n([\s\S]*?)```/.exec(doc)?.[1]
+  const body = example.split('\n').slice(2).join('\n')
+  expect(block).toBe(body)
+})
+
 // Every ts block of every page in docs/ runs as a test. A page's blocks run in order as one
 // program (later blocks go on with what earlier ones opened), in a scratch directory, with the
 // package's names pointed at the source; pages whose examples need more than that are run by
@@ -38,6 +49,7 @@ const runElsewhere: Record<string, { readonly blocks: number; readonly by: strin
     by: 'this file, examples/crash-test.test.ts and examples/projection-crash.test.ts',
   },
   'fp.md': { blocks: 1, by: 'test/fp/fp.test.ts' },
+  'observability.md': { blocks: 1, by: 'this file and examples/opentelemetry.test.ts' },
   'postgres.md': {
     blocks: 3,
     by: 'test/postgres/storage.test.ts and test/postgres/consumerHolder.test.ts (need a server)',

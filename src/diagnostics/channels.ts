@@ -84,17 +84,17 @@ export const isTraced = (channel: dc.TracingChannel<unknown, object>): boolean =
  * a `Left` is published as an error with its code. `context` is only called, and the run only
  * wrapped, when the channel has subscribers; `done` adds what the result says to the context.
  */
-export const traceEither = <C extends TraceContext, A>(
+export const traceEither = <C extends TraceContext, L extends DeltalogErrorValue, A>(
   key: ChannelKey,
   context: () => C,
-  run: () => Promise<E.Either<DeltalogErrorValue, A>>,
+  run: () => Promise<E.Either<L, A>>,
   done?: (context: C, value: A) => void,
-): Promise<E.Either<DeltalogErrorValue, A>> => {
+): Promise<E.Either<L, A>> => {
   const channel = channelOf(key)
   if (!isTraced(channel)) return run()
   const ctx = context()
   return channel.start.runStores(ctx, () => {
-    let running: Promise<E.Either<DeltalogErrorValue, A>>
+    let running: Promise<E.Either<L, A>>
     try {
       running = run()
     } finally {

@@ -103,6 +103,7 @@ const logOf = (log: Log): LogTE => ({
   keys: (options) => log.keys(options as KeysOptions | undefined),
   truncateBefore: (sequence) => task(log.truncateBefore)(sequence as number),
   close: task(log.close),
+  metrics: log.metrics,
 })
 
 /** Opens an event store (as `openEventStore` does) in its TaskEither form. */

@@ -7,6 +7,7 @@
  */
 export { openLogTE as openLog } from '../openLog.js'
 export type { LogTE } from '../log/types.js'
+export type { LogMetrics } from '../log/metrics.js'
 export { openEventStore, type EventStoreTE } from './eventStore.js'
 export { openMemoryStorageTE as openMemoryStorage } from '../storage/memory.js'
 export { openRocksStorageTE as openRocksStorage } from '../storage/rocksdb.js'

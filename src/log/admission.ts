@@ -11,6 +11,23 @@ import { backpressure, type DeltalogErrorValue } from '../errors.js'
 // model
 // -------------------------------------------------------------------------------------
 
+/**
+ * What an admission holds now, and how long appends waited for room since it was made: what
+ * `log.metrics()` reports as pending and as backpressure.
+ */
+export interface AdmissionLoad {
+  /** Appends admitted and not yet written (or failed), and appends waiting for room. */
+  readonly pendingAppends: number
+  /** Their bytes, as counted against `maxPendingBytes`. */
+  readonly pendingBytes: number
+  /** How many appends had to wait for room, including those waiting now. */
+  readonly waits: number
+  /** How long the appends that waited for room and no longer do waited, in total (ms). */
+  readonly waitedMs: number
+  /** How many appends wait for room now. */
+  readonly waiting: number
+}
+
 /** The pending bytes and the appends waiting for room. */
 export interface Admission {
   /**
@@ -31,10 +48,13 @@ export interface Admission {
   readonly refuseWaiting: (error: DeltalogErrorValue) => void
   /** How many appends wait for room. */
   readonly waiting: () => number
+  readonly load: () => AdmissionLoad
 }
 
 interface Waiter {
   readonly bytes: number
+  /** When it began to wait (`performance.now()`). */
+  readonly since: number
   readonly admit: () => void
   readonly refuse: (error: DeltalogErrorValue) => void
 }
@@ -49,7 +69,18 @@ export const makeAdmission = (
   appendTimeoutMs: number | undefined,
 ): Admission => {
   let pendingBytes = 0
+  let pendingAppends = 0
+  // The bytes of the appends waiting for room, and the counts behind `load().waits`.
+  let waitingBytes = 0
+  let waits = 0
+  let waitedMs = 0
   const waitingForRoom: Waiter[] = []
+
+  /** Counts `waiter` as no longer waiting. REQUIRES: it was just taken off `waitingForRoom`. */
+  const leave = (waiter: Waiter): void => {
+    waitingBytes -= waiter.bytes
+    waitedMs += performance.now() - waiter.since
+  }
 
   // Nothing pending is always room enough: see the module comment.
   const mustWait = (bytes: number): boolean =>
@@ -60,6 +91,7 @@ export const makeAdmission = (
       const next = waitingForRoom[0]
       if (next === undefined || mustWait(next.bytes)) return
       waitingForRoom.shift()
+      leave(next)
       next.admit()
     }
   }
@@ -71,6 +103,7 @@ export const makeAdmission = (
       if (at < 0) return
       waitingForRoom.splice(at, 1)
       admitWaiting()
+      leave(waiter)
       waiter.refuse(backpressure(ms))
     }, ms).unref()
   }
@@ -79,20 +112,34 @@ export const makeAdmission = (
     request: (bytes, admit, refuse) => {
       const admitted = (): void => {
         pendingBytes += bytes
+        pendingAppends++
         admit()
       }
       if (waitingForRoom.length === 0 && !mustWait(bytes)) return admitted()
-      const waiter = { bytes, admit: admitted, refuse }
+      const waiter = { bytes, since: performance.now(), admit: admitted, refuse }
       waitingForRoom.push(waiter)
+      waitingBytes += bytes
+      waits++
       if (appendTimeoutMs !== undefined) expire(waiter, appendTimeoutMs)
     },
     release: (bytes) => {
       pendingBytes -= bytes
+      pendingAppends--
     },
     admitWaiting,
     refuseWaiting: (error) => {
-      for (const waiter of waitingForRoom.splice(0)) waiter.refuse(error)
+      for (const waiter of waitingForRoom.splice(0)) {
+        leave(waiter)
+        waiter.refuse(error)
+      }
     },
     waiting: () => waitingForRoom.length,
+    load: () => ({
+      pendingAppends: pendingAppends + waitingForRoom.length,
+      pendingBytes: pendingBytes + waitingBytes,
+      waits,
+      waitedMs,
+      waiting: waitingForRoom.length,
+    }),
   }
 }

@@ -23,6 +23,7 @@ import type { AllocatorState } from '../sequence/allocator.js'
 import type { Storage } from '../storage/port.js'
 import type { Admission } from './admission.js'
 import type { Durability } from './options.js'
+import { observeCommit, type Observer } from './observe.js'
 import { markTruncation, removeTruncated } from './truncate.js'
 import type { Truncation } from '../codec/truncation.js'
 
@@ -69,6 +70,8 @@ export interface StepConfig {
   readonly onCommit?: (segments: ReadonlyArray<Segment>, end: number) => void
   /** Called when a failed write stops the writer. */
   readonly onStop?: () => void
+  /** Who sees each commit (tracing channels and `log.metrics()`): see observe.ts. */
+  readonly observer?: Observer
 }
 
 /** The writer's state. Only the steps and the writer's close change it. */
@@ -163,7 +166,7 @@ export const takeStep = async (core: WriterCore): Promise<void> => {
     queue.shift()
     await place(core, head)
   } else {
-    await commitGroup(core, queue.splice(0, cut === -1 ? queue.length : cut))
+    await observeCommit(core, queue.splice(0, cut === -1 ? queue.length : cut), commitGroup)
   }
 }
 

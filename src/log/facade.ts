@@ -24,6 +24,7 @@ export const facade = (log: LogTE): Log => {
     keys: (options) => log.keys(options),
     truncateBefore: (sequence) => toPromise(log.truncateBefore(sequence)),
     close,
+    metrics: log.metrics,
     [Symbol.asyncDispose]: close,
   }
 }

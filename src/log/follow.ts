@@ -10,6 +10,7 @@ import { keyBytes } from '../codec/keys.js'
 import { closed, errorValueOf } from '../errors.js'
 import { copyBytes } from '../codec/bytes.js'
 import type { ChangeSignal } from './changes.js'
+import type { FollowerCursor } from './metrics.js'
 import { decodeStrict, FollowOptions, withLowerBound, type Visibility } from './options.js'
 import { endOnClose, failing, scanAll, scanKey, type LogEntry, type ReadContext } from './read.js'
 import { lostConnection, pause, READ_RETRY_MS } from './retry.js'
@@ -22,6 +23,8 @@ export interface FollowParts {
   readonly writer: Pick<Writer, 'nextSequence' | 'durableSequence' | 'truncatedBefore'>
   readonly hot: Pick<HotTail, 'start' | 'read'>
   readonly changed: Pick<ChangeSignal, 'wait'>
+  /** Where each follower stands while it reads, for `log.metrics()`. */
+  readonly followers?: Set<FollowerCursor>
 }
 
 /**
@@ -54,23 +57,25 @@ async function* tail(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<LogEntry> {
   const { ctx, writer, hot, changed } = log
-  let position = from
+  // Where the follower stands, seen by `log.metrics()` while it reads.
+  const cursor: FollowerCursor = { position: from }
   let onAbort: () => void = () => undefined
   const aborted = new Promise<void>((resolve) => (onAbort = resolve))
   signal?.addEventListener('abort', onAbort, { once: true })
   const ended = (): boolean => ctx.isClosed() || signal?.aborted === true
+  log.followers?.add(cursor)
   try {
     while (!ended()) {
       // Take the wake-up before reading, so a commit landing during the read is not missed.
       const wake = changed.wait()
       const upper = visibility === 'durable' ? writer.durableSequence() : Infinity
       let progressed = false
-      if (position >= hot.start()) {
+      if (cursor.position >= hot.start()) {
         // Caught up: the commits since `position` are all in memory.
-        const { entries, next } = hot.read(position, upper, key, writer.truncatedBefore())
+        const { entries, next } = hot.read(cursor.position, upper, key, writer.truncatedBefore())
         for (const entry of entries) {
           if (ended()) return
-          position = entry.sequence + 1
+          cursor.position = entry.sequence + 1
           progressed = true
           yield {
             key: copyBytes(entry.key),
@@ -78,12 +83,12 @@ async function* tail(
             value: copyBytes(entry.value),
           }
         }
-        position = Math.max(position, next)
+        cursor.position = Math.max(cursor.position, next)
       } else {
         // Behind the tail: read storage. Everything below `end` was written before the read's
         // view is taken, so once the read is done the follower stands at `end` at least.
         const end = Math.min(writer.nextSequence(), upper)
-        const range = { lower: position, upper: upper === Infinity ? undefined : upper }
+        const range = { lower: cursor.position, upper: upper === Infinity ? undefined : upper }
         const entries =
           key === undefined
             ? scanAll(ctx, range, false, undefined)
@@ -91,7 +96,7 @@ async function* tail(
         try {
           for await (const entry of endOnClose(ctx, entries)) {
             if (ended()) return
-            position = entry.sequence + 1
+            cursor.position = entry.sequence + 1
             progressed = true
             yield entry
           }
@@ -102,11 +107,12 @@ async function* tail(
           await pause(Promise.race([changed.wait(), aborted]), READ_RETRY_MS)
           continue
         }
-        position = Math.max(position, end)
+        cursor.position = Math.max(cursor.position, end)
       }
       if (!progressed) await Promise.race([wake, aborted])
     }
   } finally {
+    log.followers?.delete(cursor)
     signal?.removeEventListener('abort', onAbort)
   }
 }

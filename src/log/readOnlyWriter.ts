@@ -4,6 +4,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { readOnly, type DeltalogErrorValue } from '../errors.js'
+import { NO_LOAD } from './metrics.js'
 import type { Writer, WriterStart } from './writer.js'
 
 /** The writer of a log opened read-only, and how it learns of commits made elsewhere. */
@@ -33,6 +34,7 @@ export const makeReadOnlyWriter = (start: WriterStart): ReadOnlyWriter => {
     truncateBefore: refuse,
     appendAt: refuse,
     close: () => Promise.resolve(E.right(undefined)),
+    load: () => NO_LOAD,
     update: (state) => {
       if (state.link.end >= link.end) link = state.link
       if (state.truncation.before >= truncation.before) truncation = state.truncation

@@ -13,6 +13,7 @@ import type {
   KeysOptions,
   ScanOptions,
 } from './options.js'
+import type { LogMetrics } from './metrics.js'
 import type { LogEntry } from './read.js'
 
 /** The end of a log's commit chain: see `Log.head`. */
@@ -53,6 +54,7 @@ export interface LogTE {
   readonly keys: (options?: unknown) => AsyncIterableIterator<Uint8Array>
   readonly truncateBefore: (sequence: unknown) => TE.TaskEither<DeltalogErrorValue, void>
   readonly close: () => TE.TaskEither<DeltalogErrorValue, void>
+  readonly metrics: () => LogMetrics
 }
 
 /** An open log. Every rejection is a `DeltalogError` carrying a stable `code`. */
@@ -103,6 +105,14 @@ export interface Log extends AsyncDisposable {
    * runs gets the same promise, and one after it resolves at once.
    */
   readonly close: () => Promise<void>
+  /**
+   * A snapshot for health checks and dashboards: pending appends and bytes, the last commit,
+   * commit and sync latency histograms since the log opened, the durable watermark's lag, the
+   * followers and their lag, backpressure waits. Always kept, and cheap to take; see
+   * docs/observability.md. A log opened read-only reports its watermarks and followers, and
+   * nothing pending, committed or synced.
+   */
+  readonly metrics: () => LogMetrics
   /** What `close()` does, for `await using log = await openLog(…)`. */
   readonly [Symbol.asyncDispose]: () => Promise<void>
 }

@@ -14,7 +14,7 @@ import type { ChainLink } from '../codec/commit.js'
 import type { AppendRange, Entry, Records } from '../delta/delta.js'
 import { closed, writerFailed, type DeltalogErrorValue } from '../errors.js'
 import type { AllocatorState } from '../sequence/allocator.js'
-import { makeAdmission } from './admission.js'
+import { makeAdmission, type AdmissionLoad } from './admission.js'
 import {
   markDurable,
   takeStep,
@@ -64,6 +64,8 @@ export interface Writer {
   readonly appendAt: (entries: ReadonlyArray<Entry>) => Promise<E.Either<DeltalogErrorValue, void>>
   /** Commits everything already queued, syncs, and refuses new requests with `CLOSED`. */
   readonly close: () => Promise<E.Either<DeltalogErrorValue, void>>
+  /** What is pending and what waited for room, for `log.metrics()`. */
+  readonly load: () => AdmissionLoad
 }
 
 // Each pending record counts its bytes plus this, so that many empty records still add up.
@@ -106,6 +108,7 @@ export const makeWriter = (config: WriterConfig, start: WriterStart): Writer => 
       if (timer !== undefined) clearInterval(timer)
       return close(w)
     },
+    load: w.admission.load,
   }
 }
 

@@ -114,6 +114,7 @@ const makeStorage = (opened: Opened): PostgresStorage => {
 
   return {
     capabilities: { persistent: true, sync: true },
+    location: table,
     get: (key) => () => guarded(() => getOne(reads, key)),
     getMany: (keys) => () => guarded(() => getMany(reads, keys)),
     write: (batch, options) => () =>

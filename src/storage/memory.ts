@@ -122,6 +122,7 @@ export const makeMemoryStorage = (): DisposableStorage => {
 
   return {
     capabilities: { persistent: false, sync: false },
+    location: 'memory',
     get: (key) =>
       ifOpen(() =>
         pipe(

@@ -74,6 +74,11 @@ export interface StorageIterator {
 /** An ordered key-value store. After `close()` every call fails with `CLOSED`. */
 export interface Storage {
   readonly capabilities: Capabilities
+  /**
+   * Where the store keeps its data, as the log's tracing channels name it: a directory, a
+   * PostgreSQL table, or `memory`.
+   */
+  readonly location?: string
   /** The value under `key`, or `none`. */
   readonly get: (key: Uint8Array) => TE.TaskEither<StorageError, O.Option<Uint8Array>>
   /** The values under several keys, in the order asked, `none` where missing. */

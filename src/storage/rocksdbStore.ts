@@ -85,6 +85,7 @@ export const makeRocksStore = (
   const close = (): TE.TaskEither<StorageError, void> => () => (closing ??= closeStore(handle))
   return {
     capabilities: { persistent: true, sync: true },
+    location: path,
     get: (key) => () =>
       guarded(async () => {
         const valid = validateKey(key)

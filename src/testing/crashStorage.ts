@@ -165,6 +165,7 @@ const fromBatches = (
   const close = (): TE.TaskEither<StorageError, void> => () => closeStore(state)
   const self: CrashStorage = {
     capabilities: { persistent: false, sync: true },
+    location: 'memory',
     get: (key) =>
       read(state, () =>
         E.map((k: Uint8Array) => O.map(copyBytes)(O.fromNullable(table.get(k))))(validateKey(key)),

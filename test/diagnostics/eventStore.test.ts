@@ -295,14 +295,19 @@ describe('the log a span names', () => {
     const named = { ...memory, location: 'schema.events' }
     const located = await opened({ storage: named })
     await located.append([{ type: 'A' }])
-    const persistent = { ...(await openMemoryStorage()) }
+    // Storages that name no location (the memory storage names itself `memory`): one that keeps
+    // nothing, and one that says it persists.
+    const { location: _bare, ...bare } = await openMemoryStorage()
+    const kept = await opened({ storage: bare })
+    await kept.append([{ type: 'A' }])
+    const { location: _memory, ...persistent } = await openMemoryStorage()
     const unnamed = await opened({
       storage: { ...persistent, capabilities: { ...persistent.capabilities, persistent: true } },
     })
     await unnamed.append([{ type: 'A' }])
     const shared = await opened({ log: unnamed.log })
     await shared.append([{ type: 'A' }])
-    expect(appends.ended().map((c) => c.log)).toEqual(['schema.events', 'storage', 'log'])
+    expect(appends.ended().map((c) => c.log)).toEqual(['schema.events', 'memory', 'storage', 'log'])
   })
 })
 

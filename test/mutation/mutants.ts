@@ -12,6 +12,7 @@ import { mutants as examples } from './areas/examples.js'
 import { mutants as dcb } from './areas/dcb.js'
 import { mutants as esobserve, watchMutants } from './areas/esobserve.js'
 import { mutants as format } from './areas/format.js'
+import { mutants as observe } from './areas/observe.js'
 import { mutants as postgres } from './areas/postgres.js'
 import { mutants as projections } from './areas/projections.js'
 import { mutants as reads } from './areas/reads.js'
@@ -137,8 +138,8 @@ const engine: ReadonlyArray<Mutant> = [
   {
     rule: 'a follower behind the hot tail reads storage',
     file: 'src/log/follow.ts',
-    from: 'if (position >= hot.start()) {',
-    to: 'if (position >= 0) {',
+    from: 'if (cursor.position >= hot.start()) {',
+    to: 'if (cursor.position >= 0) {',
     tests: ['test/log/tail.test.ts'],
   },
   {
@@ -281,4 +282,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...checkprojection,
   ...esobserve,
   ...watchMutants,
+  ...observe,
 ]
