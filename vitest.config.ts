@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
@@ -19,6 +20,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     globalSetup: ['test/support/globalSetup.ts'],
     setupFiles: ['test/support/setup.ts'],
+    // At least two files at a time (vitest's default is one less than the cores: one on two).
+    // Many tests wait on child processes, fsync or PostgreSQL; one worker leaves a core idle.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // Longer runs (FC_SCALE, npm run test:long) get proportionally longer timeouts.
     testTimeout: 30_000 * scale,
     hookTimeout: 30_000 * scale,
