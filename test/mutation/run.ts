@@ -4,9 +4,9 @@
 //   npm run test:mutants -- sync    those whose rule or file contains "sync"
 //   MUTANTS_SAMPLE=10 MUTANTS_SEED=7 npm run test:mutants
 //                                   10 of them, drawn by the seed
-//   MUTANTS_SAMPLE=6 MUTANTS_BUDGET=30 MUTANTS_SEED=7 npm run test:mutants
+//   MUTANTS_SAMPLE=6 MUTANTS_BUDGET=20 MUTANTS_SEED=7 npm run test:mutants
 //                                   at most 6 of them, in the seed's order, starting no more
-//                                   once 30 s are spent (what `npm test` runs)
+//                                   once 20 s are spent (what `npm test` runs)
 import { spawnSync } from 'node:child_process'
 import {
   cpSync,
