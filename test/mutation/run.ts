@@ -58,7 +58,7 @@ const sampleSize = intFromEnv('MUTANTS_SAMPLE')
 const seed = intFromEnv('MUTANTS_SEED') ?? 0
 // Seconds after which no further mutant is started (the one running finishes): the guarding
 // tests of one take from a few seconds to half a minute, so a count alone does not bound the time.
-const budget = intFromEnv('MUTANTS_BUDGET')
+const budget = process.env['MUTANTS_BUDGET'] === 'none' ? undefined : intFromEnv('MUTANTS_BUDGET')
 const chosen =
   sampleSize === undefined || sampleSize >= matching.length
     ? matching
