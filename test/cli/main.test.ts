@@ -23,9 +23,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const bin = join(root, 'dist/cli/main.js')
 let dir = ''
 
+// The project's build without its type check (`npm run typecheck` does that): the same files, in
+// about half the time.
 beforeAll(() => {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root })
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--noCheck'], { cwd: root })
 }, 120_000)
 beforeAll(async () => {
   dir = await makeTempDir('cli')

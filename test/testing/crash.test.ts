@@ -6,7 +6,9 @@ import { openCrashStorage } from '../../src/testing/crashStorage.js'
 import { crashRuns, timeoutFor } from '../support/budget.js'
 import { crashProperty } from './crashCommands.js'
 
-const runs = crashRuns(150)
+// 100 sequences a run: the four broken writers of the mutation runner fail within the first 12
+// (three seeds each, 2026-12-07). CRASH_RUNS sets more; npm run test:long runs 10,000.
+const runs = crashRuns(100)
 
 describe('the log under crashes and faults', () => {
   it(
@@ -17,6 +19,6 @@ describe('the log under crashes and faults', () => {
         { numRuns: runs },
       )
     },
-    timeoutFor(runs, 200),
+    timeoutFor(runs, 400),
   )
 })
