@@ -15,6 +15,7 @@ const isolated = [
   'test/storage/tableRecord.test.ts',
   'test/verify/hook.test.ts',
   'test/diagnostics/**/*.test.ts',
+  'examples/opentelemetry.test.ts',
 ]
 
 // Examples import the package by its public names, as users do; tests run them from source.
