@@ -3,18 +3,16 @@
 import { fc, test } from '@fast-check/vitest'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Request } from '../../src/log/commit.js'
-import { groupLength, MAX_COMMIT_BYTES } from '../../src/log/group.js'
+import { groupLength, MAX_COMMIT_BYTES, MAX_COMMIT_RECORDS } from '../../src/log/group.js'
 import { openLog } from '../../src/openLog.js'
 import { openMemoryStorage } from '../../src/storage/memory.js'
 import { instrument } from './storages.js'
 
 const settle = (): void => undefined
-const append = (bytes: number): Request => ({
-  kind: 'append',
-  records: { keys: [], values: [] },
-  bytes,
-  settle,
-})
+const append = (bytes: number, records = 0): Request => {
+  const none = Array.from({ length: records }, () => new Uint8Array(0))
+  return { kind: 'append', records: { keys: none, values: none }, bytes, settle }
+}
 const flush: Request = { kind: 'flush', settle }
 const truncate: Request = { kind: 'truncate', before: 1, settle }
 const place: Request = { kind: 'place', entries: [], settle }
@@ -31,6 +29,13 @@ describe('groupLength', () => {
     expect(groupLength([append(100), flush, append(1), flush], 100)).toBe(2)
   })
 
+  it('takes appends while their records stay within the bound', () => {
+    expect(groupLength([append(1, 3), append(1, 2), append(1, 1)], 100, 5)).toBe(2)
+    expect(groupLength([append(1, 3), flush, append(1, 3)], 100, 5)).toBe(2)
+    expect(groupLength([append(1, 9), append(1, 1)], 100, 5)).toBe(1)
+    expect(groupLength([append(1, 1), append(1, 9)], 100, 5)).toBe(1)
+  })
+
   it('takes an append larger than the bound alone, never none', () => {
     expect(groupLength([append(500), append(1)], 100)).toBe(1)
     expect(groupLength([flush, append(500), append(1)], 100)).toBe(2)
@@ -44,23 +49,33 @@ describe('groupLength', () => {
     expect(groupLength([place], 100)).toBe(0)
   })
 
-  it('takes everything queued when it fits (the default bound is 1 MiB)', () => {
+  it('takes everything queued when it fits (the default bounds are 4096 records and 1 MiB)', () => {
     expect(MAX_COMMIT_BYTES).toBe(1 << 20)
+    expect(MAX_COMMIT_RECORDS).toBe(4096)
+    expect(groupLength([append(1, 2048), append(1, 2048), append(1, 1)])).toBe(2)
     expect(groupLength([append(1 << 19), flush, append(1 << 19)])).toBe(3)
     expect(groupLength([append(1 << 19), append(1 << 19), append(1)])).toBe(2)
   })
 
-  test.prop([fc.array(fc.oneof(fc.nat(300), fc.constant(-1)), { maxLength: 30 })])(
-    "a group's appends stay within the bound unless one alone passes it, and no more fit",
-    (sizes) => {
-      const queue = sizes.map((s) => (s < 0 ? flush : append(s)))
-      const length = groupLength(queue, 100)
-      const taken = queue.slice(0, length).flatMap((r) => (r.kind === 'append' ? [r.bytes] : []))
-      const total = taken.reduce((a, b) => a + b, 0)
-      expect(total <= 100 || taken.length === 1).toBe(true)
+  test.prop([
+    fc.array(fc.oneof(fc.tuple(fc.nat(300), fc.nat(30)), fc.constant(undefined)), {
+      maxLength: 30,
+    }),
+  ])(
+    "a group's appends stay within both bounds unless one alone passes them, and no more fit",
+    (items) => {
+      const queue = items.map((i) => (i === undefined ? flush : append(...i)))
+      const length = groupLength(queue, 100, 10)
+      const taken = queue.slice(0, length).flatMap((r) => (r.kind === 'append' ? [r] : []))
+      const bytes = taken.reduce((n, r) => n + r.bytes, 0)
+      const records = taken.reduce((n, r) => n + r.records.keys.length, 0)
+      expect((bytes <= 100 && records <= 10) || taken.length === 1).toBe(true)
       if (queue.length > 0) expect(length).toBeGreaterThan(0)
       const next = queue[length]
-      if (next?.kind === 'append') expect(total + next.bytes).toBeGreaterThan(100)
+      if (next?.kind === 'append') {
+        const over = bytes + next.bytes > 100 || records + next.records.keys.length > 10
+        expect(over).toBe(true)
+      }
       if (next?.kind === 'flush') expect(length).toBe(queue.length)
     },
   )
@@ -87,5 +102,22 @@ describe('a commit under a fast producer', () => {
     const read = []
     for await (const e of log.scan()) read.push(e.value[0])
     expect(read).toEqual(ranges.map((_, i) => i))
+  })
+
+  it('writes no batch with many more records than the bound', async () => {
+    const storage = instrument(await openMemoryStorage())
+    storage.writeDelayMs = 5
+    const log = await openLog({ storage, durability: 'buffered' })
+    cleanup.push(() => log.close())
+    // Keys alternate, so that each record is a run record of its own in the batch.
+    const appends = Array.from({ length: 16 }, (_, i) =>
+      log.append(Array.from({ length: 1000 }, (_, j) => ({ key: `k${j % 2}`, value: `${i}` }))),
+    )
+    const ranges = await Promise.all(appends)
+    expect(ranges.map((r) => r.startSequence)).toEqual(ranges.map((_, i) => i * 1000))
+    const counts = storage.writes.map((w) => w.batch.length)
+    // A commit record, a SeqBlock now and then, and one run record per record.
+    expect(Math.max(...counts)).toBeLessThanOrEqual(MAX_COMMIT_RECORDS + 2)
+    expect(await log.count()).toBe(16_000)
   })
 })

@@ -9,8 +9,8 @@ export const mutants: ReadonlyArray<Mutant> = [
   {
     rule: 'a commit takes appends only while their bytes stay within MAX_COMMIT_BYTES',
     file: 'src/log/group.ts',
-    from: 'if (bytes > maxBytes && appends > 0) return i',
-    to: 'if (bytes > maxBytes * 4 && appends > 0) return i',
+    from: 'bytes > maxBytes ||',
+    to: 'bytes > maxBytes * 4 ||',
     tests: group,
   },
   {
@@ -18,6 +18,27 @@ export const mutants: ReadonlyArray<Mutant> = [
     file: 'src/log/group.ts',
     from: 'bytes += request.bytes',
     to: 'bytes = request.bytes',
+    tests: group,
+  },
+  {
+    rule: 'a commit takes appends only while their records stay within MAX_COMMIT_RECORDS',
+    file: 'src/log/group.ts',
+    from: '|| records > maxRecords)',
+    to: '|| records > maxRecords * 4)',
+    tests: group,
+  },
+  {
+    rule: "a commit's bound counts the records of every append it took, not the last one's",
+    file: 'src/log/group.ts',
+    from: 'records += request.records.keys.length',
+    to: 'records = request.records.keys.length',
+    tests: group,
+  },
+  {
+    rule: 'the default bound on a commit is 4096 records',
+    file: 'src/log/group.ts',
+    from: 'export const MAX_COMMIT_RECORDS = 4096',
+    to: 'export const MAX_COMMIT_RECORDS = 1 << 20',
     tests: group,
   },
   {
