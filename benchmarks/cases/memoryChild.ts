@@ -3,7 +3,13 @@
 // the store takes them, with up to 16 batches in flight, and prints its peak RSS as JSON.
 //
 //   tsx benchmarks/cases/memoryChild.ts <deltalog|raw> <directory> <records>
+//
+// With DELTALOG_BENCH_MEMORY_SAMPLE=<ms> it also samples the process's memory at that interval
+// and prints to stderr, in MB, each measure's peak and the breakdown at the sample with the
+// highest RSS: V8's heap by space, memory outside it (`external`: array buffers), and the rest
+// (native code, RocksDB, what malloc keeps). The case itself never sets it.
 import { join } from 'node:path'
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import { openLog } from '../../src/index.js'
 import { valuesOf } from '../measure.js'
 import { openRaw, type RawOp } from '../raw.js'
@@ -30,7 +36,36 @@ const produce = async (write: (i: number) => Promise<unknown>): Promise<void> =>
   await Promise.all(pending)
 }
 
+const sampleMs = Number(process.env['DELTALOG_BENCH_MEMORY_SAMPLE'] ?? 0)
+type Sample = Readonly<Record<string, number>>
+const sample = (): Sample => {
+  const m = process.memoryUsage()
+  return {
+    rss: m.rss,
+    heapTotal: m.heapTotal,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    mallocedMemory: getHeapStatistics().malloced_memory,
+    rest: m.rss - m.heapTotal - m.external,
+    ...Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size])),
+  }
+}
+const peaks: Record<string, number> = {}
+let atPeakRss: Sample | undefined
+const sampler =
+  sampleMs > 0
+    ? setInterval(() => {
+        const s = sample()
+        for (const [k, v] of Object.entries(s)) peaks[k] = Math.max(peaks[k] ?? 0, v)
+        if (atPeakRss === undefined || (s['rss'] ?? 0) > (atPeakRss['rss'] ?? 0)) atPeakRss = s
+      }, sampleMs).unref()
+    : undefined
+const inMB = (s: Sample | undefined): Record<string, number> =>
+  Object.fromEntries(Object.entries(s ?? {}).map(([k, v]) => [k, Math.round(v / 2 ** 20)]))
+
 const start = performance.now()
+const beforeOpen = sampleMs > 0 ? sample() : undefined
 if (store === 'deltalog') {
   const log = await openLog({ path: join(dir, 'log'), durability: 'buffered' })
   await produce((i) =>
@@ -55,6 +90,17 @@ if (store === 'deltalog') {
     ),
   )
   await db.close()
+}
+if (sampler !== undefined) {
+  clearInterval(sampler)
+  console.error(
+    JSON.stringify({
+      store,
+      beforeOpen: inMB(beforeOpen),
+      peaks: inMB(peaks),
+      atPeakRss: inMB(atPeakRss),
+    }),
+  )
 }
 console.log(
   JSON.stringify({

@@ -22,6 +22,7 @@ import { writerFailed, type DeltalogErrorValue } from '../errors.js'
 import type { AllocatorState } from '../sequence/allocator.js'
 import type { Storage } from '../storage/port.js'
 import type { Admission } from './admission.js'
+import { groupLength } from './group.js'
 import type { Durability } from './options.js'
 import { observeCommit, type Observer } from './observe.js'
 import { markTruncation, removeTruncated } from './truncate.js'
@@ -152,7 +153,8 @@ export const stop = (core: WriterCore, cause: DeltalogErrorValue): void => {
 
 /**
  * One turn of the drain loop: the truncation or placement at the head of the queue alone, or
- * every append and flush before the next one as one group, one batch.
+ * the appends and flushes before the next one, within `MAX_COMMIT_BYTES` (group.ts), as one
+ * group, one batch.
  * REQUIRES: the queue is not empty, the writer has not failed, and no other step runs.
  */
 export const takeStep = async (core: WriterCore): Promise<void> => {
@@ -166,7 +168,7 @@ export const takeStep = async (core: WriterCore): Promise<void> => {
     queue.shift()
     await place(core, head)
   } else {
-    await observeCommit(core, queue.splice(0, cut === -1 ? queue.length : cut), commitGroup)
+    await observeCommit(core, queue.splice(0, groupLength(queue)), commitGroup)
   }
 }
 

@@ -18,6 +18,7 @@ import { mutants as projections } from './areas/projections.js'
 import { mutants as reads } from './areas/reads.js'
 import { mutants as readonly } from './areas/readonly.js'
 import { mutants as rocksdb } from './areas/rocksdb.js'
+import { mutants as rss } from './areas/rss.js'
 import { mutants as upcast } from './areas/upcast.js'
 
 export type { Mutant } from './mutant.js'
@@ -283,4 +284,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...esobserve,
   ...watchMutants,
   ...observe,
+  ...rss,
 ]
