@@ -1,9 +1,9 @@
 /**
  * The single writer: a queue of appends, flushes, placements and truncations, drained one step
  * at a time by the shared pump (pump.ts), with group commit. While one commit is in flight, new
- * requests queue; the next commit takes every queued append as ONE Delta — one atomic batch, one
- * fsync — and still gives each caller its own contiguous range. The steps are in commit.ts, the
- * backpressure in admission.ts.
+ * requests queue; the next commit takes the queued appends (up to a bound, group.ts) as ONE
+ * Delta — one atomic batch, one fsync — and still gives each caller its own contiguous range. The
+ * steps are in commit.ts, the backpressure in admission.ts.
  *
  * When a write fails, its requests are rejected with the cause and the writer stops
  * (`WRITER_FAILED`): see commit.ts.
