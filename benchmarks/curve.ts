@@ -1,8 +1,8 @@
 // The chart of the ceiling case: the durable throughput curve, deltalog's sync group commit at
-// each producer count beside its ceiling, on a log-scale producer axis, as plain SVG written by
-// hand like the other charts (chart.ts). Each of deltalog's points is labelled with its fraction
+// each producer count beside its ceiling, both axes on log scales, as plain SVG written by hand
+// like the other charts (chart.ts). Each of deltalog's points is labelled with its fraction
 // of the ceiling.
-import { formatNumber, type CaseResult } from './measure.js'
+import type { CaseResult } from './measure.js'
 
 const WIDTH = 800
 const HEIGHT = 420
@@ -41,11 +41,15 @@ export const curvePoints = (c: CaseResult): ReadonlyArray<CurvePoint> =>
       : []
   })
 
-/** A round step for about five grid lines up to `max`: 1, 2 or 5 times a power of ten. */
-export const niceStep = (max: number): number => {
-  const raw = max / 5
-  const power = 10 ** Math.floor(Math.log10(raw))
-  return ([1, 2, 5, 10].find((m) => m * power >= raw) ?? 10) * power
+/** The decades a log axis spans to hold `values`: from the one at or below the smallest. */
+export const decades = (values: ReadonlyArray<number>): ReadonlyArray<number> => {
+  const shown = values.filter((v) => Number.isFinite(v) && v > 0)
+  const low = Math.floor(Math.log10(shown.length === 0 ? 10 : Math.min(...shown)))
+  const high = Math.max(
+    low + 1,
+    Math.ceil(Math.log10(shown.length === 0 ? 10 : Math.max(...shown))),
+  )
+  return Array.from({ length: high - low + 1 }, (_, i) => 10 ** (low + i))
 }
 
 const escape = (s: string): string =>
@@ -58,24 +62,34 @@ const text = (x: number, y: number, content: string, attributes: string): string
 
 /**
  * The SVG of the durable throughput curve under `heading`: x is log2 of the producer count, y
- * appends/s from 0; deltalog's points (`class="deltalog-point"`) on a solid line, the ceiling's
+ * log10 of appends/s, so that the gap between the two lines shows the fraction at every count;
+ * deltalog's points (`class="deltalog-point"`) on a solid line, the ceiling's
  * (`class="ceiling-point"`) on a dashed one.
  */
 export const renderCurve = (c: CaseResult, heading: string): string => {
   const points = [...curvePoints(c)].sort((a, b) => a.producers - b.producers)
   const logs = points.map((p) => Math.log2(p.producers))
   const [minLog, maxLog] = [Math.min(...logs, 0), Math.max(...logs, 1)]
-  const top = Math.max(1, ...points.flatMap((p) => [p.deltalog, p.ceiling].filter(Number.isFinite)))
-  const step = niceStep(top)
-  const yMax = Math.ceil(top / step) * step
+  const grid = decades(points.flatMap((p) => [p.deltalog, p.ceiling]))
+  const [lowLog, highLog] = [Math.log10(grid[0] ?? 1), Math.log10(grid[grid.length - 1] ?? 10)]
   const x = (producers: number): number =>
     LEFT + ((Math.log2(producers) - minLog) / (maxLog - minLog)) * PLOT_W
+  // A value the axis cannot show (none, or not positive) sits on its floor.
   const y = (value: number): number =>
-    TOP + PLOT_H - (Math.max(0, Number.isFinite(value) ? value : 0) / yMax) * PLOT_H
-  const grid = Array.from({ length: Math.round(yMax / step) + 1 }, (_, i) => i * step).map(
+    TOP +
+    PLOT_H -
+    ((Math.log10(Number.isFinite(value) && value > 0 ? value : 10 ** lowLog) - lowLog) /
+      (highLog - lowLog)) *
+      PLOT_H
+  const lines = grid.map(
     (v) =>
       `<line x1="${LEFT}" y1="${at(y(v))}" x2="${WIDTH - RIGHT}" y2="${at(y(v))}" stroke="${COLOR.grid}"/>\n` +
-      text(LEFT - 8, y(v) + 4, formatNumber(v), `fill="${COLOR.muted}" text-anchor="end"`),
+      text(
+        LEFT - 8,
+        y(v) + 4,
+        v.toLocaleString('en-US'),
+        `fill="${COLOR.muted}" text-anchor="end"`,
+      ),
   )
   const ticks = points.map((p) =>
     text(
@@ -105,7 +119,7 @@ export const renderCurve = (c: CaseResult, heading: string): string => {
   )
   const legend =
     `<tspan fill="${COLOR.muted}">appends/s, medians of ${c.rounds} round${c.rounds === 1 ? '' : 's'}; ` +
-    `producers on a log scale; % is deltalog's share of the ceiling</tspan>` +
+    `both axes on log scales; % is deltalog's share of the ceiling</tspan>` +
     `<tspan dx="16" fill="${COLOR.deltalog}">● deltalog</tspan>` +
     `<tspan dx="12" fill="${COLOR.ceiling}">┄ ceiling</tspan>`
   return [
@@ -116,7 +130,7 @@ export const renderCurve = (c: CaseResult, heading: string): string => {
       `fill="${COLOR.background}" stroke="${COLOR.border}"/>`,
     text(16, 26, escape(heading), `fill="${COLOR.text}" font-size="15" font-weight="600"`),
     text(16, 46, legend, ''),
-    ...grid,
+    ...lines,
     ...ticks,
     text(LEFT + PLOT_W / 2, HEIGHT - 12, 'producers', `fill="${COLOR.muted}" text-anchor="middle"`),
     `<g class="ceiling">${line((p) => p.ceiling, COLOR.ceiling, ' stroke-dasharray="6 4"')}</g>`,

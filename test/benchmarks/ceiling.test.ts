@@ -13,7 +13,7 @@ import {
   type Limits,
 } from '../../benchmarks/ceiling.js'
 import { recordCommit, shapeOf, type LogModule } from '../../benchmarks/commitBatch.js'
-import { curvePoints, niceStep, renderCurve } from '../../benchmarks/curve.js'
+import { curvePoints, decades, renderCurve } from '../../benchmarks/curve.js'
 import type { CaseResult, Figure } from '../../benchmarks/measure.js'
 import { renderReport, renderTargetsText, type SuiteResult } from '../../benchmarks/report.js'
 import { openLog } from '../../src/index.js'
@@ -216,11 +216,25 @@ describe('the curve', () => {
     expect(gaps[0]).toBeGreaterThan(0)
   })
 
-  it('reads its points from the figures and grids with round steps', () => {
+  it('draws appends/s on a log scale: one fraction is one gap between the lines', () => {
+    const svg = renderCurve(ceilingCase, 'Ceiling')
+    const yOf = (kind: string, n: number): number =>
+      Number(
+        new RegExp(`class="${kind}-point" data-producers="${n}" cx="[\\d.]+" cy="([\\d.]+)"`).exec(
+          svg,
+        )?.[1],
+      )
+    // deltalog is at 80% of the ceiling at every count.
+    const gaps = PRODUCER_COUNTS.map((n) => yOf('deltalog', n) - yOf('ceiling', n))
+    for (const gap of gaps) expect(gap).toBeCloseTo(gaps[0] ?? NaN, 0)
+    expect(gaps[0]).toBeGreaterThan(0)
+  })
+
+  it('reads its points from the figures and grids at whole decades', () => {
     expect(curvePoints(ceilingCase).map((p) => p.producers)).toEqual(PRODUCER_COUNTS)
-    expect(niceStep(1_000_000)).toBe(200_000)
-    expect(niceStep(37)).toBe(10)
-    expect(niceStep(4)).toBe(1)
+    expect(decades([1_500, 260_000])).toEqual([1_000, 10_000, 100_000, 1_000_000])
+    expect(decades([100, 100])).toEqual([100, 1_000])
+    expect(decades([0, NaN])).toEqual([10, 100])
   })
 })
 
