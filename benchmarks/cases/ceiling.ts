@@ -162,7 +162,7 @@ export const ceiling = async (
     id: CEILING_ID,
     title: 'Ceiling: the durable throughput curve',
     setup:
-      `deltalog's sync group commit of ${PRODUCER_COUNTS.join(', ')} producers, each awaiting ` +
+      `the sync group commit of ${PRODUCER_COUNTS.join(', ')} producers, each awaiting ` +
       `appends of one ${VALUE_BYTES}-byte record, against its ceiling: the raw addon writing, ` +
       `back to back, synced batches of the puts one commit of as many appends writes; ` +
       `${sizes.ms} ms per side per round at each count`,
