@@ -54,15 +54,16 @@ interface Writable {
 }
 
 /**
- * The batch of one group commit of `producers` appends, each of one `value` under a key of its
- * own: the appends are issued in one turn, after one such round has run (which writes what a new
- * log writes once). Fails if the round took more than one write: then it was not one commit.
+ * Runs `run` on a log of `module` over its memory storage, with every batch written noted in
+ * `writes` (which `run` may empty); `round` issues `producers` appends of `value`, each under a
+ * key of its own, in one turn and awaits them all.
  */
-export const recordCommit = async (
+export const withNotedWrites = async <A>(
   module: LogModule,
   producers: number,
   value: Uint8Array,
-): Promise<CommitShape> => {
+  run: (round: () => Promise<unknown>, writes: Array<ReadonlyArray<Op>>) => Promise<A>,
+): Promise<A> => {
   const storage = (await module.openMemoryStorage()) as Writable
   const writes: Array<ReadonlyArray<Op>> = []
   const noting: Writable = {
@@ -77,16 +78,30 @@ export const recordCommit = async (
     Promise.all(
       Array.from({ length: producers }, (_, p) => log.append([{ key: `producer-${p}`, value }])),
     )
-  let seen: Array<ReadonlyArray<Op>>
   try {
-    await round()
-    writes.length = 0
-    await round()
-    // The close writes too; what it writes is not the commit's.
-    seen = [...writes]
+    return await run(round, writes)
   } finally {
     await log.close()
   }
+}
+
+/**
+ * The batch of one group commit of `producers` appends, each of one `value` under a key of its
+ * own: the appends are issued in one turn, after one such round has run (which writes what a new
+ * log writes once). Fails if the round took more than one write: then it was not one commit.
+ */
+export const recordCommit = async (
+  module: LogModule,
+  producers: number,
+  value: Uint8Array,
+): Promise<CommitShape> => {
+  // The close writes too; what it writes is not the commit's, so the writes are taken before.
+  const seen = await withNotedWrites(module, producers, value, async (round, writes) => {
+    await round()
+    writes.length = 0
+    await round()
+    return [...writes]
+  })
   const [batch, ...more] = seen
   if (batch === undefined || more.length > 0) {
     throw new Error(`${producers} appends took ${seen.length} writes, not one commit`)

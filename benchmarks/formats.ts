@@ -17,8 +17,8 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { makeTempDir, removeDir } from '../test/support/tmpdir.js'
-import { PRODUCER_COUNTS } from './ceiling.js'
-import { recordCommit, type LogModule } from './commitBatch.js'
+import { PRODUCER_COUNTS, replayBatch } from './ceiling.js'
+import { recordCommit, withNotedWrites, type CommitShape, type LogModule } from './commitBatch.js'
 import type { FormatProfile, FormatsResult, FormatsTimed } from './formatsReport.js'
 import { inDir, perSecond, summarise, valueOf } from './measure.js'
 import { openRaw } from './raw.js'
@@ -46,7 +46,7 @@ const extractFormat1 = async (dir: string): Promise<void> => {
   await symlink(join(root, 'node_modules'), join(dir, 'node_modules'))
 }
 
-const load = async (srcDir: string): Promise<LogModule & { readonly path: OpenLog }> => {
+const load = async (srcDir: string): Promise<Build> => {
   const index = (await import(join(srcDir, 'index.ts'))) as { openLog: unknown }
   const memory = (await import(join(srcDir, 'storage', 'memory.ts'))) as {
     openMemoryStorage: () => unknown
@@ -114,19 +114,80 @@ const profileOf = async (
   return out
 }
 
+/** Microseconds of this process's CPU time that `run` takes. */
+const cpuTime = async (run: () => Promise<unknown>): Promise<number> => {
+  const start = process.cpuUsage()
+  await run()
+  const used = process.cpuUsage(start)
+  return used.user + used.system
+}
+
+/**
+ * CPU time per commit of PRODUCERS appends on a memory storage, in µs: the engine's work alone,
+ * with no disk, after as many commits to warm up.
+ */
+const engineCpu = (module: LogModule, commits: number): Promise<number> =>
+  withNotedWrites(module, PRODUCERS, valueOf(VALUE_BYTES), async (round, writes) => {
+    for (let i = 0; i < commits; i++) await round()
+    writes.length = 0
+    const used = await cpuTime(async () => {
+      for (let i = 0; i < commits; i++) await round()
+    })
+    return used / writes.length
+  })
+
+/** CPU time per unsynced raw batch of the commit's shape, in µs: the addon's part of a write. */
+const addonCpu = (shape: CommitShape, batches: number): Promise<number> =>
+  inDir('formats-addon', async (dir) => {
+    const db = await openRaw(join(dir, 'raw'))
+    const values = shape.puts.map((put, i) => valueOf(put.valueBytes, i + 1))
+    try {
+      const used = await cpuTime(async () => {
+        for (let b = 0; b < batches; b++) await db.batch(replayBatch(shape, values, b), false)
+      })
+      return used / batches
+    } finally {
+      await db.close()
+    }
+  })
+
+interface Build extends LogModule {
+  readonly path: OpenLog
+}
+
 const timed = async (
-  sides: { readonly one: OpenLog; readonly two: OpenLog },
-  sizes: { readonly appends: number; readonly rounds: number; readonly puts: number },
+  sides: { readonly one: Build; readonly two: Build },
+  sizes: {
+    readonly appends: number
+    readonly rounds: number
+    readonly puts: number
+    readonly commits: number
+  },
 ): Promise<FormatsTimed> => {
   const loadAtStart = loadavg()[0] ?? 0
   const rates = { one: [] as number[], two: [] as number[], raw: [] as number[] }
+  const cpu = {
+    engine1: [] as number[],
+    engine2: [] as number[],
+    addon1: [] as number[],
+    addon2: [] as number[],
+  }
+  const value = valueOf(VALUE_BYTES)
+  const shapes = {
+    one: await recordCommit(sides.one, PRODUCERS, value),
+    two: await recordCommit(sides.two, PRODUCERS, value),
+  }
   const runs = [
-    () => groupCommit(sides.one, sizes.appends).then((r) => void rates.one.push(r)),
-    () => groupCommit(sides.two, sizes.appends).then((r) => void rates.two.push(r)),
+    () => groupCommit(sides.one.path, sizes.appends).then((r) => void rates.one.push(r)),
+    () => groupCommit(sides.two.path, sizes.appends).then((r) => void rates.two.push(r)),
     () => onePutAtATime(sizes.puts).then((r) => void rates.raw.push(r)),
   ]
   for (let round = 0; round < sizes.rounds; round++) {
     for (let i = 0; i < runs.length; i++) await runs[(round + i) % runs.length]?.()
+    cpu.engine1.push(await engineCpu(sides.one, sizes.commits))
+    cpu.engine2.push(await engineCpu(sides.two, sizes.commits))
+    cpu.addon1.push(await addonCpu(shapes.one, sizes.commits))
+    cpu.addon2.push(await addonCpu(shapes.two, sizes.commits))
     process.stderr.write(
       `round ${round + 1}: format 1 ${Math.round(rates.one[round] ?? 0)}, format 2 ` +
         `${Math.round(rates.two[round] ?? 0)} appends/s; one put at a time ` +
@@ -147,6 +208,8 @@ const timed = async (
     format1Ratio: over(rates.one, rates.raw),
     format2Ratio: over(rates.two, rates.raw),
     format2OverFormat1: over(rates.two, rates.one),
+    engineCpu: { format1: summarise(cpu.engine1), format2: summarise(cpu.engine2) },
+    addonCpu: { format1: summarise(cpu.addon1), format2: summarise(cpu.addon2) },
   }
 }
 
@@ -159,8 +222,8 @@ const main = async (): Promise<void> => {
   })
   const quick = values.quick ?? false
   const sizes = quick
-    ? { appends: 2_000, rounds: 2, puts: 30 }
-    : { appends: 40_000, rounds: 7, puts: 2_000 }
+    ? { appends: 2_000, rounds: 2, puts: 30, commits: 10 }
+    : { appends: 40_000, rounds: 7, puts: 2_000, commits: 300 }
   const dir = await makeTempDir('format1')
   try {
     await extractFormat1(dir)
@@ -176,9 +239,7 @@ const main = async (): Promise<void> => {
       format1Commit: FORMAT1_COMMIT,
       profiledOn: new Date().toISOString(),
       profile,
-      ...((values.profile ?? false)
-        ? {}
-        : { timed: await timed({ one: one.path, two: two.path }, sizes) }),
+      ...((values.profile ?? false) ? {} : { timed: await timed({ one, two }, sizes) }),
     }
     if (result.timed !== undefined) {
       const t = result.timed
@@ -186,6 +247,9 @@ const main = async (): Promise<void> => {
         `format 1: ${t.format1Ratio.median.toFixed(1)}× one synced put (${t.format1Ratio.min.toFixed(1)}–${t.format1Ratio.max.toFixed(1)})\n` +
           `format 2: ${t.format2Ratio.median.toFixed(1)}× one synced put (${t.format2Ratio.min.toFixed(1)}–${t.format2Ratio.max.toFixed(1)})\n` +
           `format 2 / format 1: ${t.format2OverFormat1.median.toFixed(2)}× (${t.format2OverFormat1.min.toFixed(2)}–${t.format2OverFormat1.max.toFixed(2)})\n` +
+          `CPU per commit of ${PRODUCERS}, µs: engine ${Math.round(t.engineCpu.format1.median)} (format 1) ` +
+          `and ${Math.round(t.engineCpu.format2.median)} (format 2); the addon's write ` +
+          `${Math.round(t.addonCpu.format1.median)} and ${Math.round(t.addonCpu.format2.median)}\n` +
           `load average ${t.load[0].toFixed(2)} at the start, ${t.load[1].toFixed(2)} at the end\n`,
       )
     }

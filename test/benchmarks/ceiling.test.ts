@@ -296,11 +296,21 @@ describe("the report's new sections", () => {
           format1Ratio: { median: 30, min: 29, max: 34 },
           format2Ratio: r,
           format2OverFormat1: { median: 0.8, min: 0.7, max: 0.9 },
+          engineCpu: { format1: { median: 500, min: 450, max: 600 }, format2: r },
+          addonCpu: { format1: r, format2: { median: 1_100, min: 1_000, max: 1_200 } },
         },
       },
     )
     expect(timed).toContain("| format 1's writer | 2.00 (1.00–3.00) | **30.0×** (29.0–34.0) |")
     expect(timed).toContain('**0.80×** (0.70–0.90)')
+    expect(timed).toContain('| the engine, per commit | 500 (450–600) | 2.00 (1.00–3.00) |')
+    expect(timed).toContain(
+      "| the addon's write of the batch | 2.00 (1.00–3.00) | 1,100 (1,000–1,200) |",
+    )
+    expect(timed).toContain('| the engine, per commit | 500 (450–600) | 2.00 (1.00–3.00) |')
+    expect(timed).toContain(
+      "| the addon's write of the batch | 2.00 (1.00–3.00) | 1,100 (1,000–1,200) |",
+    )
     expect(timed).not.toContain('not yet measured**: it needs')
   })
 })
