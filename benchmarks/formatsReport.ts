@@ -29,7 +29,7 @@ export interface FormatsTimed {
   readonly format1Ratio: Summary
   readonly format2Ratio: Summary
   readonly format2OverFormat1: Summary
-  /** CPU µs per commit of `producers` appends on a memory storage: the engine alone. */
+  /** CPU µs per commit of `producers` appends on a memory storage (its inserts included). */
   readonly engineCpu: { readonly format1: Summary; readonly format2: Summary }
   /** CPU µs per unsynced raw batch of each format's commit: the addon's part of a write. */
   readonly addonCpu: { readonly format1: Summary; readonly format2: Summary }
@@ -81,17 +81,27 @@ const timedLines = (t: FormatsTimed): ReadonlyArray<string> => [
   `Format 2's writer over format 1's, round by round: ${range(t.format2OverFormat1)}.`,
   '',
   `Where a commit of ${t.producers} appends spends CPU, in µs (this process's user and system time, ` +
-    'medians of the rounds): the engine alone, committing to a memory storage, and the addon ' +
-    "writing the format's batch unsynced; the fsync, one per commit, is the same in both.",
+    'medians of the rounds): the engine committing to a memory storage (whose own inserts are ' +
+    "included, each build's own), and the addon writing the format's batch unsynced; the fsync, " +
+    'one per commit, is the same in both.',
   '',
   '| part | format 1 | format 2 |',
   '| --- | --- | --- |',
-  `| the engine, per commit | ${summary(t.engineCpu.format1)} | ${summary(t.engineCpu.format2)} |`,
+  `| the engine on a memory storage, per commit | ${summary(t.engineCpu.format1)} | ${summary(t.engineCpu.format2)} |`,
   `| the addon's write of the batch | ${summary(t.addonCpu.format1)} | ${summary(t.addonCpu.format2)} |`,
 ]
 
-/** The section, or nothing when no profile was written. */
-export const renderFormats = (formats: FormatsResult | undefined): ReadonlyArray<string> =>
+/** The key of the section's reading, written by hand, in benchmarks/explanations.json. */
+export const FORMATS_EXPLANATION = 'formats: group commit'
+
+/**
+ * The section, or nothing when no profile was written; `why` (paragraphs written by hand) follows
+ * the timed comparison.
+ */
+export const renderFormats = (
+  formats: FormatsResult | undefined,
+  why: ReadonlyArray<string> = [],
+): ReadonlyArray<string> =>
   formats === undefined
     ? []
     : [
@@ -117,4 +127,5 @@ export const renderFormats = (formats: FormatsResult | undefined): ReadonlyArray
                 '`npm run bench:formats` (about a minute) and `npm run bench -- --render`.',
             ]
           : timedLines(formats.timed)),
+        ...why.flatMap((paragraph) => ['', paragraph]),
       ]

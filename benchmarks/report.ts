@@ -6,7 +6,7 @@ import type { RawBindingInfo } from './raw.js'
 
 import { CEILING_ID } from './ceiling.js'
 import { fractionLine, renderCeilingSection } from './ceilingReport.js'
-import { renderFormats, type FormatsResult } from './formatsReport.js'
+import { FORMATS_EXPLANATION, renderFormats, type FormatsResult } from './formatsReport.js'
 
 export { formatNumber }
 
@@ -226,6 +226,9 @@ export const renderReport = (
       for (const paragraph of why) lines.push('', paragraph)
     }
   }
-  lines.push(...renderPending(suite.cases), ...renderFormats(formats))
+  lines.push(
+    ...renderPending(suite.cases),
+    ...renderFormats(formats, explanations[FORMATS_EXPLANATION]),
+  )
   return `${lines.join('\n')}\n`
 }

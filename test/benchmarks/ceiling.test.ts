@@ -278,6 +278,8 @@ describe("the report's new sections", () => {
     const md = renderReport(suiteOf([]), {}, base)
     expect(md).toContain('| 256 | 257 | 34,862 | 257 | 61,526 | 1.76× |')
     expect(md).toContain('**The timed comparison is not yet measured**')
+    const read = renderReport(suiteOf([]), { 'formats: group commit': ['Why it differs.'] }, base)
+    expect(read).toContain('\n\nWhy it differs.\n')
     const r = { median: 2, min: 1, max: 3 }
     const timed = renderReport(
       suiteOf([]),
@@ -303,11 +305,15 @@ describe("the report's new sections", () => {
     )
     expect(timed).toContain("| format 1's writer | 2.00 (1.00–3.00) | **30.0×** (29.0–34.0) |")
     expect(timed).toContain('**0.80×** (0.70–0.90)')
-    expect(timed).toContain('| the engine, per commit | 500 (450–600) | 2.00 (1.00–3.00) |')
+    expect(timed).toContain(
+      '| the engine on a memory storage, per commit | 500 (450–600) | 2.00 (1.00–3.00) |',
+    )
     expect(timed).toContain(
       "| the addon's write of the batch | 2.00 (1.00–3.00) | 1,100 (1,000–1,200) |",
     )
-    expect(timed).toContain('| the engine, per commit | 500 (450–600) | 2.00 (1.00–3.00) |')
+    expect(timed).toContain(
+      '| the engine on a memory storage, per commit | 500 (450–600) | 2.00 (1.00–3.00) |',
+    )
     expect(timed).toContain(
       "| the addon's write of the batch | 2.00 (1.00–3.00) | 1,100 (1,000–1,200) |",
     )
