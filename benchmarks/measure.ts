@@ -2,6 +2,7 @@
 // process and run, summarised as median, min and max, with the per-round ratio between them.
 import { performance } from 'node:perf_hooks'
 import { makeTempDir, removeDir } from '../test/support/tmpdir.js'
+import type { Limits } from './ceiling.js'
 
 /** Median, min and max of a set of samples. */
 export interface Summary {
@@ -44,7 +45,19 @@ export interface CaseResult {
   readonly figures: ReadonlyArray<Figure>
   readonly targets: ReadonlyArray<Target>
   readonly notes: ReadonlyArray<string>
+  /** The machine's limits: only the ceiling case (cases/ceiling.ts) measures them. */
+  readonly limits?: Limits
 }
+
+/** A figure as the report prints it: grouped thousands, else two or three significant digits. */
+export const formatNumber = (n: number): string =>
+  !Number.isFinite(n)
+    ? String(n)
+    : Math.abs(n) >= 100
+      ? Math.round(n).toLocaleString('en-US')
+      : Math.abs(n) >= 10
+        ? n.toFixed(1)
+        : n.toFixed(2)
 
 export const summarise = (samples: ReadonlyArray<number>): Summary => {
   const s = [...samples].sort((a, b) => a - b)

@@ -1,8 +1,14 @@
 // Renders a suite run as the Markdown of docs/benchmarks.md: the machine, the table of targets,
 // met or missed, then one section per case with each figure beside its baseline, their ratio
 // and the case's chart. Also renders the targets as plain text, for the console.
-import type { CaseResult, Figure, Summary, Target } from './measure.js'
+import { formatNumber, type CaseResult, type Figure, type Summary, type Target } from './measure.js'
 import type { RawBindingInfo } from './raw.js'
+
+import { CEILING_ID } from './ceiling.js'
+import { fractionLine, renderCeilingSection } from './ceilingReport.js'
+import { FORMATS_EXPLANATION, renderFormats, type FormatsResult } from './formatsReport.js'
+
+export { formatNumber }
 
 /** The machine and run a report describes. */
 export interface Machine {
@@ -24,16 +30,6 @@ export interface SuiteResult {
   readonly binding?: RawBindingInfo
   readonly cases: ReadonlyArray<CaseResult>
 }
-
-/** A figure as the report prints it: grouped thousands, else two or three significant digits. */
-export const formatNumber = (n: number): string =>
-  !Number.isFinite(n)
-    ? String(n)
-    : Math.abs(n) >= 100
-      ? Math.round(n).toLocaleString('en-US')
-      : Math.abs(n) >= 10
-        ? n.toFixed(1)
-        : n.toFixed(2)
 
 const summary = (s: Summary): string =>
   `${formatNumber(s.median)} (${formatNumber(s.min)}–${formatNumber(s.max)})`
@@ -71,11 +67,26 @@ const targetLine = (c: CaseResult, t: Target): string => {
   return `- ${t.met ? 'Met' : '**Missed**'}: ${t.figure}, ${what} (target ${thresholdText(t, unit)}).`
 }
 
-/** Every target of a run, each with the case it belongs to and its number in the report. */
+/**
+ * Each case with its reference in the report: the numbers of its sections, and `C` for the
+ * ceiling, whose section stands before them unnumbered.
+ */
+export const sectionRefs = (
+  cases: ReadonlyArray<CaseResult>,
+): ReadonlyArray<{ readonly ref: string; readonly c: CaseResult }> => {
+  let n = 0
+  return cases.map((c) => ({ ref: c.id === CEILING_ID ? 'C' : String(++n), c }))
+}
+
+/** A case's heading: `3. Durable group commit`, or the ceiling's title alone. */
+export const headingOf = (ref: string, c: CaseResult): string =>
+  ref === 'C' ? c.title : `${ref}. ${c.title}`
+
+/** Every target of a run, each with the case it belongs to and its reference in the report. */
 const allTargets = (
   suite: SuiteResult,
-): ReadonlyArray<{ readonly n: number; readonly c: CaseResult; readonly t: Target }> =>
-  suite.cases.flatMap((c, i) => c.targets.map((t) => ({ n: i + 1, c, t })))
+): ReadonlyArray<{ readonly n: string; readonly c: CaseResult; readonly t: Target }> =>
+  sectionRefs(suite.cases).flatMap(({ ref, c }) => c.targets.map((t) => ({ n: ref, c, t })))
 
 /** The targets as a plain-text table: result, actual, threshold, then what is measured. */
 export const renderTargetsText = (suite: SuiteResult): string => {
@@ -85,7 +96,7 @@ export const renderTargetsText = (suite: SuiteResult): string => {
       t.met ? 'met' : 'MISSED',
       actualText(t, unit),
       thresholdText(t, unit),
-      `${n}. ${c.title}: ${t.figure}${t.on === 'ratio' ? ` vs ${t.baseline}` : ''}`,
+      `${headingOf(n, c)}: ${t.figure}${t.on === 'ratio' ? ` vs ${t.baseline}` : ''}`,
     ]
   })
   const header = ['result', 'actual', 'target', 'case: deltalog vs baseline']
@@ -108,6 +119,29 @@ export const renderTargetsText = (suite: SuiteResult): string => {
   ].join('\n')
 }
 
+/** Cases added since the results were written: their sections say they are not yet measured. */
+const PENDING: ReadonlyArray<{
+  readonly id: string
+  readonly title: string
+  readonly what: string
+}> = [
+  {
+    id: 'tracing',
+    title: 'Tracing overhead',
+    what:
+      'append throughput with one subscriber on every tracing channel against none (target: ' +
+      'the subscriber costs at most 5%)',
+  },
+]
+
+const renderPending = (cases: ReadonlyArray<CaseResult>): ReadonlyArray<string> =>
+  PENDING.filter((p) => !cases.some((c) => c.id === p.id)).flatMap((p) => [
+    '',
+    `## ${p.title}`,
+    '',
+    `**Not yet measured**: no full run since this case was added. It measures ${p.what}.`,
+  ])
+
 /**
  * The Markdown report. `explanations` hold, by `case id: figure label`, the profile and reason
  * behind a target that is missed or only just met; a missed target without one says so.
@@ -115,6 +149,7 @@ export const renderTargetsText = (suite: SuiteResult): string => {
 export const renderReport = (
   suite: SuiteResult,
   explanations: Readonly<Record<string, ReadonlyArray<string>>>,
+  formats?: FormatsResult,
 ): string => {
   const m = suite.machine
   const lines: string[] = [
@@ -157,10 +192,19 @@ export const renderReport = (
       return `| ${n} | ${c.title} | ${t.figure} | ${t.on === 'ratio' ? t.baseline : '—'} | ${thresholdText(t, unit)} | ${actualText(t, unit)} | ${t.met ? 'Met' : '**Missed**'} |`
     }),
   )
-  for (const [i, c] of suite.cases.entries()) {
+  const ceiling = suite.cases.find((c) => c.id === CEILING_ID)
+  lines.push(
+    ...renderCeilingSection(
+      suite.cases,
+      chartFile(CEILING_ID),
+      ceiling === undefined ? [] : ceiling.targets.map((t) => targetLine(ceiling, t)),
+    ),
+  )
+  for (const { ref, c } of sectionRefs(suite.cases)) {
+    if (c.id === CEILING_ID) continue
     lines.push(
       '',
-      `## ${i + 1}. ${c.title}`,
+      `## ${headingOf(ref, c)}`,
       '',
       `${c.setup[0]?.toUpperCase() ?? ''}${c.setup.slice(1)}; ${c.rounds} rounds.`,
       '',
@@ -171,6 +215,7 @@ export const renderReport = (
       `![${c.title}: deltalog's medians beside its baselines, with the targets](${chartFile(c.id)})`,
     )
     if (c.targets.length > 0) lines.push('', ...c.targets.map((t) => targetLine(c, t)))
+    for (const fraction of fractionLine(suite.cases, c)) lines.push('', fraction)
     for (const note of c.notes) lines.push('', note)
     // Explanations are by figure label, and one label can carry targets against several baselines.
     for (const label of new Set(c.targets.map((t) => t.figure))) {
@@ -181,5 +226,9 @@ export const renderReport = (
       for (const paragraph of why) lines.push('', paragraph)
     }
   }
+  lines.push(
+    ...renderPending(suite.cases),
+    ...renderFormats(formats, explanations[FORMATS_EXPLANATION]),
+  )
   return `${lines.join('\n')}\n`
 }

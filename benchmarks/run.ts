@@ -31,13 +31,20 @@ import { reads, writeDataset } from './cases/reads.js'
 import { readStream } from './cases/readStream.js'
 import { recovery } from './cases/recovery.js'
 import { snapshotLoad } from './cases/snapshotLoad.js'
+import { CEILING_ID } from './ceiling.js'
+import { ceiling } from './cases/ceiling.js'
+import { tracing } from './cases/tracing.js'
 import { renderChart } from './chart.js'
+import { renderCurve } from './curve.js'
+import type { FormatsResult } from './formatsReport.js'
 import type { CaseResult } from './measure.js'
 import { rawBindingInfo } from './raw.js'
 import {
   CHART_DIR,
   chartFile,
+  headingOf,
   renderReport,
+  sectionRefs,
   renderTargetsText,
   type SuiteResult,
 } from './report.js'
@@ -54,6 +61,8 @@ const quick = values.quick ?? false
 
 const sizes = quick
   ? {
+      ceiling: { ms: 40, rounds: 1, fsyncs: 20, roundTrips: 20 },
+      tracing: { ms: 60, rounds: 1 },
       append: { records: 20_000, rounds: 3 },
       group: { ms: 150, rounds: 3 },
       eventStore: { ms: 150, rounds: 3 },
@@ -70,6 +79,8 @@ const sizes = quick
       snapshot: { events: 5_000, every: 1_000, loads: 5, rounds: 3 },
     }
   : {
+      ceiling: { ms: 2_000, rounds: 5, fsyncs: 1_000, roundTrips: 2_000 },
+      tracing: { ms: 2_000, rounds: 5 },
       append: { records: 300_000, rounds: 5 },
       group: { ms: 2_000, rounds: 5 },
       eventStore: { ms: 2_000, rounds: 5 },
@@ -107,6 +118,10 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
     log(`${name}…`)
     results.push(await c())
   }
+  // The machine's limits first, so that every later figure can be held against them.
+  await step(CEILING_ID, 'ceiling: the machine and the durable throughput curve', () =>
+    ceiling(sizes.ceiling, postgresUrl),
+  )
   await step('bulk-append-one-key', 'bulk append, one key', () => bulkAppendOneKey(sizes.append))
   await step('bulk-append-many-keys', 'bulk append, many keys', () =>
     bulkAppendManyKeys(sizes.append),
@@ -141,6 +156,7 @@ const run = async (): Promise<ReadonlyArray<CaseResult>> => {
   await step('projection-catch-up', 'projection catch-up', () => projectionCatchUp(sizes.catchUp))
   await step('projection-lag', 'projection lag', () => projectionLag(sizes.lag))
   await step('snapshot-load', 'aggregate load with snapshots', () => snapshotLoad(sizes.snapshot))
+  await step('tracing', 'tracing overhead', () => tracing(sizes.tracing))
   if (postgresUrl === undefined && wanted('postgres')) {
     log('on PostgreSQL: skipped, no server (npm run bench starts one)')
   }
@@ -154,9 +170,16 @@ const writeDoc = async (suite: SuiteResult): Promise<void> => {
   const explanations = JSON.parse(
     await readFile(join(root, 'benchmarks', 'explanations.json'), 'utf8'),
   ) as Record<string, ReadonlyArray<string>>
+  // Written by `npm run bench:formats`; absent until it has run.
+  const formats: FormatsResult | undefined = await readFile(
+    join(root, 'benchmarks', 'results', 'formats.json'),
+    'utf8',
+  )
+    .then((text) => JSON.parse(text) as FormatsResult)
+    .catch(() => undefined)
   const doc = join(root, 'docs', 'benchmarks.md')
   // Formatted as the format check wants it, so that a run leaves the tree passing `npm test`.
-  const markdown = await prettier.format(renderReport(suite, explanations), {
+  const markdown = await prettier.format(renderReport(suite, explanations, formats), {
     ...(await prettier.resolveConfig(doc)),
     filepath: doc,
   })
@@ -168,8 +191,9 @@ const writeDoc = async (suite: SuiteResult): Promise<void> => {
   for (const file of await readdir(charts)) {
     if (file.endsWith('.svg')) await rm(join(charts, file))
   }
-  for (const [i, c] of suite.cases.entries()) {
-    await writeFile(join(root, 'docs', chartFile(c.id)), renderChart(c, `${i + 1}. ${c.title}`))
+  for (const { ref, c } of sectionRefs(suite.cases)) {
+    const render = c.id === CEILING_ID ? renderCurve : renderChart
+    await writeFile(join(root, 'docs', chartFile(c.id)), render(c, headingOf(ref, c)))
   }
   log(`wrote ${suite.cases.length} charts in ${charts}`)
 }

@@ -107,12 +107,14 @@ export const groupCommit = async (sizes: GroupCommitSizes): Promise<CaseResult> 
       `record, ${sizes.ms} ms per side per round; every acknowledged record is durable`,
     rounds: sizes.rounds,
     figures: [vsRaw, vsSqlite, vsLmdb],
-    targets: [
-      target(vsRaw, 'ratio', '>=', 40),
-      target(vsSqlite, 'ratio', '>=', 20),
-      target(vsLmdb, 'ratio', '>=', 2),
-    ],
+    // The ratio to one synced put at a time has no target of its own: what the disk and RocksDB
+    // allow the same commits is the ceiling case's, and its target (≥ 90% of it) stands for it.
+    targets: [target(vsSqlite, 'ratio', '>=', 20), target(vsLmdb, 'ratio', '>=', 2)],
     notes: [
+      'The ratio to the rocksdb binding, one put at a time, has no target: the ceiling section ' +
+        'holds the same figure against what the disk and RocksDB allow the batches it writes ' +
+        '(target ≥ 90%). The earlier target, ≥ 40×, asked for more than that ceiling: about 37× ' +
+        'one synced put at a time in the profile of this case on this machine.',
       'Each baseline is paired with its own deltalog run in the same round, so deltalog has ' +
         'three rows of figures.',
       'lmdb runs with its defaults (on Linux: `overlappingSync` on, `noSync` and ' +

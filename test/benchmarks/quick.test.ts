@@ -21,6 +21,8 @@ it('runs every benchmark case in quick mode', { timeout: 180_000 }, async () => 
     expect(result.quick).toBe(true)
     expect(result.machine.cores).toBeGreaterThan(0)
     expect(result.cases.map((c) => c.id)).toEqual([
+      // The machine's limits and the durable throughput curve, measured first.
+      'ceiling',
       'bulk-append-one-key',
       'bulk-append-many-keys',
       'durable-group-commit',
@@ -37,7 +39,12 @@ it('runs every benchmark case in quick mode', { timeout: 180_000 }, async () => 
       'projection-catch-up',
       'projection-lag',
       'snapshot-load',
+      'tracing',
     ])
+    const limits = result.cases.find((c) => c.id === 'ceiling')?.limits
+    expect(limits?.batches.map((b) => b.producers)).toEqual([1, 4, 16, 64, 256, 1024])
+    expect(limits?.fsync.p50).toBeGreaterThan(0)
+    expect(limits?.postgres !== undefined).toBe(postgresRuns)
     for (const c of result.cases) {
       expect(c.figures.length, c.id).toBeGreaterThan(0)
       for (const f of c.figures) {

@@ -4,6 +4,7 @@
 // in every run (mutants.test.ts) so that a mutant that no longer applies is noticed at once.
 
 import type { Mutant } from './mutant.js'
+import { mutants as benchmarks } from './areas/benchmarks.js'
 import { mutants as checkprojection } from './areas/checkprojection.js'
 import { mutants as cli } from './areas/cli.js'
 import { mutants as conditions } from './areas/conditions.js'
@@ -285,4 +286,5 @@ export const mutants: ReadonlyArray<Mutant> = [
   ...watchMutants,
   ...observe,
   ...rss,
+  ...benchmarks,
 ]
