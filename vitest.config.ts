@@ -18,6 +18,10 @@ const isolated = [
   'examples/opentelemetry.test.ts',
 ]
 
+// These change the PostgreSQL server for every session on it (a restart, a system setting), so
+// they run after every other file, when nothing else is using the server.
+const serverWide = ['test/postgres/faults.test.ts', 'test/postgres/durability.test.ts']
+
 // Examples import the package by its public names, as users do; tests run them from source.
 const resolve = {
   alias: [
@@ -51,11 +55,22 @@ export default defineConfig({
           ...common,
           name: 'shared',
           include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...isolated],
+          exclude: [...configDefaults.exclude, ...isolated, ...serverWide],
           isolate: false,
         },
       },
       { resolve, test: { ...common, name: 'isolated', include: isolated, isolate: true } },
+      {
+        resolve,
+        test: {
+          ...common,
+          name: 'server-wide',
+          include: serverWide,
+          isolate: true,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 })

@@ -2,7 +2,7 @@
 // connection killed in the middle of a transaction, a restart of the server under a writer and
 // a follower; and readers, woken by NOTIFY and never by polling.
 import { execFile } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import * as O from 'fp-ts/lib/Option.js'
@@ -14,6 +14,9 @@ import { openPostgresStorage } from '../../src/postgres/storage.js'
 import type { Storage } from '../../src/storage/port.js'
 import { code } from '../support/codes.js'
 import { connection, dropTables, freshTable, postgresRuns } from './server.js'
+
+// The sessions this file opens, by name: the only ones its tests terminate.
+const OURS = `faults_${randomBytes(4).toString('hex')}`
 
 const restartScript = process.env['DELTALOG_TEST_POSTGRES_RESTART']
 
@@ -42,7 +45,7 @@ const open = async (
   const { pool, ...rest } = options
   return openPostgresStorage({
     table,
-    ...(pool === undefined ? { connection: connection() } : { pool }),
+    ...(pool === undefined ? { connection: connection(OURS) } : { pool }),
     ...rest,
   })
 }
@@ -52,7 +55,7 @@ const open = async (
  * makes the next query whose text starts with `match` wait for `then(client)` first.
  */
 const interceptedPool = () => {
-  const pool = new pg.Pool(connection())
+  const pool = new pg.Pool(connection(OURS))
   let queries = 0
   let armed: { match: string; then: (pid: number) => Promise<void> } | undefined
   pool.on('connect', (client) => {
@@ -83,7 +86,7 @@ const interceptedPool = () => {
  * waiting backend's pid; `release()` rolls the transaction back.
  */
 const holdRow = async (table: string, key: Uint8Array, how: 'insert' | 'lock') => {
-  const client = new pg.Client(connection())
+  const client = new pg.Client(connection(OURS))
   await client.connect()
   await client.query('BEGIN')
   await client.query(
@@ -229,7 +232,8 @@ describe.runIf(postgresRuns)('postgres under faults', () => {
 
     // The listening connection is killed; commits meanwhile are delivered once it is back.
     const killed = await admin(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND usename = current_user",
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND application_name = $1",
+      [OURS],
     )
     expect(killed.rowCount).toBeGreaterThan(0)
     await append(['c0', 'c1'])
@@ -257,7 +261,8 @@ describe.runIf(postgresRuns)('postgres under faults', () => {
     const delivered = await take(follower, 1)
     // The read's snapshot is held open on its connection between pages; it is killed.
     const killed = await admin(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND usename = current_user",
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND application_name = $1",
+      [OURS],
     )
     expect(killed.rowCount).toBe(1)
     delivered.push(...(await take(follower, count - 1)))
@@ -371,13 +376,13 @@ describe.runIf(postgresRuns)('postgres readers', () => {
     await reader.close()
     await snapshot.close()()
     await expect(
-      openPostgresStorage({ connection: connection(), table, snapshot: true }),
+      openPostgresStorage({ connection: connection(OURS), table, snapshot: true }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', error: { field: 'snapshot' } })
   })
 
   it("set a buffered write's durability for its own transaction only", async () => {
     const table = newTable()
-    const pool = new pg.Pool({ ...connection(), max: 1 })
+    const pool = new pg.Pool({ ...connection(OURS), max: 1 })
     cleanups.push(() => pool.end())
     const storage = await open(table, { pool })
     const put = { type: 'put' as const, key: Uint8Array.of(1), value: Uint8Array.of(1) }
@@ -392,7 +397,7 @@ describe.runIf(postgresRuns)('a read-only postgres storage', () => {
   it('refuses writes with READ_ONLY, creates nothing, and fences no writer', async () => {
     const table = newTable()
     await expect(
-      openPostgresStorage({ connection: connection(), table, readOnly: true }),
+      openPostgresStorage({ connection: connection(OURS), table, readOnly: true }),
     ).rejects.toMatchObject({ name: 'DeltalogError', code: 'NOT_A_LOG' })
     const exists = await admin('SELECT to_regclass($1) AS t', [table])
     expect(exists.rows[0]).toEqual({ t: null })

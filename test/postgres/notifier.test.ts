@@ -1,10 +1,14 @@
 // A reader's LISTEN connection lost and made again: commits made while it was down were never
 // announced on it, so the notifier tells every listener once it listens again. The new LISTEN is
 // held back until a commit has landed, so that nothing but that catch-up can announce it.
+import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openPostgresStorage } from '../../src/postgres/storage.js'
 import { connection, dropTables, freshTable, postgresRuns } from './server.js'
+
+// The sessions this file opens, by name: the only ones it terminates.
+const OURS = `notifier_${randomBytes(4).toString('hex')}`
 
 const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
@@ -17,10 +21,10 @@ describe.runIf(postgresRuns)('a reader whose LISTEN connection was lost', () => 
   it('announces the commits made while it was down once it listens again', async () => {
     const table = freshTable()
     cleanups.push(() => dropTables(table))
-    const writer = await openPostgresStorage({ connection: connection(), table })
+    const writer = await openPostgresStorage({ connection: connection(OURS), table })
     cleanups.push(() => writer.close()())
     // The reader's pool holds back its next LISTEN until `release` is called.
-    const pool = new pg.Pool(connection())
+    const pool = new pg.Pool(connection(OURS))
     pool.on('error', () => undefined)
     cleanups.push(() => pool.end())
     let hold: Promise<void> | undefined = undefined
@@ -45,7 +49,8 @@ describe.runIf(postgresRuns)('a reader whose LISTEN connection was lost', () => 
     await admin.connect()
     cleanups.push(() => admin.end())
     const killed = await admin.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND usename = current_user",
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND application_name = $1",
+      [OURS],
     )
     expect(killed.rowCount).toBeGreaterThan(0)
     // A commit while nothing listens: its NOTIFY reaches no one.

@@ -11,12 +11,20 @@ export const postgresUrl = process.env['DELTALOG_TEST_POSTGRES_URL']
 /** Whether the PostgreSQL suites run: a server is given, or CI demands one. */
 export const postgresRuns = postgresUrl !== undefined || process.env['CI'] !== undefined
 
-/** The server's connection settings; under CI without a server, a failure naming the cause. */
-export const connection = (): pg.PoolConfig => {
+/**
+ * The server's connection settings; under CI without a server, a failure naming the cause. A
+ * test that terminates sessions names its own (`application`) and kills only those: test files
+ * run side by side on the same server.
+ */
+export const connection = (application?: string): pg.PoolConfig => {
   if (postgresUrl === undefined) {
     throw new Error('CI is set but DELTALOG_TEST_POSTGRES_URL is not: no PostgreSQL server to test')
   }
-  return { connectionString: postgresUrl, max: 4 }
+  return {
+    connectionString: postgresUrl,
+    max: 4,
+    ...(application === undefined ? {} : { application_name: application }),
+  }
 }
 
 /** A table name no other test uses, in the test role's schema. */
