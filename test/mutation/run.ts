@@ -140,9 +140,11 @@ try {
     writeFileSync(file, original)
     const seconds = ((Date.now() - started) / 1000).toFixed(1)
     // Caught only when its tests ran and failed: a run that never got to them (a setup that
-    // failed, a crash) proves nothing.
-    const failed = /Test Files\s+(\d+) failed/.exec(run.stdout)?.[1]
-    const failing = /Tests\s+(\d+) failed/.exec(run.stdout)?.[1] ?? 'no test, a file'
+    // failed, a crash) proves nothing. A test that timed out under --bail is counted among the
+    // failed tests while its file is not (vitest 4 prints "Test Files (1)"): either count does.
+    const failingTests = /Tests\s+(\d+) failed/.exec(run.stdout)?.[1]
+    const failed = /Test Files\s+(\d+) failed/.exec(run.stdout)?.[1] ?? failingTests
+    const failing = failingTests ?? 'no test, a file'
     if (run.status === 0) {
       survived++
       console.log(`SURVIVED  ${mutant.rule} (${mutant.tests.join(', ')} passed, ${seconds} s)`)
