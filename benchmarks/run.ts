@@ -205,25 +205,36 @@ if (values.render ?? false) {
   process.stdout.write(`\n${renderTargetsText(suite)}\n`)
 } else {
   const loadAtStart = loadavg()[0] ?? 0
-  const ran = await run()
-  // One case run alone takes the place of its earlier results among the others'.
-  const earlier =
-    values.only === undefined || quick
-      ? []
-      : (JSON.parse(await readFile(latest, 'utf8')) as SuiteResult).cases
-  const cases = earlier.some((c) => c.id === values.only)
-    ? earlier.map((c) => ran.find((r) => r.id === c.id) ?? c)
-    : [...earlier, ...ran]
+  const measured = await run()
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: totalmem() / 1024 ** 3,
+    node: process.versions.node,
+    platform: `${platform()} ${release()}`,
+    date: new Date().toISOString(),
+    load: [loadAtStart, loadavg()[0] ?? 0] as const,
+  }
+  // One case run alone takes the place of its earlier results among the others'; the report's
+  // date and load stay those of the run that measured the rest, and the case says its own.
+  const alone = values.only !== undefined && !quick
+  const earlier = alone ? (JSON.parse(await readFile(latest, 'utf8')) as SuiteResult) : undefined
+  const ran = alone
+    ? measured.map((c) => ({
+        ...c,
+        notes: [
+          ...c.notes,
+          `Measured alone (\`--only ${c.id}\`) on ${machine.date}, load average ` +
+            `${machine.load[0].toFixed(2)} at the start and ${machine.load[1].toFixed(2)} at the end.`,
+        ],
+      }))
+    : measured
+  const before = earlier?.cases ?? []
+  const cases = before.some((c) => c.id === values.only)
+    ? before.map((c) => ran.find((r) => r.id === c.id) ?? c)
+    : [...before, ...ran]
   const suite: SuiteResult = {
-    machine: {
-      cores: cpus().length,
-      cpu: cpus()[0]?.model.trim() ?? 'unknown',
-      memoryGiB: totalmem() / 1024 ** 3,
-      node: process.versions.node,
-      platform: `${platform()} ${release()}`,
-      date: new Date().toISOString(),
-      load: [loadAtStart, loadavg()[0] ?? 0],
-    },
+    machine: earlier?.machine ?? machine,
     quick,
     binding: await rawBindingInfo(),
     cases,
