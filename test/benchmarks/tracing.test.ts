@@ -1,8 +1,15 @@
-// The tracing case's subscriber: it ends a span for every operation published on any of the
-// channels, failed ones too, and sees nothing once unsubscribed. No timing is asserted.
+// The tracing case's subscribers: the span-like one ends a span for every operation published
+// on any of the channels, failed ones too, and sees nothing once unsubscribed; the one that does
+// nothing makes every channel traced while it subscribes, and none after. No timing is asserted.
 import { expect, it } from 'vitest'
-import { subscribeAll } from '../../benchmarks/cases/tracing.js'
-import { CHANNEL_NAMES, tracePromise, type ChannelKey } from '../../src/diagnostics/channels.js'
+import { subscribeAll, subscribeNoop } from '../../benchmarks/cases/tracing.js'
+import {
+  CHANNEL_NAMES,
+  channelOf,
+  isTraced,
+  tracePromise,
+  type ChannelKey,
+} from '../../src/diagnostics/channels.js'
 import { closed, DeltalogError } from '../../src/errors.js'
 
 it('ends one span per traced operation on every channel, and none after unsubscribing', async () => {
@@ -32,4 +39,15 @@ it('ends one span per traced operation on every channel, and none after unsubscr
       Object.values(CHANNEL_NAMES).map((name) => [name, name === CHANNEL_NAMES.commit ? 2 : 1]),
     ),
   )
+})
+
+it('the subscriber that does nothing traces every channel while it subscribes, and none after', () => {
+  const keys = Object.keys(CHANNEL_NAMES) as ChannelKey[]
+  const traced = (): boolean[] => keys.map((key) => isTraced(channelOf(key)))
+  // Files share workers: what another file left subscribed is what must be back at the end.
+  const before = traced()
+  const unsubscribe = subscribeNoop()
+  expect(traced()).toEqual(keys.map(() => true))
+  unsubscribe()
+  expect(traced()).toEqual(before)
 })

@@ -55,4 +55,18 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'seen[name] = 1',
     tests: ['test/benchmarks/tracing.test.ts'],
   },
+  {
+    rule: 'the subscriber that does nothing subscribes to every channel',
+    file: 'benchmarks/cases/tracing.ts',
+    from: 'channels.forEach((channel) => channel.subscribe(handlers))',
+    to: 'channels.slice(1).forEach((channel) => channel.subscribe(handlers))',
+    tests: ['test/benchmarks/tracing.test.ts'],
+  },
+  {
+    rule: 'the subscriber that does nothing leaves every channel it subscribed to',
+    file: 'benchmarks/cases/tracing.ts',
+    from: 'channels.forEach((channel) => channel.unsubscribe(handlers))',
+    to: 'channels.slice(1).forEach((channel) => channel.unsubscribe(handlers))',
+    tests: ['test/benchmarks/tracing.test.ts'],
+  },
 ]
