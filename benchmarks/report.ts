@@ -143,6 +143,22 @@ const renderPending = (cases: ReadonlyArray<CaseResult>): ReadonlyArray<string> 
   ])
 
 /**
+ * The explanation of each of a case's figures that carry a target, by `case id: figure label`;
+ * a missed one with none says so. One label can carry targets against several baselines.
+ */
+const whyOf = (
+  c: CaseResult,
+  explanations: Readonly<Record<string, ReadonlyArray<string>>>,
+): ReadonlyArray<string> =>
+  [...new Set(c.targets.map((t) => t.figure))].flatMap((label) => {
+    const met = c.targets.every((t) => t.figure !== label || t.met)
+    return (
+      explanations[`${c.id}: ${label}`] ??
+      (met ? [] : [`**${label}: missed in this run, with no profile recorded for it yet.**`])
+    )
+  })
+
+/**
  * The Markdown report. `explanations` hold, by `case id: figure label`, the profile and reason
  * behind a target that is missed or only just met; a missed target without one says so.
  */
@@ -197,7 +213,12 @@ export const renderReport = (
     ...renderCeilingSection(
       suite.cases,
       chartFile(CEILING_ID),
-      ceiling === undefined ? [] : ceiling.targets.map((t) => targetLine(ceiling, t)),
+      ceiling === undefined
+        ? []
+        : [
+            ...ceiling.targets.map((t) => targetLine(ceiling, t)),
+            ...whyOf(ceiling, explanations).flatMap((paragraph) => ['', paragraph]),
+          ],
     ),
   )
   for (const { ref, c } of sectionRefs(suite.cases)) {
@@ -217,14 +238,7 @@ export const renderReport = (
     if (c.targets.length > 0) lines.push('', ...c.targets.map((t) => targetLine(c, t)))
     for (const fraction of fractionLine(suite.cases, c)) lines.push('', fraction)
     for (const note of c.notes) lines.push('', note)
-    // Explanations are by figure label, and one label can carry targets against several baselines.
-    for (const label of new Set(c.targets.map((t) => t.figure))) {
-      const met = c.targets.every((t) => t.figure !== label || t.met)
-      const why =
-        explanations[`${c.id}: ${label}`] ??
-        (met ? [] : [`**${label}: missed in this run, with no profile recorded for it yet.**`])
-      for (const paragraph of why) lines.push('', paragraph)
-    }
+    for (const paragraph of whyOf(c, explanations)) lines.push('', paragraph)
   }
   lines.push(
     ...renderPending(suite.cases),

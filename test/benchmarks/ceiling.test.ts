@@ -259,6 +259,19 @@ describe("the report's new sections", () => {
     )
   })
 
+  it("explains the ceiling's target in its section, or says that no profile explains it", () => {
+    const suite = suiteOf([ceilingCase])
+    const label = 'deltalog, 256 producers, sync'
+    const explained = renderReport(suite, { [`ceiling: ${label}`]: ['Why.', 'And why not.'] })
+    const section = explained.slice(explained.indexOf('## Ceiling'))
+    expect(section).toMatch(
+      /- \*\*Missed\*\*: deltalog, 256 producers[^\n]*\n\nWhy\.\n\nAnd why not\.\n/,
+    )
+    expect(renderReport(suite, {})).toContain(
+      `**${label}: missed in this run, with no profile recorded for it yet.**`,
+    )
+  })
+
   it('says that the ceiling and tracing are not yet measured when the results lack them', () => {
     const md = renderReport(suiteOf([plainCase('reads', 'Reads', [fig('x', 1, 1)])]), {})
     expect(md).toMatch(/## Ceiling\n[^#]*\*\*Not yet measured\*\*/)

@@ -69,4 +69,11 @@ export const mutants: ReadonlyArray<Mutant> = [
     to: 'channels.slice(1).forEach((channel) => channel.unsubscribe(handlers))',
     tests: ['test/benchmarks/tracing.test.ts'],
   },
+  {
+    rule: "the ceiling's section shows the explanation of its target",
+    file: 'benchmarks/report.ts',
+    from: "            ...whyOf(ceiling, explanations).flatMap((paragraph) => ['', paragraph]),\n",
+    to: '',
+    tests,
+  },
 ]
