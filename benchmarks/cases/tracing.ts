@@ -139,30 +139,25 @@ export const tracing = async (sizes: TracingSizes): Promise<CaseResult> => {
         await store.close()
       }
     })
-  const log = figure(
-    `log appends, ${PRODUCERS} producers, buffered, one subscriber on every channel`,
-    'appends/s',
-    'the same appends, no subscriber',
-    await paired(sizes.rounds, logAppends('span'), logAppends('none')),
-  )
-  const store = figure(
-    `event store appends, ${PRODUCERS} producers, buffered, one subscriber on every channel`,
-    'appends/s',
-    'the same appends, no subscriber',
-    await paired(sizes.rounds, storeAppends('span'), storeAppends('none')),
-  )
-  const logNoop = figure(
-    `log appends, ${PRODUCERS} producers, buffered, a subscriber that does nothing`,
-    'appends/s',
-    'the same appends, no subscriber',
-    await paired(sizes.rounds, logAppends('noop'), logAppends('none')),
-  )
-  const storeNoop = figure(
-    `event store appends, ${PRODUCERS} producers, buffered, a subscriber that does nothing`,
-    'appends/s',
-    'the same appends, no subscriber',
-    await paired(sizes.rounds, storeAppends('noop'), storeAppends('none')),
-  )
+  /** One figure: `appends` with `subscriber` on every channel against the same with none. */
+  const against = async (
+    what: string,
+    appends: (subscriber: Subscriber) => () => Promise<number>,
+    subscriber: Exclude<Subscriber, 'none'>,
+  ) =>
+    figure(
+      `${what}, ${PRODUCERS} producers, buffered, ` +
+        (subscriber === 'span'
+          ? 'one subscriber on every channel'
+          : 'a subscriber that does nothing'),
+      'appends/s',
+      'the same appends, no subscriber',
+      await paired(sizes.rounds, appends(subscriber), appends('none')),
+    )
+  const log = await against('log appends', logAppends, 'span')
+  const store = await against('event store appends', storeAppends, 'span')
+  const logNoop = await against('log appends', logAppends, 'noop')
+  const storeNoop = await against('event store appends', storeAppends, 'noop')
   const spans = Object.values(CHANNEL_NAMES)
     .map((name) => `${name} ${(seen[name] ?? 0).toLocaleString('en-US')}`)
     .join(', ')
