@@ -94,15 +94,8 @@ const withTracing = async (
   measure: () => Promise<number>,
 ): Promise<number> => {
   if (subscriber === 'none') return measure()
-  if (subscriber === 'noop') {
-    const unsubscribe = subscribeNoop()
-    try {
-      return await measure()
-    } finally {
-      unsubscribe()
-    }
-  }
-  const subscription = subscribeAll()
+  const subscription =
+    subscriber === 'span' ? subscribeAll() : { seen: {}, unsubscribe: subscribeNoop() }
   try {
     return await measure()
   } finally {
