@@ -71,6 +71,22 @@ describe('tags and queries', () => {
     expect(await q('all')).toEqual(['A', 'B', 'C', 'A', 'B'])
   })
 
+  it('yields an event matching several items once, whether the matches lie close or far apart', async () => {
+    const store = await memoryStore()
+    // Far apart, each matching position is read on its own; close together, with one scan of
+    // their span. Either way the event tagged both x and y is one answer to the two items.
+    const both = await store.append([{ type: 'Both', tags: ['x', 'y'] }])
+    await store.append(Array.from({ length: 40 }, () => ({ type: 'Other', tags: ['o'] })))
+    await store.append([{ type: 'X', tags: ['x'] }])
+    const query: Query = { items: [{ tags: ['x'] }, { tags: ['y'] }] }
+    expect(types(await collect(store.read(query)))).toEqual(['Both', 'X'])
+    expect(
+      types(await collect(store.read({ items: [{ types: ['Both'] }, { tags: ['y'] }] }))),
+    ).toEqual(['Both'])
+    const close = await collect(store.read(query, { from: both.position, to: both.position + 1 }))
+    expect(close.map((e) => e.position)).toEqual([both.position])
+  })
+
   it('reads a range of positions with from, after, to and limit', async () => {
     const store = await memoryStore()
     const positions: number[] = []
